@@ -1,0 +1,30 @@
+/// How writes reach the database: the strategy decides how many requests share one SQL
+/// transaction. Every strategy applies requests in submission order per batch, publishes
+/// the resulting events to the watch feed, and answers each request on its own.
+protocol CommitStrategy: Sendable {
+    /// Applies one request and returns what it did, or throws why it did not happen.
+    func submit(_ request: WriteRequest) async throws -> WriteResult
+    /// Fails every request not yet taken and refuses new ones.
+    func close()
+}
+
+/// Which ``CommitStrategy`` a store uses.
+public enum CommitMode: Sendable, Hashable {
+    /// Batch every write that arrives while a transaction is committing into the next one,
+    /// up to `maxBatch` requests per transaction.
+    case group(maxBatch: Int = 1024)
+    /// One transaction per write.
+    case serial
+
+    func makeStrategy(executor: BatchExecutor, feed: WatchFeed) -> any CommitStrategy {
+        switch self {
+        case .group(let maxBatch): return GroupCommit(executor: executor, feed: feed, maxBatch: maxBatch)
+        case .serial: return SerialCommit(executor: executor, feed: feed)
+        }
+    }
+}
+
+extension Result where Failure == KineError {
+    /// The result with its error widened, for resuming a throwing continuation.
+    var widened: Result<Success, any Error> { mapError { $0 as any Error } }
+}

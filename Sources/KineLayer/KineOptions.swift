@@ -1,0 +1,15 @@
+/// How a ``KineStore`` behaves.
+public struct KineOptions: Sendable {
+    /// How writes are grouped into transactions.
+    public var commitMode: CommitMode = .group()
+    /// How often automatic compaction runs; `nil` turns it off.
+    public var compactionInterval: Duration? = .seconds(300)
+    /// How many of the newest revisions automatic compaction keeps.
+    public var retainedRevisions: Int64 = 1_000
+    /// How often expired leases are looked for.
+    public var leaseCheckInterval: Duration = .milliseconds(250)
+    /// The most change batches buffered for one watcher before it is dropped as too slow.
+    public var watchBufferLimit: Int = 16_384
+
+    public init() {}
+}

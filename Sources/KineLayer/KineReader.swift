@@ -1,0 +1,115 @@
+import Storage
+
+/// The result of a range read.
+public struct ListResult: Sendable, Hashable {
+    /// The store's current revision when the read was made.
+    public var revision: Int64
+    /// The live keys in key order, at most `limit` of them.
+    public var kvs: [KeyValue]
+    /// Whether more keys matched than `limit` allowed.
+    public var more: Bool
+    /// How many keys matched in all, when asked for.
+    public var count: Int64?
+}
+
+/// Reads of the log: point gets, ranges, counts and history, each in one read transaction.
+struct KineReader: Sendable {
+    let db: any SQLDatabase
+
+    /// The revision of the newest row ever written.
+    func currentRevision() async throws -> Int64 {
+        try await db.read { try await Self.currentRevision($0) }
+    }
+
+    /// The oldest revision that can still be read.
+    func compactRevision() async throws -> Int64 {
+        try await db.read { try await Self.compactRevision($0) }
+    }
+
+    func get(_ key: [UInt8], revision: Int64) async throws -> (revision: Int64, kv: KeyValue?) {
+        try await db.read { c in
+            let current = try await Self.checkedRevision(c, requested: revision)
+            let at = revision > 0 ? revision : current
+            let row = try await c.queryFirst(KineSQL.latestAt, [.blob(key), .integer(at)]).map(KineRow.init)
+            return (current, row?.keyValue)
+        }
+    }
+
+    func list(_ range: KeyRange, revision: Int64, limit: Int, withCount: Bool) async throws -> ListResult {
+        try await db.read { c in
+            let current = try await Self.checkedRevision(c, requested: revision)
+            let at = revision > 0 ? revision : current
+            let (condition, rangeParameters) = KineSQL.rangeCondition(range)
+            let sqlLimit: Int64 = limit > 0 ? Int64(limit) + 1 : -1
+            let rows = try await c.query(KineSQL.list(condition), rangeParameters + [.integer(at), .integer(sqlLimit)])
+            var kvs = rows.compactMap { KineRow($0).keyValue }
+            let more = limit > 0 && kvs.count > limit
+            if more { kvs.removeLast(kvs.count - limit) }
+            var count: Int64?
+            if withCount {
+                count = more
+                    ? try await c.queryFirst(KineSQL.count(condition), rangeParameters + [.integer(at)])?.int(0)
+                    : Int64(kvs.count)
+            }
+            return ListResult(revision: current, kvs: kvs, more: more, count: count)
+        }
+    }
+
+    func count(_ range: KeyRange, revision: Int64) async throws -> (revision: Int64, count: Int64) {
+        try await db.read { c in
+            let current = try await Self.checkedRevision(c, requested: revision)
+            let at = revision > 0 ? revision : current
+            let (condition, rangeParameters) = KineSQL.rangeCondition(range)
+            let n = try await c.queryFirst(KineSQL.count(condition), rangeParameters + [.integer(at)])?.int(0) ?? 0
+            return (current, n)
+        }
+    }
+
+    /// Changes to `range` with revisions in `[from, to]`, oldest first, read in pages of
+    /// `pageSize` within one snapshot; each page is passed to `deliver`. Fails with
+    /// ``KineError/compacted(compactRevision:requested:)`` if `from` is no longer readable.
+    func history(_ range: KeyRange, from: Int64, to: Int64, pageSize: Int = 512, deliver: ([Event]) throws -> Void) async throws {
+        try await db.read { c in
+            let compact = try await Self.compactRevision(c)
+            if from < compact { throw KineError.compacted(compactRevision: compact, requested: from) }
+            let (condition, rangeParameters) = KineSQL.rangeCondition(range)
+            var next = from
+            while next <= to {
+                let rows = try await c.query(KineSQL.history(condition),
+                                             rangeParameters + [.integer(next), .integer(to), .integer(Int64(pageSize))])
+                if rows.isEmpty { break }
+                let events = rows.map { KineRow($0).event }
+                try deliver(events)
+                next = events[events.count - 1].revision + 1
+                if rows.count < pageSize { break }
+            }
+        }
+    }
+
+    /// Every change with a revision in `(after, through]`, oldest first.
+    func window(after: Int64, through: Int64) async throws -> [Event] {
+        try await db.read { c in
+            try await c.query(KineSQL.window, [.integer(after), .integer(through)]).map { KineRow($0).event }
+        }
+    }
+
+    // MARK: Within a transaction
+
+    static func currentRevision(_ c: any SQLConnection) async throws -> Int64 {
+        try await c.queryFirst(KineSQL.currentRevision)?.int(0) ?? 0
+    }
+
+    static func compactRevision(_ c: any SQLConnection) async throws -> Int64 {
+        try await c.queryFirst(KineSQL.compactRevision)?.int(0) ?? 0
+    }
+
+    /// The current revision, after checking that `requested` (0 = current) is readable.
+    static func checkedRevision(_ c: any SQLConnection, requested: Int64) async throws -> Int64 {
+        let current = try await currentRevision(c)
+        guard requested > 0 else { return current }
+        if requested > current { throw KineError.futureRevision(requested: requested, current: current) }
+        let compact = try await compactRevision(c)
+        if requested < compact { throw KineError.compacted(compactRevision: compact, requested: requested) }
+        return current
+    }
+}

@@ -1,0 +1,137 @@
+import Storage
+
+/// Every SQL statement of the key-value log, in one place. The dialect is SQLite's, which
+/// both the embedded and the dqlite backend speak.
+///
+/// The log is one append-only table: each row is one revision (its `id`) of one key.
+/// Deletes append tombstones (`deleted = 1`). `prev_revision` points at the key's previous
+/// row, which is what compaction follows to find superseded rows.
+enum KineSQL {
+    static let schema = [
+        """
+        CREATE TABLE IF NOT EXISTS kine (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name BLOB NOT NULL,
+            created INTEGER NOT NULL,
+            deleted INTEGER NOT NULL,
+            create_revision INTEGER NOT NULL,
+            prev_revision INTEGER NOT NULL,
+            lease INTEGER NOT NULL,
+            value BLOB,
+            old_value BLOB,
+            version INTEGER NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS kine_name_id ON kine (name, id)",
+        "CREATE INDEX IF NOT EXISTS kine_lease_key ON kine (lease) WHERE lease != 0",
+        "CREATE TABLE IF NOT EXISTS kine_lease (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL, expires_at INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS kine_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        "INSERT OR IGNORE INTO kine_meta (name, value) VALUES ('schema_version', 1)",
+        "INSERT OR IGNORE INTO kine_meta (name, value) VALUES ('compact_revision', 0)",
+        "INSERT OR IGNORE INTO kine_meta (name, value) VALUES ('compact_progress', 0)",
+    ]
+
+    /// The columns every row query selects, in ``KineRow``'s order.
+    static let columns = "id, name, created, deleted, create_revision, prev_revision, lease, value, old_value, version"
+    static let columnCount = 10
+
+    // MARK: Revisions
+
+    static let currentRevision = "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'kine'), 0)"
+    static let compactRevision = "SELECT value FROM kine_meta WHERE name = 'compact_revision'"
+    static let setCompactRevision = "UPDATE kine_meta SET value = ? WHERE name = 'compact_revision'"
+    /// How far compaction has actually removed rows (it may lag the compact revision after a crash).
+    static let compactProgress = "SELECT value FROM kine_meta WHERE name = 'compact_progress'"
+    static let setCompactProgress = "UPDATE kine_meta SET value = ? WHERE name = 'compact_progress'"
+
+    // MARK: Reads
+
+    /// The key's newest row at or below a revision (parameters: key, revision).
+    static let latestAt = "SELECT \(columns) FROM kine WHERE name = ? AND id <= ? ORDER BY id DESC LIMIT 1"
+
+    /// The newest rows of `count` keys (parameters: the keys).
+    static func latestOf(count: Int) -> String {
+        "SELECT \(columns) FROM kine WHERE id IN (SELECT MAX(id) FROM kine WHERE name IN (\(placeholders(count))) GROUP BY name)"
+    }
+
+    /// The `[lower, upper)` condition on `name` for a range, and its parameters.
+    static func rangeCondition(_ range: KeyRange) -> (sql: String, parameters: [SQLValue]) {
+        switch range.end {
+        case .single: return ("name = ?", [.blob(range.start)])
+        case .unbounded: return ("name >= ?", [.blob(range.start)])
+        case .before(let end): return ("name >= ? AND name < ?", [.blob(range.start), .blob(end)])
+        }
+    }
+
+    /// Live keys of a range at a revision, in key order (parameters: range, revision, limit).
+    static func list(_ condition: String) -> String {
+        """
+        SELECT \(prefixed("k")) FROM (SELECT MAX(id) AS mid FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
+        JOIN kine k ON k.id = m.mid WHERE k.deleted = 0 ORDER BY k.name LIMIT ?
+        """
+    }
+
+    /// How many live keys a range holds at a revision (parameters: range, revision).
+    static func count(_ condition: String) -> String {
+        """
+        SELECT COUNT(*) FROM (SELECT MAX(id) AS mid FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
+        JOIN kine k ON k.id = m.mid WHERE k.deleted = 0
+        """
+    }
+
+    /// Rows of a range with revisions in `[from, to]`, oldest first (parameters: range, from, to, limit).
+    static func history(_ condition: String) -> String {
+        "SELECT \(columns) FROM kine WHERE \(condition) AND id >= ? AND id <= ? ORDER BY id LIMIT ?"
+    }
+
+    /// All rows with revisions in `(after, through]`, oldest first (parameters: after, through).
+    static let window = "SELECT \(columns) FROM kine WHERE id > ? AND id <= ? ORDER BY id"
+
+    /// The live keys attached to a lease (parameter: lease).
+    static let keysOfLease = """
+        SELECT \(prefixed("k")) FROM kine k WHERE k.lease = ? AND k.deleted = 0
+        AND k.id = (SELECT MAX(id) FROM kine WHERE name = k.name)
+        """
+
+    // MARK: Writes
+
+    /// Inserts `rows` log rows (parameters: ``columnCount`` values per row).
+    static func insert(rows: Int) -> String {
+        let row = "(" + placeholders(columnCount) + ")"
+        return "INSERT INTO kine (\(columns)) VALUES " + Array(repeating: row, count: rows).joined(separator: ", ")
+    }
+
+    // MARK: Compaction
+
+    /// Deletes rows superseded by a row in `(from, to]` (parameters: from, to).
+    static let deleteSuperseded = """
+        DELETE FROM kine WHERE id IN (SELECT prev_revision FROM kine WHERE id > ? AND id <= ? AND prev_revision != 0)
+        """
+    /// Deletes tombstones in `[from, to]` that are older than the target (parameters: from, to, target).
+    static let deleteTombstones = "DELETE FROM kine WHERE deleted = 1 AND id >= ? AND id <= ? AND id < ?"
+
+    // MARK: Leases
+
+    static let insertLease = "INSERT INTO kine_lease (id, ttl, expires_at) VALUES (?, ?, ?)"
+    static let renewLease = "UPDATE kine_lease SET expires_at = ? WHERE id = ?"
+    static let deleteLease = "DELETE FROM kine_lease WHERE id = ?"
+    static let lease = "SELECT id, ttl, expires_at FROM kine_lease WHERE id = ?"
+    static let allLeases = "SELECT id, ttl, expires_at FROM kine_lease ORDER BY id"
+    static let expiredLeases = "SELECT id FROM kine_lease WHERE expires_at <= ? ORDER BY expires_at LIMIT 256"
+    static func existingLeases(count: Int) -> String {
+        "SELECT id FROM kine_lease WHERE id IN (\(placeholders(count)))"
+    }
+    /// Gives every lease at least its full TTL from now (parameter: now in ms), as etcd does
+    /// when a new leader takes over the leases.
+    static let refreshLeases = "UPDATE kine_lease SET expires_at = MAX(expires_at, ? + ttl * 1000)"
+
+    // MARK: Helpers
+
+    static func placeholders(_ n: Int) -> String {
+        Array(repeating: "?", count: n).joined(separator: ", ")
+    }
+
+    private static func prefixed(_ alias: String) -> String {
+        columns.split(separator: ", ").map { "\(alias).\($0)" }.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,262 @@
+import Foundation
+import Logging
+import Storage
+import Synchronization
+
+/// The etcd data model on a SQL database: a revisioned key-value log with ranges, guarded
+/// writes, compaction, leases and watches.
+///
+/// Writes go through a ``CommitMode`` strategy (group commit by default). Watches are fed
+/// from the committer directly, so a change reaches watchers as soon as it is committed.
+/// Background loops expire leases and compact the log; ``close()`` stops them.
+public final class KineStore: Sendable {
+    /// The database underneath.
+    public let database: any SQLDatabase
+    public let options: KineOptions
+
+    private let reader: KineReader
+    private let committer: any CommitStrategy
+    private let hub: WatchHub
+    private let feed: WatchFeed
+    private let leases: LeaseManager
+    private let compactor: Compactor
+    private let logger: Logger
+    private let background = Mutex<Task<Void, Never>?>(nil)
+
+    /// Opens the log on `database`, creating its tables if needed, and starts the
+    /// background loops.
+    public init(database: any SQLDatabase, options: KineOptions = KineOptions(), logger: Logger = Logger(label: "skiff.kine")) async throws {
+        self.database = database
+        self.options = options
+        self.logger = logger
+        try await database.write { c in
+            for statement in KineSQL.schema { try await c.execute(statement) }
+        }
+        reader = KineReader(db: database)
+        hub = WatchHub(revision: try await reader.currentRevision())
+        feed = WatchFeed(hub: hub, reader: reader, logger: logger)
+        committer = options.commitMode.makeStrategy(executor: BatchExecutor(db: database), feed: feed)
+        leases = LeaseManager(db: database, committer: committer)
+        compactor = Compactor(db: database)
+        try await leases.refreshAll()
+        startBackground()
+    }
+
+    /// Opens (creating if needed) the embedded SQLite log `kine.db` in `directory`.
+    public static func open(directory: String, synchronous: SQLiteConfiguration.Synchronous = .full,
+                            options: KineOptions = KineOptions(), logger: Logger = Logger(label: "skiff.kine")) async throws -> KineStore {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        var configuration = SQLiteConfiguration(path: directory + "/kine.db")
+        configuration.synchronous = synchronous
+        let db = try SQLiteDatabase(configuration)
+        do {
+            return try await KineStore(database: db, options: options, logger: logger)
+        } catch {
+            await db.close()
+            throw error
+        }
+    }
+
+    /// Stops the background loops, ends every watch, and closes the database.
+    public func close() async {
+        committer.close()
+        feed.finish()
+        let task = background.withLock { t in defer { t = nil }; return t }
+        task?.cancel()
+        await task?.value
+        hub.closeAll()
+        await database.close()
+    }
+
+    // MARK: Reads
+
+    /// The revision of the newest change.
+    public func currentRevision() async throws -> Int64 { try await reader.currentRevision() }
+
+    /// The oldest revision that can still be read or watched from.
+    public func compactRevision() async throws -> Int64 { try await reader.compactRevision() }
+
+    /// The key's value at `revision` (0 = now), with the current revision.
+    public func get(_ key: [UInt8], revision: Int64 = 0) async throws -> (revision: Int64, kv: KeyValue?) {
+        try await reader.get(key, revision: revision)
+    }
+
+    /// The live keys of `range` at `revision` (0 = now), in key order, at most `limit` (0 = all).
+    public func list(_ range: KeyRange, revision: Int64 = 0, limit: Int = 0, withCount: Bool = false) async throws -> ListResult {
+        try await reader.list(range, revision: revision, limit: limit, withCount: withCount)
+    }
+
+    /// How many live keys `range` holds at `revision` (0 = now).
+    public func count(_ range: KeyRange, revision: Int64 = 0) async throws -> (revision: Int64, count: Int64) {
+        try await reader.count(range, revision: revision)
+    }
+
+    // MARK: Writes
+
+    /// Creates a key; fails with ``KineError/keyExists(current:)`` if it exists.
+    @discardableResult
+    public func create(_ key: [UInt8], value: [UInt8], lease: Int64 = 0) async throws -> KeyValue {
+        try await submit(key, .put(value: value, lease: lease), .absent).kv!
+    }
+
+    /// Replaces a key's value if its mod revision is `expectedModRevision`; fails with
+    /// ``KineError/conflict(current:)`` if not, ``KineError/notFound(key:)`` if it is gone.
+    @discardableResult
+    public func update(_ key: [UInt8], value: [UInt8], expectedModRevision: Int64, lease: Int64 = 0) async throws -> KeyValue {
+        try await submit(key, .put(value: value, lease: lease), .modRevision(expectedModRevision)).kv!
+    }
+
+    /// Sets a key's value whatever it was; returns the new and the previous value.
+    @discardableResult
+    public func put(_ key: [UInt8], value: [UInt8], lease: Int64 = 0) async throws -> (kv: KeyValue, previous: KeyValue?) {
+        let result = try await submit(key, .put(value: value, lease: lease), .none)
+        return (result.kv!, result.previous)
+    }
+
+    /// Deletes a key, if `expectedModRevision` is given only when it matches. Returns the
+    /// deletion's revision and the deleted value.
+    @discardableResult
+    public func delete(_ key: [UInt8], expectedModRevision: Int64? = nil) async throws -> (revision: Int64, deleted: KeyValue) {
+        let result = try await submit(key, .delete, expectedModRevision.map { .modRevision($0) } ?? .none)
+        return (result.revision, result.previous!)
+    }
+
+    private func submit(_ key: [UInt8], _ action: WriteOperation.Action, _ precondition: WriteOperation.Precondition) async throws -> WriteResult {
+        guard !key.isEmpty else { throw KineError.invalidArgument("key must not be empty") }
+        return try await committer.submit(.operation(WriteOperation(key: key, action: action, precondition: precondition)))
+    }
+
+    // MARK: Compaction
+
+    /// Removes history up to `revision`; reads and watches below it then fail with
+    /// ``KineError/compacted(compactRevision:requested:)``. Returns the rows removed.
+    @discardableResult
+    public func compact(to revision: Int64) async throws -> Int64 {
+        try await compactor.compact(to: revision)
+    }
+
+    /// One round of automatic compaction: compacts to the current revision less
+    /// ``KineOptions/retainedRevisions`` and reclaims free pages. Returns the rows removed.
+    @discardableResult
+    public func compactNow() async throws -> Int64 {
+        let current = try await reader.currentRevision()
+        let target = current - options.retainedRevisions
+        var removed: Int64 = 0
+        if target > (try await reader.compactRevision()) {
+            removed = try await compactor.compact(to: target)
+        }
+        try await database.reclaimSpace()
+        return removed
+    }
+
+    // MARK: Leases
+
+    /// Grants a lease of `ttl` seconds, with the ID asked for or (0) a random one.
+    public func grantLease(ttl: Int64, id: Int64 = 0) async throws -> Lease {
+        try await leases.grant(ttl: ttl, id: id)
+    }
+
+    /// Renews a lease for its full TTL.
+    public func keepAlive(lease id: Int64) async throws -> Lease {
+        try await leases.keepAlive(id)
+    }
+
+    /// Revokes a lease, deleting its keys (one revision each). Returns the revision after.
+    @discardableResult
+    public func revokeLease(_ id: Int64) async throws -> Int64 {
+        try await leases.revoke(id)
+    }
+
+    /// A lease and, if asked, the keys attached to it.
+    public func lease(_ id: Int64, withKeys: Bool = false) async throws -> (lease: Lease, keys: [[UInt8]]) {
+        let lease = try await leases.lease(id)
+        return (lease, withKeys ? try await leases.keys(id) : [])
+    }
+
+    /// Every lease.
+    public func allLeases() async throws -> [Lease] { try await leases.all() }
+
+    // MARK: Watch
+
+    /// Watches `range` from `startRevision` (0 = changes after now): an ordered stream of
+    /// batches of changes, each change exactly once, with previous values.
+    ///
+    /// Fails with ``KineError/compacted(compactRevision:requested:)`` if `startRevision` is
+    /// below the compact revision. The stream ends with ``KineError/watcherOverflow`` if its
+    /// consumer falls more than ``KineOptions/watchBufferLimit`` batches behind, and ends
+    /// when the store closes. Dropping the stream stops the watch.
+    public func watch(_ range: KeyRange, startRevision: Int64 = 0) async throws -> AsyncThrowingStream<[Event], any Error> {
+        if startRevision > 0 {
+            let compacted = try await reader.compactRevision()
+            if startRevision < compacted { throw KineError.compacted(compactRevision: compacted, requested: startRevision) }
+        }
+        let (stream, continuation) = AsyncThrowingStream<[Event], any Error>.makeStream(
+            bufferingPolicy: .bufferingOldest(options.watchBufferLimit))
+        let (id, start, delivered) = hub.register(range, startRevision: startRevision, continuation: continuation)
+        let hub = self.hub
+        guard start <= delivered else {
+            continuation.onTermination = { _ in hub.remove(id) }
+            return stream
+        }
+        let reader = self.reader
+        let catchUp = Task {
+            do {
+                try await reader.history(range, from: start, to: delivered) { events in
+                    if case .dropped = continuation.yield(events) { throw KineError.watcherOverflow }
+                }
+                hub.finishCatchUp(id)
+            } catch {
+                hub.remove(id)
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in
+            catchUp.cancel()
+            hub.remove(id)
+        }
+        return stream
+    }
+
+    /// The number of active watches.
+    public var watchCount: Int { hub.watcherCount }
+
+    /// Asks the watch feed to pick up changes written through another process or node.
+    public func pollForChanges() { feed.poke() }
+
+    // MARK: Background
+
+    private func startBackground() {
+        let feed = self.feed, leases = self.leases, options = self.options, logger = self.logger
+        let task = Task { [weak self] in
+            await withDiscardingTaskGroup { group in
+                group.addTask { await feed.run() }
+                group.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            try await leases.revokeExpired()
+                        } catch {
+                            if !Task.isCancelled { logger.warning("lease expiry failed", metadata: ["error": "\(error)"]) }
+                        }
+                        try? await Task.sleep(for: options.leaseCheckInterval)
+                    }
+                }
+                if let interval = options.compactionInterval {
+                    group.addTask { [weak self] in
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: interval)
+                            guard !Task.isCancelled, let self else { return }
+                            do {
+                                let removed = try await self.compactNow()
+                                logger.debug("compacted", metadata: ["rows": "\(removed)"])
+                            } catch {
+                                logger.warning("automatic compaction failed", metadata: ["error": "\(error)"])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        background.withLock { $0 = task }
+    }
+}

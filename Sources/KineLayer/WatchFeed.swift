@@ -1,0 +1,61 @@
+import Logging
+
+/// The single, ordered path from committed changes to the ``WatchHub``.
+///
+/// Committers publish the changes they made; the feed delivers them in revision order with
+/// no gap and no repeat. If changes arrive with a gap (another committer's, or another
+/// node's, changes came first), the missing revisions are read from the log. ``poke()``
+/// asks it to look for changes it was not told about (made through another node).
+final class WatchFeed: Sendable {
+    private let hub: WatchHub
+    private let reader: KineReader
+    private let logger: Logger
+    private let stream: AsyncStream<[Event]>
+    private let input: AsyncStream<[Event]>.Continuation
+
+    init(hub: WatchHub, reader: KineReader, logger: Logger) {
+        self.hub = hub
+        self.reader = reader
+        self.logger = logger
+        (stream, input) = AsyncStream<[Event]>.makeStream()
+    }
+
+    /// Hands committed changes, in revision order, to the feed.
+    func publish(_ events: [Event]) {
+        guard !events.isEmpty else { return }
+        input.yield(events)
+    }
+
+    /// Asks the feed to read changes newer than the last delivered one from the log.
+    func poke() {
+        input.yield([])
+    }
+
+    /// Stops the feed after what was published so far.
+    func finish() {
+        input.finish()
+    }
+
+    /// Delivers published changes until ``finish()`` is called or the task is cancelled.
+    func run() async {
+        for await batch in stream {
+            do {
+                try await deliver(batch)
+            } catch {
+                logger.error("watch feed could not read the log", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func deliver(_ batch: [Event]) async throws {
+        let delivered = hub.revision
+        var events = batch.filter { $0.revision > delivered }
+        if batch.isEmpty {
+            let current = try await reader.currentRevision()
+            if current > delivered { events = try await reader.window(after: delivered, through: current) }
+        } else if let first = events.first, first.revision > delivered + 1 {
+            events = try await reader.window(after: delivered, through: first.revision - 1) + events
+        }
+        hub.deliver(events)
+    }
+}

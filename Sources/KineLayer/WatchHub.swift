@@ -1,0 +1,113 @@
+import Synchronization
+
+/// The registry of watchers and the fan-out of committed changes to them.
+///
+/// The hub knows the last revision it delivered. A new watcher that starts at or before it
+/// is registered "catching up": live changes are held for it while its history is read from
+/// the database, then released behind the history, so that it sees every change exactly
+/// once and in order.
+final class WatchHub: Sendable {
+    typealias Continuation = AsyncThrowingStream<[Event], any Error>.Continuation
+
+    private struct Watcher {
+        var range: KeyRange
+        var startRevision: Int64
+        var continuation: Continuation
+        /// Live changes held while the history is read; `nil` once live.
+        var held: [Event]?
+    }
+
+    private struct State {
+        var revision: Int64
+        var watchers: [Int: Watcher] = [:]
+        var nextID = 1
+    }
+
+    /// The most changes held for one catching-up watcher before it is dropped as too slow.
+    static let maxHeldEvents = 1 << 20
+
+    private let state: Mutex<State>
+
+    init(revision: Int64) {
+        state = Mutex(State(revision: revision))
+    }
+
+    /// The last revision delivered to watchers.
+    var revision: Int64 { state.withLock { $0.revision } }
+
+    /// How many watchers are registered.
+    var watcherCount: Int { state.withLock { $0.watchers.count } }
+
+    /// Registers a watcher of `range` from `startRevision` (0 = from the next change).
+    /// Returns its ID, the revision it starts from, and the last delivered revision `H`: if
+    /// the start is at or before `H`, the caller must feed it the history up to `H` and then
+    /// call ``finishCatchUp(_:)``.
+    func register(_ range: KeyRange, startRevision: Int64, continuation: Continuation) -> (id: Int, start: Int64, delivered: Int64) {
+        state.withLock { s in
+            let id = s.nextID
+            s.nextID += 1
+            let start = startRevision > 0 ? startRevision : s.revision + 1
+            let catchingUp = start <= s.revision
+            s.watchers[id] = Watcher(range: range, startRevision: start, continuation: continuation, held: catchingUp ? [] : nil)
+            return (id, start, s.revision)
+        }
+    }
+
+    /// Releases the changes held for a watcher whose history has been fed, and makes it live.
+    func finishCatchUp(_ id: Int) {
+        let overflowed: Continuation? = state.withLock { s in
+            guard var w = s.watchers[id], let held = w.held else { return nil }
+            w.held = nil
+            s.watchers[id] = w
+            if !held.isEmpty, case .dropped = w.continuation.yield(held) {
+                s.watchers[id] = nil
+                return w.continuation
+            }
+            return nil
+        }
+        overflowed?.finish(throwing: KineError.watcherOverflow)
+    }
+
+    /// Removes a watcher (it stopped, or its consumer went away).
+    func remove(_ id: Int) {
+        _ = state.withLock { $0.watchers.removeValue(forKey: id) }
+    }
+
+    /// Delivers changes, which must follow the last delivered revision without a gap, in order.
+    func deliver(_ events: [Event]) {
+        guard let last = events.last else { return }
+        let overflowed: [Continuation] = state.withLock { s in
+            s.revision = max(s.revision, last.revision)
+            var dropped: [Continuation] = []
+            for (id, w) in s.watchers {
+                let matching = events.filter { $0.revision >= w.startRevision && w.range.contains($0.kv.key) }
+                if matching.isEmpty { continue }
+                if var held = w.held {
+                    held.append(contentsOf: matching)
+                    if held.count > Self.maxHeldEvents {
+                        s.watchers[id] = nil
+                        dropped.append(w.continuation)
+                    } else {
+                        s.watchers[id]?.held = held
+                    }
+                } else if case .dropped = w.continuation.yield(matching) {
+                    s.watchers[id] = nil
+                    dropped.append(w.continuation)
+                }
+            }
+            return dropped
+        }
+        // Finishing runs the stream's termination handler, which calls back into the hub:
+        // do it outside the lock.
+        for c in overflowed { c.finish(throwing: KineError.watcherOverflow) }
+    }
+
+    /// Ends every watcher with `error` (or normally when `nil`).
+    func closeAll(_ error: (any Error)? = nil) {
+        let all = state.withLock { s in
+            defer { s.watchers = [:] }
+            return s.watchers.values.map(\.continuation)
+        }
+        for c in all { c.finish(throwing: error) }
+    }
+}

@@ -1,0 +1,40 @@
+/// One change to one key, with the condition under which it may happen.
+struct WriteOperation: Sendable, Hashable {
+    enum Action: Sendable, Hashable {
+        /// Set the key's value (creating the key if absent) and its lease.
+        case put(value: [UInt8], lease: Int64)
+        /// Delete the key (it must exist).
+        case delete
+    }
+
+    enum Precondition: Sendable, Hashable {
+        /// No condition (a delete still needs the key to exist).
+        case none
+        /// The key must not exist.
+        case absent
+        /// The key must exist with this mod revision.
+        case modRevision(Int64)
+    }
+
+    var key: [UInt8]
+    var action: Action
+    var precondition: Precondition
+}
+
+/// A unit of work for the committer: it succeeds or fails on its own, whatever else is in
+/// the same batch.
+enum WriteRequest: Sendable, Hashable {
+    case operation(WriteOperation)
+    /// Delete every key attached to the lease (one revision each), then the lease.
+    case revokeLease(id: Int64)
+}
+
+/// What a successful ``WriteRequest`` did.
+struct WriteResult: Sendable, Hashable {
+    /// The revision of the last row it wrote (the store's revision for a no-op).
+    var revision: Int64
+    /// The key after the write (`nil` after a delete or a lease revocation).
+    var kv: KeyValue?
+    /// The key before the write, when it existed.
+    var previous: KeyValue?
+}

@@ -1,0 +1,35 @@
+/// A SQL database that Skiff can run statements and transactions against.
+///
+/// This is the whole surface the KineLayer sees of storage. Backends (embedded SQLite,
+/// a dqlite cluster, later perhaps PostgreSQL) hide their connections, pooling, busy
+/// handling and replication behind it. Storage knows nothing about what is stored.
+public protocol SQLDatabase: Sendable {
+    /// The most parameters one statement may carry on this backend. Callers that build
+    /// statements with many parameters split them to stay at or below this.
+    var maxParametersPerStatement: Int { get }
+
+    /// Runs `body` in a write transaction and commits it when `body` returns.
+    ///
+    /// Write transactions are serialized: at most one runs at a time. If `body` throws, the
+    /// transaction is rolled back and the error is rethrown. A "database is busy" condition
+    /// is retried inside the backend and never reaches the caller as such.
+    @discardableResult
+    func write<T: Sendable>(_ body: (any SQLConnection) async throws -> T) async throws -> T
+
+    /// Runs `body` in a read transaction: every query in it sees one consistent snapshot.
+    /// Reads run concurrently with each other and with the writer.
+    @discardableResult
+    func read<T: Sendable>(_ body: (any SQLConnection) async throws -> T) async throws -> T
+
+    /// Gives space freed by deletes back to the file system, as far as the backend can.
+    func reclaimSpace() async throws
+
+    /// The bytes the database occupies on disk (or in memory, for an in-memory backend).
+    func sizeInBytes() async throws -> Int64
+
+    /// Writes a consistent copy of the whole database to a new file at `path`.
+    func backup(to path: String) async throws
+
+    /// Closes every connection. Further calls fail with ``StorageError/closed``.
+    func close() async
+}

@@ -1,0 +1,29 @@
+/// How an embedded SQLite database is opened.
+public struct SQLiteConfiguration: Sendable {
+    /// SQLite's `synchronous` setting for the WAL journal.
+    public enum Synchronous: String, Sendable, CaseIterable {
+        /// fsync on every commit: an acknowledged write survives power loss. The default.
+        case full = "FULL"
+        /// fsync at checkpoints only: survives a process crash, may lose the last commits on power loss.
+        case normal = "NORMAL"
+        /// Never fsync. For tests and throwaway data.
+        case off = "OFF"
+    }
+
+    /// The database file's path.
+    public var path: String
+    /// Durability of commits.
+    public var synchronous: Synchronous = .full
+    /// How many read connections serve concurrent reads.
+    public var readerCount: Int = 4
+    /// How long SQLite itself waits on a lock before it reports busy, in milliseconds.
+    public var busyTimeoutMilliseconds: Int32 = 1_000
+    /// How long, in total, a busy database is retried before the caller gets an error.
+    public var maxBusyWait: Duration = .seconds(30)
+    /// Whether to hold an exclusive lock file beside the database (`PATH.lock`).
+    public var lockFile: Bool = true
+
+    public init(path: String) {
+        self.path = path
+    }
+}

@@ -1,0 +1,22 @@
+/// The SQL text the embedded SQLite backend runs on its own behalf, in one place.
+enum SQLiteSQL {
+    static let journalModeWAL = "PRAGMA journal_mode = WAL"
+    static func synchronous(_ s: SQLiteConfiguration.Synchronous) -> String { "PRAGMA synchronous = \(s.rawValue)" }
+    static let autoVacuumIncremental = "PRAGMA auto_vacuum = INCREMENTAL"
+    static let autoVacuumMode = "PRAGMA auto_vacuum"
+    static let pageCount = "PRAGMA page_count"
+    static let pageSize = "PRAGMA page_size"
+    static let freelistCount = "PRAGMA freelist_count"
+    static let foreignKeysOff = "PRAGMA foreign_keys = OFF"
+    static let queryOnly = "PRAGMA query_only = 1"
+    /// Keep the WAL file from staying large after a checkpoint.
+    static let journalSizeLimit = "PRAGMA journal_size_limit = 67108864"
+    static let incrementalVacuum = "PRAGMA incremental_vacuum"
+    static let checkpointTruncate = "PRAGMA wal_checkpoint(TRUNCATE)"
+    static let vacuum = "VACUUM"
+    static let vacuumInto = "VACUUM INTO ?"
+    static let beginImmediate = "BEGIN IMMEDIATE"
+    static let beginDeferred = "BEGIN"
+    static let commit = "COMMIT"
+    static let rollback = "ROLLBACK"
+}
