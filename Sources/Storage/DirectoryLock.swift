@@ -3,14 +3,15 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
-/// An exclusive advisory lock (flock) on a file, held for the life of this object, so
-/// that two processes never open one database. The kernel drops it when the process dies,
-/// also on `kill -9`.
+/// An exclusive advisory lock (flock) on a file, held until ``release()`` or the end of
+/// this object, so that two processes never open one database. The kernel drops it when
+/// the process dies, also on `kill -9`.
 public final class DirectoryLock: Sendable {
     /// The lock file's path.
     public let path: String
-    private let fd: Int32
+    private let fd: Mutex<Int32>
 
     /// Creates (if needed) and locks `path`; fails at once if another process holds it.
     public init(path: String) throws {
@@ -23,11 +24,18 @@ public final class DirectoryLock: Sendable {
             throw StorageError.locked(path: path)
         }
         self.path = path
-        self.fd = fd
+        self.fd = Mutex(fd)
     }
 
-    deinit {
-        flock(fd, LOCK_UN)
-        close(fd)
+    /// Gives the lock up. Calling it again does nothing.
+    public func release() {
+        fd.withLock { fd in
+            guard fd >= 0 else { return }
+            flock(fd, LOCK_UN)
+            close(fd)
+            fd = -1
+        }
     }
+
+    deinit { release() }
 }

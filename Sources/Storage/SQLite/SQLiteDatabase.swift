@@ -111,6 +111,7 @@ public final class SQLiteDatabase: SQLDatabase {
     public func close() async {
         for c in writer.close() { c.closeNow() }
         for c in readers.close() { c.closeNow() }
+        lock?.release()
     }
 
     /// Page statistics of the file: total pages, free pages, page size.

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Benchmarks of Skiff's layers, run as programs (never as timed tests): each prints its
+/// figures and the ratios against the baseline measured in the same run.
+@main
+struct SkiffBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "skiff-bench",
+        abstract: "Benchmarks of Skiff's storage layers.",
+        subcommands: [KineBenchmark.self, CrashWriter.self])
+}
