@@ -62,6 +62,6 @@ let package = Package(
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "KineLayerTests", dependencies: ["KineLayer", "Storage", "skiff-bench"]),
-        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KineLayer"]),
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KineLayer", "skiff"]),
     ]
 )

@@ -61,6 +61,7 @@ public final class SQLiteDatabase: SQLDatabase {
 
     // MARK: SQLDatabase
 
+    @discardableResult
     public func write<T: Sendable>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
         try await writer.withResource { c in
             try await retryingBusy { try c.executeNow(SQLiteSQL.beginImmediate) }
@@ -75,6 +76,7 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    @discardableResult
     public func read<T: Sendable>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
         try await readers.withResource { c in
             try c.executeNow(SQLiteSQL.beginDeferred)
@@ -150,4 +152,11 @@ public final class SQLiteDatabase: SQLDatabase {
         guard stat(path, &info) == 0 else { return 0 }
         return Int64(info.st_size)
     }
+}
+
+import CSQLite3
+
+extension SQLiteDatabase {
+    /// The version of the SQLite library in use.
+    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
 }

@@ -1,0 +1,70 @@
+import Testing
+@testable import KineLayer
+
+@Suite struct LeaseTests {
+    @Test func expiryDeletesAttachedKeysEachWithItsOwnRevision() async throws {
+        try await withStore(testOptions()) { store, _ in
+            let lease = try await store.grantLease(ttl: 1)
+            try await store.create(.k("/l/a"), value: .k("a"), lease: lease.id)
+            try await store.create(.k("/l/b"), value: .k("b"), lease: lease.id)
+            try await store.create(.k("/l/free"), value: .k("stays"))
+            let attached = try await store.lease(lease.id, withKeys: true)
+            #expect(Set(attached.keys) == [.k("/l/a"), .k("/l/b")])
+            let before = try await store.currentRevision()
+            let stream = try await store.watch(.prefix("/l/"))
+
+            let events = try await collect(stream, timeout: .seconds(10)) { $0.count >= 2 }
+            #expect(events.map(\.kind) == [.delete, .delete])
+            #expect(events.map(\.revision) == [before + 1, before + 2])
+            #expect(Set(events.map(\.kv.key)) == [.k("/l/a"), .k("/l/b")])
+            #expect(try await store.list(.prefix("/l/")).kvs.map(\.valueString) == ["stays"])
+            await #expect(throws: KineError.leaseNotFound(id: lease.id)) { try await store.keepAlive(lease: lease.id) }
+        }
+    }
+
+    @Test func keepAliveHoldsALeasePastItsTTL() async throws {
+        try await withStore(testOptions()) { store, _ in
+            let lease = try await store.grantLease(ttl: 1)
+            try await store.create(.k("/ka"), value: .k("v"), lease: lease.id)
+            for _ in 0..<6 {
+                try await Task.sleep(for: .milliseconds(400))
+                let renewed = try await store.keepAlive(lease: lease.id)
+                #expect(renewed.ttl == 1)
+            }
+            #expect(try await store.get(.k("/ka")).kv?.lease == lease.id)
+        }
+    }
+
+    @Test func revokeDeletesKeysAndTheLease() async throws {
+        try await withStore(testOptions()) { store, _ in
+            let lease = try await store.grantLease(ttl: 600, id: 4242)
+            #expect(lease.id == 4242)
+            await #expect(throws: KineError.leaseExists(id: 4242)) { try await store.grantLease(ttl: 5, id: 4242) }
+            try await store.create(.k("/r/1"), value: .k("x"), lease: 4242)
+            try await store.revokeLease(4242)
+            #expect(try await store.get(.k("/r/1")).kv == nil)
+            await #expect(throws: KineError.leaseNotFound(id: 4242)) { try await store.revokeLease(4242) }
+            await #expect(throws: KineError.leaseNotFound(id: 4242)) { try await store.put(.k("/r/2"), value: .k("y"), lease: 4242) }
+            await #expect(throws: KineError.invalidArgument("lease TTL must be between 1 and 9000000000 seconds")) {
+                try await store.grantLease(ttl: 0)
+            }
+        }
+    }
+
+    @Test func leasesSurviveRestart() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var store = try await KineStore.open(directory: dir.path, options: testOptions())
+        let lease = try await store.grantLease(ttl: 300)
+        try await store.create(.k("/persist"), value: .k("x"), lease: lease.id)
+        await store.close()
+
+        store = try await KineStore.open(directory: dir.path, options: testOptions())
+        let (found, keys) = try await store.lease(lease.id, withKeys: true)
+        #expect(found.ttl == 300)
+        #expect(found.remainingSeconds(at: LeaseManager.now()) > 290)
+        #expect(keys == [.k("/persist")])
+        #expect(try await store.allLeases().map(\.id) == [lease.id])
+        await store.close()
+    }
+}
