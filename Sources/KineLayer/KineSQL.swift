@@ -49,9 +49,14 @@ enum KineSQL {
     /// The key's newest row at or below a revision (parameters: key, revision).
     static let latestAt = "SELECT \(columns) FROM kine WHERE name = ? AND id <= ? ORDER BY id DESC LIMIT 1"
 
-    /// The newest rows of `count` keys (parameters: the keys).
+    /// The newest rows of `count` keys (parameters: the keys). One index seek per key: a
+    /// correlated `MAX` per name, not a `GROUP BY` that would scan each key's whole history.
     static func latestOf(count: Int) -> String {
-        "SELECT \(columns) FROM kine WHERE id IN (SELECT MAX(id) FROM kine WHERE name IN (\(placeholders(count))) GROUP BY name)"
+        let values = Array(repeating: "(?)", count: count).joined(separator: ", ")
+        return """
+            WITH n(name) AS (VALUES \(values))
+            SELECT \(columns) FROM kine WHERE id IN (SELECT (SELECT MAX(k.id) FROM kine k WHERE k.name = n.name) FROM n)
+            """
     }
 
     /// The `[lower, upper)` condition on `name` for a range, and its parameters.
