@@ -5,7 +5,7 @@ import Storage
 /// Each request's precondition is checked against the state left by the requests before it
 /// in the batch, so a batch is equivalent to running its requests one after another; a
 /// failed precondition fails only its own request. Revisions are assigned here, one per
-/// row, continuing from the log's current revision.
+/// change, continuing from the log's current revision.
 struct BatchExecutor: Sendable {
     let db: any SQLDatabase
 
@@ -77,7 +77,7 @@ struct BatchExecutor: Sendable {
                     continue
                 }
                 revision += 1
-                let row = Self.row(for: op, revision: revision, state.current, lastRow: state.lastRow)
+                let row = Self.row(for: op, id: RowID.make(revision: revision, sub: 0), state.current, lastRow: state.lastRow)
                 append(row)
                 results.append(.success(WriteResult(revision: revision, kv: row.keyValue, previous: state.current)))
 
@@ -86,10 +86,10 @@ struct BatchExecutor: Sendable {
                     results.append(.failure(.leaseNotFound(id: id)))
                     continue
                 }
-                let attached = states.values.compactMap(\.current).filter { $0.lease == id }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
-                for kv in attached {
+                let attached = states.values.filter { $0.current?.lease == id }.sorted { $0.current!.key.lexicographicallyPrecedes($1.current!.key) }
+                for state in attached {
                     revision += 1
-                    append(Self.tombstone(of: kv, revision: revision))
+                    append(Self.tombstone(of: state.current!, id: RowID.make(revision: revision, sub: 0), lastRow: state.lastRow))
                 }
                 try await c.execute(KineSQL.deleteLease, [.integer(id)])
                 results.append(.success(WriteResult(revision: revision, kv: nil, previous: nil)))
@@ -123,20 +123,21 @@ struct BatchExecutor: Sendable {
         return nil
     }
 
-    private static func row(for op: WriteOperation, revision: Int64, _ current: KeyValue?, lastRow: Int64) -> KineRow {
+    private static func row(for op: WriteOperation, id: Int64, _ current: KeyValue?, lastRow: Int64) -> KineRow {
         switch op.action {
         case .put(let value, let lease):
-            return KineRow(id: revision, name: op.key, created: current == nil, deleted: false,
-                           createRevision: current?.createRevision ?? revision, prevRevision: lastRow, lease: lease,
+            return KineRow(id: id, name: op.key, created: current == nil, deleted: false,
+                           createRevision: current?.createRevision ?? RowID.revision(id), prevID: lastRow, lease: lease,
                            value: value, oldValue: current?.value ?? [], version: (current?.version ?? 0) + 1)
         case .delete:
-            return tombstone(of: current!, revision: revision)
+            return tombstone(of: current!, id: id, lastRow: lastRow)
         }
     }
 
-    private static func tombstone(of kv: KeyValue, revision: Int64) -> KineRow {
-        KineRow(id: revision, name: kv.key, created: false, deleted: true, createRevision: kv.createRevision,
-                prevRevision: kv.modRevision, lease: 0, value: [], oldValue: kv.value, version: kv.version)
+    /// The tombstone of a live key whose newest row is `lastRow`.
+    private static func tombstone(of kv: KeyValue, id: Int64, lastRow: Int64) -> KineRow {
+        KineRow(id: id, name: kv.key, created: false, deleted: true, createRevision: kv.createRevision,
+                prevID: lastRow, lease: 0, value: [], oldValue: kv.value, version: kv.version)
     }
 }
 

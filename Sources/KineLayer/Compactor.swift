@@ -36,8 +36,10 @@ actor Compactor {
         while from < revision {
             let to = min(from + window, revision)
             removed += try await db.write { c in
-                let superseded = try await c.execute(KineSQL.deleteSuperseded, [.integer(from), .integer(to)])
-                let tombstones = try await c.execute(KineSQL.deleteTombstones, [.integer(from), .integer(to), .integer(revision)])
+                let superseded = try await c.execute(KineSQL.deleteSuperseded, [.integer(RowID.last(of: from)), .integer(RowID.last(of: to))])
+                let tombstones = try await c.execute(KineSQL.deleteTombstones, [
+                    .integer(RowID.first(of: from)), .integer(RowID.last(of: to)), .integer(RowID.first(of: revision)),
+                ])
                 try await c.execute(KineSQL.setCompactProgress, [.integer(to)])
                 return superseded.rowsAffected + tombstones.rowsAffected
             }

@@ -29,7 +29,7 @@ struct KineReader: Sendable {
     func get(_ key: [UInt8], revision: Int64) async throws -> (revision: Int64, kv: KeyValue?) {
         try await db.read { c in
             let current = try await Self.checkedRevision(c, requested: revision)
-            let at = revision > 0 ? revision : current
+            let at = RowID.last(of: revision > 0 ? revision : current)
             let row = try await c.queryFirst(KineSQL.latestAt, [.blob(key), .integer(at)]).map(KineRow.init)
             return (current, row?.keyValue)
         }
@@ -38,7 +38,7 @@ struct KineReader: Sendable {
     func list(_ range: KeyRange, revision: Int64, limit: Int, withCount: Bool) async throws -> ListResult {
         try await db.read { c in
             let current = try await Self.checkedRevision(c, requested: revision)
-            let at = revision > 0 ? revision : current
+            let at = RowID.last(of: revision > 0 ? revision : current)
             let (condition, rangeParameters) = KineSQL.rangeCondition(range)
             let sqlLimit: Int64 = limit > 0 ? Int64(limit) + 1 : -1
             let rows = try await c.query(KineSQL.list(condition), rangeParameters + [.integer(at), .integer(sqlLimit)])
@@ -58,7 +58,7 @@ struct KineReader: Sendable {
     func count(_ range: KeyRange, revision: Int64) async throws -> (revision: Int64, count: Int64) {
         try await db.read { c in
             let current = try await Self.checkedRevision(c, requested: revision)
-            let at = revision > 0 ? revision : current
+            let at = RowID.last(of: revision > 0 ? revision : current)
             let (condition, rangeParameters) = KineSQL.rangeCondition(range)
             let n = try await c.queryFirst(KineSQL.count(condition), rangeParameters + [.integer(at)])?.int(0) ?? 0
             return (current, n)
@@ -73,14 +73,16 @@ struct KineReader: Sendable {
             let compact = try await Self.compactRevision(c)
             if from < compact { throw KineError.compacted(compactRevision: compact, requested: from) }
             let (condition, rangeParameters) = KineSQL.rangeCondition(range)
-            var next = from
-            while next <= to {
+            // Page by row id, so that a page boundary never splits the changes of one revision
+            // from the ones after them.
+            var next = RowID.first(of: from)
+            let last = RowID.last(of: to)
+            while next <= last {
                 let rows = try await c.query(KineSQL.history(condition),
-                                             rangeParameters + [.integer(next), .integer(to), .integer(Int64(pageSize))])
+                                             rangeParameters + [.integer(next), .integer(last), .integer(Int64(pageSize))]).map(KineRow.init)
                 if rows.isEmpty { break }
-                let events = rows.map { KineRow($0).event }
-                try deliver(events)
-                next = events[events.count - 1].revision + 1
+                try deliver(rows.map(\.event))
+                next = rows[rows.count - 1].id + 1
                 if rows.count < pageSize { break }
             }
         }
@@ -89,14 +91,14 @@ struct KineReader: Sendable {
     /// Every change with a revision in `(after, through]`, oldest first.
     func window(after: Int64, through: Int64) async throws -> [Event] {
         try await db.read { c in
-            try await c.query(KineSQL.window, [.integer(after), .integer(through)]).map { KineRow($0).event }
+            try await c.query(KineSQL.window, [.integer(RowID.last(of: after)), .integer(RowID.last(of: through))]).map { KineRow($0).event }
         }
     }
 
     // MARK: Within a transaction
 
     static func currentRevision(_ c: any SQLConnection) async throws -> Int64 {
-        try await c.queryFirst(KineSQL.currentRevision)?.int(0) ?? 0
+        RowID.revision(try await c.queryFirst(KineSQL.lastRowID)?.int(0) ?? 0)
     }
 
     static func compactRevision(_ c: any SQLConnection) async throws -> Int64 {

@@ -11,20 +11,21 @@ struct KineRow: Sendable, Hashable {
     var created: Bool
     var deleted: Bool
     var createRevision: Int64
-    var prevRevision: Int64
+    /// The id of the key's previous row, 0 if none.
+    var prevID: Int64
     var lease: Int64
     var value: [UInt8]
     var oldValue: [UInt8]
     var version: Int64
 
-    init(id: Int64, name: [UInt8], created: Bool, deleted: Bool, createRevision: Int64, prevRevision: Int64,
+    init(id: Int64, name: [UInt8], created: Bool, deleted: Bool, createRevision: Int64, prevID: Int64,
          lease: Int64, value: [UInt8], oldValue: [UInt8], version: Int64) {
         self.id = id
         self.name = name
         self.created = created
         self.deleted = deleted
         self.createRevision = createRevision
-        self.prevRevision = prevRevision
+        self.prevID = prevID
         self.lease = lease
         self.value = value
         self.oldValue = oldValue
@@ -38,7 +39,7 @@ struct KineRow: Sendable, Hashable {
         created = row.int(2) != 0
         deleted = row.int(3) != 0
         createRevision = row.int(4)
-        prevRevision = row.int(5)
+        prevID = row.int(5)
         lease = row.int(6)
         value = row.bytes(7) ?? []
         oldValue = row.bytes(8) ?? []
@@ -48,19 +49,22 @@ struct KineRow: Sendable, Hashable {
     /// The row's values in ``KineSQL/columns`` order.
     var parameters: [SQLValue] {
         [.integer(id), .blob(name), .integer(created ? 1 : 0), .integer(deleted ? 1 : 0), .integer(createRevision),
-         .integer(prevRevision), .integer(lease), .blob(value), .blob(oldValue), .integer(version)]
+         .integer(prevID), .integer(lease), .blob(value), .blob(oldValue), .integer(version)]
     }
+
+    /// The revision of the change.
+    var revision: Int64 { RowID.revision(id) }
 
     /// The key as it stands after this row; `nil` for a tombstone.
     var keyValue: KeyValue? {
-        deleted ? nil : KeyValue(key: name, value: value, createRevision: createRevision, modRevision: id, version: version, lease: lease)
+        deleted ? nil : KeyValue(key: name, value: value, createRevision: createRevision, modRevision: revision, version: version, lease: lease)
     }
 
     /// The key as it stood before this row, when it existed.
     var previousKeyValue: KeyValue? {
-        if created || prevRevision == 0 { return nil }
+        if created || prevID == 0 { return nil }
         let previousVersion = deleted ? version : version - 1
-        return KeyValue(key: name, value: oldValue, createRevision: createRevision, modRevision: prevRevision,
+        return KeyValue(key: name, value: oldValue, createRevision: createRevision, modRevision: RowID.revision(prevID),
                         version: previousVersion, lease: 0)
     }
 
@@ -68,7 +72,7 @@ struct KineRow: Sendable, Hashable {
     var event: Event {
         if deleted {
             return Event(kind: .delete,
-                         kv: KeyValue(key: name, value: [], createRevision: 0, modRevision: id, version: 0, lease: 0),
+                         kv: KeyValue(key: name, value: [], createRevision: 0, modRevision: revision, version: 0, lease: 0),
                          prevKV: previousKeyValue)
         }
         return Event(kind: .put, kv: keyValue!, prevKV: previousKeyValue)

@@ -3,9 +3,11 @@ import Storage
 /// Every SQL statement of the key-value log, in one place. The dialect is SQLite's, which
 /// both the embedded and the dqlite backend speak.
 ///
-/// The log is one append-only table: each row is one revision (its `id`) of one key.
-/// Deletes append tombstones (`deleted = 1`). `prev_revision` points at the key's previous
-/// row, which is what compaction follows to find superseded rows.
+/// The log is one append-only table: each row is one change of one key. Its `id` packs the
+/// change's revision and sub-revision (``RowID``); `create_revision` is a revision. Deletes
+/// append tombstones (`deleted = 1`). `prev_id` is the id of the key's previous row, which
+/// is what compaction follows to find superseded rows. Parameters named "revision" below
+/// are revisions; those compared with `id` are row ids.
 enum KineSQL {
     static let schema = [
         """
@@ -15,7 +17,7 @@ enum KineSQL {
             created INTEGER NOT NULL,
             deleted INTEGER NOT NULL,
             create_revision INTEGER NOT NULL,
-            prev_revision INTEGER NOT NULL,
+            prev_id INTEGER NOT NULL,
             lease INTEGER NOT NULL,
             value BLOB,
             old_value BLOB,
@@ -32,12 +34,13 @@ enum KineSQL {
     ]
 
     /// The columns every row query selects, in ``KineRow``'s order.
-    static let columns = "id, name, created, deleted, create_revision, prev_revision, lease, value, old_value, version"
+    static let columns = "id, name, created, deleted, create_revision, prev_id, lease, value, old_value, version"
     static let columnCount = 10
 
     // MARK: Revisions
 
-    static let currentRevision = "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'kine'), 0)"
+    /// The largest row id ever used (its revision is the current revision).
+    static let lastRowID = "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'kine'), 0)"
     static let compactRevision = "SELECT value FROM kine_meta WHERE name = 'compact_revision'"
     static let setCompactRevision = "UPDATE kine_meta SET value = ? WHERE name = 'compact_revision'"
     /// How far compaction has actually removed rows (it may lag the compact revision after a crash).
@@ -46,7 +49,7 @@ enum KineSQL {
 
     // MARK: Reads
 
-    /// The key's newest row at or below a revision (parameters: key, revision).
+    /// The key's newest row at or below a row id (parameters: key, row id).
     static let latestAt = "SELECT \(columns) FROM kine WHERE name = ? AND id <= ? ORDER BY id DESC LIMIT 1"
 
     /// The newest rows of `count` keys (parameters: the keys). One index seek per key: a
@@ -68,7 +71,7 @@ enum KineSQL {
         }
     }
 
-    /// Live keys of a range at a revision, in key order (parameters: range, revision, limit).
+    /// Live keys of a range at a row id, in key order (parameters: range, row id, limit).
     static func list(_ condition: String) -> String {
         """
         SELECT \(prefixed("k")) FROM (SELECT MAX(id) AS mid FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
@@ -76,7 +79,7 @@ enum KineSQL {
         """
     }
 
-    /// How many live keys a range holds at a revision (parameters: range, revision).
+    /// How many live keys a range holds at a row id (parameters: range, row id).
     static func count(_ condition: String) -> String {
         """
         SELECT COUNT(*) FROM (SELECT MAX(id) AS mid FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
@@ -84,12 +87,12 @@ enum KineSQL {
         """
     }
 
-    /// Rows of a range with revisions in `[from, to]`, oldest first (parameters: range, from, to, limit).
+    /// Rows of a range with ids in `[from, to]`, oldest first (parameters: range, from, to, limit).
     static func history(_ condition: String) -> String {
         "SELECT \(columns) FROM kine WHERE \(condition) AND id >= ? AND id <= ? ORDER BY id LIMIT ?"
     }
 
-    /// All rows with revisions in `(after, through]`, oldest first (parameters: after, through).
+    /// All rows with ids in `(after, through]`, oldest first (parameters: after, through).
     static let window = "SELECT \(columns) FROM kine WHERE id > ? AND id <= ? ORDER BY id"
 
     /// The live keys attached to a lease (parameter: lease).
@@ -108,11 +111,11 @@ enum KineSQL {
 
     // MARK: Compaction
 
-    /// Deletes rows superseded by a row in `(from, to]` (parameters: from, to).
+    /// Deletes rows superseded by a row with id in `(from, to]` (parameters: row ids from, to).
     static let deleteSuperseded = """
-        DELETE FROM kine WHERE id IN (SELECT prev_revision FROM kine WHERE id > ? AND id <= ? AND prev_revision != 0)
+        DELETE FROM kine WHERE id IN (SELECT prev_id FROM kine WHERE id > ? AND id <= ? AND prev_id != 0)
         """
-    /// Deletes tombstones in `[from, to]` that are older than the target (parameters: from, to, target).
+    /// Deletes tombstones with ids in `[from, to]` below the target's first id (parameters: row ids).
     static let deleteTombstones = "DELETE FROM kine WHERE deleted = 1 AND id >= ? AND id <= ? AND id < ?"
 
     // MARK: Leases
