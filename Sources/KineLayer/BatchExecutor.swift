@@ -39,7 +39,7 @@ struct BatchExecutor: Sendable {
             case .operation(let op):
                 keys.insert(op.key)
                 if case .put(_, let lease) = op.action, lease != 0 { leaseIDs.insert(lease) }
-            case .revokeLease(let id):
+            case .revokeLease(let id, _):
                 leaseIDs.insert(id)
                 for row in try await c.query(KineSQL.keysOfLease, [.integer(id)]) { keys.insert(KineRow(row).name) }
             }
@@ -81,11 +81,16 @@ struct BatchExecutor: Sendable {
                 append(row)
                 results.append(.success(WriteResult(revision: revision, kv: row.keyValue, previous: state.current)))
 
-            case .revokeLease(let id):
-                guard liveLeases.remove(id) != nil else {
+            case .revokeLease(let id, let expiredBy):
+                guard liveLeases.contains(id) else {
                     results.append(.failure(.leaseNotFound(id: id)))
                     continue
                 }
+                if let expiredBy, let expiry = try await c.queryFirst(KineSQL.lease, [.integer(id)])?.int(2), expiry > expiredBy {
+                    results.append(.success(WriteResult(revision: revision, kv: nil, previous: nil)))
+                    continue
+                }
+                liveLeases.remove(id)
                 let attached = states.values.filter { $0.current?.lease == id }.sorted { $0.current!.key.lexicographicallyPrecedes($1.current!.key) }
                 for state in attached {
                     revision += 1

@@ -44,7 +44,7 @@ struct LeaseManager: Sendable {
 
     /// Deletes the lease's keys (one revision each) and the lease; returns the revision.
     func revoke(_ id: Int64) async throws -> Int64 {
-        try await committer.submit(.revokeLease(id: id)).revision
+        try await committer.submit(.revokeLease(id: id, expiredBy: nil)).revision
     }
 
     func lease(_ id: Int64) async throws -> Lease {
@@ -75,13 +75,14 @@ struct LeaseManager: Sendable {
     /// Revokes every lease that has expired; returns how many.
     @discardableResult
     func revokeExpired() async throws -> Int {
+        let now = Self.now()
         let expired = try await db.read { c in
-            try await c.query(KineSQL.expiredLeases, [.integer(Self.now())]).map { $0.int(0) }
+            try await c.query(KineSQL.expiredLeases, [.integer(now)]).map { $0.int(0) }
         }
         var revoked = 0
         for id in expired {
             do {
-                _ = try await revoke(id)
+                _ = try await committer.submit(.revokeLease(id: id, expiredBy: now))
                 revoked += 1
             } catch KineError.leaseNotFound {
                 // Revoked meanwhile by someone else: nothing to do.

@@ -25,8 +25,10 @@ struct WriteOperation: Sendable, Hashable {
 /// the same batch.
 enum WriteRequest: Sendable, Hashable {
     case operation(WriteOperation)
-    /// Delete every key attached to the lease (one revision each), then the lease.
-    case revokeLease(id: Int64)
+    /// Delete every key attached to the lease (one revision each), then the lease. With
+    /// `expiredBy`, only if the lease's expiry is at or before that time (ms since the
+    /// epoch): a keep-alive that landed first wins, and the request changes nothing.
+    case revokeLease(id: Int64, expiredBy: Int64?)
 }
 
 /// What a successful ``WriteRequest`` did.

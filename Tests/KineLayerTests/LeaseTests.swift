@@ -24,12 +24,13 @@ import Testing
 
     @Test func keepAliveHoldsALeasePastItsTTL() async throws {
         try await withStore(testOptions()) { store, _ in
-            let lease = try await store.grantLease(ttl: 1)
+            // Renewed every 0.5 s for 5 s, a 3 s lease stays (with room for a loaded machine).
+            let lease = try await store.grantLease(ttl: 3)
             try await store.create(.k("/ka"), value: .k("v"), lease: lease.id)
-            for _ in 0..<6 {
-                try await Task.sleep(for: .milliseconds(400))
+            for _ in 0..<10 {
+                try await Task.sleep(for: .milliseconds(500))
                 let renewed = try await store.keepAlive(lease: lease.id)
-                #expect(renewed.ttl == 1)
+                #expect(renewed.ttl == 3)
             }
             #expect(try await store.get(.k("/ka")).kv?.lease == lease.id)
         }
@@ -66,5 +67,24 @@ import Testing
         #expect(keys == [.k("/persist")])
         #expect(try await store.allLeases().map(\.id) == [lease.id])
         await store.close()
+    }
+}
+
+@Suite struct LeaseExpiryRaceTests {
+    /// An expiry decided on a stale reading does not revoke a lease renewed in between.
+    @Test func aKeepAliveThatLandsFirstWinsOverExpiry() async throws {
+        try await withStore(testOptions()) { store, _ in
+            let lease = try await store.grantLease(ttl: 60)
+            try await store.create(.k("/race"), value: .k("v"), lease: lease.id)
+            let executor = BatchExecutor(db: store.database)
+            // "Expired by" a time before the lease's expiry: must change nothing.
+            let outcome = try await executor.execute([.revokeLease(id: lease.id, expiredBy: LeaseManager.now())])
+            #expect(outcome.events.isEmpty)
+            #expect(try await store.get(.k("/race")).kv != nil)
+            #expect(try await store.lease(lease.id).lease.id == lease.id)
+            // Expired by a time after it: revoked.
+            let later = try await executor.execute([.revokeLease(id: lease.id, expiredBy: LeaseManager.now() + 61_000)])
+            #expect(later.events.map(\.kind) == [.delete])
+        }
     }
 }

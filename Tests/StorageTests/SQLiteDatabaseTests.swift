@@ -111,13 +111,15 @@ import Testing
         // A second handle on the file stands for another process holding the write lock.
         let other = try open(dir) { $0.lockFile = false; $0.busyTimeoutMilliseconds = 10 }
         try await db.write { c in try await c.execute("CREATE TABLE t (v INTEGER)") }
+        let (held, signal) = AsyncStream<Void>.makeStream()
         let holder = Task {
             try await other.write { c in
                 try await c.execute("INSERT INTO t VALUES (1)")
+                signal.yield()
                 try await Task.sleep(for: .milliseconds(600))
             }
         }
-        try await Task.sleep(for: .milliseconds(100))
+        for await _ in held { break }
         try await db.write { c in try await c.execute("INSERT INTO t VALUES (2)") }
         try await holder.value
         let count = try await db.read { c in try await c.queryFirst("SELECT COUNT(*) FROM t")!.int(0) }
@@ -132,13 +134,15 @@ import Testing
         let db = try open(dir) { $0.busyTimeoutMilliseconds = 20; $0.maxBusyWait = .milliseconds(200) }
         let other = try open(dir) { $0.lockFile = false }
         try await db.write { c in try await c.execute("CREATE TABLE t (v INTEGER)") }
+        let (held, signal) = AsyncStream<Void>.makeStream()
         let holder = Task {
             try await other.write { c in
                 try await c.execute("INSERT INTO t VALUES (1)")
+                signal.yield()
                 try await Task.sleep(for: .milliseconds(1500))
             }
         }
-        try await Task.sleep(for: .milliseconds(100))
+        for await _ in held { break }
         await #expect(throws: StorageError.busyTimeout(path: dir.path + "/test.db")) {
             try await db.write { c in try await c.execute("INSERT INTO t VALUES (2)") }
         }
