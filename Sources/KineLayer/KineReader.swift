@@ -55,6 +55,13 @@ struct KineReader: Sendable {
         }
     }
 
+    func range(_ query: RangeQuery) async throws -> (revision: Int64, result: RangeResult) {
+        try await db.read { c in
+            let current = try await Self.checkedRevision(c, requested: query.revision)
+            return (current, try await query.run(c, current: current))
+        }
+    }
+
     func count(_ range: KeyRange, revision: Int64) async throws -> (revision: Int64, count: Int64) {
         try await db.read { c in
             let current = try await Self.checkedRevision(c, requested: revision)

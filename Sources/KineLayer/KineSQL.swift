@@ -109,6 +109,11 @@ enum KineSQL {
         return "INSERT INTO kine (\(columns)) VALUES " + Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
+    /// A transaction inside a batch runs under a savepoint, so that it can fail alone.
+    static let savepoint = "SAVEPOINT kine_txn"
+    static let releaseSavepoint = "RELEASE kine_txn"
+    static let rollbackToSavepoint = "ROLLBACK TO kine_txn"
+
     // MARK: Compaction
 
     /// Deletes rows superseded by a row with id in `(from, to]` (parameters: row ids from, to).

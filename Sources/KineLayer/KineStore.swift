@@ -127,6 +127,16 @@ public final class KineStore: Sendable {
         return try await committer.submit(.operation(WriteOperation(key: key, action: action, precondition: precondition)))
     }
 
+    /// Runs an etcd transaction atomically; every change it makes gets one revision.
+    public func txn(_ txn: Txn) async throws -> TxnResult {
+        try await committer.submit(.txn(txn)).txn!
+    }
+
+    /// A range read with etcd's options, and the current revision.
+    public func range(_ query: RangeQuery) async throws -> (revision: Int64, result: RangeResult) {
+        try await reader.range(query)
+    }
+
     // MARK: Compaction
 
     /// Removes history up to `revision`; reads and watches below it then fail with

@@ -29,6 +29,8 @@ enum WriteRequest: Sendable, Hashable {
     /// `expiredBy`, only if the lease's expiry is at or before that time (ms since the
     /// epoch): a keep-alive that landed first wins, and the request changes nothing.
     case revokeLease(id: Int64, expiredBy: Int64?)
+    /// An etcd transaction.
+    case txn(Txn)
 }
 
 /// What a successful ``WriteRequest`` did.
@@ -39,4 +41,6 @@ struct WriteResult: Sendable, Hashable {
     var kv: KeyValue?
     /// The key before the write, when it existed.
     var previous: KeyValue?
+    /// What a transaction did.
+    var txn: TxnResult?
 }

@@ -1,0 +1,132 @@
+import Storage
+
+/// The state of one batch while it is applied inside its SQL transaction: the revision
+/// reached, each touched key's newest row, the leases known to exist, and the rows written
+/// so far (inserted into SQL lazily, in multi-row statements).
+final class BatchContext {
+    /// The state of one key.
+    struct KeyState {
+        /// The key's live value, or `nil` when absent.
+        var current: KeyValue?
+        /// The id of the key's newest row (a tombstone counts), 0 if it never existed.
+        var lastRow: Int64
+    }
+
+    let c: any SQLConnection
+    let parameterLimit: Int
+    /// The newest revision, including the batch's own changes.
+    var revision: Int64
+    var states: [[UInt8]: KeyState] = [:]
+    var liveLeases = Set<Int64>()
+    var revokedLeases = Set<Int64>()
+    /// Every row the batch wrote, in order; the first `flushed` are in SQL already.
+    private(set) var rows: [KineRow] = []
+    private var flushed = 0
+
+    private init(c: any SQLConnection, parameterLimit: Int, revision: Int64) {
+        self.c = c
+        self.parameterLimit = parameterLimit
+        self.revision = revision
+    }
+
+    /// Reads what the simple requests of a batch need in a few multi-key queries: the newest
+    /// row of every key they touch (and of the keys attached to leases they revoke) and
+    /// which of their leases exist.
+    static func load(for requests: [WriteRequest], on c: any SQLConnection, parameterLimit: Int) async throws -> BatchContext {
+        let batch = BatchContext(c: c, parameterLimit: parameterLimit, revision: try await KineReader.currentRevision(c))
+        var keys = Set<[UInt8]>()
+        var leaseIDs = Set<Int64>()
+        for request in requests {
+            switch request {
+            case .operation(let op):
+                keys.insert(op.key)
+                if case .put(_, let lease) = op.action, lease != 0 { leaseIDs.insert(lease) }
+            case .revokeLease(let id, _):
+                leaseIDs.insert(id)
+                for row in try await c.query(KineSQL.keysOfLease, [.integer(id)]) { keys.insert(KineRow(row).name) }
+            case .txn:
+                break // transactions read what they need when they run
+            }
+        }
+        try await batch.loadStates(Array(keys))
+        for chunk in Array(leaseIDs).chunked(parameterLimit) {
+            for row in try await c.query(KineSQL.existingLeases(count: chunk.count), chunk.map { .integer($0) }) {
+                batch.liveLeases.insert(row.int(0))
+            }
+        }
+        return batch
+    }
+
+    private func loadStates(_ keys: [[UInt8]]) async throws {
+        for chunk in keys.chunked(parameterLimit) {
+            for row in try await c.query(KineSQL.latestOf(count: chunk.count), chunk.map { .blob($0) }) {
+                let r = KineRow(row)
+                states[r.name] = KeyState(current: r.keyValue, lastRow: r.id)
+            }
+        }
+    }
+
+    // MARK: Rows
+
+    /// Records a row and makes it the key's newest.
+    func append(_ row: KineRow) {
+        rows.append(row)
+        states[row.name] = KeyState(current: row.keyValue, lastRow: row.id)
+    }
+
+    /// Inserts the rows not yet in SQL.
+    func flush() async throws {
+        let pending = Array(rows[flushed...])
+        let rowsPerStatement = max(1, parameterLimit / KineSQL.columnCount)
+        for chunk in pending.chunked(rowsPerStatement) {
+            try await c.execute(KineSQL.insert(rows: chunk.count), chunk.flatMap(\.parameters))
+        }
+        flushed = rows.count
+    }
+
+    /// Forgets rows written after the first `count` (their SQL inserts are rolled back by the caller).
+    func truncate(to count: Int) {
+        rows.removeLast(rows.count - count)
+        flushed = min(flushed, count)
+    }
+
+    // MARK: Reads inside the batch
+
+    /// A key's state, reading it from SQL if the batch has not seen it yet.
+    func state(of key: [UInt8]) async throws -> KeyState {
+        if let known = states[key] { return known }
+        try await loadStates([key])
+        return states[key] ?? KeyState(current: nil, lastRow: 0)
+    }
+
+    /// Whether a lease exists, as the batch has left it.
+    func leaseExists(_ id: Int64) async throws -> Bool {
+        if revokedLeases.contains(id) { return false }
+        if liveLeases.contains(id) { return true }
+        let found = try await c.queryFirst(KineSQL.existingLeases(count: 1), [.integer(id)]) != nil
+        if found { liveLeases.insert(id) }
+        return found
+    }
+
+    /// The live keys of a range, as the batch has left them.
+    func liveKeys(_ range: KeyRange) async throws -> [KeyValue] {
+        try await flush()
+        return try await RangeQuery(range: range).run(c, current: revision).kvs
+    }
+
+    // MARK: Row construction
+
+    /// The row that sets `key` to `value` with `lease`.
+    static func putRow(_ key: [UInt8], _ value: [UInt8], lease: Int64, id: Int64, _ state: KeyState) -> KineRow {
+        let current = state.current
+        return KineRow(id: id, name: key, created: current == nil, deleted: false,
+                       createRevision: current?.createRevision ?? RowID.revision(id), prevID: state.lastRow, lease: lease,
+                       value: value, oldValue: current?.value ?? [], version: (current?.version ?? 0) + 1)
+    }
+
+    /// The tombstone of a live key.
+    static func tombstone(_ kv: KeyValue, id: Int64, lastRow: Int64) -> KineRow {
+        KineRow(id: id, name: kv.key, created: false, deleted: true, createRevision: kv.createRevision,
+                prevID: lastRow, lease: 0, value: [], oldValue: kv.value, version: kv.version)
+    }
+}

@@ -1,0 +1,93 @@
+import Storage
+
+/// A read of a range of keys with etcd's options.
+public struct RangeQuery: Sendable, Hashable {
+    public enum SortOrder: Sendable, Hashable { case none, ascending, descending }
+    public enum SortTarget: Sendable, Hashable { case key, version, createRevision, modRevision, value }
+
+    public var range: KeyRange
+    /// The revision to read at; 0 = the current one.
+    public var revision: Int64 = 0
+    /// The most keys to return; 0 = no limit.
+    public var limit: Int64 = 0
+    public var sortOrder: SortOrder = .none
+    public var sortTarget: SortTarget = .key
+    /// Return keys without values.
+    public var keysOnly = false
+    /// Return only the count.
+    public var countOnly = false
+    /// Filters on the keys' revisions; 0 = no bound.
+    public var minModRevision: Int64 = 0
+    public var maxModRevision: Int64 = 0
+    public var minCreateRevision: Int64 = 0
+    public var maxCreateRevision: Int64 = 0
+
+    public init(range: KeyRange) {
+        self.range = range
+    }
+
+    /// Whether key order with a SQL limit answers the query (no reordering or filtering).
+    var isPlainKeyOrder: Bool {
+        (sortTarget == .key && sortOrder != .descending)
+            && minModRevision == 0 && maxModRevision == 0 && minCreateRevision == 0 && maxCreateRevision == 0
+    }
+
+    /// Runs the query inside a transaction whose newest revision is `current`.
+    func run(_ c: any SQLConnection, current: Int64) async throws -> RangeResult {
+        let at = RowID.last(of: revision > 0 ? revision : current)
+        let (condition, parameters) = KineSQL.rangeCondition(range)
+        let total = try await c.queryFirst(KineSQL.count(condition), parameters + [.integer(at)])?.int(0) ?? 0
+        if countOnly { return RangeResult(kvs: [], more: false, count: total) }
+
+        let sqlLimit: Int64 = (isPlainKeyOrder && limit > 0) ? limit : -1
+        var kvs = try await c.query(KineSQL.list(condition), parameters + [.integer(at), .integer(sqlLimit)])
+            .compactMap { KineRow($0).keyValue }
+        kvs = kvs.filter { kv in
+            (minModRevision == 0 || kv.modRevision >= minModRevision)
+                && (maxModRevision == 0 || kv.modRevision <= maxModRevision)
+                && (minCreateRevision == 0 || kv.createRevision >= minCreateRevision)
+                && (maxCreateRevision == 0 || kv.createRevision <= maxCreateRevision)
+        }
+        if !isPlainKeyOrder { sort(&kvs) }
+        let more: Bool
+        if limit > 0 && kvs.count > limit {
+            kvs.removeLast(kvs.count - Int(limit))
+            more = true
+        } else {
+            more = limit > 0 && total > Int64(kvs.count)
+        }
+        if keysOnly { kvs = kvs.map { var kv = $0; kv.value = []; return kv } }
+        return RangeResult(kvs: kvs, more: more, count: total)
+    }
+
+    private func sort(_ kvs: inout [KeyValue]) {
+        // etcd: a sort target without an order means ascending; key order is the SQL order.
+        let descending = sortOrder == .descending
+        guard sortOrder != .none || sortTarget != .key else { return }
+        func before(_ a: KeyValue, _ b: KeyValue) -> Bool {
+            switch sortTarget {
+            case .key: return a.key.lexicographicallyPrecedes(b.key)
+            case .version: return a.version < b.version
+            case .createRevision: return a.createRevision < b.createRevision
+            case .modRevision: return a.modRevision < b.modRevision
+            case .value: return a.value.lexicographicallyPrecedes(b.value)
+            }
+        }
+        // Stable, so that ties keep key order.
+        let indexed = kvs.enumerated().sorted { x, y in
+            if before(x.element, y.element) { return !descending }
+            if before(y.element, x.element) { return descending }
+            return x.offset < y.offset
+        }
+        kvs = indexed.map(\.element)
+    }
+}
+
+/// What a ``RangeQuery`` found.
+public struct RangeResult: Sendable, Hashable {
+    public var kvs: [KeyValue]
+    /// Whether keys were left out because of the limit.
+    public var more: Bool
+    /// How many keys the range holds (before the limit).
+    public var count: Int64
+}
