@@ -190,30 +190,31 @@ public final class KineStore: Sendable {
     // MARK: Watch
 
     /// Watches `range` from `startRevision` (0 = changes after now): an ordered stream of
-    /// batches of changes, each change exactly once, with previous values.
+    /// batches of changes, each change exactly once, with previous values, and of the
+    /// progress markers asked for with ``requestProgress(_:)``.
     ///
     /// Fails with ``KineError/compacted(compactRevision:requested:)`` if `startRevision` is
     /// below the compact revision. The stream ends with ``KineError/watcherOverflow`` if its
     /// consumer falls more than ``KineOptions/watchBufferLimit`` batches behind, and ends
     /// when the store closes. Dropping the stream stops the watch.
-    public func watch(_ range: KeyRange, startRevision: Int64 = 0) async throws -> AsyncThrowingStream<[Event], any Error> {
+    public func watch(_ range: KeyRange, startRevision: Int64 = 0) async throws -> KineWatch {
         if startRevision > 0 {
             let compacted = try await reader.compactRevision()
             if startRevision < compacted { throw KineError.compacted(compactRevision: compacted, requested: startRevision) }
         }
-        let (stream, continuation) = AsyncThrowingStream<[Event], any Error>.makeStream(
+        let (stream, continuation) = AsyncThrowingStream<WatchMessage, any Error>.makeStream(
             bufferingPolicy: .bufferingOldest(options.watchBufferLimit))
         let (id, start, delivered) = hub.register(range, startRevision: startRevision, continuation: continuation)
         let hub = self.hub
         guard start <= delivered else {
             continuation.onTermination = { _ in hub.remove(id) }
-            return stream
+            return KineWatch(id: id, stream: stream)
         }
         let reader = self.reader
         let catchUp = Task {
             do {
                 try await reader.history(range, from: start, to: delivered) { events in
-                    if case .dropped = continuation.yield(events) { throw KineError.watcherOverflow }
+                    if case .dropped = continuation.yield(.events(events)) { throw KineError.watcherOverflow }
                 }
                 hub.finishCatchUp(id)
             } catch {
@@ -225,8 +226,18 @@ public final class KineStore: Sendable {
             catchUp.cancel()
             hub.remove(id)
         }
-        return stream
+        return KineWatch(id: id, stream: stream)
     }
+
+    /// Asks for a progress marker in a watch's stream: it comes after every change up to the
+    /// revision it names. Returns `false` if the watch has ended.
+    @discardableResult
+    public func requestProgress(_ watchID: Int) -> Bool {
+        hub.requestProgress(watchID)
+    }
+
+    /// The last revision delivered to watchers.
+    public var watchRevision: Int64 { hub.revision }
 
     /// The number of active watches.
     public var watchCount: Int { hub.watcherCount }

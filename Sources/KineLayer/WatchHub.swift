@@ -7,14 +7,16 @@ import Synchronization
 /// the database, then released behind the history, so that it sees every change exactly
 /// once and in order.
 final class WatchHub: Sendable {
-    typealias Continuation = AsyncThrowingStream<[Event], any Error>.Continuation
+    typealias Continuation = AsyncThrowingStream<WatchMessage, any Error>.Continuation
 
     private struct Watcher {
         var range: KeyRange
         var startRevision: Int64
         var continuation: Continuation
-        /// Live changes held while the history is read; `nil` once live.
-        var held: [Event]?
+        /// Live messages held while the history is read; `nil` once live.
+        var held: [WatchMessage]?
+        /// How many changes `held` holds.
+        var heldEvents = 0
     }
 
     private struct State {
@@ -59,9 +61,11 @@ final class WatchHub: Sendable {
             guard var w = s.watchers[id], let held = w.held else { return nil }
             w.held = nil
             s.watchers[id] = w
-            if !held.isEmpty, case .dropped = w.continuation.yield(held) {
-                s.watchers[id] = nil
-                return w.continuation
+            for message in held {
+                if case .dropped = w.continuation.yield(message) {
+                    s.watchers[id] = nil
+                    return w.continuation
+                }
             }
             return nil
         }
@@ -82,15 +86,15 @@ final class WatchHub: Sendable {
             for (id, w) in s.watchers {
                 let matching = events.filter { $0.revision >= w.startRevision && w.range.contains($0.kv.key) }
                 if matching.isEmpty { continue }
-                if var held = w.held {
-                    held.append(contentsOf: matching)
-                    if held.count > Self.maxHeldEvents {
+                if w.held != nil {
+                    if w.heldEvents + matching.count > Self.maxHeldEvents {
                         s.watchers[id] = nil
                         dropped.append(w.continuation)
                     } else {
-                        s.watchers[id]?.held = held
+                        s.watchers[id]?.held?.append(.events(matching))
+                        s.watchers[id]?.heldEvents += matching.count
                     }
-                } else if case .dropped = w.continuation.yield(matching) {
+                } else if case .dropped = w.continuation.yield(.events(matching)) {
                     s.watchers[id] = nil
                     dropped.append(w.continuation)
                 }
@@ -100,6 +104,27 @@ final class WatchHub: Sendable {
         // Finishing runs the stream's termination handler, which calls back into the hub:
         // do it outside the lock.
         for c in overflowed { c.finish(throwing: KineError.watcherOverflow) }
+    }
+
+    /// Puts a progress marker for the last delivered revision into a watcher's stream, behind
+    /// every change already queued for it. Returns `false` if there is no such watcher.
+    @discardableResult
+    func requestProgress(_ id: Int) -> Bool {
+        let result: (found: Bool, overflowed: Continuation?) = state.withLock { s in
+            guard let w = s.watchers[id] else { return (false, nil) }
+            let marker = WatchMessage.progress(revision: s.revision)
+            if w.held != nil {
+                s.watchers[id]?.held?.append(marker)
+                return (true, nil)
+            }
+            if case .dropped = w.continuation.yield(marker) {
+                s.watchers[id] = nil
+                return (true, w.continuation)
+            }
+            return (true, nil)
+        }
+        result.overflowed?.finish(throwing: KineError.watcherOverflow)
+        return result.found
     }
 
     /// Ends every watcher with `error` (or normally when `nil`).

@@ -30,13 +30,20 @@ func testOptions(_ mode: CommitMode = .group()) -> KineOptions {
     return options
 }
 
-/// Collects watch batches until `until` says enough, or fails after `timeout`.
-func collect(_ stream: AsyncThrowingStream<[Event], any Error>, timeout: Duration = .seconds(60),
+/// Collects the changes of a watch until `until` says enough, or fails after `timeout`.
+func collect(_ watch: KineWatch, timeout: Duration = .seconds(60),
+             until done: @escaping @Sendable ([Event]) -> Bool) async throws -> [Event] {
+    try await collect(watch.stream, timeout: timeout, until: done)
+}
+
+/// Collects watch changes (progress markers are skipped) until `until` says enough, or fails after `timeout`.
+func collect(_ stream: AsyncThrowingStream<WatchMessage, any Error>, timeout: Duration = .seconds(60),
              until done: @escaping @Sendable ([Event]) -> Bool) async throws -> [Event] {
     try await withThrowingTaskGroup(of: [Event]?.self) { group in
         group.addTask {
             var events: [Event] = []
-            for try await batch in stream {
+            for try await message in stream {
+                guard case .events(let batch) = message else { continue }
                 events.append(contentsOf: batch)
                 if done(events) { return events }
             }

@@ -87,7 +87,7 @@ import Testing
 
     @Test func manyWatchersEachGetTheirOwnRange() async throws {
         try await withStore(testOptions()) { store, _ in
-            var streams: [AsyncThrowingStream<[Event], any Error>] = []
+            var streams: [KineWatch] = []
             for i in 0..<50 { streams.append(try await store.watch(.prefix("/m/\(i)/"))) }
             #expect(store.watchCount == 50)
             for i in 0..<50 { try await store.create(.k("/m/\(i)/x"), value: .k("\(i)")) }
@@ -95,6 +95,29 @@ import Testing
                 let events = try await collect(stream) { !$0.isEmpty }
                 #expect(events.map(\.kv.valueString) == ["\(i)"])
             }
+        }
+    }
+
+    @Test func progressMarkersComeAfterEveryEarlierChange() async throws {
+        try await withStore(testOptions()) { store, _ in
+            let watch = try await store.watch(.prefix("/p/"))
+            for i in 0..<20 { try await store.put(.k("/p/\(i % 3)"), value: .k("\(i)")) }
+            try await store.put(.k("/other"), value: .k("x"))
+            // Let the feed deliver the last write, then ask.
+            let current = try await store.currentRevision()
+            for _ in 0..<200 where store.watchRevision < current { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(store.requestProgress(watch.id))
+            var events = 0
+            for try await message in watch.stream {
+                switch message {
+                case .events(let batch): events += batch.count
+                case .progress(let revision):
+                    #expect(revision == current)
+                    #expect(events == 20)
+                    return
+                }
+            }
+            Issue.record("stream ended without a progress marker")
         }
     }
 
@@ -117,7 +140,7 @@ import Testing
             let stream = try await store.watch(.all)
             for i in 0..<50 { try await store.create(.k("/slow/\(i)"), value: .k("x")) }
             await #expect(throws: KineError.watcherOverflow) {
-                for try await _ in stream {}
+                for try await _ in stream.stream {}
             }
         }
     }
