@@ -9,11 +9,20 @@ let package = Package(
         .executable(name: "skiff-bench", targets: ["skiff-bench"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "KineLayer", targets: ["KineLayer"]),
+        .library(name: "EtcdServer", targets: ["EtcdServer"]),
         .library(name: "APIServer", targets: ["APIServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -36,6 +45,31 @@ let package = Package(
             ]
         ),
         .target(
+            name: "EtcdAPI",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .target(
+            name: "EtcdServer",
+            dependencies: [
+                "EtcdAPI",
+                "KineLayer",
+                "Storage",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "APIServer",
             dependencies: [
                 "KineLayer",
@@ -46,6 +80,7 @@ let package = Package(
             name: "skiff",
             dependencies: [
                 "APIServer",
+                "EtcdServer",
                 "KineLayer",
                 "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -62,6 +97,7 @@ let package = Package(
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "KineLayerTests", dependencies: ["KineLayer", "Storage", "skiff-bench"]),
+        .testTarget(name: "EtcdServerTests", dependencies: ["EtcdServer", "EtcdAPI", "KineLayer", "skiff"]),
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KineLayer", "skiff"]),
     ]
 )

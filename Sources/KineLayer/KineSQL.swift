@@ -95,6 +95,9 @@ enum KineSQL {
     /// All rows with ids in `(after, through]`, oldest first (parameters: after, through).
     static let window = "SELECT \(columns) FROM kine WHERE id > ? AND id <= ? ORDER BY id"
 
+    /// Every row with an id in `[from, to]`, in id order, at most `limit` (parameters: from, to, limit).
+    static let export = "SELECT \(columns) FROM kine WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?"
+
     /// The live keys attached to a lease (parameter: lease).
     static let keysOfLease = """
         SELECT \(prefixed("k")) FROM kine k WHERE k.lease = ? AND k.deleted = 0

@@ -236,6 +236,11 @@ public final class KineStore: Sendable {
         hub.requestProgress(watchID)
     }
 
+    /// Ends a watch: its stream finishes normally.
+    public func cancelWatch(_ watchID: Int) {
+        hub.cancel(watchID)
+    }
+
     /// The last revision delivered to watchers.
     public var watchRevision: Int64 { hub.revision }
 

@@ -72,6 +72,12 @@ final class WatchHub: Sendable {
         overflowed?.finish(throwing: KineError.watcherOverflow)
     }
 
+    /// Ends a watcher's stream normally and removes it.
+    func cancel(_ id: Int) {
+        let removed = state.withLock { $0.watchers.removeValue(forKey: id) }
+        removed?.continuation.finish()
+    }
+
     /// Removes a watcher (it stopped, or its consumer went away).
     func remove(_ id: Int) {
         _ = state.withLock { $0.watchers.removeValue(forKey: id) }

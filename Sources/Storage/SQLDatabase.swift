@@ -27,6 +27,9 @@ public protocol SQLDatabase: Sendable {
     /// The bytes the database occupies on disk (or in memory, for an in-memory backend).
     func sizeInBytes() async throws -> Int64
 
+    /// The bytes of that in use by data (the rest is free space awaiting reuse or reclaim).
+    func usedBytes() async throws -> Int64
+
     /// Writes a consistent copy of the whole database to a new file at `path`.
     func backup(to path: String) async throws
 

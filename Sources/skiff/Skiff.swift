@@ -7,7 +7,7 @@ struct Skiff: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "skiff",
         abstract: "A Kubernetes-compatible API server that keeps its state in SQL (SQLite, or replicated SQLite on dqlite).",
-        discussion: "The API server, the etcd endpoint and cluster commands arrive as they are built; see README.md.",
+        discussion: "The Kubernetes API server and cluster commands arrive as they are built; see README.md.",
         version: SkiffVersion.skiff,
-        subcommands: [VersionCommand.self])
+        subcommands: [EtcdCommand.self, VersionCommand.self])
 }

@@ -104,6 +104,11 @@ public final class SQLiteDatabase: SQLDatabase {
         Self.fileSize(configuration.path) + Self.fileSize(configuration.path + "-wal")
     }
 
+    public func usedBytes() async throws -> Int64 {
+        let stats = try await pageStatistics()
+        return (stats.pages - stats.free) * stats.pageSize
+    }
+
     public func backup(to path: String) async throws {
         try await readers.withResource { c in
             try await retryingBusy { try c.executeNow(SQLiteSQL.vacuumInto, [.text(path)]) }

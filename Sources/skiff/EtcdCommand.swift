@@ -1,0 +1,110 @@
+import ArgumentParser
+import EtcdServer
+import Foundation
+import KineLayer
+import Logging
+import Storage
+
+/// `skiff etcd`: only the etcd v3 endpoint, on Skiff's SQL storage, for an existing
+/// kube-apiserver (`--etcd-servers`) or any etcd client. Flags are named as etcd's.
+struct EtcdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "etcd",
+        abstract: "Serve the etcd v3 API (for etcdctl or kube-apiserver --etcd-servers) from SQLite.")
+
+    @Option(name: .customLong("data-dir"), help: "Where the database lives.")
+    var dataDir: String = "default.etcd"
+
+    @Option(name: .customLong("name"), help: "This member's name.")
+    var name: String = "default"
+
+    @Option(name: .customLong("listen-client-urls"), help: "The URL to serve clients on: http(s)://IP:PORT.")
+    var listenClientURLs: String = "http://127.0.0.1:2379"
+
+    @Option(name: .customLong("cert-file"), help: "The server certificate (PEM); with --key-file, serves TLS.")
+    var certFile: String?
+
+    @Option(name: .customLong("key-file"), help: "The server certificate's private key (PEM).")
+    var keyFile: String?
+
+    @Option(name: .customLong("trusted-ca-file"), help: "CA (PEM) that client certificates must be signed by.")
+    var trustedCAFile: String?
+
+    @Flag(name: .customLong("client-cert-auth"), help: "Require client certificates (signed by --trusted-ca-file).")
+    var clientCertAuth = false
+
+    @Option(name: .customLong("auto-compaction-mode"), help: "Only 'revision' is supported: keep the newest N revisions.")
+    var autoCompactionMode: String = "revision"
+
+    @Option(name: .customLong("auto-compaction-retention"), help: "Revisions to keep when compacting automatically; 0 turns it off.")
+    var autoCompactionRetention: Int64 = 1000
+
+    @Option(name: .customLong("max-request-bytes"), help: "The largest request accepted.")
+    var maxRequestBytes: Int = 1_572_864
+
+    @Option(name: .customLong("max-txn-ops"), help: "The most operations in one transaction.")
+    var maxTxnOps: Int = 128
+
+    @Option(name: .customLong("sqlite-synchronous"), help: "SQLite durability: full (survives power loss), normal, off.")
+    var synchronous: String = "full"
+
+    func validate() throws {
+        if autoCompactionMode != "revision" {
+            throw ValidationError("--auto-compaction-mode \(autoCompactionMode) is not supported; use revision")
+        }
+        if (certFile == nil) != (keyFile == nil) { throw ValidationError("--cert-file and --key-file go together") }
+        if clientCertAuth && trustedCAFile == nil { throw ValidationError("--client-cert-auth needs --trusted-ca-file") }
+        if SQLiteConfiguration.Synchronous(rawValue: synchronous.uppercased()) == nil {
+            throw ValidationError("--sqlite-synchronous must be full, normal or off")
+        }
+        let urls = listenClientURLs.split(separator: ",")
+        guard urls.count == 1 else { throw ValidationError("--listen-client-urls takes one URL in this version") }
+        let parsed = try EtcdConfiguration.parseClientURL(String(urls[0]))
+        if parsed.tls && certFile == nil { throw ValidationError("https:// listen URL needs --cert-file and --key-file") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "skiff.etcd")
+        logger.logLevel = .info
+        let url = try EtcdConfiguration.parseClientURL(listenClientURLs)
+        var configuration = EtcdConfiguration(host: url.host, port: url.port)
+        if let certFile, let keyFile {
+            configuration.tls = .init(certificateFile: certFile, keyFile: keyFile, trustedCAFile: trustedCAFile)
+        }
+        configuration.name = name
+        configuration.maxRequestBytes = maxRequestBytes
+        configuration.maxTxnOps = maxTxnOps
+        let announced = "\(configuration.tls == nil ? "http" : "https")://\(configuration.host)"
+
+        var options = KineOptions()
+        if autoCompactionRetention > 0 {
+            options.retainedRevisions = autoCompactionRetention
+        } else {
+            options.compactionInterval = nil
+        }
+        let store = try await KineStore.open(directory: dataDir,
+                                             synchronous: SQLiteConfiguration.Synchronous(rawValue: synchronous.uppercased())!,
+                                             options: options, logger: logger)
+        let endpoint = try EtcdEndpoint(store: store, configuration: configuration, clusterName: name, logger: logger)
+        do {
+            // Runs until a shutdown signal arrives or the endpoint stops; the announcement
+            // task ends early and does not count.
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { try await endpoint.run(); return true }
+                group.addTask { await ShutdownSignal.wait(); return true }
+                group.addTask {
+                    let port = try await endpoint.listeningPort()
+                    let line = "skiff etcd: serving the etcd v3 API on \(announced):\(port) (data: \(dataDir))\n"
+                    FileHandle.standardOutput.write(Data(line.utf8))
+                    return false
+                }
+                while let stop = try await group.next(), !stop {}
+                group.cancelAll()
+            }
+        } catch {
+            await store.close()
+            throw ValidationError("cannot serve on \(listenClientURLs): \(error)")
+        }
+        await store.close()
+    }
+}
