@@ -67,10 +67,10 @@ final class SkiffEtcd: @unchecked Sendable {
     let dataDir: String
     private(set) var endpoint = ""
 
-    init(extraArguments: [String] = [], dataDir: String? = nil) throws {
+    init(extraArguments: [String] = [], dataDir: String? = nil, scheme: String = "http") throws {
         self.dataDir = dataDir ?? NSTemporaryDirectory() + "skiff-etcd-" + UUID().uuidString
         process.executableURL = URL(fileURLWithPath: try builtProduct("skiff"))
-        process.arguments = ["etcd", "--data-dir", self.dataDir, "--listen-client-urls", "http://127.0.0.1:0"] + extraArguments
+        process.arguments = ["etcd", "--data-dir", self.dataDir, "--listen-client-urls", "\(scheme)://127.0.0.1:0"] + extraArguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.standardError
@@ -83,9 +83,9 @@ final class SkiffEtcd: @unchecked Sendable {
             if chunk.isEmpty { break }
             buffer.append(chunk)
             let text = String(decoding: buffer, as: UTF8.self)
-            if let range = text.range(of: "on http://127.0.0.1:"),
+            if let range = text.range(of: "on \(scheme)://127.0.0.1:"),
                let end = text[range.upperBound...].firstIndex(of: " ") {
-                endpoint = "http://127.0.0.1:" + text[range.upperBound..<end]
+                endpoint = "\(scheme)://127.0.0.1:" + text[range.upperBound..<end]
                 break
             }
         }
