@@ -92,6 +92,9 @@ let package = Package(
             dependencies: [
                 "KineLayer",
                 "Storage",
+                "EtcdAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

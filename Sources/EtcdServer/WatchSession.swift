@@ -8,9 +8,11 @@ import Synchronization
 /// One Watch stream: creates and cancels watches as the client asks, forwards each watch's
 /// changes, and answers progress requests.
 ///
-/// Structure: a discarding task group holds the request loop, the single writer (every
-/// response goes through one back-pressured channel, so a slow client slows its watches
-/// instead of growing a buffer), the progress-notify ticker, and one child task per watch.
+/// Structure: one child task is the single writer (every response goes through one
+/// back-pressured channel, so a slow client slows its watches instead of growing a
+/// buffer); an inner discarding task group holds the progress-notify ticker and one child
+/// task per watch, while the request loop creates and cancels watches. The stream ends when
+/// the client cancels it or fails.
 final class WatchSession: Sendable {
     /// Why a progress marker was asked for.
     private enum MarkerPurpose: Sendable { case requestProgress, periodic }
@@ -48,35 +50,48 @@ final class WatchSession: Sendable {
 
     func run(requests: RPCAsyncSequence<Etcdserverpb_WatchRequest, any Error>, writer: RPCWriter<Etcdserverpb_WatchResponse>,
              progressNotifyInterval: Duration) async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask {
+        try await withThrowingTaskGroup(of: Void.self) { outer in
+            // The single writer: drains every response, in order, until the channel finishes.
+            outer.addTask {
                 for await response in self.outgoing { try await writer.write(response) }
             }
-            group.addTask {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: progressNotifyInterval)
-                    self.requestPeriodicProgress()
+            do {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: progressNotifyInterval)
+                            if !Task.isCancelled { self.requestPeriodicProgress() }
+                        }
+                    }
+                    for try await request in requests {
+                        switch request.requestUnion {
+                        case .createRequest(let create):
+                            if let forward = await self.create(create) { group.addTask { try await forward() } }
+                        case .cancelRequest(let cancel):
+                            await self.cancel(cancel.watchID)
+                        case .progressRequest:
+                            await self.requestProgress()
+                        case nil:
+                            break
+                        }
+                    }
+                    // The client closed its side. As etcd does, the watches go on until the
+                    // client cancels the call, which cancels this group.
                 }
-            }
-            defer {
-                // The client closed its side or the stream failed: end every watch, then the writer.
-                for id in state.withLock({ Array($0.watches.values.map(\.kineID)) }) { store.cancelWatch(id) }
+                endAllWatches()
+            } catch {
+                endAllWatches()
                 outgoing.finish()
-                group.cancelAll()
+                outer.cancelAll()
+                throw error
             }
-            for try await request in requests {
-                switch request.requestUnion {
-                case .createRequest(let create):
-                    if let forward = await self.create(create) { group.addTask { try await forward() } }
-                case .cancelRequest(let cancel):
-                    await self.cancel(cancel.watchID)
-                case .progressRequest:
-                    await self.requestProgress()
-                case nil:
-                    break
-                }
-            }
+            outgoing.finish()
+            try await outer.waitForAll()
         }
+    }
+
+    private func endAllWatches() {
+        for id in state.withLock({ Array($0.watches.values.map(\.kineID)) }) { store.cancelWatch(id) }
     }
 
     // MARK: Create and cancel

@@ -7,5 +7,5 @@ struct SkiffBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "skiff-bench",
         abstract: "Benchmarks of Skiff's storage layers.",
-        subcommands: [KineBenchmark.self, CrashWriter.self])
+        subcommands: [KineBenchmark.self, EtcdBenchmark.self, CrashWriter.self])
 }
