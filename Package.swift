@@ -92,15 +92,13 @@ let package = Package(
             dependencies: [
                 "KineLayer",
                 "Storage",
-                "EtcdAPI",
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "KineLayerTests", dependencies: ["KineLayer", "Storage", "skiff-bench"]),
-        .testTarget(name: "EtcdServerTests", dependencies: ["EtcdServer", "EtcdAPI", "KineLayer", "skiff"]),
-        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KineLayer", "skiff"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
+        .testTarget(name: "KineLayerTests", dependencies: ["KineLayer", "Storage", "TestSupport", "skiff-bench"]),
+        .testTarget(name: "EtcdServerTests", dependencies: ["EtcdServer", "EtcdAPI", "KineLayer", "TestSupport", "skiff"], exclude: ["python"]),
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KineLayer", "TestSupport", "skiff"]),
     ]
 )

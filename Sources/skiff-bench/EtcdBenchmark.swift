@@ -1,24 +1,16 @@
 import ArgumentParser
 import Foundation
 
-/// Skiff's etcd endpoint beside Debian's etcd, in one run: `etcdctl check perf`, an own
-/// load generator with many clients, and watch latency (write to event) for many watchers.
-struct EtcdBenchmark: AsyncParsableCommand {
+/// Skiff's etcd endpoint beside Debian's etcd, in one run, measured with the same real
+/// clients: `etcdctl check perf` for write throughput, and watch latency (write to event)
+/// for many watchers (see ``WatchLatencyProbe``).
+struct EtcdBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "etcd",
         abstract: "Throughput and watch latency of `skiff etcd` vs Debian's etcd, with ratios.")
 
     @Option(help: "etcdctl check perf load (s, m, l, xl); 'none' skips it.")
     var checkPerf: String = "l"
-
-    @Option(help: "Concurrent clients of the own load generator.")
-    var clients: Int = 300
-
-    @Option(help: "HTTP/2 connections the clients share.")
-    var connections: Int = 8
-
-    @Option(help: "Seconds of put load.")
-    var seconds: Int = 10
 
     @Option(help: "Watchers in the latency run.")
     var watchers: Int = 100
@@ -35,15 +27,16 @@ struct EtcdBenchmark: AsyncParsableCommand {
     struct Figures {
         var checkPerf: String = "-"
         var checkPerfRate: Double = .nan
-        var put: EtcdLoad.PutResult?
-        var watch: EtcdLoad.WatchResult?
+        var watch: WatchLatencyProbe.Result?
         var rss: Double = 0
     }
 
-    func run() async throws {
+    func run() throws {
         let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let skiff = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("skiff").path
         let etcd = try which("etcd")
+        let writer = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../scripts/bench/paced_writer.py").standardized.path
         print("etcd v3 endpoint benchmark: Debian etcd vs skiff etcd (SQLite, synchronous=FULL), both on loopback, one at a time")
         print("")
 
@@ -71,9 +64,7 @@ struct EtcdBenchmark: AsyncParsableCommand {
                 (f.checkPerf, f.checkPerfRate) = try runCheckPerf(port: port)
                 print("\(name): check perf --load=\(checkPerf): \(f.checkPerf)")
             }
-            f.put = try await EtcdLoad.puts(port: port, clients: clients, connections: connections, duration: .seconds(seconds))
-            print(String(format: "%@: %d clients put: %.0f writes/s, p50 %.2f ms, p99 %.2f ms", name, clients, f.put!.rate, f.put!.p50, f.put!.p99))
-            f.watch = try await EtcdLoad.watchLatency(port: port, watchers: watchers, rate: watchRate, duration: .seconds(watchSeconds))
+            f.watch = try WatchLatencyProbe(watchers: watchers, rate: watchRate, seconds: watchSeconds).run(port: port, writerScript: writer)
             print(String(format: "%@: watch latency, %d watchers at %d writes/s: p50 %.2f ms, p99 %.2f ms (%d of %d events)",
                          name, watchers, watchRate, f.watch!.p50, f.watch!.p99, f.watch!.samples, f.watch!.expected))
             f.rss = server.residentMiB
@@ -86,8 +77,6 @@ struct EtcdBenchmark: AsyncParsableCommand {
         if checkPerf != "none" {
             print(String(format: "check perf --load=%@ writes/s            %-11.0f %-11.0f %.2f", checkPerf, e.checkPerfRate, s.checkPerfRate, s.checkPerfRate / e.checkPerfRate))
         }
-        print(String(format: "%d-client put writes/s                  %-11.0f %-11.0f %.2f", clients, e.put!.rate, s.put!.rate, s.put!.rate / e.put!.rate))
-        print(String(format: "%d-client put p99 ms                    %-11.2f %-11.2f %.2f", clients, e.put!.p99, s.put!.p99, s.put!.p99 / e.put!.p99))
         print(String(format: "watch p99 ms (%d watchers, %d w/s)      %-11.2f %-11.2f %.2f", watchers, watchRate, e.watch!.p99, s.watch!.p99, s.watch!.p99 / e.watch!.p99))
         print(String(format: "server RSS MiB after the runs             %-11.1f %-11.1f %.2f", e.rss, s.rss, s.rss / e.rss))
         print("targets: write throughput ratio >= 1.0, watch p99 ratio <= 2.0")

@@ -13,8 +13,11 @@ final class ServerProcess {
         self.dataDir = dataDir
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        // The server's own output goes to a log beside the benchmark's temporary files.
+        let log = NSTemporaryDirectory() + "skiff-bench-\(name).log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
         try waitForPort()
     }

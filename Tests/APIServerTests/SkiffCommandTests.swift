@@ -1,20 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import APIServer
 
-/// Runs the built `skiff` binary and returns its exit status and standard output.
+/// Runs the built `skiff` binary and returns its exit status and output (both streams).
 func runSkiff(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("skiff")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let result = try run(try builtProduct("skiff"), arguments)
+    return (result.status, result.stdout + result.stderr)
 }
 
 @Suite struct SkiffCommandTests {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Python's etcd3 client (PyPI) against a real `skiff etcd`: the checks live in

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `skiff etcd` with `--cert-file`, `--key-file`, `--trusted-ca-file` and `--client-cert-auth`:

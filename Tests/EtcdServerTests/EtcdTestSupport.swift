@@ -1,65 +1,6 @@
 import Foundation
+import TestSupport
 import Testing
-
-/// The path of an executable product built beside the test bundle.
-func builtProduct(_ name: String) throws -> String {
-    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
-}
-
-/// What a finished command printed.
-struct CommandOutput {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a command to completion (killing it after `timeout` seconds) and collects its output.
-@discardableResult
-func run(_ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
-         timeout: TimeInterval = 120) throws -> CommandOutput {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe(), input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
-    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
-    // Read both pipes concurrently so that neither fills up and blocks the child.
-    nonisolated(unsafe) var errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    killer.cancel()
-    return CommandOutput(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self))
-}
-
-/// Finds a program on the PATH.
-func which(_ name: String) throws -> String {
-    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-        let path = "\(dir)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    throw ProgramMissing(name: name)
-}
-
-struct ProgramMissing: Error, CustomStringConvertible {
-    let name: String
-    var description: String { "\(name) is not installed (scripts/install-deps installs it)" }
-}
 
 /// A real `skiff etcd` process on a free loopback port with its own data directory.
 final class SkiffEtcd: @unchecked Sendable {

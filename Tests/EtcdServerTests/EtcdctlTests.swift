@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The real etcdctl (Debian's etcd-client) against a real `skiff etcd` process.

@@ -1,16 +1,7 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import KineLayer
-
-/// The path of an executable product built beside the test bundle.
-func builtProduct(_ name: String) throws -> String {
-    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let path = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
-    guard FileManager.default.isExecutableFile(atPath: path) else { throw MissingProduct(path: path) }
-    return path
-}
-
-struct MissingProduct: Error { let path: String }
 
 @Suite struct CrashDurabilityTests {
     /// A writer process killed with SIGKILL in the middle of acknowledged writes loses none
