@@ -9,7 +9,8 @@ extension BatchContext {
         try await c.execute(KineSQL.savepoint)
         do {
             var sub: Int64 = 0
-            var result = try await run(txn, at: saved.0 + 1, sub: &sub)
+            var txnRevision = saved.0 + 1
+            var result = try await run(txn, at: &txnRevision, sub: &sub)
             try await flush()
             try await c.execute(KineSQL.releaseSavepoint)
             result.stamp(revision)
@@ -25,7 +26,7 @@ extension BatchContext {
 
     /// Runs a (possibly nested) transaction; its changes get revision `txnRevision` and
     /// consecutive sub-revisions from `sub`.
-    private func run(_ txn: Txn, at txnRevision: Int64, sub: inout Int64) async throws -> TxnResult {
+    private func run(_ txn: Txn, at txnRevision: inout Int64, sub: inout Int64) async throws -> TxnResult {
         var succeeded = true
         for compare in txn.compares where !compare.holds(for: try await liveKeys(compare.range)) {
             succeeded = false
@@ -45,30 +46,33 @@ extension BatchContext {
                 let lease = put.ignoreLease ? state.current!.lease : put.lease
                 if lease != 0, !(try await leaseExists(lease)) { throw KineError.leaseNotFound(id: lease) }
                 let value = put.ignoreValue ? state.current!.value : put.value
-                append(Self.putRow(put.key, value, lease: lease, id: try nextID(txnRevision, &sub), state))
+                append(Self.putRow(put.key, value, lease: lease, id: nextID(&txnRevision, &sub), state))
                 results.append(.put(previous: state.current))
 
             case .deleteRange(let range):
                 var deleted: [KeyValue] = []
                 for kv in try await liveKeys(range) {
                     let state = try await state(of: kv.key)
-                    append(Self.tombstone(kv, id: try nextID(txnRevision, &sub), lastRow: state.lastRow))
+                    append(Self.tombstone(kv, id: nextID(&txnRevision, &sub), lastRow: state.lastRow))
                     deleted.append(kv)
                 }
                 results.append(.deleteRange(deleted: deleted))
 
             case .txn(let inner):
-                results.append(.txn(try await run(inner, at: txnRevision, sub: &sub)))
+                results.append(.txn(try await run(inner, at: &txnRevision, sub: &sub)))
             }
         }
         return TxnResult(succeeded: succeeded, results: results, revision: revision)
     }
 
     /// The id of the transaction's next change; the first one moves the batch to the
-    /// transaction's revision.
-    private func nextID(_ txnRevision: Int64, _ sub: inout Int64) throws -> Int64 {
-        guard sub < RowID.maxChangesPerRevision else {
-            throw KineError.invalidArgument("a transaction may change at most \(RowID.maxChangesPerRevision) keys")
+    /// transaction's revision. A transaction that changes more keys than one revision can
+    /// hold (``RowID/maxChangesPerRevision``) goes on at the next revision: still one SQL
+    /// transaction, so still all or nothing, but watchers see it as several revisions.
+    private func nextID(_ txnRevision: inout Int64, _ sub: inout Int64) -> Int64 {
+        if sub == RowID.maxChangesPerRevision {
+            txnRevision += 1
+            sub = 0
         }
         revision = txnRevision
         defer { sub += 1 }

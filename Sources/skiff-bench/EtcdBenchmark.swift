@@ -97,7 +97,7 @@ struct EtcdBenchmark: ParsableCommand {
         let lines = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\r", with: "\n").split(separator: "\n")
         let verdicts = lines.filter { $0.hasPrefix("PASS") || $0.hasPrefix("FAIL") }
         var rate = Double.nan
-        if let line = verdicts.first(where: { $0.contains("Throughput is") }),
+        if let line = verdicts.first(where: { $0.contains("Throughput") }),
            let n = line.split(separator: " ").first(where: { Double($0) != nil }) {
             rate = Double(n) ?? .nan
         }

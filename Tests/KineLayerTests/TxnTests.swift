@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import KineLayer
 
@@ -154,6 +155,27 @@ import Testing
             var counting = RangeQuery(range: .prefix("/s/"))
             counting.countOnly = true
             #expect(try await store.range(counting).result == RangeResult(kvs: [], more: false, count: 3))
+        }
+    }
+}
+
+@Suite struct LargeTxnTests {
+    /// A delete of more keys than one revision holds still succeeds, atomically, on
+    /// consecutive revisions.
+    @Test func deletingMoreKeysThanARevisionHoldsSpillsToTheNextRevision() async throws {
+        try await withStore(testOptions()) { store, _ in
+            let n = Int(RowID.maxChangesPerRevision) + 10
+            for chunk in stride(from: 0, to: n, by: 1000) {
+                _ = try await store.txn(Txn(success: (chunk..<min(chunk + 1000, n)).map { i in
+                    .put(TxnPut(key: .k("/big/\(String(i, radix: 16))"), value: .k("v")))
+                }))
+            }
+            let before = try await store.currentRevision()
+            let result = try await store.txn(Txn(success: [.deleteRange(.prefix("/big/"))]))
+            guard case .deleteRange(let deleted) = result.results[0] else { Issue.record("no delete result"); return }
+            #expect(deleted.count == n)
+            #expect(result.revision == before + 2)
+            #expect(try await store.count(.prefix("/big/")).count == 0)
         }
     }
 }

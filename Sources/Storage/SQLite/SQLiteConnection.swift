@@ -1,14 +1,17 @@
 import CSQLite3
+import Dispatch
 
 /// One connection to an SQLite file: a thin binding of the C API with a cache of prepared
 /// statements.
 ///
 /// A connection is used by one caller at a time (the ``SQLiteDatabase`` pools guarantee
-/// that); it is opened in SQLite's multi-thread mode, so successive callers may be on
-/// different threads.
+/// that); it is opened in SQLite's multi-thread mode. Its statements run on a serial
+/// dispatch queue of its own, never on Swift's cooperative thread pool: a commit's fsync or
+/// a long statement blocks that queue's thread only, not the tasks serving requests.
 final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     private var handle: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
+    private let queue: DispatchQueue
     let path: String
 
     /// SQLite's "let SQLite copy the bytes" destructor.
@@ -16,6 +19,7 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
 
     init(path: String, busyTimeoutMilliseconds: Int32) throws {
         self.path = path
+        queue = DispatchQueue(label: "skiff.sqlite.connection")
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -42,11 +46,18 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     // MARK: SQLConnection
 
     func execute(_ sql: String, _ parameters: [SQLValue]) async throws -> SQLExecResult {
-        try executeNow(sql, parameters)
+        try await onQueue { try self.executeNow(sql, parameters) }
     }
 
     func query(_ sql: String, _ parameters: [SQLValue]) async throws -> [SQLRow] {
-        try queryNow(sql, parameters)
+        try await onQueue { try self.queryNow(sql, parameters) }
+    }
+
+    /// Runs blocking SQLite work on the connection's own queue and waits for it.
+    func onQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try work() }) }
+        }
     }
 
     // MARK: Synchronous core

@@ -64,13 +64,13 @@ public final class SQLiteDatabase: SQLDatabase {
     @discardableResult
     public func write<T: Sendable>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
         try await writer.withResource { c in
-            try await retryingBusy { try c.executeNow(SQLiteSQL.beginImmediate) }
+            try await retryingBusy { try await c.execute(SQLiteSQL.beginImmediate) }
             do {
                 let value = try await body(c)
-                try await retryingBusy { try c.executeNow(SQLiteSQL.commit) }
+                try await retryingBusy { try await c.execute(SQLiteSQL.commit) }
                 return value
             } catch {
-                _ = try? c.executeNow(SQLiteSQL.rollback)
+                _ = try? await c.execute(SQLiteSQL.rollback)
                 throw error
             }
         }
@@ -79,13 +79,13 @@ public final class SQLiteDatabase: SQLDatabase {
     @discardableResult
     public func read<T: Sendable>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
         try await readers.withResource { c in
-            try c.executeNow(SQLiteSQL.beginDeferred)
+            try await c.execute(SQLiteSQL.beginDeferred)
             do {
                 let value = try await body(c)
-                try c.executeNow(SQLiteSQL.commit)
+                try await c.execute(SQLiteSQL.commit)
                 return value
             } catch {
-                _ = try? c.executeNow(SQLiteSQL.rollback)
+                _ = try? await c.execute(SQLiteSQL.rollback)
                 throw error
             }
         }
@@ -93,10 +93,10 @@ public final class SQLiteDatabase: SQLDatabase {
 
     public func reclaimSpace() async throws {
         try await writer.withResource { c in
-            try await retryingBusy { try c.executeNow(SQLiteSQL.incrementalVacuum) }
+            try await retryingBusy { try await c.execute(SQLiteSQL.incrementalVacuum) }
             // A checkpoint cannot pass readers still using old snapshots; it then truncates
             // what it can and the next one finishes the job.
-            _ = try await retryingBusy { try c.queryNow(SQLiteSQL.checkpointTruncate) }
+            _ = try await retryingBusy { try await c.query(SQLiteSQL.checkpointTruncate) }
         }
     }
 
@@ -111,7 +111,7 @@ public final class SQLiteDatabase: SQLDatabase {
 
     public func backup(to path: String) async throws {
         try await readers.withResource { c in
-            try await retryingBusy { try c.executeNow(SQLiteSQL.vacuumInto, [.text(path)]) }
+            try await retryingBusy { try await c.execute(SQLiteSQL.vacuumInto, [.text(path)]) }
         }
     }
 
@@ -124,9 +124,9 @@ public final class SQLiteDatabase: SQLDatabase {
     /// Page statistics of the file: total pages, free pages, page size.
     public func pageStatistics() async throws -> (pages: Int64, free: Int64, pageSize: Int64) {
         try await readers.withResource { c in
-            let pages = try c.queryNow(SQLiteSQL.pageCount).first?.int(0) ?? 0
-            let free = try c.queryNow(SQLiteSQL.freelistCount).first?.int(0) ?? 0
-            let size = try c.queryNow(SQLiteSQL.pageSize).first?.int(0) ?? 0
+            let pages = try await c.queryFirst(SQLiteSQL.pageCount)?.int(0) ?? 0
+            let free = try await c.queryFirst(SQLiteSQL.freelistCount)?.int(0) ?? 0
+            let size = try await c.queryFirst(SQLiteSQL.pageSize)?.int(0) ?? 0
             return (pages, free, size)
         }
     }
@@ -136,13 +136,13 @@ public final class SQLiteDatabase: SQLDatabase {
     /// Retries `operation` while SQLite reports busy, with growing pauses, for at most
     /// ``SQLiteConfiguration/maxBusyWait``.
     @discardableResult
-    private func retryingBusy<T>(_ operation: () throws -> T) async throws -> T {
+    private func retryingBusy<T>(_ operation: () async throws -> T) async throws -> T {
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.maxBusyWait
         var pause = Duration.milliseconds(1)
         while true {
             do {
-                return try operation()
+                return try await operation()
             } catch let error as StorageError where error.isBusy {
                 guard clock.now < deadline else { throw StorageError.busyTimeout(path: configuration.path) }
                 logger.debug("database busy, retrying", metadata: ["path": "\(configuration.path)"])
