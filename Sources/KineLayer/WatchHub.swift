@@ -6,6 +6,12 @@ import Synchronization
 /// is registered "catching up": live changes are held for it while its history is read from
 /// the database, then released behind the history, so that it sees every change exactly
 /// once and in order.
+///
+/// Locking: `state` guards the registry and is never held while a stream is yielded to or
+/// finished, because a stream's termination handler (run by a consumer being cancelled,
+/// while the runtime holds that task's lock) calls back into ``remove(_:)``. Yields happen
+/// under `delivery` instead, which serializes them so that each watcher receives changes
+/// and progress markers in order; ``remove(_:)`` never takes `delivery`.
 final class WatchHub: Sendable {
     typealias Continuation = AsyncThrowingStream<WatchMessage, any Error>.Continuation
 
@@ -29,6 +35,7 @@ final class WatchHub: Sendable {
     static let maxHeldEvents = 1 << 20
 
     private let state: Mutex<State>
+    private let delivery = Mutex(())
 
     init(revision: Int64) {
         state = Mutex(State(revision: revision))
@@ -55,21 +62,22 @@ final class WatchHub: Sendable {
         }
     }
 
-    /// Releases the changes held for a watcher whose history has been fed, and makes it live.
+    /// Releases the messages held for a watcher whose history has been fed, and makes it live.
     func finishCatchUp(_ id: Int) {
-        let overflowed: Continuation? = state.withLock { s in
-            guard var w = s.watchers[id], let held = w.held else { return nil }
-            w.held = nil
-            s.watchers[id] = w
+        let overflowed: Continuation? = delivery.withLock { _ in
+            let taken: (Continuation, [WatchMessage])? = state.withLock { s in
+                guard let w = s.watchers[id], let held = w.held else { return nil }
+                s.watchers[id]?.held = nil
+                s.watchers[id]?.heldEvents = 0
+                return (w.continuation, held)
+            }
+            guard let (continuation, held) = taken else { return nil }
             for message in held {
-                if case .dropped = w.continuation.yield(message) {
-                    s.watchers[id] = nil
-                    return w.continuation
-                }
+                if case .dropped = continuation.yield(message) { return continuation }
             }
             return nil
         }
-        overflowed?.finish(throwing: KineError.watcherOverflow)
+        if let overflowed { drop(id, overflowed) }
     }
 
     /// Ends a watcher's stream normally and removes it.
@@ -78,7 +86,7 @@ final class WatchHub: Sendable {
         removed?.continuation.finish()
     }
 
-    /// Removes a watcher (it stopped, or its consumer went away).
+    /// Removes a watcher (it stopped, or its consumer went away). Takes only `state`.
     func remove(_ id: Int) {
         _ = state.withLock { $0.watchers.removeValue(forKey: id) }
     }
@@ -86,50 +94,59 @@ final class WatchHub: Sendable {
     /// Delivers changes, which must follow the last delivered revision without a gap, in order.
     func deliver(_ events: [Event]) {
         guard let last = events.last else { return }
-        let overflowed: [Continuation] = state.withLock { s in
-            s.revision = max(s.revision, last.revision)
-            var dropped: [Continuation] = []
-            for (id, w) in s.watchers {
-                let matching = events.filter { $0.revision >= w.startRevision && w.range.contains($0.kv.key) }
-                if matching.isEmpty { continue }
-                if w.held != nil {
-                    if w.heldEvents + matching.count > Self.maxHeldEvents {
-                        s.watchers[id] = nil
-                        dropped.append(w.continuation)
+        let overflowed: [(Int, Continuation)] = delivery.withLock { _ in
+            // Under `state`: advance the revision, hold changes for catching-up watchers,
+            // and pick what live watchers get; yield afterwards, outside `state`.
+            let (live, tooSlow): ([(Int, Continuation, [Event])], [(Int, Continuation)]) = state.withLock { s in
+                s.revision = max(s.revision, last.revision)
+                var live: [(Int, Continuation, [Event])] = []
+                var tooSlow: [(Int, Continuation)] = []
+                for (id, w) in s.watchers {
+                    let matching = events.filter { $0.revision >= w.startRevision && w.range.contains($0.kv.key) }
+                    if matching.isEmpty { continue }
+                    if w.held != nil {
+                        if w.heldEvents + matching.count > Self.maxHeldEvents {
+                            tooSlow.append((id, w.continuation))
+                        } else {
+                            s.watchers[id]?.held?.append(.events(matching))
+                            s.watchers[id]?.heldEvents += matching.count
+                        }
                     } else {
-                        s.watchers[id]?.held?.append(.events(matching))
-                        s.watchers[id]?.heldEvents += matching.count
+                        live.append((id, w.continuation, matching))
                     }
-                } else if case .dropped = w.continuation.yield(.events(matching)) {
-                    s.watchers[id] = nil
-                    dropped.append(w.continuation)
                 }
+                return (live, tooSlow)
+            }
+            var dropped = tooSlow
+            for (id, continuation, matching) in live {
+                if case .dropped = continuation.yield(.events(matching)) { dropped.append((id, continuation)) }
             }
             return dropped
         }
-        // Finishing runs the stream's termination handler, which calls back into the hub:
-        // do it outside the lock.
-        for c in overflowed { c.finish(throwing: KineError.watcherOverflow) }
+        for (id, continuation) in overflowed { drop(id, continuation) }
     }
 
     /// Puts a progress marker for the last delivered revision into a watcher's stream, behind
     /// every change already queued for it. Returns `false` if there is no such watcher.
     @discardableResult
     func requestProgress(_ id: Int) -> Bool {
-        let result: (found: Bool, overflowed: Continuation?) = state.withLock { s in
-            guard let w = s.watchers[id] else { return (false, nil) }
-            let marker = WatchMessage.progress(revision: s.revision)
-            if w.held != nil {
-                s.watchers[id]?.held?.append(marker)
-                return (true, nil)
+        let result: (found: Bool, overflowed: Continuation?) = delivery.withLock { _ in
+            let target: Continuation?? = state.withLock { s in
+                guard let w = s.watchers[id] else { return .none }
+                let marker = WatchMessage.progress(revision: s.revision)
+                if w.held != nil {
+                    s.watchers[id]?.held?.append(marker)
+                    return .some(nil)
+                }
+                return .some(w.continuation)
             }
-            if case .dropped = w.continuation.yield(marker) {
-                s.watchers[id] = nil
-                return (true, w.continuation)
-            }
+            guard let target else { return (false, nil) }
+            guard let continuation = target else { return (true, nil) }
+            let marker = WatchMessage.progress(revision: state.withLock { $0.revision })
+            if case .dropped = continuation.yield(marker) { return (true, continuation) }
             return (true, nil)
         }
-        result.overflowed?.finish(throwing: KineError.watcherOverflow)
+        if let overflowed = result.overflowed { drop(id, overflowed) }
         return result.found
     }
 
@@ -140,5 +157,11 @@ final class WatchHub: Sendable {
             return s.watchers.values.map(\.continuation)
         }
         for c in all { c.finish(throwing: error) }
+    }
+
+    /// Removes a watcher that fell behind and ends its stream with the overflow error.
+    private func drop(_ id: Int, _ continuation: Continuation) {
+        remove(id)
+        continuation.finish(throwing: KineError.watcherOverflow)
     }
 }

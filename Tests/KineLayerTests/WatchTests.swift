@@ -146,3 +146,36 @@ import Testing
         }
     }
 }
+
+@Suite struct WatchCancellationTests {
+    /// Consumers cancelled while changes are being delivered to them must not deadlock the
+    /// hub (a stream's termination handler runs while the runtime holds the task's lock).
+    @Test func cancellingConsumersDuringDeliveryDoesNotDeadlock() async throws {
+        try await withStore(testOptions()) { store, _ in
+            let writer = Task {
+                var i = 0
+                while !Task.isCancelled {
+                    try await store.put(.k("/cancel/\(i % 10)"), value: .k("\(i)"))
+                    i += 1
+                }
+            }
+            for _ in 0..<20 {
+                await withTaskGroup(of: Void.self) { group in
+                    for _ in 0..<20 {
+                        group.addTask {
+                            guard let watch = try? await store.watch(.prefix("/cancel/")) else { return }
+                            for try? await _ in watch.stream {}
+                        }
+                    }
+                    try? await Task.sleep(for: .milliseconds(20))
+                    group.cancelAll()
+                }
+            }
+            writer.cancel()
+            // Still serving: a write and a read answer.
+            let kv = try await store.put(.k("/cancel/after"), value: .k("ok")).kv
+            #expect(try await store.get(.k("/cancel/after")).kv == kv)
+            #expect(store.watchCount == 0)
+        }
+    }
+}
