@@ -159,12 +159,14 @@ import Testing
                     i += 1
                 }
             }
-            for _ in 0..<20 {
+            for _ in 0..<60 {
                 await withTaskGroup(of: Void.self) { group in
                     for _ in 0..<20 {
                         group.addTask {
                             guard let watch = try? await store.watch(.prefix("/cancel/")) else { return }
-                            for try? await _ in watch.stream {}
+                            do {
+                                for try await _ in watch.stream {}
+                            } catch {}
                         }
                     }
                     try? await Task.sleep(for: .milliseconds(20))
