@@ -1,42 +1,76 @@
 import Storage
 
 extension BatchContext {
-    /// Applies a transaction under a savepoint: if one of its operations fails (a missing
-    /// lease, a compacted read, …) everything it did is undone and only it fails.
+    /// How a transaction touches SQL: single-key work runs on the batch's preloaded key
+    /// states and its rows join the batch's bulk inserts; only a transaction that must read
+    /// SQL (ranges, range compares) flushes and takes a savepoint, so that it can still be
+    /// undone alone.
+    final class TxnScope {
+        /// The batch's row count when the transaction started.
+        let startRow: Int
+        var savepoint = false
+        init(startRow: Int) { self.startRow = startRow }
+    }
+
+    /// Applies a transaction: if one of its operations fails (a missing lease, a compacted
+    /// read, …) everything it did is undone and only it fails.
     func apply(_ txn: Txn) async throws -> Result<WriteResult, KineError> {
-        try await flush()
-        let saved = (revision, rows.count, states, liveLeases, revokedLeases)
-        try await c.execute(KineSQL.savepoint)
+        let saved = (revision, states, liveLeases, revokedLeases)
+        let scope = TxnScope(startRow: rows.count)
         do {
             var sub: Int64 = 0
             var txnRevision = saved.0 + 1
-            var result = try await run(txn, at: &txnRevision, sub: &sub)
-            try await flush()
-            try await c.execute(KineSQL.releaseSavepoint)
+            var result = try await run(txn, at: &txnRevision, sub: &sub, scope)
+            if scope.savepoint { try await c.execute(KineSQL.releaseSavepoint) }
             result.stamp(revision)
             return .success(WriteResult(revision: revision, kv: nil, previous: nil, txn: result))
         } catch let error as KineError {
-            try await c.execute(KineSQL.rollbackToSavepoint)
-            try await c.execute(KineSQL.releaseSavepoint)
-            (revision, _, states, liveLeases, revokedLeases) = saved
-            truncate(to: saved.1)
+            if scope.savepoint {
+                try await c.execute(KineSQL.rollbackToSavepoint)
+                try await c.execute(KineSQL.releaseSavepoint)
+            }
+            (revision, states, liveLeases, revokedLeases) = saved
+            truncate(to: scope.startRow)
             return .failure(error)
         }
     }
 
+    /// Makes everything the batch and the transaction wrote so far visible to SQL reads,
+    /// taking the transaction's savepoint first if it has none yet.
+    private func flushForRead(_ scope: TxnScope) async throws {
+        if !scope.savepoint {
+            try await flush(upTo: scope.startRow)
+            try await c.execute(KineSQL.savepoint)
+            scope.savepoint = true
+        }
+        try await flush()
+    }
+
+    /// The live keys of a range as the transaction sees them: from the batch's key states
+    /// for one key, from SQL otherwise.
+    private func liveKeys(_ range: KeyRange, _ scope: TxnScope) async throws -> [KeyValue] {
+        if case .single = range.end { return (try await state(of: range.start)).current.map { [$0] } ?? [] }
+        try await flushForRead(scope)
+        return try await RangeQuery(range: range).run(c, current: revision).kvs
+    }
+
     /// Runs a (possibly nested) transaction; its changes get revision `txnRevision` and
     /// consecutive sub-revisions from `sub`.
-    private func run(_ txn: Txn, at txnRevision: inout Int64, sub: inout Int64) async throws -> TxnResult {
+    private func run(_ txn: Txn, at txnRevision: inout Int64, sub: inout Int64, _ scope: TxnScope) async throws -> TxnResult {
         var succeeded = true
-        for compare in txn.compares where !compare.holds(for: try await liveKeys(compare.range)) {
+        for compare in txn.compares where !compare.holds(for: try await liveKeys(compare.range, scope)) {
             succeeded = false
             break
         }
         var results: [TxnOperationResult] = []
         for operation in succeeded ? txn.success : txn.failure {
             switch operation {
+            case .range(let query) where query.isSingleKeyNow:
+                let kvs = try await liveKeys(query.range, scope)
+                results.append(.range(query.result(of: kvs)))
+
             case .range(let query):
-                try await flush()
+                try await flushForRead(scope)
                 _ = try await KineReader.checkedRevision(c, requested: query.revision)
                 results.append(.range(try await query.run(c, current: revision)))
 
@@ -51,7 +85,7 @@ extension BatchContext {
 
             case .deleteRange(let range):
                 var deleted: [KeyValue] = []
-                for kv in try await liveKeys(range) {
+                for kv in try await liveKeys(range, scope) {
                     let state = try await state(of: kv.key)
                     append(Self.tombstone(kv, id: nextID(&txnRevision, &sub), lastRow: state.lastRow))
                     deleted.append(kv)
@@ -59,7 +93,7 @@ extension BatchContext {
                 results.append(.deleteRange(deleted: deleted))
 
             case .txn(let inner):
-                results.append(.txn(try await run(inner, at: &txnRevision, sub: &sub)))
+                results.append(.txn(try await run(inner, at: &txnRevision, sub: &sub, scope)))
             }
         }
         return TxnResult(succeeded: succeeded, results: results, revision: revision)

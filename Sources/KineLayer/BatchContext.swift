@@ -44,8 +44,8 @@ final class BatchContext {
             case .revokeLease(let id, _):
                 leaseIDs.insert(id)
                 for row in try await c.query(KineSQL.keysOfLease, [.integer(id)]) { keys.insert(KineRow(row).name) }
-            case .txn:
-                break // transactions read what they need when they run
+            case .txn(let txn):
+                txn.collectKeys(into: &keys, leases: &leaseIDs)
             }
         }
         try await batch.loadStates(Array(keys))
@@ -82,6 +82,18 @@ final class BatchContext {
             try await c.execute(KineSQL.insert(rows: chunk.count), chunk.flatMap(\.parameters))
         }
         flushed = rows.count
+    }
+
+    /// Inserts the rows before `count` that are not yet in SQL (the rows of the batch up to
+    /// a transaction's start).
+    func flush(upTo count: Int) async throws {
+        guard flushed < count else { return }
+        let pending = Array(rows[flushed..<count])
+        let rowsPerStatement = max(1, parameterLimit / KineSQL.columnCount)
+        for chunk in pending.chunked(rowsPerStatement) {
+            try await c.execute(KineSQL.insert(rows: chunk.count), chunk.flatMap(\.parameters))
+        }
+        flushed = count
     }
 
     /// Forgets rows written after the first `count` (their SQL inserts are rolled back by the caller).

@@ -32,6 +32,21 @@ public struct RangeQuery: Sendable, Hashable {
             && minModRevision == 0 && maxModRevision == 0 && minCreateRevision == 0 && maxCreateRevision == 0
     }
 
+    /// Whether the query reads one key as it is now, with no revision filter: a batch can
+    /// answer it from its key states.
+    var isSingleKeyNow: Bool {
+        range.end == .single && revision == 0 && minModRevision == 0 && maxModRevision == 0
+            && minCreateRevision == 0 && maxCreateRevision == 0
+    }
+
+    /// The answer to a single-key query whose key holds `kvs` (none or one).
+    func result(of kvs: [KeyValue]) -> RangeResult {
+        let count = Int64(kvs.count)
+        if countOnly { return RangeResult(kvs: [], more: false, count: count) }
+        let shown = keysOnly ? kvs.map { var kv = $0; kv.value = []; return kv } : kvs
+        return RangeResult(kvs: shown, more: false, count: count)
+    }
+
     /// Runs the query inside a transaction whose newest revision is `current`.
     func run(_ c: any SQLConnection, current: Int64) async throws -> RangeResult {
         let at = RowID.last(of: revision > 0 ? revision : current)

@@ -179,3 +179,24 @@ import Testing
         }
     }
 }
+
+@Suite struct TxnSavepointTests {
+    /// A transaction that had to read SQL (a range compare, a prefix delete) and then fails is
+    /// rolled back alone; writes batched before and after it stay.
+    @Test func aFailingTransactionThatReadSQLIsUndoneAlone() async throws {
+        try await withStore(testOptions()) { store, _ in
+            for i in 0..<5 { try await store.create(.k("/sp/\(i)"), value: .k("v")) }
+            let before = try await store.currentRevision()
+            async let first = store.put(.k("/sp/before"), value: .k("b"))
+            let bad = Task {
+                try await store.txn(Txn(compares: [TxnCompare(range: .prefix("/sp/"), target: .version(0), relation: .greater)],
+                                        success: [.deleteRange(.prefix("/sp/")), .put(TxnPut(key: .k("/sp/x"), value: .k("x"), lease: 4711))]))
+            }
+            async let after = store.put(.k("/sp/after"), value: .k("a"))
+            _ = try await (first, after)
+            await #expect(throws: KineError.leaseNotFound(id: 4711)) { _ = try await bad.value }
+            #expect(try await store.count(.prefix("/sp/")).count == 7)
+            #expect(try await store.currentRevision() == before + 2)
+        }
+    }
+}
