@@ -76,12 +76,7 @@ final class BatchContext {
 
     /// Inserts the rows not yet in SQL.
     func flush() async throws {
-        let pending = Array(rows[flushed...])
-        let rowsPerStatement = max(1, parameterLimit / KineSQL.columnCount)
-        for chunk in pending.chunked(rowsPerStatement) {
-            try await c.execute(KineSQL.insert(rows: chunk.count), chunk.flatMap(\.parameters))
-        }
-        flushed = rows.count
+        try await flush(upTo: rows.count)
     }
 
     /// Inserts the rows before `count` that are not yet in SQL (the rows of the batch up to
