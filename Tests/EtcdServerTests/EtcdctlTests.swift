@@ -88,9 +88,9 @@ import Testing
         let out = Pipe()
         watcher.standardOutput = out
         try watcher.run()
-        Thread.sleep(forTimeInterval: 1)
+        Thread.sleep(forTimeInterval: 2)
         try etcd.etcdctl(["put", "/w/c", "live"])
-        Thread.sleep(forTimeInterval: 1)
+        Thread.sleep(forTimeInterval: 3)
         watcher.terminate()
         watcher.waitUntilExit()
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -137,10 +137,11 @@ import Testing
         #expect(unknown.stderr.contains("etcdserver: requested lease not found"))
 
         // A short lease expires by itself and takes its key with it.
-        let short = try etcd.etcdctl(["lease", "grant", "1"]).stdout.split(separator: " ")[1]
+        let short = try etcd.etcdctl(["lease", "grant", "3"]).stdout.split(separator: " ")[1]
         try etcd.etcdctl(["put", "/short", "v", "--lease=\(short)"])
+        #expect(try etcd.etcdctl(["get", "/short", "--print-value-only"]).stdout == "v\n")
         var gone = false
-        for _ in 0..<50 where !gone {
+        for _ in 0..<100 where !gone {
             Thread.sleep(forTimeInterval: 0.2)
             gone = try etcd.etcdctl(["get", "/short"]).stdout.isEmpty
         }

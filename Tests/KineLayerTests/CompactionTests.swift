@@ -61,7 +61,7 @@ import Testing
         try await withStore(options) { store, _ in
             for i in 0..<100 { try await store.put(.k("/auto"), value: .k("\(i)")) }
             var compact: Int64 = 0
-            for _ in 0..<100 where compact != 90 {
+            for _ in 0..<600 where compact != 90 {
                 try await Task.sleep(for: .milliseconds(50))
                 compact = try await store.compactRevision()
             }

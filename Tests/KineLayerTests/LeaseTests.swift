@@ -5,7 +5,9 @@ import Testing
 @Suite struct LeaseTests {
     @Test func expiryDeletesAttachedKeysEachWithItsOwnRevision() async throws {
         try await withStore(testOptions()) { store, _ in
-            let lease = try await store.grantLease(ttl: 1)
+            // A long lease while the keys are attached (a loaded machine may take seconds),
+            // then its expiry moved into the past: the expiry loop must do the rest.
+            let lease = try await store.grantLease(ttl: 600)
             try await store.create(.k("/l/a"), value: .k("a"), lease: lease.id)
             try await store.create(.k("/l/b"), value: .k("b"), lease: lease.id)
             try await store.create(.k("/l/free"), value: .k("stays"))
@@ -13,8 +15,11 @@ import Testing
             #expect(Set(attached.keys) == [.k("/l/a"), .k("/l/b")])
             let before = try await store.currentRevision()
             let stream = try await store.watch(.prefix("/l/"))
+            try await store.database.write { c in
+                try await c.execute("UPDATE kine_lease SET expires_at = ? WHERE id = ?", [.integer(LeaseManager.now() - 1), .integer(lease.id)])
+            }
 
-            let events = try await collect(stream, timeout: .seconds(10)) { $0.count >= 2 }
+            let events = try await collect(stream, timeout: .seconds(60)) { $0.count >= 2 }
             #expect(events.map(\.kind) == [.delete, .delete])
             #expect(events.map(\.revision) == [before + 1, before + 2])
             #expect(Set(events.map(\.kv.key)) == [.k("/l/a"), .k("/l/b")])
@@ -25,13 +30,13 @@ import Testing
 
     @Test func keepAliveHoldsALeasePastItsTTL() async throws {
         try await withStore(testOptions()) { store, _ in
-            // Renewed every 0.5 s for 5 s, a 3 s lease stays (with room for a loaded machine).
-            let lease = try await store.grantLease(ttl: 3)
+            // Renewed every second for 10 s, an 8 s lease stays (with room for a loaded machine).
+            let lease = try await store.grantLease(ttl: 8)
             try await store.create(.k("/ka"), value: .k("v"), lease: lease.id)
             for _ in 0..<10 {
-                try await Task.sleep(for: .milliseconds(500))
+                try await Task.sleep(for: .seconds(1))
                 let renewed = try await store.keepAlive(lease: lease.id)
-                #expect(renewed.ttl == 3)
+                #expect(renewed.ttl == 8)
             }
             #expect(try await store.get(.k("/ka")).kv?.lease == lease.id)
         }

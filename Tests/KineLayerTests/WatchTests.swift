@@ -106,7 +106,7 @@ import Testing
             try await store.put(.k("/other"), value: .k("x"))
             // Let the feed deliver the last write, then ask.
             let current = try await store.currentRevision()
-            for _ in 0..<200 where store.watchRevision < current { try await Task.sleep(for: .milliseconds(5)) }
+            for _ in 0..<2000 where store.watchRevision < current { try await Task.sleep(for: .milliseconds(5)) }
             #expect(store.requestProgress(watch.id))
             var events = 0
             for try await message in watch.stream {
@@ -129,7 +129,7 @@ import Testing
                 _ = stream
             }
             // The termination handler runs when the stream is released.
-            for _ in 0..<100 where store.watchCount > 0 { try await Task.sleep(for: .milliseconds(10)) }
+            for _ in 0..<1000 where store.watchCount > 0 { try await Task.sleep(for: .milliseconds(10)) }
             #expect(store.watchCount == 0)
         }
     }

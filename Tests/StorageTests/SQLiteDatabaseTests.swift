@@ -140,7 +140,7 @@ import Testing
             try await other.write { c in
                 try await c.execute("INSERT INTO t VALUES (1)")
                 signal.yield()
-                try await Task.sleep(for: .milliseconds(1500))
+                try await Task.sleep(for: .seconds(5))
             }
         }
         for await _ in held { break }
