@@ -58,8 +58,7 @@ struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
         response.id = request.id
         do {
             let (lease, keys) = try await store.lease(request.id, withKeys: request.keys)
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            response.ttl = max(0, lease.remainingSeconds(at: now))
+            response.ttl = max(0, lease.remainingSeconds())
             response.grantedTtl = lease.ttl
             response.keys = keys.map { Data($0) }
         } catch KineError.leaseNotFound {

@@ -162,11 +162,12 @@ final class WatchSession: Sendable {
         guard let w = state.withLock({ $0.watches[id] }) else { return }
         let kept = events.filter { ($0.kind == .put && !w.noPut) || ($0.kind == .delete && !w.noDelete) }
         guard let last = kept.last else { return }
+        let header = identity.header(max(last.revision, store.watchRevision))
         for chunk in stride(from: 0, to: kept.count, by: Self.maxEventsPerResponse) {
-            let slice = kept[chunk..<min(chunk + Self.maxEventsPerResponse, kept.count)]
-            var r = response(id)
-            r.header = identity.header(max(last.revision, store.watchRevision))
-            r.events = slice.map { Mvccpb_Event($0, prevKV: w.prevKV) }
+            var r = Etcdserverpb_WatchResponse()
+            r.watchID = id
+            r.header = header
+            r.events = kept[chunk..<min(chunk + Self.maxEventsPerResponse, kept.count)].map { Mvccpb_Event($0, prevKV: w.prevKV) }
             await send(r)
         }
     }

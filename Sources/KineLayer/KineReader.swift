@@ -36,23 +36,11 @@ struct KineReader: Sendable {
     }
 
     func list(_ range: KeyRange, revision: Int64, limit: Int, withCount: Bool) async throws -> ListResult {
-        try await db.read { c in
-            let current = try await Self.checkedRevision(c, requested: revision)
-            let at = RowID.last(of: revision > 0 ? revision : current)
-            let (condition, rangeParameters) = KineSQL.rangeCondition(range)
-            let sqlLimit: Int64 = limit > 0 ? Int64(limit) + 1 : -1
-            let rows = try await c.query(KineSQL.list(condition), rangeParameters + [.integer(at), .integer(sqlLimit)])
-            var kvs = rows.compactMap { KineRow($0).keyValue }
-            let more = limit > 0 && kvs.count > limit
-            if more { kvs.removeLast(kvs.count - limit) }
-            var count: Int64?
-            if withCount {
-                count = more
-                    ? try await c.queryFirst(KineSQL.count(condition), rangeParameters + [.integer(at)])?.int(0)
-                    : Int64(kvs.count)
-            }
-            return ListResult(revision: current, kvs: kvs, more: more, count: count)
-        }
+        var query = RangeQuery(range: range)
+        query.revision = revision
+        query.limit = Int64(limit)
+        let (current, result) = try await self.range(query)
+        return ListResult(revision: current, kvs: result.kvs, more: result.more, count: withCount ? result.count : nil)
     }
 
     func range(_ query: RangeQuery) async throws -> (revision: Int64, result: RangeResult) {

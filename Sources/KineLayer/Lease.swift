@@ -13,8 +13,9 @@ public struct Lease: Sendable, Hashable {
         self.expiresAt = expiresAt
     }
 
-    /// Seconds left before expiry at `now` (milliseconds since the epoch), rounded up; -1 once expired.
-    public func remainingSeconds(at now: Int64) -> Int64 {
+    /// Seconds left before expiry at `now` (milliseconds since the epoch, the lease clock
+    /// by default), rounded up; -1 once expired.
+    public func remainingSeconds(at now: Int64 = LeaseManager.now()) -> Int64 {
         let left = expiresAt - now
         return left <= 0 ? -1 : (left + 999) / 1000
     }

@@ -4,15 +4,15 @@ import Storage
 /// Leases with real time-to-live: granted, kept alive and revoked in the database, so they
 /// survive a restart; an expiry loop revokes those that run out, which deletes their keys
 /// through the committer (one revision per key).
-struct LeaseManager: Sendable {
+public struct LeaseManager: Sendable {
     let db: any SQLDatabase
     let committer: any CommitStrategy
 
     /// The longest TTL accepted, as etcd's limit (9,000,000,000 seconds).
     static let maxTTL: Int64 = 9_000_000_000
 
-    /// The current time in milliseconds since the Unix epoch.
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    /// The lease clock: the current time in milliseconds since the Unix epoch.
+    public static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     func grant(ttl: Int64, id requested: Int64) async throws -> Lease {
         guard ttl > 0, ttl <= Self.maxTTL else { throw KineError.invalidArgument("lease TTL must be between 1 and \(Self.maxTTL) seconds") }

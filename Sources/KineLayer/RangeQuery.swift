@@ -48,15 +48,21 @@ public struct RangeQuery: Sendable, Hashable {
     }
 
     /// Runs the query inside a transaction whose newest revision is `current`.
+    /// The count is that of the whole range (before the limit and the filters); it costs a
+    /// `COUNT` query only when the rows read do not tell it (a limited plain read that found more).
     func run(_ c: any SQLConnection, current: Int64) async throws -> RangeResult {
         let at = RowID.last(of: revision > 0 ? revision : current)
         let (condition, parameters) = KineSQL.rangeCondition(range)
-        let total = try await c.queryFirst(KineSQL.count(condition), parameters + [.integer(at)])?.int(0) ?? 0
-        if countOnly { return RangeResult(kvs: [], more: false, count: total) }
+        func countAll() async throws -> Int64 {
+            try await c.queryFirst(KineSQL.count(condition), parameters + [.integer(at)])?.int(0) ?? 0
+        }
+        if countOnly { return RangeResult(kvs: [], more: false, count: try await countAll()) }
 
-        let sqlLimit: Int64 = (isPlainKeyOrder && limit > 0) ? limit : -1
+        // A plain read asks SQL for one row past the limit, to know whether there are more.
+        let sqlLimit: Int64 = (isPlainKeyOrder && limit > 0) ? limit + 1 : -1
         var kvs = try await c.query(KineSQL.list(condition), parameters + [.integer(at), .integer(sqlLimit)])
             .compactMap { KineRow($0).keyValue }
+        let total = (sqlLimit > 0 && kvs.count > limit) ? try await countAll() : Int64(kvs.count)
         kvs = kvs.filter { kv in
             (minModRevision == 0 || kv.modRevision >= minModRevision)
                 && (maxModRevision == 0 || kv.modRevision <= maxModRevision)
@@ -64,13 +70,8 @@ public struct RangeQuery: Sendable, Hashable {
                 && (maxCreateRevision == 0 || kv.createRevision <= maxCreateRevision)
         }
         if !isPlainKeyOrder { sort(&kvs) }
-        let more: Bool
-        if limit > 0 && kvs.count > limit {
-            kvs.removeLast(kvs.count - Int(limit))
-            more = true
-        } else {
-            more = limit > 0 && total > Int64(kvs.count)
-        }
+        let more = limit > 0 && kvs.count > limit
+        if more { kvs.removeLast(kvs.count - Int(limit)) }
         if keysOnly { kvs = kvs.map { var kv = $0; kv.value = []; return kv } }
         return RangeResult(kvs: kvs, more: more, count: total)
     }

@@ -131,18 +131,19 @@ final class WatchHub: Sendable {
     @discardableResult
     func requestProgress(_ id: Int) -> Bool {
         let result: (found: Bool, overflowed: Continuation?) = delivery.withLock { _ in
-            let target: Continuation?? = state.withLock { s in
-                guard let w = s.watchers[id] else { return .none }
+            // Deliveries take `delivery` too, so the revision read here stays the last one
+            // delivered until the marker is queued.
+            let target: (Continuation?, WatchMessage)? = state.withLock { s in
+                guard let w = s.watchers[id] else { return nil }
                 let marker = WatchMessage.progress(revision: s.revision)
                 if w.held != nil {
                     s.watchers[id]?.held?.append(marker)
-                    return .some(nil)
+                    return (nil, marker)
                 }
-                return .some(w.continuation)
+                return (w.continuation, marker)
             }
-            guard let target else { return (false, nil) }
-            guard let continuation = target else { return (true, nil) }
-            let marker = WatchMessage.progress(revision: state.withLock { $0.revision })
+            guard let (continuation, marker) = target else { return (false, nil) }
+            guard let continuation else { return (true, nil) }
             if case .dropped = continuation.yield(marker) { return (true, continuation) }
             return (true, nil)
         }
