@@ -1,0 +1,70 @@
+import Foundation
+import KineLayer
+import Logging
+import NIOSSL
+
+/// Everything `skiff server` runs, wired from its configuration: the PKI, the default
+/// namespaces, the engine, and the HTTPS listener.
+public struct APIServerBootstrap: Sendable {
+    public struct Configuration: Sendable {
+        public var dataDirectory: String
+        public var host: String
+        public var port: Int
+        public var extraSANs: [String] = []
+        public var tokenAuthFile: String?
+        public var maxBodyBytes = 3 * 1024 * 1024
+
+        public init(dataDirectory: String, host: String, port: Int) {
+            self.dataDirectory = dataDirectory
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// The namespaces every cluster has.
+    public static let defaultNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"]
+
+    public let server: HTTPServer
+    public let pki: ClusterPKI
+
+    public init(configuration: Configuration, store: KineStore, logger: Logger) async throws {
+        let pki = try ClusterPKI.ensure(dataDirectory: configuration.dataDirectory,
+                                        subjectAlternativeNames: HostIdentity.subjectAlternativeNames(extra: configuration.extraSANs))
+        self.pki = pki
+        let objects = ObjectStore(kine: store)
+        let catalog = try ResourceCatalog.builtIn()
+        try await Self.createDefaultNamespaces(objects, catalog: catalog)
+        var authenticators: [any Authenticator] = [ClientCertificateAuthenticator()]
+        if let file = configuration.tokenAuthFile { authenticators.append(try TokenFileAuthenticator(path: file)) }
+        let engine = ResourceEngine(store: objects, logger: logger)
+        let advertised = configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
+        let api = try KubernetesAPI(engine: engine, catalog: catalog, authenticator: AuthenticatorChain(authenticators),
+                                    metrics: APIMetrics(), serverAddress: "\(advertised):\(configuration.port)", logger: logger)
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(pki.serverCertificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: pki.serverKeyPath, format: .pem)))
+        tls.trustRoots = .file(pki.caCertificatePath)
+        tls.certificateVerification = .optionalVerification
+        tls.applicationProtocols = ["h2", "http/1.1"]
+        tls.minimumTLSVersion = .tlsv12
+        var http = HTTPServer.Configuration(host: configuration.host, port: configuration.port)
+        http.maxBodyBytes = configuration.maxBodyBytes
+        server = HTTPServer(configuration: http, sslContext: try NIOSSLContext(configuration: tls), responder: api, logger: logger)
+    }
+
+    /// Creates `default`, `kube-system`, `kube-public` and `kube-node-lease` if missing.
+    static func createDefaultNamespaces(_ store: ObjectStore, catalog: ResourceCatalog) async throws {
+        for name in defaultNamespaces {
+            let key = RegistryKey(group: "", resource: "namespaces", namespace: nil, name: name).path
+            if try await store.get(key) != nil { continue }
+            let object: JSON = [
+                "kind": "Namespace", "apiVersion": "v1",
+                "metadata": ["name": .string(name), "uid": .string(ResourceEngine.newUID()),
+                             "creationTimestamp": .string(ResourceEngine.now()),
+                             "labels": ["kubernetes.io/metadata.name": .string(name)]],
+                "spec": ["finalizers": ["kubernetes"]], "status": ["phase": "Active"],
+            ]
+            _ = try await store.create(key, object)
+        }
+    }
+}

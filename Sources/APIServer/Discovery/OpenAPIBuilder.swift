@@ -1,0 +1,158 @@
+import Crypto
+import Foundation
+import OpenAPIDocuments
+
+/// The OpenAPI documents served at `/openapi/v2` and `/openapi/v3/...`, built from the
+/// generated schemas in `openapi/` and the resource catalog: the schemas of every served
+/// kind, and a path with its operations (tagged with the group-version-kind and the
+/// `fieldValidation`, `dryRun` and `fieldManager` parameters) for every resource.
+public struct OpenAPIBuilder: Sendable {
+    /// Every schema by definition name, `$ref`s in the v2 form `#/definitions/NAME`.
+    let definitions: [String: JSON]
+    let catalog: ResourceCatalog
+    /// The v3 document of each group version, by its path (`api/v1`, `apis/apps/v1`).
+    public let v3Documents: [String: [UInt8]]
+    /// The v3 root: each group version's path and hashed URL.
+    public let v3Root: JSON
+    /// The v2 document.
+    public let v2Document: [UInt8]
+
+    public init(catalog: ResourceCatalog) throws {
+        let file = try JSON.parse(Array(try OpenAPIDocuments.definitions()))
+        let definitions = file["definitions"]?.objectValue ?? [:]
+        self.definitions = definitions
+        self.catalog = catalog
+        var documents: [String: [UInt8]] = [:]
+        var root: [String: JSON] = [:]
+        var allPaths: [String: JSON] = [:]
+        for group in catalog.groups {
+            for version in group.versions {
+                let resources = catalog.resources(group: group.name, version: version)
+                let base = group.name.isEmpty ? "api/\(version)" : "apis/\(group.name)/\(version)"
+                var paths: [String: JSON] = [:]
+                var names = Set<String>()
+                for r in resources {
+                    for (path, item) in Self.paths(for: r, base: base, v3: true) { paths[path] = item }
+                    for (path, item) in Self.paths(for: r, base: base, v3: false) { allPaths[path] = item }
+                    if let d = r.definition { names.insert(d) }
+                    if let d = r.listDefinition { names.insert(d) }
+                }
+                names.formUnion(["io.k8s.apimachinery.pkg.apis.meta.v1.Status", "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+                                 "io.k8s.api.autoscaling.v1.Scale", "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"])
+                let schemas = Self.closure(of: names, in: definitions).mapValues(Self.v3Schema)
+                let document: JSON = ["openapi": "3.0.0", "info": ["title": "Kubernetes", "version": .string(SkiffVersion.gitVersion)],
+                                      "paths": .object(paths), "components": ["schemas": .object(schemas)]]
+                let bytes = document.serialized()
+                let hash = SHA512.hash(data: bytes).prefix(32).map { String(format: "%02X", $0) }.joined()
+                documents[base] = bytes
+                root[base] = ["serverRelativeURL": .string("/openapi/v3/\(base)?hash=\(hash)")]
+            }
+        }
+        v3Documents = documents
+        v3Root = ["paths": .object(root)]
+        let v2: JSON = ["swagger": "2.0", "info": ["title": "Kubernetes", "version": .string(SkiffVersion.gitVersion)],
+                        "paths": .object(allPaths), "definitions": .object(definitions)]
+        v2Document = v2.serialized()
+    }
+
+    /// Every definition reachable from `names`.
+    static func closure(of names: Set<String>, in definitions: [String: JSON]) -> [String: JSON] {
+        var result: [String: JSON] = [:]
+        var pending = Array(names)
+        while let name = pending.popLast() {
+            guard result[name] == nil, let schema = definitions[name] else { continue }
+            result[name] = schema
+            collectRefs(schema, into: &pending)
+        }
+        return result
+    }
+
+    static func collectRefs(_ node: JSON, into names: inout [String]) {
+        switch node {
+        case .object(let members):
+            if let ref = members["$ref"]?.stringValue { names.append(String(ref.split(separator: "/").last ?? "")) }
+            for value in members.values { collectRefs(value, into: &names) }
+        case .array(let elements):
+            for element in elements { collectRefs(element, into: &names) }
+        default: break
+        }
+    }
+
+    /// A schema in the v3 form: refs to `#/components/schemas/`, a ref with siblings wrapped
+    /// in `allOf` (siblings of `$ref` are ignored in OpenAPI 3.0).
+    static func v3Schema(_ node: JSON) -> JSON {
+        switch node {
+        case .object(var members):
+            if let ref = members["$ref"]?.stringValue {
+                let v3Ref = JSON.string(ref.replacingOccurrences(of: "#/definitions/", with: "#/components/schemas/"))
+                if members.count == 1 { return ["$ref": v3Ref] }
+                members["$ref"] = nil
+                members["allOf"] = [["$ref": v3Ref]]
+            }
+            return .object(members.mapValues(v3Schema))
+        case .array(let elements): return .array(elements.map(v3Schema))
+        default: return node
+        }
+    }
+
+    /// The paths of a resource: its collection and its objects (and subresources).
+    static func paths(for r: ResourceDescriptor, base: String, v3: Bool) -> [String: JSON] {
+        let prefix = "/" + base + (r.namespaced ? "/namespaces/{namespace}" : "") + "/" + r.plural
+        let gvk: JSON = ["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)]
+        let refBase = v3 ? "#/components/schemas/" : "#/definitions/"
+        func response(_ definition: String?) -> JSON {
+            let schema: JSON = definition.map { ["$ref": .string(refBase + $0)] } ?? ["type": "object"]
+            if v3 { return ["200": ["description": "OK", "content": ["application/json": ["schema": schema]]]] }
+            return ["200": ["description": "OK", "schema": schema]]
+        }
+        func query(_ name: String, _ type: String = "string") -> JSON {
+            v3 ? ["name": .string(name), "in": "query", "schema": ["type": .string(type)]]
+               : ["name": .string(name), "in": "query", "type": .string(type)]
+        }
+        func body(_ definition: String?) -> JSON {
+            let schema: JSON = definition.map { ["$ref": .string(refBase + $0)] } ?? ["type": "object"]
+            return v3 ? ["content": ["application/json": ["schema": schema]], "required": true]
+                      : .null
+        }
+        let writeParameters: [JSON] = [query("dryRun"), query("fieldManager"), query("fieldValidation")]
+        let listParameters: [JSON] = [query("labelSelector"), query("fieldSelector"), query("limit", "integer"), query("continue"),
+                                      query("resourceVersion"), query("resourceVersionMatch"), query("watch", "boolean"),
+                                      query("allowWatchBookmarks", "boolean"), query("sendInitialEvents", "boolean"),
+                                      query("timeoutSeconds", "integer")]
+        func operation(_ action: String, _ parameters: [JSON], _ definition: String?, body bodyDefinition: String? = nil) -> JSON {
+            var op: JSON = ["operationId": .string("\(action)\(r.kind)"), "x-kubernetes-action": .string(action),
+                            "x-kubernetes-group-version-kind": gvk, "parameters": .array(parameters),
+                            "responses": response(definition)]
+            if let bodyDefinition {
+                if v3 {
+                    op["requestBody"] = body(bodyDefinition)
+                } else {
+                    op["parameters"] = .array(parameters + [["name": "body", "in": "body", "required": true,
+                                                             "schema": ["$ref": .string(refBase + bodyDefinition)]]])
+                }
+            }
+            return op
+        }
+        var paths: [String: JSON] = [:]
+        let verbs = Set(r.verbs)
+        var collection = JSON.emptyObject
+        if verbs.contains("list") { collection["get"] = operation("list", listParameters, r.listDefinition) }
+        if verbs.contains("create") { collection["post"] = operation("post", writeParameters, r.definition, body: r.definition) }
+        if verbs.contains("deletecollection") { collection["delete"] = operation("deletecollection", listParameters, "io.k8s.apimachinery.pkg.apis.meta.v1.Status") }
+        if collection != .emptyObject { paths[prefix] = collection }
+        var item = JSON.emptyObject
+        if verbs.contains("get") { item["get"] = operation("get", [], r.definition) }
+        if verbs.contains("update") { item["put"] = operation("put", writeParameters, r.definition, body: r.definition) }
+        if verbs.contains("patch") { item["patch"] = operation("patch", writeParameters + [query("force", "boolean")], r.definition, body: "io.k8s.apimachinery.pkg.apis.meta.v1.Patch") }
+        if verbs.contains("delete") { item["delete"] = operation("delete", [query("dryRun"), query("gracePeriodSeconds", "integer"), query("propagationPolicy")], "io.k8s.apimachinery.pkg.apis.meta.v1.Status") }
+        if item != .emptyObject { paths[prefix + "/{name}"] = item }
+        for sub in r.subresources {
+            let definition = sub == "scale" ? "io.k8s.api.autoscaling.v1.Scale" : r.definition
+            var subItem = JSON.emptyObject
+            subItem["get"] = operation("get", [], definition)
+            subItem["put"] = operation("put", writeParameters, definition, body: definition)
+            paths[prefix + "/{name}/" + sub] = subItem
+        }
+        return paths
+    }
+}

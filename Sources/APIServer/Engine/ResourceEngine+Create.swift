@@ -1,0 +1,110 @@
+extension ResourceEngine {
+    /// POST: validates the object, sets the metadata the server owns (uid, creationTimestamp,
+    /// generation, the generated name) and stores it; 409 AlreadyExists if the name is taken.
+    func create(_ request: ResourceRequest) async throws -> HTTPResponse {
+        var object = try request.bodyObject()
+        let resource = request.resource
+        try Self.checkTypeMeta(&object, resource)
+        var meta = object["metadata"] ?? .emptyObject
+        guard case .object = meta else { throw StatusError.badRequest("metadata must be an object") }
+
+        if resource.namespaced {
+            guard let namespace = request.info.namespace else {
+                throw StatusError.badRequest("the namespace of the object must be given in the request path")
+            }
+            if let given = meta["namespace"]?.stringValue, !given.isEmpty, given != namespace {
+                throw StatusError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+            }
+            meta["namespace"] = .string(namespace)
+        } else {
+            meta["namespace"] = nil
+        }
+        var name = meta["name"]?.stringValue ?? ""
+        if name.isEmpty, let prefix = meta["generateName"]?.stringValue, !prefix.isEmpty {
+            name = Self.generatedName(prefix)
+            meta["name"] = .string(name)
+        }
+        for key in ["resourceVersion", "uid", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"] { meta[key] = nil }
+        meta["uid"] = .string(Self.newUID())
+        meta["creationTimestamp"] = .string(Self.now())
+        if resource.hasSpec { meta["generation"] = 1 } else { meta["generation"] = nil }
+        object["metadata"] = meta
+        resource.strategy.prepareForCreate(&object)
+        try Self.validateMetadata(object, resource, nameRequired: true)
+
+        if resource.namespaced, let namespace = request.info.namespace {
+            try await requireNamespace(namespace, for: request)
+        }
+        if request.dryRun {
+            if try await store.get(request.key(name)) != nil { throw StatusError.alreadyExists(resource, name: name) }
+            return render(object, request, status: 201)
+        }
+        guard let stored = try await store.create(request.key(name), object) else {
+            throw StatusError.alreadyExists(resource, name: name)
+        }
+        return render(stored.object, request, status: 201)
+    }
+
+    /// Fills in `kind` and `apiVersion`, refusing ones that do not match the resource.
+    static func checkTypeMeta(_ object: inout JSON, _ resource: ResourceDescriptor) throws {
+        if let kind = object["kind"]?.stringValue, !kind.isEmpty, kind != resource.kind {
+            throw StatusError.badRequest("the kind in the data (\(kind)) does not match the expected kind (\(resource.kind))")
+        }
+        if let version = object["apiVersion"]?.stringValue, !version.isEmpty, version != resource.groupVersion {
+            throw StatusError.badRequest("the API version in the data (\(version)) does not match the expected API version (\(resource.groupVersion))")
+        }
+        object["kind"] = .string(resource.kind)
+        object["apiVersion"] = .string(resource.groupVersion)
+    }
+
+    /// Validates name, labels and annotations; a 422 `Status` naming each bad field.
+    static func validateMetadata(_ object: JSON, _ resource: ResourceDescriptor, nameRequired: Bool) throws {
+        var causes: [StatusError.Cause] = []
+        let meta = object["metadata"] ?? .emptyObject
+        let name = meta["name"]?.stringValue ?? ""
+        if name.isEmpty {
+            causes.append(.init(field: "metadata.name", type: "FieldValueRequired", message: "Required value: name or generateName is required"))
+        } else {
+            for error in resource.strategy.nameErrors(name) {
+                causes.append(.init(field: "metadata.name", message: "Invalid value: \"\(name)\": \(error)"))
+            }
+        }
+        for (field, kind) in [("labels", "label"), ("annotations", "annotation")] {
+            guard let map = meta[field] else { continue }
+            guard let members = map.objectValue else {
+                causes.append(.init(field: "metadata.\(field)", type: "FieldValueTypeInvalid", message: "Invalid value: must be an object"))
+                continue
+            }
+            var total = 0
+            for (key, value) in members.sorted(by: { $0.key < $1.key }) {
+                for error in NameValidation.labelKeyErrors(key) {
+                    causes.append(.init(field: "metadata.\(field)", message: "Invalid value: \"\(key)\": \(error)"))
+                }
+                guard let text = value.stringValue else {
+                    causes.append(.init(field: "metadata.\(field).\(key)", type: "FieldValueTypeInvalid", message: "Invalid value: \(kind) values must be strings"))
+                    continue
+                }
+                total += key.utf8.count + text.utf8.count
+                if kind == "label" {
+                    for error in NameValidation.labelValueErrors(text) {
+                        causes.append(.init(field: "metadata.labels", message: "Invalid value: \"\(text)\": \(error)"))
+                    }
+                }
+            }
+            if kind == "annotation" && total > 256 * 1024 {
+                causes.append(.init(field: "metadata.annotations", type: "FieldValueTooLong", message: "Too long: must have at most 262144 bytes"))
+            }
+        }
+        if !causes.isEmpty {
+            throw StatusError.invalid(kind: resource.kind, group: resource.group, name: name, causes: causes)
+        }
+    }
+
+    /// `prefix` + 5 random characters from the alphabet Kubernetes uses (no vowels, no
+    /// look-alike digits).
+    static func generatedName(_ prefix: String) -> String {
+        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+        let base = prefix.count > 58 ? String(prefix.prefix(58)) : prefix
+        return base + String((0..<5).map { _ in alphabet.randomElement()! })
+    }
+}

@@ -1,0 +1,60 @@
+extension ResourceEngine {
+    /// DELETE of one object, honouring `preconditions` (uid, resourceVersion) of the
+    /// DeleteOptions body. Objects are removed at once (finalizers and cascading deletion
+    /// come with the garbage collector). Answers a success `Status` with the object's details.
+    func delete(_ request: ResourceRequest) async throws -> HTTPResponse {
+        let name = request.info.name!
+        let options = try deleteOptions(request)
+        let current = try await current(request, name: name)
+        if let uid = options[path: ["preconditions", "uid"]]?.stringValue,
+           uid != current.object[path: ["metadata", "uid"]]?.stringValue {
+            throw StatusError.conflict(request.resource, name: name,
+                                       why: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(current.object[path: ["metadata", "uid"]]?.stringValue ?? "")")
+        }
+        if let rv = options[path: ["preconditions", "resourceVersion"]]?.stringValue,
+           rv != String(current.modRevision) {
+            throw StatusError.conflict(request.resource, name: name,
+                                       why: "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(current.modRevision)")
+        }
+        if !request.dryRun {
+            switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
+            case .written: break
+            case .conflict: throw StatusError.conflict(request.resource, name: name)
+            case .missing: throw StatusError.notFound(request.resource, name: name)
+            }
+        }
+        var details = StatusError.objectDetails(request.resource, name: name)
+        details["uid"] = current.object[path: ["metadata", "uid"]]
+        return .json(.ok, ["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success",
+                           "details": details])
+    }
+
+    /// DELETE of a collection: every object the selectors match, answered with their list.
+    func deleteCollection(_ request: ResourceRequest) async throws -> HTTPResponse {
+        _ = try deleteOptions(request)
+        let page = try await readList(request)
+        var deleted: [JSON] = []
+        for object in page.objects {
+            guard let name = object[path: ["metadata", "name"]]?.stringValue,
+                  let rv = object[path: ["metadata", "resourceVersion"]]?.stringValue.flatMap({ Int64($0) }) else { continue }
+            let key = request.resource.key(namespace: object[path: ["metadata", "namespace"]]?.stringValue, name: name)
+            if request.dryRun { deleted.append(object); continue }
+            if case .written(let stored) = try await store.delete(key, expectedRevision: rv) { deleted.append(stored.object) }
+        }
+        return .json(.ok, ["kind": .string(request.resource.listKind), "apiVersion": .string(request.resource.groupVersion),
+                           "metadata": ["resourceVersion": .string(String(page.revision))], "items": .array(deleted)])
+    }
+
+    /// The DeleteOptions body (may be empty).
+    func deleteOptions(_ request: ResourceRequest) throws -> JSON {
+        if request.http.body.isEmpty { return .emptyObject }
+        let options = try request.bodyObject()
+        if let policy = options["propagationPolicy"]?.stringValue, !["Background", "Foreground", "Orphan"].contains(policy) {
+            throw StatusError.invalid(kind: "DeleteOptions", group: "", name: "", causes: [
+                .init(field: "propagationPolicy", type: "FieldValueNotSupported",
+                      message: "Unsupported value: \"\(policy)\": supported values: \"Foreground\", \"Background\", \"Orphan\""),
+            ])
+        }
+        return options
+    }
+}

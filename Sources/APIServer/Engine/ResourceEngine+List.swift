@@ -1,0 +1,119 @@
+extension ResourceEngine {
+    /// The objects a list reads: selected, paged, at one revision.
+    struct ListPage {
+        var objects: [JSON]
+        var revision: Int64
+        var continueToken: String?
+        var remaining: Int64?
+    }
+
+    /// LIST: label and field selectors, `limit`/`continue` paging at one revision,
+    /// `resourceVersion` + `resourceVersionMatch`, across all namespaces when none is given.
+    func list(_ request: ResourceRequest) async throws -> HTTPResponse {
+        let page = try await readList(request)
+        if request.wantsTable {
+            let table = TablePrinter.forResource(request.resource).table(
+                page.objects, resourceVersion: String(page.revision), continueToken: page.continueToken,
+                remaining: page.remaining, includeObject: request.parameter("includeObject") ?? "Metadata")
+            return .json(.ok, table)
+        }
+        var metadata: JSON = ["resourceVersion": .string(String(page.revision))]
+        if let token = page.continueToken { metadata["continue"] = .string(token) }
+        if let remaining = page.remaining, remaining > 0 { metadata["remainingItemCount"] = .int(remaining) }
+        return .json(.ok, ["kind": .string(request.resource.listKind), "apiVersion": .string(request.resource.groupVersion),
+                           "metadata": metadata, "items": .array(page.objects)])
+    }
+
+    /// The selectors of a list or watch request.
+    func selectors(_ request: ResourceRequest) throws -> (LabelSelector, FieldSelector) {
+        let labels = try request.parameter("labelSelector").map { try LabelSelector(parsing: $0) } ?? .everything
+        let supported = Set(["metadata.name", "metadata.namespace"] + request.resource.strategy.selectableFields)
+        let fields = try request.parameter("fieldSelector").map { try FieldSelector(parsing: $0, supported: supported) } ?? .everything
+        return (labels, fields)
+    }
+
+    /// The key prefix a list or watch covers.
+    func listPrefix(_ request: ResourceRequest, fields: FieldSelector) -> String {
+        let resource = request.resource
+        if resource.namespaced, let namespace = request.info.namespace ?? fields.equalValue(of: "metadata.namespace") {
+            return RegistryKey.namespacePrefix(group: resource.group, resource: resource.plural, namespace: namespace)
+        }
+        return resource.keyPrefix
+    }
+
+    func readList(_ request: ResourceRequest) async throws -> ListPage {
+        let (labels, fields) = try selectors(request)
+        let prefix = listPrefix(request, fields: fields)
+        let limit = max(0, Int(request.parameter("limit") ?? "") ?? 0)
+        var revision: Int64 = 0
+        var start: String? = nil
+        if let token = request.parameter("continue"), !token.isEmpty {
+            if let rv = request.parameter("resourceVersion"), !rv.isEmpty {
+                throw StatusError.badRequest("specifying resource version is not allowed when using continue")
+            }
+            let decoded = try ContinueToken(decoding: token)
+            revision = decoded.revision
+            start = prefix + decoded.start
+            let compacted = try await store.compactRevision()
+            if revision < compacted {
+                throw StatusError.expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+            }
+        } else if let rv = try Self.resourceVersion(request.parameter("resourceVersion")), rv > 0 {
+            let match = request.parameter("resourceVersionMatch") ?? ""
+            let current = try await store.currentRevision()
+            switch match {
+            case "Exact":
+                let compacted = try await store.compactRevision()
+                if rv < compacted { throw StatusError.expired("The resourceVersion for the provided list is too old.") }
+                if rv > current { throw StatusError.timeout("Too large resource version: \(rv), current: \(current)") }
+                revision = rv
+            case "NotOlderThan", "":
+                if rv > current { throw StatusError.timeout("Too large resource version: \(rv), current: \(current)") }
+            default:
+                throw StatusError.badRequest("resourceVersionMatch: Unsupported value: \"\(match)\": supported values: \"Exact\", \"NotOlderThan\"")
+            }
+        } else if let match = request.parameter("resourceVersionMatch"), !match.isEmpty {
+            throw StatusError.badRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
+        }
+
+        let filtering = !labels.isEverything || !fields.isEverything
+        var objects: [JSON] = []
+        var more = false
+        var lastKey: String? = nil
+        var remaining: Int64? = nil
+        let chunk = limit > 0 ? max(limit, filtering ? 500 : limit) : 0
+        scan: while true {
+            let page = try await store.list(prefix: prefix, startKey: start, revision: revision, limit: chunk)
+            if revision == 0 { revision = page.revision }
+            for stored in page.objects {
+                if limit > 0 && objects.count == limit {
+                    more = true
+                    break scan
+                }
+                lastKey = stored.key
+                if Self.matches(stored.object, labels, fields) { objects.append(stored.object) }
+            }
+            guard page.more, let last = page.objects.last else { break }
+            if limit > 0 && objects.count == limit {
+                more = true
+                if !filtering { remaining = page.remaining }
+                break
+            }
+            start = last.key + "\u{0}"
+        }
+        var token: String? = nil
+        if more, let lastKey {
+            token = ContinueToken(revision: revision, start: String((lastKey + "\u{0}").dropFirst(prefix.count))).encoded
+        } else {
+            remaining = nil
+        }
+        return ListPage(objects: objects, revision: revision, continueToken: token, remaining: remaining)
+    }
+
+    static func matches(_ object: JSON, _ labels: LabelSelector, _ fields: FieldSelector) -> Bool {
+        if !fields.isEverything && !fields.matches(object) { return false }
+        if labels.isEverything { return true }
+        let map = (object[path: ["metadata", "labels"]]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        return labels.matches(map)
+    }
+}

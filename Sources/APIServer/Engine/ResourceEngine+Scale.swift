@@ -1,0 +1,52 @@
+extension ResourceEngine {
+    /// GET of the scale subresource: an `autoscaling/v1` Scale of the object's replicas.
+    func getScale(_ request: ResourceRequest) async throws -> HTTPResponse {
+        let current = try await current(request, name: request.info.name!)
+        return .json(.ok, Self.scale(of: current.object))
+    }
+
+    /// PUT of the scale subresource: sets `spec.replicas`, checking the Scale's
+    /// resourceVersion when given.
+    func updateScale(_ request: ResourceRequest) async throws -> HTTPResponse {
+        let name = request.info.name!
+        let body = try request.bodyObject()
+        guard let replicas = body[path: ["spec", "replicas"]]?.intValue, replicas >= 0 else {
+            throw StatusError.invalid(kind: "Scale", group: "autoscaling", name: name, causes: [
+                .init(field: "spec.replicas", message: "Invalid value: must be greater than or equal to 0"),
+            ])
+        }
+        let current = try await current(request, name: name)
+        if let rv = body[path: ["metadata", "resourceVersion"]]?.stringValue, !rv.isEmpty, rv != String(current.modRevision) {
+            throw StatusError.conflict(request.resource, name: name)
+        }
+        var object = current.object
+        object[path: ["spec", "replicas"]] = .int(replicas)
+        if object["spec"] != current.object["spec"] {
+            object[path: ["metadata", "generation"]] = .int((current.object[path: ["metadata", "generation"]]?.intValue ?? 0) + 1)
+        }
+        if request.dryRun || object == current.object { return .json(.ok, Self.scale(of: object)) }
+        switch try await store.update(request.key(name), object, expectedRevision: current.modRevision) {
+        case .written(let stored): return .json(.ok, Self.scale(of: stored.object))
+        case .conflict: throw StatusError.conflict(request.resource, name: name)
+        case .missing: throw StatusError.notFound(request.resource, name: name)
+        }
+    }
+
+    static func scale(of object: JSON) -> JSON {
+        let meta = object["metadata"] ?? .emptyObject
+        var scaleMeta: JSON = .emptyObject
+        for key in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] { scaleMeta[key] = meta[key] }
+        var status: JSON = ["replicas": .int(object[path: ["status", "replicas"]]?.intValue ?? 0)]
+        if let selector = object[path: ["spec", "selector"]] {
+            let parsed: LabelSelector?
+            if selector["matchLabels"] != nil || selector["matchExpressions"] != nil {
+                parsed = try? LabelSelector(object: selector)
+            } else {
+                parsed = try? LabelSelector(object: ["matchLabels": selector])
+            }
+            if let text = parsed?.text, !text.isEmpty { status["selector"] = .string(text) }
+        }
+        return ["kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": scaleMeta,
+                "spec": ["replicas": .int(object[path: ["spec", "replicas"]]?.intValue ?? 0)], "status": status]
+    }
+}

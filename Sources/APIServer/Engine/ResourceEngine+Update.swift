@@ -1,0 +1,66 @@
+extension ResourceEngine {
+    /// PUT of an object or of its status subresource. The body's resourceVersion, when set,
+    /// must be the stored one (409 Conflict otherwise); without one the update is unconditional.
+    /// An update that changes nothing is not written and keeps the resourceVersion.
+    func update(_ request: ResourceRequest) async throws -> HTTPResponse {
+        let name = request.info.name!
+        var object = try request.bodyObject()
+        let resource = request.resource
+        try Self.checkTypeMeta(&object, resource)
+        if let given = object[path: ["metadata", "name"]]?.stringValue, !given.isEmpty, given != name {
+            throw StatusError.badRequest("the name of the object (\(given)) does not match the name on the URL (\(name))")
+        }
+        if resource.namespaced, let given = object[path: ["metadata", "namespace"]]?.stringValue, !given.isEmpty,
+           given != request.info.namespace {
+            throw StatusError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+        }
+        let expected = try object[path: ["metadata", "resourceVersion"]]?.stringValue.flatMap {
+            $0.isEmpty ? nil : try Self.resourceVersion($0)
+        }
+        let current = try await current(request, name: name)
+        if let expected, expected != current.modRevision { throw StatusError.conflict(resource, name: name) }
+        let updated = try merged(object, over: current.object, request)
+        try Self.validateMetadata(updated, resource, nameRequired: true)
+        if Self.sameContent(updated, current.object) || request.dryRun {
+            return render(Self.sameContent(updated, current.object) ? current.object : updated, request)
+        }
+        switch try await store.update(request.key(name), updated, expectedRevision: current.modRevision) {
+        case .written(let stored): return render(stored.object, request)
+        case .conflict: throw StatusError.conflict(resource, name: name)
+        case .missing: throw StatusError.notFound(resource, name: name)
+        }
+    }
+
+    /// The object to store for an update: what the client may change taken from `object`,
+    /// the rest from `old`.
+    func merged(_ object: JSON, over old: JSON, _ request: ResourceRequest) throws -> JSON {
+        var new = object
+        var meta = new["metadata"] ?? .emptyObject
+        let oldMeta = old["metadata"] ?? .emptyObject
+        for key in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                    "generation", "resourceVersion", "selfLink"] {
+            meta[key] = oldMeta[key]
+        }
+        if meta["generateName"] == nil { meta["generateName"] = oldMeta["generateName"] }
+        if request.info.subresource == "status" {
+            // Only the status changes through the status subresource.
+            var statusOnly = old
+            statusOnly["status"] = object["status"]
+            return statusOnly
+        }
+        new["metadata"] = meta
+        request.resource.strategy.prepareForUpdate(&new, old: old)
+        if request.resource.hasSpec, new["spec"] != old["spec"] {
+            new[path: ["metadata", "generation"]] = .int((oldMeta["generation"]?.intValue ?? 0) + 1)
+        }
+        return new
+    }
+
+    /// Whether two objects are equal apart from their resourceVersion.
+    static func sameContent(_ a: JSON, _ b: JSON) -> Bool {
+        var a = a, b = b
+        a[path: ["metadata", "resourceVersion"]] = nil
+        b[path: ["metadata", "resourceVersion"]] = nil
+        return a == b
+    }
+}

@@ -1,0 +1,149 @@
+import KineLayer
+
+extension ResourceEngine {
+    /// WATCH: a stream of `{"type": ..., "object": ...}` lines, one per change, flushed as it
+    /// happens. Without a resourceVersion (or with "0") the current objects come first as
+    /// ADDED; `sendInitialEvents=true` ends them with the initial-events-end bookmark; from a
+    /// resourceVersion the changes after it. Selectors apply to events: an object that stops
+    /// matching is reported DELETED, one that starts matching ADDED. A compacted
+    /// resourceVersion gets an ERROR event with a 410 `Status`.
+    func watch(_ request: ResourceRequest) async throws -> HTTPResponse {
+        let (labels, fields) = try selectors(request)
+        let prefix = listPrefix(request, fields: fields)
+        let rv = try Self.resourceVersion(request.parameter("resourceVersion"))
+        let sendInitialParameter = request.parameter("sendInitialEvents")
+        let sendInitialEvents = sendInitialParameter == "true"
+        let bookmarks = request.parameter("allowWatchBookmarks") == "true"
+        if sendInitialParameter != nil, request.parameter("resourceVersionMatch") != "NotOlderThan" {
+            throw StatusError.invalid(kind: "ListOptions", group: "meta.k8s.io", name: "", causes: [
+                .init(field: "resourceVersionMatch", type: "FieldValueForbidden",
+                      message: "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"),
+            ])
+        }
+        if sendInitialEvents && !bookmarks {
+            throw StatusError.invalid(kind: "ListOptions", group: "meta.k8s.io", name: "", causes: [
+                .init(field: "allowWatchBookmarks", type: "FieldValueForbidden",
+                      message: "Forbidden: sendInitialEvents requires allowWatchBookmarks=true"),
+            ])
+        }
+        let legacyInitial = sendInitialParameter == nil && (rv == nil || rv == 0)
+        let timeout: Int64
+        if let text = request.parameter("timeoutSeconds"), let seconds = Int64(text), seconds > 0 {
+            timeout = seconds
+        } else {
+            timeout = Int64.random(in: 1800...3600)
+        }
+
+        var initial: [JSON] = []
+        let startRevision: Int64
+        if sendInitialEvents || legacyInitial {
+            var listing = request
+            listing.http.query["limit"] = nil
+            listing.http.query["continue"] = nil
+            listing.http.query["resourceVersion"] = nil
+            listing.http.query["resourceVersionMatch"] = nil
+            let page = try await readList(listing)
+            initial = page.objects
+            startRevision = page.revision
+        } else {
+            if let rv { startRevision = rv } else { startRevision = try await store.currentRevision() }
+        }
+        let initialObjects = initial
+
+        let table = request.wantsTable ? TablePrinter.forResource(request.resource) : nil
+        let resource = request.resource
+        let store = self.store
+        let interval = bookmarkInterval
+        let headers: [(String, String)] = [("Content-Type", "application/json"), ("Cache-Control", "no-cache, private")]
+        return HTTPResponse(status: .ok, headers: .init(headers), body: .stream { writer in
+            let encoder = WatchEventEncoder(table: table, resource: resource)
+            let kineWatch: KineWatch
+            do {
+                kineWatch = try await store.kine.watch(.prefix(Array(prefix.utf8)), startRevision: startRevision + 1)
+            } catch KineError.compacted(let compacted, _) {
+                let status = StatusError.expired("too old resource version: \(startRevision) (\(compacted))").status
+                try await writer.write(encoder.line("ERROR", status, raw: true))
+                return
+            }
+            defer { store.kine.cancelWatch(kineWatch.id) }
+            for object in initialObjects { try await writer.write(encoder.line("ADDED", object)) }
+            if sendInitialEvents {
+                try await writer.write(encoder.bookmark(startRevision, initialEventsEnd: true))
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for try await message in kineWatch.stream {
+                        switch message {
+                        case .events(let events):
+                            var out: [UInt8] = []
+                            for event in events {
+                                guard let (type, object) = try Self.watchEvent(event, labels, fields) else { continue }
+                                out.append(contentsOf: encoder.line(type, object))
+                            }
+                            if !out.isEmpty { try await writer.write(out) }
+                        case .progress(let revision):
+                            if bookmarks { try await writer.write(encoder.bookmark(revision, initialEventsEnd: false)) }
+                        }
+                    }
+                }
+                if bookmarks {
+                    group.addTask {
+                        while true {
+                            try await Task.sleep(for: interval)
+                            store.kine.requestProgress(kineWatch.id)
+                        }
+                    }
+                }
+                group.addTask { try await Task.sleep(for: .seconds(timeout)) }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+        })
+    }
+
+    /// The watch event a change makes for a client with these selectors, if any.
+    static func watchEvent(_ event: Event, _ labels: LabelSelector, _ fields: FieldSelector) throws -> (String, JSON)? {
+        switch event.kind {
+        case .delete:
+            guard let previous = event.prevKV else { return nil }
+            let old = try ObjectStore.decode(previous, revision: event.revision).object
+            return matches(old, labels, fields) ? ("DELETED", old) : nil
+        case .put:
+            let new = try ObjectStore.decode(event.kv).object
+            let newMatches = matches(new, labels, fields)
+            guard !event.isCreate, let previous = event.prevKV else { return newMatches ? ("ADDED", new) : nil }
+            let oldMatches = matches(try ObjectStore.decode(previous).object, labels, fields)
+            switch (oldMatches, newMatches) {
+            case (true, true): return ("MODIFIED", new)
+            case (false, true): return ("ADDED", new)
+            case (true, false): return ("DELETED", new)
+            case (false, false): return nil
+            }
+        }
+    }
+}
+
+/// Writes watch events as JSON lines, objects as one-row Tables when the client asked for
+/// Table output.
+struct WatchEventEncoder: Sendable {
+    let table: TablePrinter?
+    let resource: ResourceDescriptor
+
+    func line(_ type: String, _ object: JSON, raw: Bool = false) -> [UInt8] {
+        var payload = object
+        if let table, !raw {
+            payload = table.table([object], resourceVersion: object[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
+                                  includeObject: "Metadata")
+        }
+        var out = JSON.object(["type": .string(type), "object": payload]).serialized()
+        out.append(UInt8(ascii: "\n"))
+        return out
+    }
+
+    func bookmark(_ revision: Int64, initialEventsEnd: Bool) -> [UInt8] {
+        var metadata: JSON = ["resourceVersion": .string(String(revision))]
+        if initialEventsEnd { metadata["annotations"] = ["k8s.io/initial-events-end": "true"] }
+        return line("BOOKMARK", ["kind": .string(resource.kind), "apiVersion": .string(resource.groupVersion), "metadata": metadata],
+                    raw: true)
+    }
+}

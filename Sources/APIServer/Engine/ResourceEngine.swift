@@ -1,0 +1,119 @@
+import Foundation
+import KineLayer
+import Logging
+
+/// The generic, schema-driven resource engine: every resource, built-in or custom, is served
+/// by these verbs from its descriptor and strategy. One file per verb.
+public struct ResourceEngine: Sendable {
+    public let store: ObjectStore
+    let logger: Logger
+    /// How often a watch sends a bookmark when asked for them.
+    var bookmarkInterval: Duration = .seconds(30)
+
+    public init(store: ObjectStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Answers a resource request.
+    public func handle(_ request: ResourceRequest) async throws -> HTTPResponse {
+        let verbs = request.resource.verbs
+        func allowed(_ verb: String) throws {
+            if !verbs.contains(verb) {
+                throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+            }
+        }
+        if let sub = request.info.subresource {
+            guard request.info.name != nil, request.resource.subresources.contains(sub) else {
+                throw StatusError.notFoundPath(request.http.path)
+            }
+            switch (sub, request.info.verb) {
+            case ("status", .get): return try await get(request)
+            case ("status", .update): return try await update(request)
+            case ("scale", .get): return try await getScale(request)
+            case ("scale", .update): return try await updateScale(request)
+            default: throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+            }
+        }
+        switch request.info.verb {
+        case .get: try allowed("get"); return try await get(request)
+        case .list: try allowed("list"); return try await list(request)
+        case .watch: try allowed("watch"); return try await watch(request)
+        case .create:
+            try allowed("create")
+            if request.info.name != nil { throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource") }
+            if !request.resource.isStored { return try await review(request) }
+            return try await create(request)
+        case .update: try allowed("update"); return try await update(request)
+        case .delete: try allowed("delete"); return try await delete(request)
+        case .deletecollection: try allowed("deletecollection"); return try await deleteCollection(request)
+        case .patch:
+            throw StatusError(code: 415, reason: "UnsupportedMediaType",
+                              message: "PATCH is not supported yet by this server")
+        }
+    }
+
+    // MARK: Shared pieces
+
+    /// Reads the named object or throws 404.
+    func current(_ request: ResourceRequest, name: String) async throws -> StoredObject {
+        guard let stored = try await store.get(request.key(name)) else {
+            throw StatusError.notFound(request.resource, name: name)
+        }
+        return stored
+    }
+
+    /// Checks that a namespace exists and is not terminating, for creates in it.
+    func requireNamespace(_ namespace: String, for request: ResourceRequest) async throws {
+        let key = RegistryKey(group: "", resource: "namespaces", namespace: nil, name: namespace).path
+        guard let stored = try await store.get(key) else {
+            throw StatusError(code: 404, reason: "NotFound", message: "namespaces \"\(namespace)\" not found",
+                              details: ["name": .string(namespace), "kind": "namespaces"])
+        }
+        if stored.object[path: ["status", "phase"]]?.stringValue == "Terminating" {
+            throw StatusError(code: 403, reason: "Forbidden",
+                              message: "\(request.resource.plural) \"\(request.info.name ?? "")\" is forbidden: unable to create new content in namespace \(namespace) because it is being terminated",
+                              details: ["name": .string(request.info.name ?? ""), "kind": .string(request.resource.plural),
+                                        "causes": [["reason": "NamespaceTerminating", "field": "metadata.namespace",
+                                                    "message": .string("namespace \(namespace) is being terminated")]]])
+        }
+    }
+
+    /// Maps storage errors to `Status` errors.
+    static func translate(_ error: any Error) -> any Error {
+        switch error {
+        case let status as StatusError: return status
+        case KineError.compacted(let compacted, let requested):
+            return StatusError.expired("too old resource version: \(requested) (\(compacted))")
+        case KineError.futureRevision(let requested, _):
+            return StatusError.timeout("Too large resource version: \(requested)")
+        case let kine as KineError:
+            return StatusError.internalError(kine.description)
+        default:
+            return StatusError.internalError("\(error)")
+        }
+    }
+
+    /// The object as JSON or as a one-row Table.
+    func render(_ object: JSON, _ request: ResourceRequest, status: Int = 200) -> HTTPResponse {
+        if request.wantsTable {
+            let table = TablePrinter.forResource(request.resource).table(
+                [object], resourceVersion: object[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
+                includeObject: request.parameter("includeObject") ?? "Metadata")
+            return .json(.init(statusCode: status), table)
+        }
+        return .json(.init(statusCode: status), object)
+    }
+
+    /// A parsed `resourceVersion` query value (nil when unset or empty).
+    static func resourceVersion(_ text: String?) throws -> Int64? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let value = Int64(text), value >= 0 else {
+            throw StatusError.badRequest("invalid resource version \"\(text)\"")
+        }
+        return value
+    }
+
+    static func newUID() -> String { UUID().uuidString.lowercased() }
+    static func now() -> String { RFC3339.string(Date()) }
+}

@@ -1,0 +1,47 @@
+/// One request to the resource engine: what it addresses, the resource's descriptor, and the
+/// HTTP request with its authenticated user.
+public struct ResourceRequest: Sendable {
+    public var info: RequestInfo
+    public var resource: ResourceDescriptor
+    public var http: HTTPRequest
+    public var user: UserInfo
+    /// Reads protobuf request bodies of typed clients.
+    public var protobuf: KubernetesProtobuf?
+
+    /// Whether the client asked for server-side Table output.
+    public var wantsTable: Bool {
+        guard let accept = http.headers.first(name: "accept") else { return false }
+        return accept.split(separator: ",").first.map { $0.contains("as=Table") } ?? false
+    }
+
+    public var dryRun: Bool { http.query["dryRun"]?.contains("All") ?? false }
+
+    public func parameter(_ name: String) -> String? { http.parameter(name) }
+
+    /// The namespace of a namespaced request (`nil` for cluster-scoped resources or
+    /// all-namespace lists).
+    public var namespace: String? { resource.namespaced ? info.namespace : nil }
+
+    /// The storage key of the named object.
+    public func key(_ name: String) -> String { resource.key(namespace: namespace, name: name) }
+
+    /// The request body as a JSON object (sent as JSON or as Kubernetes protobuf), or a
+    /// 400 `Status`.
+    public func bodyObject() throws -> JSON {
+        if let type = http.headers.first(name: "content-type")?.lowercased(), !type.isEmpty,
+           !type.hasPrefix("application/json"), !type.hasPrefix("*/*") {
+            if type.hasPrefix(KubernetesProtobuf.mediaType), let protobuf { return try protobuf.decode(http.body) }
+            throw StatusError.unsupportedMediaType(type)
+        }
+        let object: JSON
+        do {
+            object = try JSON.parse(http.body)
+        } catch {
+            throw StatusError.badRequest("the request body is not valid JSON: \(error)")
+        }
+        guard case .object = object else {
+            throw StatusError.badRequest("the request body must be a JSON object, not \(object.typeName)")
+        }
+        return object
+    }
+}

@@ -1,0 +1,238 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+
+/// The API server's listener: TLS with ALPN `h2` and `http/1.1`, HTTP/2 with many concurrent
+/// streams per connection, HTTP/1.1 with keep-alive. Each request (each HTTP/2 stream) is
+/// read whole, answered by the responder, and its response written; streamed responses are
+/// flushed piece by piece and stop when the client goes away.
+public final class HTTPServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// The largest request body accepted; larger ones get 413.
+        public var maxBodyBytes = 3 * 1024 * 1024
+        /// HTTP/2 streams a client may have open at once on one connection.
+        public var maxConcurrentStreams = 2000
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// What a new connection negotiated, with the client certificate the TLS layer verified.
+    typealias RequestChannel = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+    typealias Negotiated = NIONegotiatedHTTPVersion<(RequestChannel, ClientPeer),
+                                                    (ClientPeer, NIOHTTP2Handler.AsyncStreamMultiplexer<RequestChannel>)>
+
+    struct ClientPeer: Sendable {
+        var certificate: [UInt8]?
+        var address: String
+    }
+
+    let configuration: Configuration
+    let sslContext: NIOSSLContext
+    let responder: any HTTPResponder
+    let logger: Logger
+    private let bound = PortPromise()
+
+    public init(configuration: Configuration, sslContext: NIOSSLContext, responder: any HTTPResponder, logger: Logger) {
+        self.configuration = configuration
+        self.sslContext = sslContext
+        self.responder = responder
+        self.logger = logger
+    }
+
+    /// The port the server listens on, once it is bound.
+    public func listeningPort() async throws -> Int { try await bound.value() }
+
+    /// Binds and serves until cancelled.
+    public func run() async throws {
+        let sslContext = self.sslContext
+        var http2 = NIOHTTP2Handler.Configuration()
+        http2.connection.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxConcurrentStreams),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 16),
+            HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+        ]
+        http2.connection.targetWindowSize = 16 << 20
+        http2.stream.targetWindowSize = 1 << 20
+        http2.connection.maximumRecentlyResetStreams = 1000
+        http2.stream.streamResetFrameRateLimit.maximumCount = 10_000
+        let http2Configuration = http2
+        let server: NIOAsyncChannel<EventLoopFuture<Negotiated>, Never>
+        do {
+            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 512)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .bind(host: configuration.host, port: configuration.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }.flatMap {
+                        channel.configureAsyncHTTPServerPipeline(
+                            http2Configuration: http2Configuration,
+                            http1ConnectionInitializer: { channel in
+                                channel.eventLoop.makeCompletedFuture {
+                                    let peer = Self.peer(of: channel)
+                                    return (try RequestChannel(wrappingChannelSynchronously: channel), peer)
+                                }
+                            },
+                            http2ConnectionInitializer: { channel in
+                                channel.eventLoop.makeCompletedFuture { Self.peer(of: channel) }
+                            },
+                            http2StreamInitializer: { channel in
+                                channel.eventLoop.makeCompletedFuture {
+                                    try channel.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                                    return try RequestChannel(wrappingChannelSynchronously: channel)
+                                }
+                            })
+                    }
+                }
+        } catch {
+            bound.fail(error)
+            throw error
+        }
+        bound.succeed(server.channel.localAddress?.port ?? configuration.port)
+        try await server.executeThenClose { connections in
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await negotiation in connections {
+                    group.addTask { await self.serve(negotiation) }
+                }
+            }
+        }
+    }
+
+    /// The verified client certificate of a TLS connection, read on its event loop.
+    private static func peer(of channel: Channel) -> ClientPeer {
+        let handler = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+        let certificate = try? handler?.peerCertificate?.toDERBytes()
+        return ClientPeer(certificate: certificate, address: channel.remoteAddress?.description ?? "")
+    }
+
+    private func serve(_ negotiation: EventLoopFuture<Negotiated>) async {
+        do {
+            switch try await negotiation.get() {
+            case .http1_1(let (channel, peer)):
+                try await serveHTTP1(channel, peer: peer)
+            case .http2(let (peer, multiplexer)):
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await stream in multiplexer.inbound {
+                        group.addTask {
+                            try? await self.serveHTTP2Stream(stream, peer: peer)
+                        }
+                    }
+                }
+            }
+        } catch {
+            logger.debug("connection ended: \(error)")
+        }
+    }
+
+    private func serveHTTP1(_ channel: RequestChannel, peer: ClientPeer) async throws {
+        try await channel.executeThenClose { inbound, outbound in
+            var parts = inbound.makeAsyncIterator()
+            while let read = try await readRequest(&parts, peer: peer) {
+                let keepAlive = read.keepAlive && !read.tooLarge
+                let response = await answer(read)
+                try await write(response, to: outbound, channel: channel.channel, version: read.version, keepAlive: keepAlive)
+                if !keepAlive { return }
+            }
+        }
+    }
+
+    private func serveHTTP2Stream(_ channel: RequestChannel, peer: ClientPeer) async throws {
+        try await channel.executeThenClose { inbound, outbound in
+            var parts = inbound.makeAsyncIterator()
+            guard let read = try await readRequest(&parts, peer: peer) else { return }
+            let response = await answer(read)
+            try await write(response, to: outbound, channel: channel.channel, version: read.version, keepAlive: true)
+        }
+    }
+
+    private struct ReadRequest {
+        var request: HTTPRequest
+        var version: HTTPVersion
+        var keepAlive: Bool
+        var tooLarge: Bool
+    }
+
+    /// Reads one request; `nil` when the client closed between requests.
+    private func readRequest(_ parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
+                             peer: ClientPeer) async throws -> ReadRequest? {
+        guard let first = try await parts.next() else { return nil }
+        guard case .head(let head) = first else { throw HTTPServerError.unexpectedPart }
+        var body: [UInt8] = []
+        var tooLarge = false
+        if let declared = head.headers.first(name: "content-length").flatMap(Int.init), declared > configuration.maxBodyBytes {
+            tooLarge = true
+        }
+        loop: while let part = try await parts.next() {
+            switch part {
+            case .body(var buffer):
+                if !tooLarge {
+                    if body.count + buffer.readableBytes > configuration.maxBodyBytes {
+                        tooLarge = true
+                        body = []
+                    } else {
+                        body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
+                    }
+                }
+            case .end: break loop
+            case .head: throw HTTPServerError.unexpectedPart
+            }
+        }
+        let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: body,
+                                  clientCertificate: peer.certificate, remoteAddress: peer.address)
+        return ReadRequest(request: request, version: head.version, keepAlive: head.isKeepAlive, tooLarge: tooLarge)
+    }
+
+    private func answer(_ read: ReadRequest) async -> HTTPResponse {
+        if read.tooLarge {
+            return StatusError.requestEntityTooLarge(limit: configuration.maxBodyBytes).response
+        }
+        return await responder.respond(to: read.request)
+    }
+
+    private func write(_ response: HTTPResponse, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+                       channel: Channel, version: HTTPVersion, keepAlive: Bool) async throws {
+        var head = HTTPResponseHead(version: version, status: response.status, headers: response.headers)
+        switch response.body {
+        case .bytes(let bytes):
+            head.headers.replaceOrAdd(name: "content-length", value: String(bytes.count))
+            if !keepAlive && version.major == 1 { head.headers.replaceOrAdd(name: "connection", value: "close") }
+            try await outbound.write(contentsOf: [
+                .head(head),
+                .body(.byteBuffer(ByteBuffer(bytes: bytes))),
+                .end(nil),
+            ])
+        case .stream(let produce):
+            head.headers.remove(name: "content-length")
+            try await outbound.write(.head(head))
+            let (closed, closing) = AsyncStream<Void>.makeStream()
+            channel.closeFuture.whenComplete { _ in closing.finish() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await produce(HTTPBodyWriter { bytes in
+                        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
+                    })
+                    try await outbound.write(.end(nil))
+                }
+                group.addTask {
+                    for await _ in closed {}
+                    throw CancellationError()
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+        }
+    }
+}
+
+enum HTTPServerError: Error {
+    case unexpectedPart
+}

@@ -1,0 +1,56 @@
+import NIOHTTP1
+
+/// What a resource request addresses, read from its path, method and query: the
+/// kube-apiserver URL layout `/api/v1/...` and `/apis/GROUP/VERSION/...`, then
+/// `[namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]]`.
+public struct RequestInfo: Sendable, Hashable {
+    public enum Verb: String, Sendable {
+        case get, list, watch, create, update, patch, delete, deletecollection
+    }
+
+    public var group: String
+    public var version: String
+    public var namespace: String?
+    public var resource: String
+    public var name: String?
+    public var subresource: String?
+    public var verb: Verb
+
+    /// Parses a resource path; `nil` if the path is not a resource request (discovery,
+    /// health, OpenAPI).
+    public init?(method: HTTPMethod, path: String, query: [String: [String]]) {
+        var parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if parts.first == "api", parts.count >= 3 {
+            group = ""
+            version = parts[1]
+            parts.removeFirst(2)
+        } else if parts.first == "apis", parts.count >= 4 {
+            group = parts[1]
+            version = parts[2]
+            parts.removeFirst(3)
+        } else {
+            return nil
+        }
+        namespace = nil
+        if parts[0] == "namespaces", parts.count > 1 {
+            namespace = parts[1]
+            if parts.count > 2, parts[2] != "status", parts[2] != "finalize" {
+                parts.removeFirst(2)
+            }
+        }
+        guard parts.count <= 3 else { return nil }
+        resource = parts[0]
+        name = parts.count > 1 ? parts[1] : nil
+        subresource = parts.count > 2 ? parts[2] : nil
+        if resource == "namespaces" { namespace = nil }
+        let watching = ["1", "true"].contains(query["watch"]?.first?.lowercased() ?? "")
+        switch method {
+        case .GET, .HEAD: verb = name == nil ? (watching ? .watch : .list) : (watching ? .watch : .get)
+        case .POST: verb = .create
+        case .PUT: verb = .update
+        case .PATCH: verb = .patch
+        case .DELETE: verb = name == nil ? .deletecollection : .delete
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import NIOHTTP1
+
+/// The Kubernetes API: authenticates each request, then routes it to the health, version,
+/// metrics, discovery and OpenAPI endpoints or to the resource engine, logging and counting
+/// every request.
+public final class KubernetesAPI: HTTPResponder {
+    let engine: ResourceEngine
+    let catalog: ResourceCatalog
+    let discovery: Discovery
+    let openAPI: OpenAPIBuilder
+    let authenticator: any Authenticator
+    let protobuf: KubernetesProtobuf
+    let metrics: APIMetrics
+    let logger: Logger
+    /// The address clients reach this server at, for `/api`'s `serverAddressByClientCIDRs`.
+    let serverAddress: String
+
+    /// Paths anonymous clients may read.
+    static let publicPaths: Set<String> = ["/healthz", "/livez", "/readyz", "/version"]
+
+    public init(engine: ResourceEngine, catalog: ResourceCatalog, authenticator: any Authenticator, metrics: APIMetrics,
+                serverAddress: String, logger: Logger) throws {
+        self.engine = engine
+        self.catalog = catalog
+        self.discovery = Discovery(catalog: catalog)
+        self.openAPI = try OpenAPIBuilder(catalog: catalog)
+        self.protobuf = KubernetesProtobuf(schema: try ProtobufSchema.builtIn())
+        self.authenticator = authenticator
+        self.metrics = metrics
+        self.serverAddress = serverAddress
+        self.logger = logger
+    }
+
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        let started = ContinuousClock.now
+        var user: UserInfo? = nil
+        var verb = request.method.rawValue.lowercased()
+        var resource = ""
+        var response: HTTPResponse
+        do {
+            switch authenticator.authenticate(request) {
+            case .authenticated(let u): user = u
+            case .rejected: throw StatusError.unauthorized
+            case .noCredential:
+                let isPublic = Self.publicPaths.contains(where: { request.path == $0 || request.path.hasPrefix($0 + "/") })
+                if !isPublic { throw StatusError.unauthorized }
+            }
+            if let info = RequestInfo(method: request.method, path: request.path, query: request.query) {
+                verb = info.verb.rawValue
+                resource = info.resource + (info.subresource.map { "/" + $0 } ?? "")
+                response = try await serveResource(info, request, user: user!)
+            } else {
+                response = try serveMeta(request, user: user)
+            }
+        } catch {
+            response = (ResourceEngine.translate(error) as? StatusError ?? .internalError("\(error)")).response
+        }
+        let code = Int(response.status.code)
+        if case .stream(let produce) = response.body {
+            // Count watches while they run; log when they end.
+            let metrics = self.metrics, logger = self.logger, who = user?.name ?? "anonymous"
+            let line = "\(request.method.rawValue) \(request.path) \(code) \(who)"
+            response.body = .stream { writer in
+                metrics.watchStarted()
+                defer {
+                    metrics.watchEnded()
+                    logger.info("\(line) watch ended after \(ContinuousClock.now - started)")
+                }
+                try await produce(writer)
+            }
+        } else {
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            metrics.record(verb: verb, resource: resource, code: code, seconds: seconds)
+            logger.info("\(request.method.rawValue) \(request.path) \(code) \(String(format: "%.1f", seconds * 1000))ms \(user?.name ?? "anonymous")")
+        }
+        return response
+    }
+
+    private func serveResource(_ info: RequestInfo, _ request: HTTPRequest, user: UserInfo) async throws -> HTTPResponse {
+        guard let resource = catalog.resource(group: info.group, version: info.version, plural: info.resource) else {
+            throw StatusError.notFoundPath(request.path)
+        }
+        if resource.namespaced, info.namespace == nil, info.name != nil, resource.isStored {
+            throw StatusError.notFoundPath(request.path)
+        }
+        if !resource.namespaced, info.namespace != nil, info.resource != "namespaces" {
+            throw StatusError.notFoundPath(request.path)
+        }
+        if let namespace = info.namespace, !NameValidation.labelErrors(namespace).isEmpty, resource.namespaced {
+            throw StatusError.notFound(resource, name: info.name ?? "")
+        }
+        do {
+            return try await engine.handle(ResourceRequest(info: info, resource: resource, http: request, user: user, protobuf: protobuf))
+        } catch {
+            throw ResourceEngine.translate(error)
+        }
+    }
+
+    private func serveMeta(_ request: HTTPRequest, user: UserInfo?) throws -> HTTPResponse {
+        guard request.method == .GET || request.method == .HEAD else {
+            throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+        }
+        let path = request.path.count > 1 && request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
+        let parts = path.split(separator: "/").map(String.init)
+        switch parts.first {
+        case "healthz", "livez", "readyz":
+            return .text(.ok, "ok")
+        case "version" where parts.count == 1:
+            return .json(.ok, Self.version)
+        case "metrics" where parts.count == 1:
+            return HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .bytes(Array(metrics.render().utf8)))
+        case "api" where parts.count == 1:
+            if let aggregated = aggregatedResponse(request, core: true) { return aggregated }
+            return .json(.ok, discovery.coreVersions(serverAddress: serverAddress))
+        case "api" where parts.count == 2:
+            if let list = discovery.resourceList(group: "", version: parts[1]) { return .json(.ok, list) }
+        case "apis" where parts.count == 1:
+            if let aggregated = aggregatedResponse(request, core: false) { return aggregated }
+            return .json(.ok, discovery.groupList())
+        case "apis" where parts.count == 2:
+            if let group = discovery.group(named: parts[1]) { return .json(.ok, group) }
+        case "apis" where parts.count == 3:
+            if let list = discovery.resourceList(group: parts[1], version: parts[2]) { return .json(.ok, list) }
+        case "openapi" where parts.count == 2 && parts[1] == "v2":
+            let accept = request.headers.first(name: "accept") ?? "application/json"
+            if !accept.contains("json") && !accept.contains("*/*") {
+                throw StatusError.notAcceptable("only application/json is served for the OpenAPI v2 document")
+            }
+            return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .bytes(openAPI.v2Document))
+        case "openapi" where parts.count == 2 && parts[1] == "v3":
+            return .json(.ok, openAPI.v3Root)
+        case "openapi" where parts.count > 2 && parts[1] == "v3":
+            let key = parts.dropFirst(2).joined(separator: "/")
+            if let document = openAPI.v3Documents[key] {
+                return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "public, immutable"],
+                                    body: .bytes(document))
+            }
+        default:
+            break
+        }
+        throw StatusError.notFoundPath(request.path)
+    }
+
+    /// The aggregated discovery document when the client's Accept header prefers it.
+    private func aggregatedResponse(_ request: HTTPRequest, core: Bool) -> HTTPResponse? {
+        guard let accept = request.headers.first(name: "accept") else { return nil }
+        for media in accept.split(separator: ",") {
+            let parameters = Set(media.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) })
+            guard parameters.contains("as=APIGroupDiscoveryList"), parameters.contains("g=apidiscovery.k8s.io") else {
+                if parameters.contains("application/json") || parameters.contains("*/*") { return nil }
+                continue
+            }
+            let version = parameters.contains("v=v2") ? "v2" : parameters.contains("v=v2beta1") ? "v2beta1" : nil
+            guard let version else { continue }
+            let document = discovery.aggregated(core: core, apiVersion: "apidiscovery.k8s.io/\(version)")
+            return .json(.ok, document, contentType: "application/json;g=apidiscovery.k8s.io;v=\(version);as=APIGroupDiscoveryList")
+        }
+        return nil
+    }
+
+    /// `/version`.
+    static var version: JSON {
+        ["major": .string(SkiffVersion.kubernetesMajor), "minor": .string(SkiffVersion.kubernetesMinor),
+         "emulationMajor": .string(SkiffVersion.kubernetesMajor), "emulationMinor": .string(SkiffVersion.kubernetesMinor),
+         "minCompatibilityMajor": .string(SkiffVersion.kubernetesMajor), "minCompatibilityMinor": .string(SkiffVersion.kubernetesMinor),
+         "gitVersion": .string(SkiffVersion.gitVersion), "gitCommit": "", "gitTreeState": "clean",
+         "buildDate": "", "goVersion": "swift", "compiler": "swiftc", "platform": .string("linux/\(Self.architecture)")]
+    }
+
+    static var architecture: String {
+        #if arch(x86_64)
+        return "amd64"
+        #elseif arch(arm64)
+        return "arm64"
+        #else
+        return "unknown"
+        #endif
+    }
+}

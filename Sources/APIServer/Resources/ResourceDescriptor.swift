@@ -1,0 +1,37 @@
+/// A served resource, described by data: the generic engine serves every resource from its
+/// descriptor (built-in types from `openapi/resources.json`, custom resources from their
+/// definitions).
+public struct ResourceDescriptor: Sendable, Hashable, Codable {
+    public var group: String
+    public var version: String
+    public var kind: String
+    public var plural: String
+    public var singular: String
+    public var namespaced: Bool
+    public var shortNames: [String]
+    public var categories: [String]
+    /// Served subresources: `status`, `scale`.
+    public var subresources: [String]
+    public var verbs: [String]
+    /// The OpenAPI definition of the kind and of its list.
+    public var definition: String?
+    public var listDefinition: String?
+    /// Whether the kind has `spec` (generation is bumped on its changes) and `status`.
+    public var hasSpec: Bool
+    public var hasStatus: Bool
+
+    /// `group/version`, or `version` for the core group.
+    public var groupVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+    public var listKind: String { kind + "List" }
+    public var hasStatusSubresource: Bool { subresources.contains("status") }
+    public var hasScaleSubresource: Bool { subresources.contains("scale") }
+    /// Whether objects are stored (create-only review resources are not).
+    public var isStored: Bool { verbs.contains("get") || verbs.contains("list") }
+
+    /// The storage key prefix of every object of the resource.
+    public var keyPrefix: String { RegistryKey.resourcePrefix(group: group, resource: plural) }
+
+    public func key(namespace: String?, name: String) -> String {
+        RegistryKey(group: group, resource: plural, namespace: namespaced ? namespace : nil, name: name).path
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+
+/// The type-specific behaviour of a resource, plugged into the generic engine: defaults and
+/// resets on create and update, the name rule, and the extra fields its field selectors know.
+public protocol ResourceStrategy: Sendable {
+    /// Sets what the server owns on a new object (status resets, defaults).
+    func prepareForCreate(_ object: inout JSON)
+    /// Carries over what an update of the main resource may not change.
+    func prepareForUpdate(_ object: inout JSON, old: JSON)
+    /// Errors of the object's name (empty = valid).
+    func nameErrors(_ name: String) -> [String]
+    /// Field selector fields beyond `metadata.name` and `metadata.namespace`.
+    var selectableFields: [String] { get }
+}
+
+extension ResourceStrategy {
+    public func nameErrors(_ name: String) -> [String] { NameValidation.subdomainErrors(name) }
+    public var selectableFields: [String] { [] }
+}
+
+/// The strategy of resources without special rules: objects with a status subresource
+/// start with an empty status, and updates of the main resource keep the stored status.
+public struct DefaultStrategy: ResourceStrategy {
+    let resource: ResourceDescriptor
+    public init(_ resource: ResourceDescriptor) { self.resource = resource }
+
+    public func prepareForCreate(_ object: inout JSON) {
+        if resource.hasStatusSubresource { object["status"] = nil }
+    }
+
+    public func prepareForUpdate(_ object: inout JSON, old: JSON) {
+        if resource.hasStatusSubresource { object["status"] = old["status"] }
+    }
+}
+
+/// Namespaces: DNS-1123 labels, `status.phase` Active, the `kubernetes` finalizer.
+struct NamespaceStrategy: ResourceStrategy {
+    func prepareForCreate(_ object: inout JSON) {
+        object["status"] = ["phase": "Active"]
+        var finalizers = object[path: ["spec", "finalizers"]]?.arrayValue ?? []
+        if !finalizers.contains("kubernetes") { finalizers.append("kubernetes") }
+        object[path: ["spec", "finalizers"]] = .array(finalizers)
+        Self.labelName(&object)
+    }
+
+    func prepareForUpdate(_ object: inout JSON, old: JSON) {
+        object["status"] = old["status"]
+        object[path: ["spec", "finalizers"]] = old[path: ["spec", "finalizers"]]
+        Self.labelName(&object)
+    }
+
+    /// Every namespace carries its name as the `kubernetes.io/metadata.name` label.
+    static func labelName(_ object: inout JSON) {
+        if let name = object[path: ["metadata", "name"]]?.stringValue {
+            object[path: ["metadata", "labels", "kubernetes.io/metadata.name"]] = .string(name)
+        }
+    }
+
+    func nameErrors(_ name: String) -> [String] { NameValidation.labelErrors(name) }
+    var selectableFields: [String] { ["status.phase"] }
+}
+
+/// Pods: a new pod is Pending, with the spec defaults every pod gets.
+struct PodStrategy: ResourceStrategy {
+    func prepareForCreate(_ object: inout JSON) {
+        object["status"] = ["phase": "Pending", "qosClass": "BestEffort"]
+        var spec = object["spec"] ?? .emptyObject
+        if spec["restartPolicy"] == nil { spec["restartPolicy"] = "Always" }
+        if spec["dnsPolicy"] == nil { spec["dnsPolicy"] = "ClusterFirst" }
+        if spec["schedulerName"] == nil { spec["schedulerName"] = "default-scheduler" }
+        if spec["terminationGracePeriodSeconds"] == nil { spec["terminationGracePeriodSeconds"] = 30 }
+        if spec["securityContext"] == nil { spec["securityContext"] = .emptyObject }
+        if spec["enableServiceLinks"] == nil { spec["enableServiceLinks"] = true }
+        if spec["preemptionPolicy"] == nil { spec["preemptionPolicy"] = "PreemptLowerPriority" }
+        if spec["priority"] == nil { spec["priority"] = 0 }
+        if spec["serviceAccountName"] == nil { spec["serviceAccountName"] = "default" }
+        if spec["serviceAccount"] == nil { spec["serviceAccount"] = spec["serviceAccountName"] }
+        spec["containers"] = .array((spec["containers"]?.arrayValue ?? []).map(Self.defaultContainer))
+        if let initContainers = spec["initContainers"]?.arrayValue {
+            spec["initContainers"] = .array(initContainers.map(Self.defaultContainer))
+        }
+        object["spec"] = spec
+    }
+
+    static func defaultContainer(_ container: JSON) -> JSON {
+        var c = container
+        if c["terminationMessagePath"] == nil { c["terminationMessagePath"] = "/dev/termination-log" }
+        if c["terminationMessagePolicy"] == nil { c["terminationMessagePolicy"] = "File" }
+        if c["imagePullPolicy"] == nil {
+            let image = c["image"]?.stringValue ?? ""
+            let tag = image.split(separator: "/").last.map { $0.contains(":") ? String($0.split(separator: ":").last!) : "" } ?? ""
+            c["imagePullPolicy"] = (tag.isEmpty || tag == "latest") && !image.contains("@") ? "Always" : "IfNotPresent"
+        }
+        if c["resources"] == nil { c["resources"] = .emptyObject }
+        return c
+    }
+
+    func prepareForUpdate(_ object: inout JSON, old: JSON) {
+        object["status"] = old["status"]
+    }
+
+    var selectableFields: [String] {
+        ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork",
+         "status.phase", "status.podIP", "status.nominatedNodeName"]
+    }
+}
+
+/// Services: DNS-1035 names, type and session affinity defaults, empty load balancer status.
+struct ServiceStrategy: ResourceStrategy {
+    func prepareForCreate(_ object: inout JSON) {
+        object["status"] = ["loadBalancer": .emptyObject]
+        var spec = object["spec"] ?? .emptyObject
+        if spec["type"] == nil { spec["type"] = "ClusterIP" }
+        if spec["sessionAffinity"] == nil { spec["sessionAffinity"] = "None" }
+        if spec["internalTrafficPolicy"] == nil { spec["internalTrafficPolicy"] = "Cluster" }
+        if let ports = spec["ports"]?.arrayValue {
+            spec["ports"] = .array(ports.map { port in
+                var p = port
+                if p["protocol"] == nil { p["protocol"] = "TCP" }
+                if p["targetPort"] == nil { p["targetPort"] = p["port"] }
+                return p
+            })
+        }
+        object["spec"] = spec
+    }
+
+    func prepareForUpdate(_ object: inout JSON, old: JSON) {
+        object["status"] = old["status"]
+    }
+
+    func nameErrors(_ name: String) -> [String] { NameValidation.dns1035LabelErrors(name) }
+}
+
+/// Workloads with a pod template and replicas (Deployment, ReplicaSet, StatefulSet,
+/// ReplicationController, DaemonSet): common spec defaults.
+struct WorkloadStrategy: ResourceStrategy {
+    let resource: ResourceDescriptor
+
+    func prepareForCreate(_ object: inout JSON) {
+        object["status"] = nil
+        var spec = object["spec"] ?? .emptyObject
+        if resource.kind != "DaemonSet", spec["replicas"] == nil { spec["replicas"] = 1 }
+        if ["Deployment", "StatefulSet", "DaemonSet"].contains(resource.kind), spec["revisionHistoryLimit"] == nil {
+            spec["revisionHistoryLimit"] = 10
+        }
+        if resource.kind == "Deployment" {
+            if spec["progressDeadlineSeconds"] == nil { spec["progressDeadlineSeconds"] = 600 }
+            if spec[path: ["strategy", "type"]] == nil {
+                spec["strategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": "25%", "maxSurge": "25%"]]
+            }
+        }
+        if var template = spec["template"], var podSpec = template["spec"] {
+            var pod: JSON = ["spec": podSpec]
+            PodStrategy().prepareForCreate(&pod)
+            podSpec = pod["spec"]!
+            podSpec["serviceAccountName"] = nil
+            podSpec["serviceAccount"] = nil
+            podSpec["priority"] = nil
+            podSpec["preemptionPolicy"] = nil
+            podSpec["enableServiceLinks"] = nil
+            template["spec"] = podSpec
+            spec["template"] = template
+        }
+        object["spec"] = spec
+    }
+
+    func prepareForUpdate(_ object: inout JSON, old: JSON) {
+        object["status"] = old["status"]
+    }
+
+    var selectableFields: [String] {
+        resource.kind == "ReplicaSet" || resource.kind == "ReplicationController" ? ["status.replicas"] : []
+    }
+}
+
+/// Secrets: the type defaults to Opaque and is a selectable field; `stringData` is a
+/// write-only convenience merged into `data` (base64) and never stored.
+struct SecretStrategy: ResourceStrategy {
+    func prepareForCreate(_ object: inout JSON) {
+        if object["type"] == nil { object["type"] = "Opaque" }
+        Self.mergeStringData(&object)
+    }
+
+    func prepareForUpdate(_ object: inout JSON, old: JSON) {
+        Self.mergeStringData(&object)
+    }
+
+    static func mergeStringData(_ object: inout JSON) {
+        guard let strings = object["stringData"]?.objectValue else { return }
+        var data = object["data"]?.objectValue ?? [:]
+        for (key, value) in strings {
+            data[key] = .string(Data((value.stringValue ?? "").utf8).base64EncodedString())
+        }
+        object["data"] = .object(data)
+        object["stringData"] = nil
+    }
+
+    var selectableFields: [String] { ["type"] }
+}
+
+/// Events: the fields `kubectl get events --field-selector` uses.
+struct EventStrategy: ResourceStrategy {
+    func prepareForCreate(_ object: inout JSON) {}
+    func prepareForUpdate(_ object: inout JSON, old: JSON) {}
+    var selectableFields: [String] {
+        ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+         "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+         "reason", "reportingComponent", "source", "type"]
+    }
+}
+
+/// Nodes: `spec.unschedulable` is selectable; status is the kubelet's.
+struct NodeStrategy: ResourceStrategy {
+    func prepareForCreate(_ object: inout JSON) {}
+    func prepareForUpdate(_ object: inout JSON, old: JSON) { object["status"] = old["status"] }
+    var selectableFields: [String] { ["spec.unschedulable"] }
+}
+
+extension ResourceDescriptor {
+    /// The strategy the engine uses for this resource.
+    public var strategy: any ResourceStrategy {
+        switch (group, kind) {
+        case ("", "Namespace"): return NamespaceStrategy()
+        case ("", "Pod"): return PodStrategy()
+        case ("", "Service"): return ServiceStrategy()
+        case ("", "Secret"): return SecretStrategy()
+        case ("", "Event"): return EventStrategy()
+        case ("", "Node"): return NodeStrategy()
+        case ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
+             ("", "ReplicationController"):
+            return WorkloadStrategy(resource: self)
+        default: return DefaultStrategy(self)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// One column of server-side Table output (`kubectl get`): its definition and how to read
+/// its cell from an object.
+public struct TableColumn: Sendable {
+    public var name: String
+    public var type: String
+    public var format: String
+    /// 0 = always shown, 1 = shown with `-o wide`.
+    public var priority: Int
+    public var cell: @Sendable (JSON) -> JSON
+
+    public init(_ name: String, type: String = "string", format: String = "", priority: Int = 0,
+                cell: @escaping @Sendable (JSON) -> JSON) {
+        self.name = name
+        self.type = type
+        self.format = format
+        self.priority = priority
+        self.cell = cell
+    }
+
+    public var definition: JSON {
+        ["name": .string(name), "type": .string(type), "format": .string(format), "description": "", "priority": .int(Int64(priority))]
+    }
+
+    static let name = TableColumn("Name", format: "name") { .string($0[path: ["metadata", "name"]]?.stringValue ?? "") }
+    static let age = TableColumn("Age") { .string(TableColumn.age(of: $0)) }
+
+    /// A string cell from a field path, `<none>` when absent.
+    static func field(_ title: String, _ path: [String], priority: Int = 0, none: String = "<none>") -> TableColumn {
+        TableColumn(title, priority: priority) { object in
+            switch object[path: path] {
+            case .string(let s)? where !s.isEmpty: return .string(s)
+            case .int(let i)?: return .string(String(i))
+            case .bool(let b)?: return .string(b ? "true" : "false")
+            default: return .string(none)
+            }
+        }
+    }
+
+    /// An integer cell from a field path (0 when absent).
+    static func count(_ title: String, _ path: [String], priority: Int = 0) -> TableColumn {
+        TableColumn(title, type: "integer", priority: priority) { .int($0[path: path]?.intValue ?? 0) }
+    }
+
+    /// The object's age as kubectl shows it (`5s`, `3m2s`, `4h`, `12d`).
+    static func age(of object: JSON) -> String {
+        guard let text = object[path: ["metadata", "creationTimestamp"]]?.stringValue,
+              let created = RFC3339.parse(text) else { return "<unknown>" }
+        return humanDuration(Date().timeIntervalSince(created))
+    }
+
+    static func humanDuration(_ interval: TimeInterval) -> String {
+        let seconds = Int(interval)
+        if seconds < -1 { return "<invalid>" }
+        if seconds < 0 { return "0s" }
+        if seconds < 120 { return "\(seconds)s" }
+        let minutes = seconds / 60
+        if minutes < 10 { return seconds % 60 == 0 ? "\(minutes)m" : "\(minutes)m\(seconds % 60)s" }
+        if minutes < 180 { return "\(minutes)m" }
+        let hours = minutes / 60
+        if hours < 8 { return minutes % 60 == 0 ? "\(hours)h" : "\(hours)h\(minutes % 60)m" }
+        if hours < 48 { return "\(hours)h" }
+        if hours < 24 * 8 { return hours % 24 == 0 ? "\(hours / 24)d" : "\(hours / 24)d\(hours % 24)h" }
+        if hours < 24 * 365 * 2 { return "\(hours / 24)d" }
+        let days = hours / 24
+        if hours < 24 * 365 * 8 { return days % 365 == 0 ? "\(days / 365)y" : "\(days / 365)y\(days % 365)d" }
+        return "\(days / 365)y"
+    }
+}
+
+/// RFC 3339 timestamps in UTC with second precision, as object metadata carries them.
+public enum RFC3339 {
+    public static func string(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    public static func parse(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+}

@@ -1,0 +1,111 @@
+import APIServer
+import ArgumentParser
+import EtcdServer
+import Foundation
+import KineLayer
+import Logging
+import Storage
+
+/// `skiff server`: the Kubernetes API server (HTTPS, HTTP/2 and HTTP/1.1) on SQLite, and
+/// optionally the etcd v3 endpoint from the same process.
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Serve the Kubernetes API (and optionally the etcd v3 API) from SQLite.")
+
+    @Option(name: .customLong("data-dir"), help: "Where the database and certificates live.")
+    var dataDir: String = ServerCommand.defaultDataDirectory
+
+    @Option(name: .customLong("listen"), help: "The address to serve the Kubernetes API on, ADDR:PORT.")
+    var listen: String = "0.0.0.0:6443"
+
+    @Option(name: .customLong("etcd-listen"), help: "Also serve the etcd v3 API (plain HTTP/2) on ADDR:PORT.")
+    var etcdListen: String?
+
+    @Option(name: .customLong("tls-san"), help: "An extra host name or IP address for the serving certificate (repeatable).")
+    var tlsSANs: [String] = []
+
+    @Option(name: .customLong("token-auth-file"), help: "Static bearer tokens: CSV lines token,user,uid[,\"group1,group2\"].")
+    var tokenAuthFile: String?
+
+    @Option(name: .customLong("sqlite-synchronous"), help: "SQLite durability: full (survives power loss), normal, off.")
+    var synchronous: String = "full"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    static var defaultDataDirectory: String {
+        (ProcessInfo.processInfo.environment["HOME"] ?? ".") + "/.skiff"
+    }
+
+    func validate() throws {
+        _ = try Self.hostPort(listen, flag: "--listen")
+        if let etcdListen { _ = try Self.hostPort(etcdListen, flag: "--etcd-listen") }
+        if SQLiteConfiguration.Synchronous(rawValue: synchronous.uppercased()) == nil {
+            throw ValidationError("--sqlite-synchronous must be full, normal or off")
+        }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level \(logLevel) is not a level") }
+    }
+
+    static func hostPort(_ text: String, flag: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("\(flag) must be ADDR:PORT, not \(text)")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "skiff.server")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let (host, port) = try Self.hostPort(listen, flag: "--listen")
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        let store = try await KineStore.open(directory: dataDir + "/db",
+                                             synchronous: SQLiteConfiguration.Synchronous(rawValue: synchronous.uppercased())!,
+                                             logger: logger)
+        var configuration = APIServerBootstrap.Configuration(dataDirectory: dataDir, host: host, port: port)
+        configuration.extraSANs = tlsSANs
+        configuration.tokenAuthFile = tokenAuthFile
+        let bootstrap: APIServerBootstrap
+        do {
+            bootstrap = try await APIServerBootstrap(configuration: configuration, store: store, logger: logger)
+        } catch {
+            await store.close()
+            throw ValidationError("cannot start: \(error)")
+        }
+        var etcd: EtcdEndpoint? = nil
+        if let etcdListen {
+            let (etcdHost, etcdPort) = try Self.hostPort(etcdListen, flag: "--etcd-listen")
+            etcd = try EtcdEndpoint(store: store, configuration: EtcdConfiguration(host: etcdHost, port: etcdPort),
+                                    clusterName: "default", logger: logger)
+        }
+        let server = bootstrap.server
+        do {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { try await server.run(); return true }
+                if let etcd {
+                    group.addTask { try await etcd.run(); return true }
+                    group.addTask {
+                        let port = try await etcd.listeningPort()
+                        FileHandle.standardOutput.write(Data("skiff server: serving the etcd v3 API on http://\(etcdListen ?? ""):\(port)\n".utf8))
+                        return false
+                    }
+                }
+                group.addTask { await ShutdownSignal.wait(); return true }
+                group.addTask {
+                    let port = try await server.listeningPort()
+                    let line = "skiff server: serving the Kubernetes API on https://\(host):\(port) (data: \(dataDir))\n"
+                    FileHandle.standardOutput.write(Data(line.utf8))
+                    return false
+                }
+                while let stop = try await group.next(), !stop {}
+                group.cancelAll()
+            }
+        } catch {
+            await store.close()
+            throw ValidationError("cannot serve on \(listen): \(error)")
+        }
+        await store.close()
+    }
+}
