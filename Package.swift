@@ -117,6 +117,6 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "KineLayerTests", dependencies: ["KineLayer", "Storage", "TestSupport", "skiff-bench"]),
         .testTarget(name: "EtcdServerTests", dependencies: ["EtcdServer", "EtcdAPI", "KineLayer", "TestSupport", "skiff"], exclude: ["python"]),
-        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KineLayer", "TestSupport", "skiff"]),
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KineLayer", "TestSupport", "skiff"], exclude: ["python"]),
     ]
 )

