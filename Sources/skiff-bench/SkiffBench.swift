@@ -6,6 +6,6 @@ import ArgumentParser
 struct SkiffBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "skiff-bench",
-        abstract: "Benchmarks of Skiff's storage layers.",
-        subcommands: [KineBenchmark.self, EtcdBenchmark.self, CrashWriter.self])
+        abstract: "Benchmarks of Skiff: storage layers, the etcd endpoint, the Kubernetes API.",
+        subcommands: [KineBenchmark.self, EtcdBenchmark.self, APIBenchmark.self, CrashWriter.self])
 }

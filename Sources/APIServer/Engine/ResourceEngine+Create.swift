@@ -20,8 +20,9 @@ extension ResourceEngine {
             meta["namespace"] = nil
         }
         var name = meta["name"]?.stringValue ?? ""
-        if name.isEmpty, let prefix = meta["generateName"]?.stringValue, !prefix.isEmpty {
-            name = Self.generatedName(prefix)
+        let generatePrefix = name.isEmpty ? meta["generateName"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } : nil
+        if let generatePrefix {
+            name = Self.generatedName(generatePrefix)
             meta["name"] = .string(name)
         }
         for key in ["resourceVersion", "uid", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"] { meta[key] = nil }
@@ -39,10 +40,16 @@ extension ResourceEngine {
             if try await store.get(request.key(name)) != nil { throw StatusError.alreadyExists(resource, name: name) }
             return render(object, request, status: 201)
         }
-        guard let stored = try await store.create(request.key(name), object) else {
-            throw StatusError.alreadyExists(resource, name: name)
+        // A generated name that is taken is generated again, a few times, as kube-apiserver does.
+        for _ in 0..<8 {
+            if let stored = try await store.create(request.key(name), object) {
+                return render(stored.object, request, status: 201)
+            }
+            guard let generatePrefix else { break }
+            name = Self.generatedName(generatePrefix)
+            object[path: ["metadata", "name"]] = .string(name)
         }
-        return render(stored.object, request, status: 201)
+        throw StatusError.alreadyExists(resource, name: name)
     }
 
     /// Fills in `kind` and `apiVersion`, refusing ones that do not match the resource.
