@@ -17,33 +17,9 @@ struct KubeconfigCommand: ParsableCommand {
 
     func run() throws {
         let pki = ClusterPKI(directory: dataDir + "/pki")
-        func base64(_ path: String) throws -> String {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw ValidationError("\(path) is missing: start `skiff server --data-dir \(dataDir)` once first")
-            }
-            return data.base64EncodedString()
+        guard FileManager.default.fileExists(atPath: pki.adminKeyPath) else {
+            throw ValidationError("\(pki.adminKeyPath) is missing: start `skiff server --data-dir \(dataDir)` once first")
         }
-        let text = """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: skiff
-              cluster:
-                server: \(server)
-                certificate-authority-data: \(try base64(pki.caCertificatePath))
-            users:
-            - name: skiff-admin
-              user:
-                client-certificate-data: \(try base64(pki.adminCertificatePath))
-                client-key-data: \(try base64(pki.adminKeyPath))
-            contexts:
-            - name: skiff
-              context:
-                cluster: skiff
-                user: skiff-admin
-            current-context: skiff
-
-            """
-        FileHandle.standardOutput.write(Data(text.utf8))
+        FileHandle.standardOutput.write(Data(try AdminKubeconfig.text(pki: pki, server: server).utf8))
     }
 }

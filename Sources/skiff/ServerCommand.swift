@@ -96,7 +96,10 @@ struct ServerCommand: AsyncParsableCommand {
                 group.addTask { await ShutdownSignal.wait(); return true }
                 group.addTask {
                     let port = try await server.listeningPort()
-                    let line = "skiff server: serving the Kubernetes API on https://\(host):\(port) (data: \(dataDir))\n"
+                    let reachable = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+                    let kubeconfig = dataDir + "/admin.kubeconfig"
+                    try AdminKubeconfig.write(pki: bootstrap.pki, server: "https://\(reachable):\(port)", to: kubeconfig)
+                    let line = "skiff server: serving the Kubernetes API on https://\(host):\(port) (data: \(dataDir)); admin kubeconfig: \(kubeconfig)\n"
                     FileHandle.standardOutput.write(Data(line.utf8))
                     return false
                 }

@@ -207,6 +207,17 @@ import Testing
         #expect((secret["data"] as? [String: String])?["k"] == "dg==")
     }
 
+    /// The server writes its admin kubeconfig (mode 0600) into the data directory at start.
+    @Test func theServerWritesAWorkingAdminKubeconfig() throws {
+        let server = try SkiffServer()
+        defer { server.destroy() }
+        let path = server.dataDir + "/admin.kubeconfig"
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let namespaces = try run(Kubectl.v132, ["--kubeconfig", path, "get", "namespace", "default", "-o", "name"])
+        #expect(namespaces.stdout == "namespace/default\n", "\(namespaces.stderr)")
+    }
+
     /// Static tokens from --token-auth-file authenticate; unknown tokens and anonymous
     /// requests get 401.
     @Test func bearerTokensFromATokenFile() throws {

@@ -19,13 +19,14 @@ extension ResourceStrategy {
 }
 
 /// The strategy of resources without special rules: objects with a status subresource
-/// start with an empty status, and updates of the main resource keep the stored status.
+/// start with an empty status (`{}`, as Kubernetes writes a zero status), and updates of the
+/// main resource keep the stored status.
 public struct DefaultStrategy: ResourceStrategy {
     let resource: ResourceDescriptor
     public init(_ resource: ResourceDescriptor) { self.resource = resource }
 
     public func prepareForCreate(_ object: inout JSON) {
-        if resource.hasStatusSubresource { object["status"] = nil }
+        if resource.hasStatusSubresource { object["status"] = .emptyObject }
     }
 
     public func prepareForUpdate(_ object: inout JSON, old: JSON) {
@@ -137,7 +138,7 @@ struct WorkloadStrategy: ResourceStrategy {
     let resource: ResourceDescriptor
 
     func prepareForCreate(_ object: inout JSON) {
-        object["status"] = nil
+        object["status"] = .emptyObject
         var spec = object["spec"] ?? .emptyObject
         if resource.kind != "DaemonSet", spec["replicas"] == nil { spec["replicas"] = 1 }
         if ["Deployment", "StatefulSet", "DaemonSet"].contains(resource.kind), spec["revisionHistoryLimit"] == nil {

@@ -131,6 +131,32 @@ except ApiException as error:
     events.append(error.status)
 check(events == [410], "a watch from a compacted resourceVersion gets 410: %s" % events)
 
+# Status and scale subresources.
+apps = client.AppsV1Api()
+deployment = client.V1Deployment(
+    metadata=client.V1ObjectMeta(name="web"),
+    spec=client.V1DeploymentSpec(
+        replicas=2, selector=client.V1LabelSelector(match_labels={"app": "web"}),
+        template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels={"app": "web"}),
+                                          spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="nginx")]))))
+created = apps.create_namespaced_deployment(ns, deployment)
+check(created.metadata.generation == 1 and created.status.replicas is None, "a new deployment has generation 1 and no status")
+created.status = client.V1DeploymentStatus(replicas=2, ready_replicas=1)
+created.spec.replicas = 9
+updated = apps.replace_namespaced_deployment_status("web", ns, created)
+check(updated.status.ready_replicas == 1 and updated.spec.replicas == 2 and updated.metadata.generation == 1,
+      "a status update changes only the status")
+updated.status.ready_replicas = 0
+updated.spec.replicas = 3
+updated = apps.replace_namespaced_deployment("web", ns, updated)
+check(updated.status.ready_replicas == 1 and updated.spec.replicas == 3 and updated.metadata.generation == 2,
+      "a main-resource update keeps the status and bumps the generation")
+scale = apps.read_namespaced_deployment_scale("web", ns)
+check(scale.spec.replicas == 3 and scale.status.selector == "app=web", "the scale subresource reads replicas and selector")
+scale.spec.replicas = 5
+apps.replace_namespaced_deployment_scale("web", ns, scale)
+check(apps.read_namespaced_deployment("web", ns).spec.replicas == 5, "writing the scale sets spec.replicas")
+
 # Raw HTTPS: anonymous access, body limit, malformed bodies.
 context = ssl.create_default_context(cafile=ca_file)
 
@@ -184,6 +210,29 @@ code, body = authed("/api/v1/namespaces/%s/configmaps?dryRun=All" % ns, "POST", 
 check(code == 201, "dryRun create answers 201")
 code, body = authed("/api/v1/namespaces/%s/configmaps/dry" % ns)
 check(code == 404, "a dry-run create stores nothing")
+# sendInitialEvents: the current objects as ADDED, then the initial-events-end bookmark.
+request = urllib.request.Request(url + "/api/v1/namespaces/%s/configmaps?watch=1&sendInitialEvents=true"
+                                 "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=5" % ns)
+added, bookmark = 0, None
+with urllib.request.urlopen(request, context=admin) as response:
+    for line in response:
+        event = json.loads(line)
+        if event["type"] == "ADDED":
+            added += 1
+        elif event["type"] == "BOOKMARK":
+            bookmark = event["object"]
+            break
+expected = len(v1.list_namespaced_config_map(ns).items)
+check(added == expected and bookmark["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"},
+      "sendInitialEvents sends %d ADDED then the initial-events-end bookmark" % expected)
+request = urllib.request.Request(url + "/api/v1/namespaces/%s/configmaps?watch=1&sendInitialEvents=true" % ns)
+try:
+    urllib.request.urlopen(request, context=admin)
+    code = 200
+except urllib.error.HTTPError as error:
+    code = error.code
+check(code == 422, "sendInitialEvents without resourceVersionMatch=NotOlderThan is refused")
+
 code, body = authed("/metrics")
 check(code == 200 and b'apiserver_request_total{verb="create",resource="configmaps",code="201"}' in body, "metrics count requests")
 print("OK")
