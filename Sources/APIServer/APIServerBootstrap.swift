@@ -31,15 +31,18 @@ public struct APIServerBootstrap: Sendable {
         let pki = try ClusterPKI.ensure(dataDirectory: configuration.dataDirectory,
                                         subjectAlternativeNames: HostIdentity.subjectAlternativeNames(extra: configuration.extraSANs))
         self.pki = pki
-        let objects = ObjectStore(kine: store)
+        let metrics = APIMetrics()
+        let objects = ObjectStore(kine: store, metrics: metrics)
         let catalog = try ResourceCatalog.builtIn()
         try await Self.createDefaultNamespaces(objects, catalog: catalog)
         var authenticators: [any Authenticator] = [ClientCertificateAuthenticator()]
         if let file = configuration.tokenAuthFile { authenticators.append(try TokenFileAuthenticator(path: file)) }
-        let engine = ResourceEngine(store: objects, logger: logger)
+        let authenticator = AuthenticatorChain(authenticators)
+        let authorizer = AlwaysAllowAuthorizer()
+        let engine = ResourceEngine(store: objects, authenticator: authenticator, authorizer: authorizer, logger: logger)
         let advertised = configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
-        let api = try KubernetesAPI(engine: engine, catalog: catalog, authenticator: AuthenticatorChain(authenticators),
-                                    metrics: APIMetrics(), serverAddress: "\(advertised):\(configuration.port)", logger: logger)
+        let api = try KubernetesAPI(engine: engine, catalog: catalog, authenticator: authenticator, authorizer: authorizer,
+                                    metrics: metrics, serverAddress: "\(advertised):\(configuration.port)", logger: logger)
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(pki.serverCertificatePath).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: pki.serverKeyPath, format: .pem)))

@@ -11,6 +11,7 @@ public final class KubernetesAPI: HTTPResponder {
     let discovery: Discovery
     let openAPI: OpenAPIBuilder
     let authenticator: any Authenticator
+    let authorizer: any Authorizer
     let protobuf: KubernetesProtobuf
     let metrics: APIMetrics
     let logger: Logger
@@ -20,7 +21,8 @@ public final class KubernetesAPI: HTTPResponder {
     /// Paths anonymous clients may read.
     static let publicPaths: Set<String> = ["/healthz", "/livez", "/readyz", "/version"]
 
-    public init(engine: ResourceEngine, catalog: ResourceCatalog, authenticator: any Authenticator, metrics: APIMetrics,
+    public init(engine: ResourceEngine, catalog: ResourceCatalog, authenticator: any Authenticator, authorizer: any Authorizer,
+                metrics: APIMetrics,
                 serverAddress: String, logger: Logger) throws {
         self.engine = engine
         self.catalog = catalog
@@ -28,6 +30,7 @@ public final class KubernetesAPI: HTTPResponder {
         self.openAPI = try OpenAPIBuilder(catalog: catalog)
         self.protobuf = KubernetesProtobuf(schema: try ProtobufSchema.builtIn())
         self.authenticator = authenticator
+        self.authorizer = authorizer
         self.metrics = metrics
         self.serverAddress = serverAddress
         self.logger = logger
@@ -50,8 +53,17 @@ public final class KubernetesAPI: HTTPResponder {
             if let info = RequestInfo(method: request.method, path: request.path, query: request.query) {
                 verb = info.verb.rawValue
                 resource = info.resource + (info.subresource.map { "/" + $0 } ?? "")
+                try await authorize(info, user: user!)
                 response = try await serveResource(info, request, user: user!)
             } else {
+                if let user {
+                    var attributes = AuthorizationAttributes(user: user, verb: request.method.rawValue.lowercased(), isResourceRequest: false)
+                    attributes.path = request.path
+                    let decision = await authorizer.authorize(attributes)
+                    if !decision.allowed {
+                        throw StatusError.forbidden("forbidden: User \"\(user.name)\" cannot \(attributes.verb) path \"\(request.path)\"")
+                    }
+                }
                 response = try serveMeta(request, user: user)
             }
         } catch {
@@ -77,6 +89,25 @@ public final class KubernetesAPI: HTTPResponder {
             logger.info("\(request.method.rawValue) \(request.path) \(code) \(String(format: "%.1f", seconds * 1000))ms \(user?.name ?? "anonymous")")
         }
         return response
+    }
+
+    /// Asks the authorizer; a refusal is a 403 in kube-apiserver's wording.
+    private func authorize(_ info: RequestInfo, user: UserInfo) async throws {
+        var attributes = AuthorizationAttributes(user: user, verb: info.verb.rawValue, isResourceRequest: true)
+        attributes.group = info.group
+        attributes.version = info.version
+        attributes.resource = info.resource
+        attributes.subresource = info.subresource ?? ""
+        attributes.namespace = info.namespace ?? ""
+        attributes.name = info.name ?? ""
+        let decision = await authorizer.authorize(attributes)
+        guard !decision.allowed else { return }
+        let what = info.resource + (info.subresource.map { "/" + $0 } ?? "")
+        let apiGroup = info.group.isEmpty ? "the core API group" : "API group \"\(info.group)\""
+        let scope = info.namespace.map { "in the namespace \"\($0)\"" } ?? "at the cluster scope"
+        throw StatusError(code: 403, reason: "Forbidden",
+                          message: "\(what)\(info.name.map { " \"\($0)\"" } ?? "") is forbidden: User \"\(user.name)\" cannot \(info.verb.rawValue) resource \"\(what)\" in \(apiGroup) \(scope)",
+                          details: ["name": .string(info.name ?? ""), "group": .string(info.group), "kind": .string(info.resource)])
     }
 
     private func serveResource(_ info: RequestInfo, _ request: HTTPRequest, user: UserInfo) async throws -> HTTPResponse {

@@ -87,20 +87,11 @@ struct EtcdCommand: AsyncParsableCommand {
                                              options: options, logger: logger)
         let endpoint = try EtcdEndpoint(store: store, configuration: configuration, clusterName: name, logger: logger)
         do {
-            // Runs until a shutdown signal arrives or the endpoint stops; the announcement
-            // task ends early and does not count.
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask { try await endpoint.run(); return true }
-                group.addTask { await ShutdownSignal.wait(); return true }
-                group.addTask {
-                    let port = try await endpoint.listeningPort()
-                    let line = "skiff etcd: serving the etcd v3 API on \(announced):\(port) (data: \(dataDir))\n"
-                    FileHandle.standardOutput.write(Data(line.utf8))
-                    return false
-                }
-                while let stop = try await group.next(), !stop {}
-                group.cancelAll()
-            }
+            try await ServiceRunner.run(services: [{ try await endpoint.run() }], announcements: [{
+                let port = try await endpoint.listeningPort()
+                let line = "skiff etcd: serving the etcd v3 API on \(announced):\(port) (data: \(dataDir))\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            }])
         } catch {
             await store.close()
             throw ValidationError("cannot serve on \(listenClientURLs): \(error)")

@@ -82,30 +82,24 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let server = bootstrap.server
         do {
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask { try await server.run(); return true }
-                if let etcd {
-                    group.addTask { try await etcd.run(); return true }
-                    group.addTask {
-                        let port = try await etcd.listeningPort()
-                        let host = (try? Self.hostPort(etcdListen ?? "", flag: "--etcd-listen").0) ?? ""
-                        FileHandle.standardOutput.write(Data("skiff server: serving the etcd v3 API on http://\(host):\(port)\n".utf8))
-                        return false
-                    }
+            var services: [ServiceRunner.Task] = [{ try await server.run() }]
+            var announcements: [ServiceRunner.Task] = [{
+                let port = try await server.listeningPort()
+                let reachable = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+                let kubeconfig = dataDir + "/admin.kubeconfig"
+                try AdminKubeconfig.write(pki: bootstrap.pki, server: "https://\(reachable):\(port)", to: kubeconfig)
+                let line = "skiff server: serving the Kubernetes API on https://\(host):\(port) (data: \(dataDir)); admin kubeconfig: \(kubeconfig)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            }]
+            if let etcd {
+                let etcdHost = try Self.hostPort(etcdListen ?? "", flag: "--etcd-listen").0
+                services.append { try await etcd.run() }
+                announcements.append {
+                    let port = try await etcd.listeningPort()
+                    FileHandle.standardOutput.write(Data("skiff server: serving the etcd v3 API on http://\(etcdHost):\(port)\n".utf8))
                 }
-                group.addTask { await ShutdownSignal.wait(); return true }
-                group.addTask {
-                    let port = try await server.listeningPort()
-                    let reachable = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
-                    let kubeconfig = dataDir + "/admin.kubeconfig"
-                    try AdminKubeconfig.write(pki: bootstrap.pki, server: "https://\(reachable):\(port)", to: kubeconfig)
-                    let line = "skiff server: serving the Kubernetes API on https://\(host):\(port) (data: \(dataDir)); admin kubeconfig: \(kubeconfig)\n"
-                    FileHandle.standardOutput.write(Data(line.utf8))
-                    return false
-                }
-                while let stop = try await group.next(), !stop {}
-                group.cancelAll()
             }
+            try await ServiceRunner.run(services: services, announcements: announcements)
         } catch {
             await store.close()
             throw ValidationError("cannot serve on \(listen): \(error)")

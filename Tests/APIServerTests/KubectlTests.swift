@@ -165,6 +165,11 @@ import Testing
         #expect(explain.stdout.contains("replicas"))
         #expect(explain.stdout.contains("template"))
 
+        let canI = try k("auth", "can-i", "create", "deployments", "-n", "shop")
+        #expect(canI.stdout == "yes\n", "\(canI.stdout)\(canI.stderr)")
+        let rules = try k("auth", "can-i", "--list", "-n", "shop")
+        #expect(rules.stdout.range(of: #"\*\.\*\s+\[\]\s+\[\]\s+\[\*\]"#, options: .regularExpression) != nil, "\(rules.stdout)")
+
         let whoami = try k("auth", "whoami")
         #expect(whoami.stdout.range(of: #"Username\s+admin"#, options: .regularExpression) != nil, "\(whoami.stdout)\(whoami.stderr)")
         #expect(whoami.stdout.contains("system:masters"))

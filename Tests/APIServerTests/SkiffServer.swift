@@ -4,51 +4,39 @@ import Testing
 
 /// A real `skiff server` process on a free loopback port, with its data directory and an
 /// admin kubeconfig written by `skiff kubeconfig`.
-final class SkiffServer: @unchecked Sendable {
-    let process = Process()
-    let dataDir: String
+final class SkiffServer: TestServerProcess, @unchecked Sendable {
     let kubeconfig: String
-    private(set) var url = ""
-    private(set) var port = 0
+    let url: String
+    let port: Int
     /// The etcd endpoint, when started with `--etcd-listen`.
-    private(set) var etcdEndpoint: String?
+    let etcdEndpoint: String?
 
     init(extraArguments: [String] = []) throws {
-        dataDir = NSTemporaryDirectory() + "skiff-server-" + UUID().uuidString
+        let dataDir = NSTemporaryDirectory() + "skiff-server-" + UUID().uuidString
         kubeconfig = dataDir + ".kubeconfig"
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: try builtProduct("skiff"))
         process.arguments = ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warning"] + extraArguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.standardError
-        try process.run()
-        var buffer = Data()
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            buffer.append(chunk)
-            let text = String(decoding: buffer, as: UTF8.self)
+        let wantsEtcd = extraArguments.contains("--etcd-listen")
+        (port, etcdEndpoint) = try startAnnouncedProcess(process) { text -> (Int, String?)? in
+            var etcd: String?
             if let range = text.range(of: "etcd v3 API on http://127.0.0.1:"), let end = text[range.upperBound...].firstIndex(of: "\n") {
-                etcdEndpoint = "http://127.0.0.1:" + text[range.upperBound..<end]
+                etcd = "http://127.0.0.1:" + text[range.upperBound..<end]
             }
-            if let range = text.range(of: "Kubernetes API on https://127.0.0.1:"), let end = text[range.upperBound...].firstIndex(of: " "),
-               let port = Int(text[range.upperBound..<end]) {
-                self.port = port
-                url = "https://127.0.0.1:\(port)"
-                if !extraArguments.contains("--etcd-listen") || etcdEndpoint != nil { break }
-            }
+            guard let range = text.range(of: "Kubernetes API on https://127.0.0.1:"),
+                  let end = text[range.upperBound...].firstIndex(of: " "), let port = Int(text[range.upperBound..<end]),
+                  !wantsEtcd || etcd != nil else { return nil }
+            return (port, etcd)
         }
-        guard !url.isEmpty else {
-            process.terminate()
-            throw StartFailed(output: String(decoding: buffer, as: UTF8.self))
-        }
+        url = "https://127.0.0.1:\(port)"
+        super.init(process: process, dataDir: dataDir)
         let config = try run(try builtProduct("skiff"), ["kubeconfig", "--data-dir", dataDir, "--server", url])
-        guard config.status == 0 else { throw StartFailed(output: config.stderr) }
+        guard config.status == 0 else {
+            destroy()
+            throw ServerDidNotStart(output: "skiff kubeconfig failed: \(config.stderr)")
+        }
         FileManager.default.createFile(atPath: kubeconfig, contents: Data(config.stdout.utf8))
     }
-
-    struct StartFailed: Error { let output: String }
 
     /// Runs a kubectl binary against this server with the admin kubeconfig.
     @discardableResult
@@ -56,16 +44,8 @@ final class SkiffServer: @unchecked Sendable {
         try run(binary, ["--kubeconfig", kubeconfig] + arguments, stdin: stdin, timeout: timeout)
     }
 
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-
-    func destroy() {
-        stop()
-        try? FileManager.default.removeItem(atPath: dataDir)
+    override func destroy() {
+        super.destroy()
         try? FileManager.default.removeItem(atPath: kubeconfig)
     }
 }

@@ -6,12 +6,18 @@ import Logging
 /// by these verbs from its descriptor and strategy. One file per verb.
 public struct ResourceEngine: Sendable {
     public let store: ObjectStore
+    /// Answers TokenReviews.
+    let authenticator: any Authenticator
+    /// Answers access and rules reviews.
+    let authorizer: any Authorizer
     let logger: Logger
     /// How often a watch sends a bookmark when asked for them.
     var bookmarkInterval: Duration = .seconds(30)
 
-    public init(store: ObjectStore, logger: Logger) {
+    public init(store: ObjectStore, authenticator: any Authenticator, authorizer: any Authorizer, logger: Logger) {
         self.store = store
+        self.authenticator = authenticator
+        self.authorizer = authorizer
         self.logger = logger
     }
 

@@ -10,31 +10,46 @@ public final class APIMetrics: Sendable {
     }
 
     struct Histogram {
-        var buckets: [Int]
+        var buckets = Array(repeating: 0, count: APIMetrics.bounds.count)
         var sum: Double = 0
         var count: Int = 0
+
+        mutating func observe(_ seconds: Double) {
+            for (i, bound) in APIMetrics.bounds.enumerated() where seconds <= bound { buckets[i] += 1 }
+            sum += seconds
+            count += 1
+        }
     }
 
     static let bounds: [Double] = [0.005, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
     private let requests = Mutex<[Key: Histogram]>([:])
+    private let storage = Mutex<[String: Histogram]>([:])
     private let openWatches = Atomic<Int>(0)
 
     public init() {}
 
     /// Records one finished request.
     public func record(verb: String, resource: String, code: Int, seconds: Double) {
-        requests.withLock { table in
-            var h = table[Key(verb: verb, resource: resource, code: code)] ?? Histogram(buckets: Array(repeating: 0, count: Self.bounds.count))
-            for (i, bound) in Self.bounds.enumerated() where seconds <= bound { h.buckets[i] += 1 }
-            h.sum += seconds
-            h.count += 1
-            table[Key(verb: verb, resource: resource, code: code)] = h
-        }
+        requests.withLock { $0[Key(verb: verb, resource: resource, code: code), default: Histogram()].observe(seconds) }
+    }
+
+    /// Records one storage operation (get, list, create, update, delete).
+    public func recordStorage(operation: String, seconds: Double) {
+        storage.withLock { $0[operation, default: Histogram()].observe(seconds) }
     }
 
     public func watchStarted() { openWatches.add(1, ordering: .relaxed) }
     public func watchEnded() { openWatches.subtract(1, ordering: .relaxed) }
+
+    private static func write(histogram h: Histogram, metric: String, labels: String, into out: inout String) {
+        for (i, bound) in bounds.enumerated() {
+            out += "\(metric)_bucket{\(labels),le=\"\(bound)\"} \(h.buckets[i])\n"
+        }
+        out += "\(metric)_bucket{\(labels),le=\"+Inf\"} \(h.count)\n"
+        out += "\(metric)_sum{\(labels)} \(h.sum)\n"
+        out += "\(metric)_count{\(labels)} \(h.count)\n"
+    }
 
     /// The exposition text.
     public func render() -> String {
@@ -48,20 +63,18 @@ public final class APIMetrics: Sendable {
         var merged: [String: Histogram] = [:]
         for (key, h) in table {
             let name = "verb=\"\(key.verb)\",resource=\"\(key.resource)\""
-            var m = merged[name] ?? Histogram(buckets: Array(repeating: 0, count: Self.bounds.count))
+            var m = merged[name] ?? Histogram()
             for i in 0..<h.buckets.count { m.buckets[i] += h.buckets[i] }
             m.sum += h.sum
             m.count += h.count
             merged[name] = m
         }
-        for name in merged.keys.sorted() {
-            let h = merged[name]!
-            for (i, bound) in Self.bounds.enumerated() {
-                out += "apiserver_request_duration_seconds_bucket{\(name),le=\"\(bound)\"} \(h.buckets[i])\n"
-            }
-            out += "apiserver_request_duration_seconds_bucket{\(name),le=\"+Inf\"} \(h.count)\n"
-            out += "apiserver_request_duration_seconds_sum{\(name)} \(h.sum)\n"
-            out += "apiserver_request_duration_seconds_count{\(name)} \(h.count)\n"
+        for name in merged.keys.sorted() { Self.write(histogram: merged[name]!, metric: "apiserver_request_duration_seconds", labels: name, into: &out) }
+        out += "# HELP skiff_storage_duration_seconds Storage (KineLayer) operation latency, by operation.\n# TYPE skiff_storage_duration_seconds histogram\n"
+        let storageTable = storage.withLock { $0 }
+        for operation in storageTable.keys.sorted() {
+            Self.write(histogram: storageTable[operation]!, metric: "skiff_storage_duration_seconds",
+                       labels: "operation=\"\(operation)\"", into: &out)
         }
         out += "# HELP apiserver_registered_watchers Open watch streams.\n# TYPE apiserver_registered_watchers gauge\n"
         out += "apiserver_registered_watchers \(openWatches.load(ordering: .relaxed))\n"

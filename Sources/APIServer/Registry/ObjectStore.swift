@@ -12,8 +12,24 @@ public struct StoredObject: Sendable {
 /// resourceVersion being the revision of the object's last change (never stored in the value).
 public struct ObjectStore: Sendable {
     public let kine: KineStore
+    /// Where storage latencies are recorded.
+    let metrics: APIMetrics?
 
-    public init(kine: KineStore) { self.kine = kine }
+    public init(kine: KineStore, metrics: APIMetrics? = nil) {
+        self.kine = kine
+        self.metrics = metrics
+    }
+
+    /// Runs a storage operation, recording its latency.
+    private func timed<T>(_ operation: String, _ body: () async throws -> T) async rethrows -> T {
+        let start = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - start
+            metrics?.recordStorage(operation: operation,
+                                   seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+        return try await body()
+    }
 
     /// Decodes a stored value, setting its resourceVersion.
     static func decode(_ kv: KeyValue, revision: Int64? = nil) throws -> StoredObject {
@@ -36,14 +52,14 @@ public struct ObjectStore: Sendable {
     }
 
     public func get(_ key: String, revision: Int64 = 0) async throws -> StoredObject? {
-        guard let kv = try await kine.get(Array(key.utf8), revision: revision).kv else { return nil }
+        guard let kv = try await timed("get", { try await kine.get(Array(key.utf8), revision: revision).kv }) else { return nil }
         return try Self.decode(kv)
     }
 
     /// Creates the object; `nil` if the key exists.
     public func create(_ key: String, _ object: JSON) async throws -> StoredObject? {
         do {
-            let kv = try await kine.create(Array(key.utf8), value: Self.encode(object))
+            let kv = try await timed("create") { try await kine.create(Array(key.utf8), value: Self.encode(object)) }
             var object = object
             object[path: ["metadata", "resourceVersion"]] = .string(String(kv.modRevision))
             return StoredObject(object: object, modRevision: kv.modRevision, key: key)
@@ -61,7 +77,9 @@ public struct ObjectStore: Sendable {
     /// Replaces the object if it is still at `expectedRevision`.
     public func update(_ key: String, _ object: JSON, expectedRevision: Int64) async throws -> WriteOutcome {
         do {
-            let kv = try await kine.update(Array(key.utf8), value: Self.encode(object), expectedModRevision: expectedRevision)
+            let kv = try await timed("update") {
+                try await kine.update(Array(key.utf8), value: Self.encode(object), expectedModRevision: expectedRevision)
+            }
             var object = object
             object[path: ["metadata", "resourceVersion"]] = .string(String(kv.modRevision))
             return .written(StoredObject(object: object, modRevision: kv.modRevision, key: key))
@@ -76,7 +94,7 @@ public struct ObjectStore: Sendable {
     /// with the deletion's revision.
     public func delete(_ key: String, expectedRevision: Int64) async throws -> WriteOutcome {
         do {
-            let (revision, deleted) = try await kine.delete(Array(key.utf8), expectedModRevision: expectedRevision)
+            let (revision, deleted) = try await timed("delete") { try await kine.delete(Array(key.utf8), expectedModRevision: expectedRevision) }
             return .written(try Self.decode(deleted, revision: revision))
         } catch KineError.conflict {
             return .conflict
@@ -95,7 +113,7 @@ public struct ObjectStore: Sendable {
         } else {
             range = .prefix(prefixBytes)
         }
-        let result = try await kine.list(range, revision: revision, limit: limit, withCount: limit > 0)
+        let result = try await timed("list") { try await kine.list(range, revision: revision, limit: limit, withCount: limit > 0) }
         let objects = try result.kvs.map { try Self.decode($0) }
         let remaining = result.count.map { $0 - Int64(objects.count) }
         return (revision > 0 ? revision : result.revision, objects, result.more, remaining)

@@ -235,4 +235,11 @@ check(code == 422, "sendInitialEvents without resourceVersionMatch=NotOlderThan 
 
 code, body = authed("/metrics")
 check(code == 200 and b'apiserver_request_total{verb="create",resource="configmaps",code="201"}' in body, "metrics count requests")
+check(b'skiff_storage_duration_seconds_count{operation="create"}' in body, "metrics time storage operations")
+
+review = client.AuthenticationV1Api().create_token_review(client.V1TokenReview(spec=client.V1TokenReviewSpec(token="nobody")))
+check(review.status.authenticated is False, "a TokenReview of an unknown token is not authenticated")
+access = client.AuthorizationV1Api().create_self_subject_access_review(client.V1SelfSubjectAccessReview(
+    spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=client.V1ResourceAttributes(verb="get", resource="pods", namespace=ns))))
+check(access.status.allowed is True, "a SelfSubjectAccessReview answers (AlwaysAllow until RBAC)")
 print("OK")
