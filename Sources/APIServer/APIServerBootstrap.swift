@@ -39,9 +39,12 @@ public struct APIServerBootstrap: Sendable {
         if let file = configuration.tokenAuthFile { authenticators.append(try TokenFileAuthenticator(path: file)) }
         let authenticator = AuthenticatorChain(authenticators)
         let authorizer = AlwaysAllowAuthorizer()
-        let engine = ResourceEngine(store: objects, authenticator: authenticator, authorizer: authorizer, logger: logger)
+        let definitions = try OpenAPIBuilder.loadDefinitions()
+        let engine = ResourceEngine(store: objects, authenticator: authenticator, authorizer: authorizer,
+                                    definitions: SchemaDefinitions(definitions), logger: logger)
         let advertised = configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
-        let api = try KubernetesAPI(engine: engine, catalog: catalog, authenticator: authenticator, authorizer: authorizer,
+        let api = try KubernetesAPI(engine: engine, catalog: catalog, definitions: definitions,
+                                    authenticator: authenticator, authorizer: authorizer,
                                     metrics: metrics, serverAddress: "\(advertised):\(configuration.port)", logger: logger)
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(pki.serverCertificatePath).map { .certificate($0) },

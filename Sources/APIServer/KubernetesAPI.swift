@@ -21,13 +21,13 @@ public final class KubernetesAPI: HTTPResponder {
     /// Paths anonymous clients may read.
     static let publicPaths: Set<String> = ["/healthz", "/livez", "/readyz", "/version"]
 
-    public init(engine: ResourceEngine, catalog: ResourceCatalog, authenticator: any Authenticator, authorizer: any Authorizer,
-                metrics: APIMetrics,
+    public init(engine: ResourceEngine, catalog: ResourceCatalog, definitions: [String: JSON],
+                authenticator: any Authenticator, authorizer: any Authorizer, metrics: APIMetrics,
                 serverAddress: String, logger: Logger) throws {
         self.engine = engine
         self.catalog = catalog
         self.discovery = Discovery(catalog: catalog)
-        self.openAPI = try OpenAPIBuilder(catalog: catalog)
+        self.openAPI = try OpenAPIBuilder(catalog: catalog, definitions: definitions)
         self.protobuf = KubernetesProtobuf(schema: try ProtobufSchema.builtIn())
         self.authenticator = authenticator
         self.authorizer = authorizer

@@ -175,6 +175,62 @@ import Testing
         #expect(whoami.stdout.contains("system:masters"))
     }
 
+    /// Client-side apply, diff, label, annotate, scale and the three patch formats.
+    @Test(arguments: Kubectl.all)
+    func applyAndPatch(kubectl: String) throws {
+        let server = try SkiffServer()
+        defer { server.destroy() }
+        func k(_ arguments: String..., stdin: String? = nil) throws -> CommandOutput {
+            try server.kubectl(kubectl, arguments, stdin: stdin)
+        }
+        let manifest = """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: web}
+            spec:
+              replicas: 2
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}}
+                spec:
+                  containers:
+                  - name: nginx
+                    image: nginx:1.27
+                    env: [{name: A, value: "1"}, {name: B, value: "2"}]
+                  - {name: side, image: busybox}
+            """
+        func resourceVersion() throws -> String {
+            try k("get", "deployment", "web", "-o", "jsonpath={.metadata.resourceVersion}").stdout
+        }
+        #expect(try k("apply", "-f", "-", stdin: manifest).stdout.contains("deployment.apps/web created"))
+        let first = try resourceVersion()
+        let again = try k("apply", "-f", "-", stdin: manifest)
+        #expect(again.stdout.contains("unchanged"), "\(again.stdout)\(again.stderr)")
+        #expect(try resourceVersion() == first, "a second apply of the same manifest writes nothing")
+        let changed = manifest.replacingOccurrences(of: "nginx:1.27", with: "nginx:1.28")
+            .replacingOccurrences(of: ", {name: B, value: \"2\"}", with: "")
+        #expect(try k("diff", "-f", "-", stdin: changed).status == 1, "diff sees the change (exit 1)")
+        #expect(try k("apply", "-f", "-", stdin: changed).stdout.contains("configured"))
+        let containers = try k("get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[*].image} {.spec.template.spec.containers[0].env[*].name}")
+        #expect(containers.stdout == "nginx:1.28 busybox A", "the image changed and the removed env var is gone: \(containers.stdout)")
+        #expect(try k("diff", "-f", "-", stdin: changed).status == 0, "diff after apply shows nothing (exit 0)")
+
+        #expect(try k("label", "deployment", "web", "tier=front").status == 0)
+        #expect(try k("annotate", "deployment", "web", "note=hi").status == 0)
+        #expect(try k("scale", "deployment", "web", "--replicas=4").status == 0)
+        let meta = try k("get", "deployment", "web", "-o", "jsonpath={.metadata.labels.tier} {.metadata.annotations.note} {.spec.replicas}")
+        #expect(meta.stdout == "front hi 4", "\(meta.stdout)")
+        #expect(try k("patch", "deployment", "web", "--type=json",
+                      "-p", #"[{"op":"test","path":"/spec/replicas","value":4},{"op":"replace","path":"/spec/replicas","value":5}]"#).status == 0)
+        #expect(try k("patch", "deployment", "web", "--type=merge", "-p", #"{"spec":{"paused":true}}"#).status == 0)
+        #expect(try k("patch", "deployment", "web", "-p", #"{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox:2"}]}}}}"#).status == 0)
+        let patched = try k("get", "deployment", "web", "-o", "jsonpath={.spec.replicas} {.spec.paused} {.spec.template.spec.containers[*].image}")
+        #expect(patched.stdout == "5 true nginx:1.28 busybox:2", "\(patched.stdout)")
+        let failedTest = try k("patch", "deployment", "web", "--type=json", "-p", #"[{"op":"test","path":"/spec/replicas","value":99}]"#)
+        #expect(failedTest.status != 0)
+        #expect(failedTest.stderr.contains("test operation 0 failed"), "\(failedTest.stderr)")
+    }
+
     /// kubectl's generators send protobuf bodies; each one must arrive intact.
     @Test func typedClientProtobufBodiesAreDecoded() throws {
         let server = try SkiffServer()

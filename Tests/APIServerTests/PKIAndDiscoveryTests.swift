@@ -62,7 +62,7 @@ import X509
         let autoscaling = try #require(discovery.group(named: "autoscaling"))
         #expect(autoscaling[path: ["preferredVersion", "version"]] == "v2")
         // Every resource with a schema has an OpenAPI v3 path whose PATCH carries fieldValidation.
-        let openAPI = try OpenAPIBuilder(catalog: catalog)
+        let openAPI = try OpenAPIBuilder(catalog: catalog, definitions: try OpenAPIBuilder.loadDefinitions())
         for resource in catalog.resources where resource.verbs.contains("patch") {
             let base = resource.group.isEmpty ? "api/\(resource.version)" : "apis/\(resource.group)/\(resource.version)"
             let document = try JSON.parse(try #require(openAPI.v3Documents[base]))

@@ -17,9 +17,12 @@ public struct OpenAPIBuilder: Sendable {
     /// The v2 document.
     public let v2Document: [UInt8]
 
-    public init(catalog: ResourceCatalog) throws {
-        let file = try JSON.parse(Array(try OpenAPIDocuments.definitions()))
-        let definitions = file["definitions"]?.objectValue ?? [:]
+    /// The structural schemas of `openapi/definitions.json`.
+    public static func loadDefinitions() throws -> [String: JSON] {
+        try JSON.parse(Array(try OpenAPIDocuments.definitions()))["definitions"]?.objectValue ?? [:]
+    }
+
+    public init(catalog: ResourceCatalog, definitions: [String: JSON]) throws {
         self.definitions = definitions
         self.catalog = catalog
         var documents: [String: [UInt8]] = [:]
@@ -151,6 +154,7 @@ public struct OpenAPIBuilder: Sendable {
             var subItem = JSON.emptyObject
             subItem["get"] = operation("get", [], definition)
             subItem["put"] = operation("put", writeParameters, definition, body: definition)
+            subItem["patch"] = operation("patch", writeParameters + [query("force", "boolean")], definition, body: "io.k8s.apimachinery.pkg.apis.meta.v1.Patch")
             paths[prefix + "/{name}/" + sub] = subItem
         }
         return paths

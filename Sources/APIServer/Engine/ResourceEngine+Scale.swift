@@ -8,15 +8,19 @@ extension ResourceEngine {
     /// PUT of the scale subresource: sets `spec.replicas`, checking the Scale's
     /// resourceVersion when given.
     func updateScale(_ request: ResourceRequest) async throws -> HTTPResponse {
+        let current = try await current(request, name: request.info.name!)
+        return try await writeScale(try request.bodyObject(), over: current, request)
+    }
+
+    /// Stores the replicas of a Scale object into the scaled object.
+    func writeScale(_ scale: JSON, over current: StoredObject, _ request: ResourceRequest) async throws -> HTTPResponse {
         let name = request.info.name!
-        let body = try request.bodyObject()
-        guard let replicas = body[path: ["spec", "replicas"]]?.intValue, replicas >= 0 else {
+        guard let replicas = scale[path: ["spec", "replicas"]]?.intValue, replicas >= 0 else {
             throw StatusError.invalid(kind: "Scale", group: "autoscaling", name: name, causes: [
                 .init(field: "spec.replicas", message: "Invalid value: must be greater than or equal to 0"),
             ])
         }
-        let current = try await current(request, name: name)
-        if let rv = body[path: ["metadata", "resourceVersion"]]?.stringValue, !rv.isEmpty, rv != String(current.modRevision) {
+        if let rv = scale[path: ["metadata", "resourceVersion"]]?.stringValue, !rv.isEmpty, rv != String(current.modRevision) {
             throw StatusError.conflict(request.resource, name: name)
         }
         var object = current.object

@@ -19,15 +19,21 @@ extension ResourceEngine {
         }
         let current = try await current(request, name: name)
         if let expected, expected != current.modRevision { throw StatusError.conflict(resource, name: name) }
+        return try await write(object, over: current, request)
+    }
+
+    /// Stores `object` as the new state of `current` (what the client may not change taken
+    /// from `current`), unless nothing changes; 409 if another write came first.
+    func write(_ object: JSON, over current: StoredObject, _ request: ResourceRequest) async throws -> HTTPResponse {
+        let name = request.info.name!
         let updated = try merged(object, over: current.object, request)
-        try Self.validateMetadata(updated, resource, nameRequired: true)
-        if Self.sameContent(updated, current.object) || request.dryRun {
-            return render(Self.sameContent(updated, current.object) ? current.object : updated, request)
-        }
+        try Self.validateMetadata(updated, request.resource, nameRequired: true)
+        if Self.sameContent(updated, current.object) { return render(current.object, request) }
+        if request.dryRun { return render(updated, request) }
         switch try await store.update(request.key(name), updated, expectedRevision: current.modRevision) {
         case .written(let stored): return render(stored.object, request)
-        case .conflict: throw StatusError.conflict(resource, name: name)
-        case .missing: throw StatusError.notFound(resource, name: name)
+        case .conflict: throw StatusError.conflict(request.resource, name: name)
+        case .missing: throw StatusError.notFound(request.resource, name: name)
         }
     }
 

@@ -10,14 +10,18 @@ public struct ResourceEngine: Sendable {
     let authenticator: any Authenticator
     /// Answers access and rules reviews.
     let authorizer: any Authorizer
+    /// The structural schemas (strategic merge patch).
+    let definitions: SchemaDefinitions
     let logger: Logger
     /// How often a watch sends a bookmark when asked for them.
     var bookmarkInterval: Duration = .seconds(30)
 
-    public init(store: ObjectStore, authenticator: any Authenticator, authorizer: any Authorizer, logger: Logger) {
+    public init(store: ObjectStore, authenticator: any Authenticator, authorizer: any Authorizer,
+                definitions: SchemaDefinitions, logger: Logger) {
         self.store = store
         self.authenticator = authenticator
         self.authorizer = authorizer
+        self.definitions = definitions
         self.logger = logger
     }
 
@@ -36,6 +40,7 @@ public struct ResourceEngine: Sendable {
             switch (sub, request.info.verb) {
             case ("status", .get): return try await get(request)
             case ("status", .update): return try await update(request)
+            case ("status", .patch), ("scale", .patch): return try await patch(request)
             case ("scale", .get): return try await getScale(request)
             case ("scale", .update): return try await updateScale(request)
             default: throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
@@ -53,9 +58,7 @@ public struct ResourceEngine: Sendable {
         case .update: try allowed("update"); return try await update(request)
         case .delete: try allowed("delete"); return try await delete(request)
         case .deletecollection: try allowed("deletecollection"); return try await deleteCollection(request)
-        case .patch:
-            throw StatusError(code: 415, reason: "UnsupportedMediaType",
-                              message: "PATCH is not supported yet by this server")
+        case .patch: try allowed("patch"); return try await patch(request)
         }
     }
 

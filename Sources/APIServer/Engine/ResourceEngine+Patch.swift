@@ -1,0 +1,70 @@
+extension ResourceEngine {
+    /// The patch formats PATCH accepts, by media type.
+    enum PatchType: String {
+        case json = "application/json-patch+json"
+        case merge = "application/merge-patch+json"
+        case strategic = "application/strategic-merge-patch+json"
+        case apply = "application/apply-patch+yaml"
+    }
+
+    /// PATCH of an object or of its status or scale subresource: the patch is applied to the
+    /// stored object and the result written as an update. Without a resourceVersion in the
+    /// patch, a write that loses a race is retried on the newer object, as kube-apiserver does.
+    func patch(_ request: ResourceRequest) async throws -> HTTPResponse {
+        let name = request.info.name!
+        let mediaType = (request.http.headers.first(name: "content-type") ?? "").split(separator: ";").first?
+            .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        guard let type = PatchType(rawValue: mediaType) else {
+            throw StatusError(code: 415, reason: "UnsupportedMediaType",
+                              message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
+        }
+        if type == .apply {
+            throw StatusError(code: 415, reason: "UnsupportedMediaType",
+                              message: "server-side apply (application/apply-patch+yaml) is not supported by this server yet; use client-side kubectl apply")
+        }
+        let patch: JSON
+        do {
+            patch = try JSON.parse(request.http.body)
+        } catch {
+            throw StatusError.badRequest("the body of the patch is not valid JSON: \(error)")
+        }
+        let pinsVersion = type == .json
+            ? (patch.arrayValue ?? []).contains { ($0["path"]?.stringValue ?? "") == "/metadata/resourceVersion" }
+            : patch[path: ["metadata", "resourceVersion"]] != nil
+        let schema = request.resource.definition.flatMap { SchemaNode(definition: $0, in: definitions) }
+        for _ in 0..<8 {
+            let current = try await current(request, name: name)
+            do {
+                if request.info.subresource == "scale" {
+                    let scaleSchema = SchemaNode(definition: "io.k8s.api.autoscaling.v1.Scale", in: definitions)
+                    let scale = try Self.applyPatch(type, patch, to: Self.scale(of: current.object), schema: scaleSchema)
+                    return try await writeScale(scale, over: current, request)
+                }
+                var patched = try Self.applyPatch(type, patch, to: current.object, schema: schema)
+                guard case .object = patched else { throw StatusError.badRequest("the patched object is not a JSON object") }
+                if let rv = patched[path: ["metadata", "resourceVersion"]]?.stringValue, rv != String(current.modRevision) {
+                    throw StatusError.conflict(request.resource, name: name)
+                }
+                try Self.checkTypeMeta(&patched, request.resource)
+                if let patchedName = patched[path: ["metadata", "name"]]?.stringValue, patchedName != name {
+                    throw StatusError.badRequest("the name of the object (\(patchedName)) does not match the name on the URL (\(name))")
+                }
+                return try await write(patched, over: current, request)
+            } catch let error as StatusError where error.reason == "Conflict" && !pinsVersion {
+                continue
+            }
+        }
+        throw StatusError.conflict(request.resource, name: name, why: "the object kept changing while the patch was applied; try again")
+    }
+
+    static func applyPatch(_ type: PatchType, _ patch: JSON, to object: JSON, schema: SchemaNode?) throws -> JSON {
+        switch type {
+        case .json: return try JSONPatch.apply(patch, to: object)
+        case .merge:
+            guard case .object = patch else { throw StatusError.badRequest("a merge patch must be a JSON object") }
+            return MergePatch.apply(patch, to: object)
+        case .strategic: return try StrategicMergePatch.apply(patch, to: object, schema: schema)
+        case .apply: throw StatusError(code: 415, reason: "UnsupportedMediaType", message: "server-side apply is not supported yet")
+        }
+    }
+}
