@@ -226,6 +226,25 @@ import Testing
         #expect(try k("patch", "deployment", "web", "-p", #"{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox:2"}]}}}}"#).status == 0)
         let patched = try k("get", "deployment", "web", "-o", "jsonpath={.spec.replicas} {.spec.paused} {.spec.template.spec.containers[*].image}")
         #expect(patched.stdout == "5 true nginx:1.28 busybox:2", "\(patched.stdout)")
+        // Unknown fields: refused with --validate=strict (the default), dropped with a warning
+        // with --validate=warn; a value of the wrong type is a 400.
+        let unknown = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: odd, bogus: 1}
+            data: {a: "1"}
+            extra: true
+            """
+        let strict = try k("create", "-f", "-", stdin: unknown)
+        #expect(strict.status != 0)
+        #expect(strict.stderr.contains(#"strict decoding error: unknown field "extra", unknown field "metadata.bogus""#), "\(strict.stderr)")
+        let warned = try k("create", "-f", "-", "--validate=warn", stdin: unknown)
+        #expect(warned.status == 0)
+        #expect(warned.stderr.contains(#"Warning: unknown field "extra""#), "\(warned.stderr)")
+        #expect(!(try k("get", "configmap", "odd", "-o", "json").stdout.contains("extra")), "unknown fields are not stored")
+        let mistyped = try k("create", "-f", "-", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typed}\ndata: {a: 1}\n")
+        #expect(mistyped.stderr.contains("cannot unmarshal number into Go struct field data.a of type string"), "\(mistyped.stderr)")
+
         let failedTest = try k("patch", "deployment", "web", "--type=json", "-p", #"[{"op":"test","path":"/spec/replicas","value":99}]"#)
         #expect(failedTest.status != 0)
         #expect(failedTest.stderr.contains("test operation 0 failed"), "\(failedTest.stderr)")

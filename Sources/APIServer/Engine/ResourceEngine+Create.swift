@@ -2,8 +2,9 @@ extension ResourceEngine {
     /// POST: validates the object, sets the metadata the server owns (uid, creationTimestamp,
     /// generation, the generated name) and stores it; 409 AlreadyExists if the name is taken.
     func create(_ request: ResourceRequest) async throws -> HTTPResponse {
-        var object = try request.bodyObject()
+        let (body, duplicates) = try request.decodedBody()
         let resource = request.resource
+        var (object, warnings) = try validateFields(body, duplicates: duplicates, request)
         try Self.checkTypeMeta(&object, resource)
         var meta = object["metadata"] ?? .emptyObject
         guard case .object = meta else { throw StatusError.badRequest("metadata must be an object") }
@@ -38,12 +39,12 @@ extension ResourceEngine {
         }
         if request.dryRun {
             if try await store.get(request.key(name)) != nil { throw StatusError.alreadyExists(resource, name: name) }
-            return render(object, request, status: 201)
+            return Self.withWarnings(render(object, request, status: 201), warnings)
         }
         // A generated name that is taken is generated again, a few times, as kube-apiserver does.
         for _ in 0..<8 {
             if let stored = try await store.create(request.key(name), object) {
-                return render(stored.object, request, status: 201)
+                return Self.withWarnings(render(stored.object, request, status: 201), warnings)
             }
             guard let generatePrefix else { break }
             name = Self.generatedName(generatePrefix)

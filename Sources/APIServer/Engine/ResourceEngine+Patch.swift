@@ -23,8 +23,9 @@ extension ResourceEngine {
                               message: "server-side apply (application/apply-patch+yaml) is not supported by this server yet; use client-side kubectl apply")
         }
         let patch: JSON
+        let duplicates: [String]
         do {
-            patch = try JSON.parse(request.http.body)
+            (patch, duplicates) = try JSON.parseReportingDuplicates(request.http.body)
         } catch {
             throw StatusError.badRequest("the body of the patch is not valid JSON: \(error)")
         }
@@ -40,8 +41,9 @@ extension ResourceEngine {
                     let scale = try Self.applyPatch(type, patch, to: Self.scale(of: current.object), schema: scaleSchema)
                     return try await writeScale(scale, over: current, request)
                 }
-                var patched = try Self.applyPatch(type, patch, to: current.object, schema: schema)
-                guard case .object = patched else { throw StatusError.badRequest("the patched object is not a JSON object") }
+                let applied = try Self.applyPatch(type, patch, to: current.object, schema: schema)
+                guard case .object = applied else { throw StatusError.badRequest("the patched object is not a JSON object") }
+                var (patched, warnings) = try validateFields(applied, duplicates: duplicates, request)
                 if let rv = patched[path: ["metadata", "resourceVersion"]]?.stringValue, rv != String(current.modRevision) {
                     throw StatusError.conflict(request.resource, name: name)
                 }
@@ -49,7 +51,7 @@ extension ResourceEngine {
                 if let patchedName = patched[path: ["metadata", "name"]]?.stringValue, patchedName != name {
                     throw StatusError.badRequest("the name of the object (\(patchedName)) does not match the name on the URL (\(name))")
                 }
-                return try await write(patched, over: current, request)
+                return Self.withWarnings(try await write(patched, over: current, request), warnings)
             } catch let error as StatusError where error.reason == "Conflict" && !pinsVersion {
                 continue
             }

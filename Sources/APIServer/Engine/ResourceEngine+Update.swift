@@ -4,8 +4,9 @@ extension ResourceEngine {
     /// An update that changes nothing is not written and keeps the resourceVersion.
     func update(_ request: ResourceRequest) async throws -> HTTPResponse {
         let name = request.info.name!
-        var object = try request.bodyObject()
+        let (body, duplicates) = try request.decodedBody()
         let resource = request.resource
+        var (object, warnings) = try validateFields(body, duplicates: duplicates, request)
         try Self.checkTypeMeta(&object, resource)
         if let given = object[path: ["metadata", "name"]]?.stringValue, !given.isEmpty, given != name {
             throw StatusError.badRequest("the name of the object (\(given)) does not match the name on the URL (\(name))")
@@ -19,7 +20,7 @@ extension ResourceEngine {
         }
         let current = try await current(request, name: name)
         if let expected, expected != current.modRevision { throw StatusError.conflict(resource, name: name) }
-        return try await write(object, over: current, request)
+        return Self.withWarnings(try await write(object, over: current, request), warnings)
     }
 
     /// Stores `object` as the new state of `current` (what the client may not change taken

@@ -114,6 +114,35 @@ public struct ResourceEngine: Sendable {
         return .json(.init(statusCode: status), object)
     }
 
+    /// The object as the schema knows it: unknown fields dropped; with `fieldValidation=Strict`
+    /// unknown or duplicate fields refuse the request (400), with `Warn` (the default) they
+    /// come back as warnings.
+    func validateFields(_ object: JSON, duplicates: [String], _ request: ResourceRequest) throws -> (JSON, warnings: [String]) {
+        let directive = try FieldValidation.directive(request.parameter("fieldValidation"))
+        guard let name = request.resource.definition, let schema = SchemaNode(definition: name, in: definitions) else {
+            return (object, [])
+        }
+        let (pruned, unknown) = try FieldValidation.prune(object, schema: schema, kind: request.resource.kind,
+                                                          version: request.resource.version)
+        let problems = unknown.map { "unknown field \"\($0)\"" } + duplicates.map { "duplicate field \"\($0)\"" }
+        switch directive {
+        case .strict where !problems.isEmpty:
+            throw StatusError.badRequest("strict decoding error: " + problems.joined(separator: ", "))
+        case .warn: return (pruned, problems)
+        default: return (pruned, [])
+        }
+    }
+
+    /// Adds `Warning` headers (RFC 7234 code 299) to a response.
+    static func withWarnings(_ response: HTTPResponse, _ warnings: [String]) -> HTTPResponse {
+        var response = response
+        for warning in warnings {
+            let quoted = warning.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            response.headers.add(name: "Warning", value: "299 - \"\(quoted)\"")
+        }
+        return response
+    }
+
     /// A parsed `resourceVersion` query value (nil when unset or empty).
     static func resourceVersion(_ text: String?) throws -> Int64? {
         guard let text, !text.isEmpty else { return nil }

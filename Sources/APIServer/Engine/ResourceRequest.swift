@@ -27,21 +27,25 @@ public struct ResourceRequest: Sendable {
 
     /// The request body as a JSON object (sent as JSON or as Kubernetes protobuf), or a
     /// 400 `Status`.
-    public func bodyObject() throws -> JSON {
+    public func bodyObject() throws -> JSON { try decodedBody().object }
+
+    /// The request body as a JSON object, with the paths of members given twice.
+    public func decodedBody() throws -> (object: JSON, duplicates: [String]) {
         if let type = http.headers.first(name: "content-type")?.lowercased(), !type.isEmpty,
            !type.hasPrefix("application/json"), !type.hasPrefix("*/*") {
-            if type.hasPrefix(KubernetesProtobuf.mediaType), let protobuf { return try protobuf.decode(http.body) }
+            if type.hasPrefix(KubernetesProtobuf.mediaType), let protobuf { return (try protobuf.decode(http.body), []) }
             throw StatusError.unsupportedMediaType(type)
         }
         let object: JSON
+        let duplicates: [String]
         do {
-            object = try JSON.parse(http.body)
+            (object, duplicates) = try JSON.parseReportingDuplicates(http.body)
         } catch {
             throw StatusError.badRequest("the request body is not valid JSON: \(error)")
         }
         guard case .object = object else {
             throw StatusError.badRequest("the request body must be a JSON object, not \(object.typeName)")
         }
-        return object
+        return (object, duplicates)
     }
 }

@@ -7,10 +7,18 @@ public struct JSONParseError: Error, Sendable, CustomStringConvertible {
 
 extension JSON {
     /// Parses a complete JSON document (RFC 8259). Duplicate object members keep the last
-    /// value; `duplicateKeys` reports their paths for strict field validation.
+    /// value.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSON {
         var parser = JSONParser(bytes: Array(bytes))
         return try parser.document()
+    }
+
+    /// Parses a document and reports the paths of members that appear twice in one object
+    /// (`spec.containers[0].name`), for strict field validation.
+    public static func parseReportingDuplicates(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> (JSON, duplicates: [String]) {
+        var parser = JSONParser(bytes: Array(bytes))
+        let value = try parser.document()
+        return (value, parser.duplicateKeys)
     }
 
     /// Parses a document given as text.
@@ -26,6 +34,12 @@ struct JSONParser {
     var depth = 0
     /// Paths of members that appeared twice in one object.
     var duplicateKeys: [String] = []
+    /// Where the parser is: member names and `[index]` steps.
+    var path: [String] = []
+
+    var pathText: String {
+        path.reduce("") { text, step in step.hasPrefix("[") || text.isEmpty ? text + step : text + "." + step }
+    }
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -93,8 +107,10 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipSpace()
+            path.append(key)
             let value = try parseValue()
-            if members.updateValue(value, forKey: key) != nil { duplicateKeys.append(key) }
+            if members.updateValue(value, forKey: key) != nil { duplicateKeys.append(pathText) }
+            path.removeLast()
             skipSpace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -117,7 +133,9 @@ struct JSONParser {
         }
         while true {
             skipSpace()
+            path.append("[\(elements.count)]")
             elements.append(try parseValue())
+            path.removeLast()
             skipSpace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

@@ -200,6 +200,9 @@ code, body = authed("/api/v1/namespaces/%s/configmaps" % ns, "POST", b"{not json
 check(code == 400 and json.loads(body)["kind"] == "Status", "malformed JSON is a 400 Status")
 code, body = authed("/api/v1/namespaces/%s/configmaps" % ns, "POST", b'{"kind":"Secret","metadata":{"name":"x"}}')
 check(code == 400 and "does not match the expected kind" in json.loads(body)["message"], "a mismatched kind is a 400")
+code, body = authed("/api/v1/namespaces/%s/configmaps?fieldValidation=Strict" % ns, "POST",
+                    b'{"metadata":{"name":"twice","name":"twice"},"data":{}}')
+check(code == 400 and 'duplicate field \\"metadata.name\\"' in body.decode(), "a duplicate field with fieldValidation=Strict is 400: %s" % body[:200])
 code, body = authed("/api/v1/namespaces/%s/configmaps/first" % ns)
 check(code == 200 and json.loads(body)["data"] == {"n": "3"}, "stored data is intact after the bad requests")
 code, body = authed("/api/v1/namespaces/%s/configmaps?labelSelector=a+in+(b" % ns)
