@@ -214,6 +214,10 @@ import Testing
         let containers = try k("get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[*].image} {.spec.template.spec.containers[0].env[*].name}")
         #expect(containers.stdout == "nginx:1.28 busybox A", "the image changed and the removed env var is gone: \(containers.stdout)")
         #expect(try k("diff", "-f", "-", stdin: changed).status == 0, "diff after apply shows nothing (exit 0)")
+        let takeover = try k("apply", "--server-side", "-f", "-", stdin: changed)
+        #expect(takeover.status == 0, "server-side apply over a client-side applied object: \(takeover.stderr)")
+        let owners = try k("get", "deployment", "web", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}")
+        #expect(owners.stdout.split(separator: " ").contains("kubectl"), "\(owners.stdout)")
 
         #expect(try k("label", "deployment", "web", "tier=front").status == 0)
         #expect(try k("annotate", "deployment", "web", "note=hi").status == 0)
@@ -226,6 +230,20 @@ import Testing
         #expect(try k("patch", "deployment", "web", "-p", #"{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox:2"}]}}}}"#).status == 0)
         let patched = try k("get", "deployment", "web", "-o", "jsonpath={.spec.replicas} {.spec.paused} {.spec.template.spec.containers[*].image}")
         #expect(patched.stdout == "5 true nginx:1.28 busybox:2", "\(patched.stdout)")
+        // Server-side apply: a second apply writes nothing; another manager's different value
+        // conflicts until forced; server-side apply takes over from client-side apply.
+        let ssa = manifest.replacingOccurrences(of: "name: web", with: "name: ssa")
+        #expect(try k("apply", "--server-side", "-f", "-", stdin: ssa).stdout.contains("serverside-applied"))
+        let ssaVersion = try k("get", "deployment", "ssa", "-o", "jsonpath={.metadata.resourceVersion}").stdout
+        #expect(try k("apply", "--server-side", "-f", "-", stdin: ssa).status == 0)
+        #expect(try k("get", "deployment", "ssa", "-o", "jsonpath={.metadata.resourceVersion}").stdout == ssaVersion)
+        let other = ssa.replacingOccurrences(of: "replicas: 2", with: "replicas: 7")
+        let conflict = try k("apply", "--server-side", "--field-manager=other", "-f", "-", stdin: other)
+        #expect(conflict.status != 0)
+        #expect(conflict.stderr.contains(#"conflict with "kubectl" using apps/v1: .spec.replicas"#), "\(conflict.stderr)")
+        #expect(try k("apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", "-", stdin: other).status == 0)
+        #expect(try k("get", "deployment", "ssa", "-o", "jsonpath={.spec.replicas}").stdout == "7")
+
         // Unknown fields: refused with --validate=strict (the default), dropped with a warning
         // with --validate=warn; a value of the wrong type is a 400.
         let unknown = """

@@ -3,8 +3,15 @@ extension ResourceEngine {
     /// generation, the generated name) and stores it; 409 AlreadyExists if the name is taken.
     func create(_ request: ResourceRequest) async throws -> HTTPResponse {
         let (body, duplicates) = try request.decodedBody()
+        let (object, warnings) = try validateFields(body, duplicates: duplicates, request)
+        return Self.withWarnings(try await insert(object, request, appliedBy: nil), warnings)
+    }
+
+    /// Stores a new object: the body of a create, or the result of a server-side apply to a
+    /// missing object (`appliedBy` names the applying manager; its managedFields are set).
+    func insert(_ body: JSON, _ request: ResourceRequest, appliedBy: String?) async throws -> HTTPResponse {
         let resource = request.resource
-        var (object, warnings) = try validateFields(body, duplicates: duplicates, request)
+        var object = body
         try Self.checkTypeMeta(&object, resource)
         var meta = object["metadata"] ?? .emptyObject
         guard case .object = meta else { throw StatusError.badRequest("metadata must be an object") }
@@ -33,18 +40,22 @@ extension ResourceEngine {
         object["metadata"] = meta
         resource.strategy.prepareForCreate(&object)
         try Self.validateMetadata(object, resource, nameRequired: true)
+        if appliedBy == nil {
+            ManagedFields.recordUpdate(old: nil, new: &object, manager: fieldManager(request), apiVersion: resource.groupVersion,
+                                       subresource: "", schema: schema(of: resource))
+        }
 
         if resource.namespaced, let namespace = request.info.namespace {
             try await requireNamespace(namespace, for: request)
         }
         if request.dryRun {
             if try await store.get(request.key(name)) != nil { throw StatusError.alreadyExists(resource, name: name) }
-            return Self.withWarnings(render(object, request, status: 201), warnings)
+            return render(object, request, status: 201)
         }
         // A generated name that is taken is generated again, a few times, as kube-apiserver does.
         for _ in 0..<8 {
             if let stored = try await store.create(request.key(name), object) {
-                return Self.withWarnings(render(stored.object, request, status: 201), warnings)
+                return render(stored.object, request, status: 201)
             }
             guard let generatePrefix else { break }
             name = Self.generatedName(generatePrefix)

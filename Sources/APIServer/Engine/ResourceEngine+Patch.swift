@@ -18,10 +18,7 @@ extension ResourceEngine {
             throw StatusError(code: 415, reason: "UnsupportedMediaType",
                               message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
         }
-        if type == .apply {
-            throw StatusError(code: 415, reason: "UnsupportedMediaType",
-                              message: "server-side apply (application/apply-patch+yaml) is not supported by this server yet; use client-side kubectl apply")
-        }
+        if type == .apply { return try await apply(request) }
         let patch: JSON
         let duplicates: [String]
         do {
@@ -32,7 +29,7 @@ extension ResourceEngine {
         let pinsVersion = type == .json
             ? (patch.arrayValue ?? []).contains { ($0["path"]?.stringValue ?? "") == "/metadata/resourceVersion" }
             : patch[path: ["metadata", "resourceVersion"]] != nil
-        let schema = request.resource.definition.flatMap { SchemaNode(definition: $0, in: definitions) }
+        let schema = schema(of: request.resource)
         for _ in 0..<8 {
             let current = try await current(request, name: name)
             do {
@@ -59,6 +56,59 @@ extension ResourceEngine {
         throw StatusError.conflict(request.resource, name: name, why: "the object kept changing while the patch was applied; try again")
     }
 
+    /// Server-side apply (`application/apply-patch+yaml` with a JSON body): merges the
+    /// manager's configuration into the object, creating it when missing; 409 with the
+    /// conflicting managers and fields unless `force=true`.
+    func apply(_ request: ResourceRequest) async throws -> HTTPResponse {
+        let name = request.info.name!
+        guard let manager = request.parameter("fieldManager"), !manager.isEmpty else {
+            throw StatusError.invalid(kind: "PatchOptions", group: "meta.k8s.io", name: "", causes: [
+                .init(field: "fieldManager", type: "FieldValueRequired", message: "Required value: is required for apply patch"),
+            ])
+        }
+        guard request.http.body.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") else {
+            throw StatusError(code: 415, reason: "UnsupportedMediaType",
+                              message: "this server reads apply configurations written as JSON (YAML is a superset it does not parse yet)")
+        }
+        let body: JSON
+        let duplicates: [String]
+        do {
+            (body, duplicates) = try JSON.parseReportingDuplicates(request.http.body)
+        } catch {
+            throw StatusError.badRequest("the apply configuration is not valid JSON: \(error)")
+        }
+        var (config, warnings) = try validateFields(body, duplicates: duplicates, request)
+        guard config["apiVersion"] != nil, config["kind"] != nil else {
+            throw StatusError.badRequest("an apply configuration must set apiVersion and kind")
+        }
+        try Self.checkTypeMeta(&config, request.resource)
+        if let given = config[path: ["metadata", "name"]]?.stringValue, given != name {
+            throw StatusError.badRequest("the name of the object (\(given)) does not match the name on the URL (\(name))")
+        }
+        config[path: ["metadata", "name"]] = .string(name)
+        let force = request.parameter("force") == "true"
+        let schema = schema(of: request.resource)
+        for _ in 0..<8 {
+            guard let current = try await store.get(request.key(name)) else {
+                let created = try ManagedFields.apply(config, to: nil, manager: manager, apiVersion: request.resource.groupVersion,
+                                                      force: force, schema: schema)
+                do {
+                    return Self.withWarnings(try await insert(created, request, appliedBy: manager), warnings)
+                } catch let error as StatusError where error.reason == "AlreadyExists" {
+                    continue
+                }
+            }
+            let result = try ManagedFields.apply(config, to: current.object, manager: manager, apiVersion: request.resource.groupVersion,
+                                                 force: force, schema: schema)
+            do {
+                return Self.withWarnings(try await write(result, over: current, request, applied: true), warnings)
+            } catch let error as StatusError where error.reason == "Conflict" && error.details?["causes"] == nil {
+                continue
+            }
+        }
+        throw StatusError.conflict(request.resource, name: name, why: "the object kept changing while the configuration was applied; try again")
+    }
+
     static func applyPatch(_ type: PatchType, _ patch: JSON, to object: JSON, schema: SchemaNode?) throws -> JSON {
         switch type {
         case .json: return try JSONPatch.apply(patch, to: object)
@@ -66,7 +116,7 @@ extension ResourceEngine {
             guard case .object = patch else { throw StatusError.badRequest("a merge patch must be a JSON object") }
             return MergePatch.apply(patch, to: object)
         case .strategic: return try StrategicMergePatch.apply(patch, to: object, schema: schema)
-        case .apply: throw StatusError(code: 415, reason: "UnsupportedMediaType", message: "server-side apply is not supported yet")
+        case .apply: throw StatusError(code: 415, reason: "UnsupportedMediaType", message: "apply is not a patch format")
         }
     }
 }

@@ -25,9 +25,14 @@ extension ResourceEngine {
 
     /// Stores `object` as the new state of `current` (what the client may not change taken
     /// from `current`), unless nothing changes; 409 if another write came first.
-    func write(_ object: JSON, over current: StoredObject, _ request: ResourceRequest) async throws -> HTTPResponse {
+    func write(_ object: JSON, over current: StoredObject, _ request: ResourceRequest, applied: Bool = false) async throws -> HTTPResponse {
         let name = request.info.name!
-        let updated = try merged(object, over: current.object, request)
+        var updated = try merged(object, over: current.object, request)
+        if !applied {
+            ManagedFields.recordUpdate(old: current.object, new: &updated, manager: fieldManager(request),
+                                       apiVersion: request.resource.groupVersion, subresource: request.info.subresource ?? "",
+                                       schema: schema(of: request.resource))
+        }
         try Self.validateMetadata(updated, request.resource, nameRequired: true)
         if Self.sameContent(updated, current.object) { return render(current.object, request) }
         if request.dryRun { return render(updated, request) }

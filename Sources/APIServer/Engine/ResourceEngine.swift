@@ -133,6 +133,17 @@ public struct ResourceEngine: Sendable {
         }
     }
 
+    /// The schema of a resource's kind.
+    func schema(of resource: ResourceDescriptor) -> SchemaNode? {
+        resource.definition.flatMap { SchemaNode(definition: $0, in: definitions) }
+    }
+
+    /// The manager a write is recorded under: `fieldManager`, or the user agent's name.
+    func fieldManager(_ request: ResourceRequest) -> String {
+        if let manager = request.parameter("fieldManager"), !manager.isEmpty { return manager }
+        return ManagedFields.defaultManager(userAgent: request.http.headers.first(name: "user-agent"))
+    }
+
     /// Adds `Warning` headers (RFC 7234 code 299) to a response.
     static func withWarnings(_ response: HTTPResponse, _ warnings: [String]) -> HTTPResponse {
         var response = response

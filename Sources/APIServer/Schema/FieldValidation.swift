@@ -20,7 +20,7 @@ public struct FieldValidation: Sendable {
     public static func prune(_ object: JSON, schema: SchemaNode, kind: String, version: String) throws -> (JSON, unknown: [String]) {
         var unknown: [String] = []
         let pruned = try prune(object, schema, path: "", unknown: &unknown, kind: kind, version: version)
-        return (pruned, unknown)
+        return (pruned, unknown.sorted())
     }
 
     private static func prune(_ value: JSON, _ schema: SchemaNode, path: String, unknown: inout [String],
