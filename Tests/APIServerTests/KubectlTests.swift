@@ -263,9 +263,38 @@ import Testing
         let mistyped = try k("create", "-f", "-", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typed}\ndata: {a: 1}\n")
         #expect(mistyped.stderr.contains("cannot unmarshal number into Go struct field data.a of type string"), "\(mistyped.stderr)")
 
-        let failedTest = try k("patch", "deployment", "web", "--type=json", "-p", #"[{"op":"test","path":"/spec/replicas","value":99}]"#)
-        #expect(failedTest.status != 0)
-        #expect(failedTest.stderr.contains("test operation 0 failed"), "\(failedTest.stderr)")
+        // Invalid patches of every kind: a 4xx naming the problem, the object unchanged.
+        let before = try resourceVersion()
+        let invalid: [(type: String, patch: String, says: String)] = [
+            ("json", #"[{"op":"test","path":"/spec/replicas","value":99}]"#, "test operation 0 failed"),
+            ("json", #"[{"op":"frobnicate","path":"/spec"}]"#, "unknown op"),
+            ("json", #"[{"op":"remove","path":"/spec/nothing"}]"#, "does not exist"),
+            ("merge", #"{"metadata":{"labels":{"bad key!":"x"}}}"#, "metadata.labels"),
+            ("strategic", #"{"spec":{"template":{"spec":{"containers":[{"name":"nginx","$patch":"bogus"}]}}}}"#, "unknown $patch directive"),
+            ("strategic", #"{"spec":{"replicas":"many"}}"#, "cannot unmarshal string"),
+        ]
+        for (type, patch, says) in invalid {
+            let result = try k("patch", "deployment", "web", "--type=\(type)", "-p", patch)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains(says), "\(type) \(patch): \(result.stderr)")
+        }
+        #expect(try resourceVersion() == before, "failed patches change nothing")
+
+        // set image, edit through KUBE_EDITOR, and a server-side dry run.
+        #expect(try k("set", "image", "deployment/web", "nginx=nginx:1.29").status == 0)
+        #expect(try k("get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}").stdout == "nginx:1.29")
+        let editor = NSTemporaryDirectory() + "skiff-editor-" + UUID().uuidString + ".sh"
+        try "#!/bin/sh\nsed -i 's/tier: front/tier: back/' \"$1\"\n".write(toFile: editor, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: editor)
+        defer { try? FileManager.default.removeItem(atPath: editor) }
+        let edited = try run(kubectl, ["--kubeconfig", server.kubeconfig, "edit", "deployment", "web"], environment: ["KUBE_EDITOR": editor])
+        #expect(edited.stdout.contains("deployment.apps/web edited"), "\(edited.stdout)\(edited.stderr)")
+        #expect(try k("get", "deployment", "web", "-o", "jsonpath={.metadata.labels.tier}").stdout == "back")
+        let beforeDryRun = try resourceVersion()
+        let dry = try k("apply", "--dry-run=server", "-f", "-", stdin: changed.replacingOccurrences(of: "replicas: 2", with: "replicas: 9"))
+        #expect(dry.stdout.contains("(server dry run)"), "\(dry.stdout)\(dry.stderr)")
+        #expect(try resourceVersion() == beforeDryRun)
+        #expect(try k("get", "deployment", "web", "-o", "jsonpath={.spec.replicas}").stdout == "5")
     }
 
     /// kubectl's generators send protobuf bodies; each one must arrive intact.

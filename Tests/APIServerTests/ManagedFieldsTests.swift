@@ -49,6 +49,21 @@ import Testing
         #expect(dropped[path: ["spec", "replicas"]] == 5)
     }
 
+    @Test func applyMergesSetsAndReplacesAtomicLists() throws {
+        let pod = SchemaNode(definition: "io.k8s.api.core.v1.Pod", in: definitions)!
+        let live: JSON = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "p", "finalizers": ["x"]],
+                          "spec": ["containers": [["name": "c", "image": "i", "args": ["a", "b"]]]]]
+        let config: JSON = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "p", "finalizers": ["y"]],
+                            "spec": ["containers": [["name": "c", "args": ["z"]]]]]
+        let result = try ManagedFields.apply(config, to: live, manager: "m", apiVersion: "v1", force: true, schema: pod)
+        #expect(result[path: ["metadata", "finalizers"]] == ["x", "y"], "sets merge as unions")
+        #expect(result[path: ["spec", "containers"]] == [["name": "c", "image": "i", "args": ["z"]]],
+                "map-list elements merge by key; atomic lists are replaced")
+        let paths = FieldPaths.of(config, schema: pod)
+        #expect(paths.contains(["f:metadata", "f:finalizers", #"v:"y""#]))
+        #expect(paths.contains(["f:spec", "f:containers", #"k:{"name":"c"}"#, "f:args"]), "an atomic list is one field")
+    }
+
     @Test func updatesMoveOwnershipOfWhatTheyChange() throws {
         var created = config(replicas: 1, containers: ["a"])
         ManagedFields.recordUpdate(old: nil, new: &created, manager: "creator", apiVersion: "apps/v1", subresource: "", schema: deployment)

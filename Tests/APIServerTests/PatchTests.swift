@@ -65,6 +65,15 @@ import Testing
             ["containers": [["name": "b", "image": "b:2"]], "$setElementOrder/containers": [["name": "b"], ["name": "a"]]],
             to: ["containers": [["name": "a", "image": "a"], ["name": "b", "image": "b"]]], schema: podSpec)
         #expect(ordered["containers"] == [["name": "b", "image": "b:2"], ["name": "a", "image": "a"]])
+        let listReplaced = try StrategicMergePatch.apply(
+            ["containers": [["$patch": "replace"], ["name": "only", "image": "o"]]],
+            to: ["containers": [["name": "a", "image": "a"]]], schema: podSpec)
+        #expect(listReplaced["containers"] == [["name": "only", "image": "o"]], "a $patch: replace element replaces the list")
+        let merged = try StrategicMergePatch.apply(["nodeSelector": ["$patch": "merge", "b": "2"]],
+                                                   to: ["nodeSelector": ["a": "1"]], schema: podSpec)
+        #expect(merged["nodeSelector"] == ["a": "1", "b": "2"])
+        let deleted = try StrategicMergePatch.apply(["nodeSelector": ["$patch": "delete"]], to: ["nodeSelector": ["a": "1"]], schema: podSpec)
+        #expect(deleted["nodeSelector"] == nil)
         let strategy = SchemaNode(definition: "io.k8s.api.apps.v1.DeploymentSpec", in: definitions)
         let retained = try StrategicMergePatch.apply(
             ["strategy": ["type": "Recreate", "$retainKeys": ["type"]]],
