@@ -297,6 +297,77 @@ import Testing
         #expect(try k("get", "deployment", "web", "-o", "jsonpath={.spec.replicas}").stdout == "5")
     }
 
+    /// The built-in defaults make `apply` then `diff` quiet for the common kinds, and a replace
+    /// with a bare manifest keeps them.
+    @Test func defaultsKeepApplyAndDiffQuiet() throws {
+        let server = try SkiffServer()
+        defer { server.destroy() }
+        let manifest = """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: s1}
+            spec:
+              selector: {app: x}
+              ports: [{port: 80, targetPort: 8080}]
+            ---
+            apiVersion: apps/v1
+            kind: StatefulSet
+            metadata: {name: st1}
+            spec:
+              serviceName: s1
+              selector: {matchLabels: {app: st}}
+              template:
+                metadata: {labels: {app: st}}
+                spec: {containers: [{name: c, image: nginx}]}
+            ---
+            apiVersion: apps/v1
+            kind: DaemonSet
+            metadata: {name: ds1}
+            spec:
+              selector: {matchLabels: {app: ds}}
+              template:
+                metadata: {labels: {app: ds}}
+                spec: {containers: [{name: c, image: nginx, ports: [{containerPort: 80}]}]}
+            ---
+            apiVersion: batch/v1
+            kind: Job
+            metadata: {name: j1}
+            spec:
+              template:
+                spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}
+            ---
+            apiVersion: batch/v1
+            kind: CronJob
+            metadata: {name: cj1}
+            spec:
+              schedule: "*/5 * * * *"
+              jobTemplate:
+                spec:
+                  template:
+                    spec: {restartPolicy: OnFailure, containers: [{name: c, image: busybox}]}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p1}
+            spec: {containers: [{name: c, image: nginx, ports: [{containerPort: 80}]}]}
+            """
+        #expect(try server.kubectl(Kubectl.v132, ["apply", "-f", "-"], stdin: manifest).status == 0)
+        let diff = try server.kubectl(Kubectl.v132, ["diff", "-f", "-"], stdin: manifest)
+        #expect(diff.status == 0, "\(diff.stdout)\(diff.stderr)")
+        let job = try parseJSON(try server.kubectl(Kubectl.v132, ["get", "job", "j1", "-o", "json"]).stdout)
+        let spec = job["spec"] as? [String: Any] ?? [:]
+        #expect(spec["backoffLimit"] as? Int == 6 && spec["completionMode"] as? String == "NonIndexed")
+        let statefulSet = try parseJSON(try server.kubectl(Kubectl.v132, ["get", "statefulset", "st1", "-o", "json"]).stdout)
+        #expect((statefulSet["spec"] as? [String: Any])?["podManagementPolicy"] as? String == "OrderedReady")
+        let bare = "apiVersion: v1\nkind: Service\nmetadata: {name: s1}\nspec:\n  selector: {app: other}\n  ports: [{port: 81}]\n"
+        let replaced = try server.kubectl(Kubectl.v132, ["replace", "-f", "-"], stdin: bare)
+        #expect(replaced.status == 0, "\(replaced.stderr)")
+        let service = try parseJSON(try server.kubectl(Kubectl.v132, ["get", "service", "s1", "-o", "json"]).stdout)
+        let serviceSpec = service["spec"] as? [String: Any] ?? [:]
+        #expect(serviceSpec["type"] as? String == "ClusterIP" && serviceSpec["sessionAffinity"] as? String == "None")
+        #expect((serviceSpec["ports"] as? [[String: Any]])?.first?["targetPort"] as? Int == 81)
+    }
+
     /// kubectl's generators send protobuf bodies; each one must arrive intact.
     @Test func typedClientProtobufBodiesAreDecoded() throws {
         let server = try SkiffServer()

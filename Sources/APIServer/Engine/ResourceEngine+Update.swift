@@ -61,6 +61,13 @@ extension ResourceEngine {
             return statusOnly
         }
         new["metadata"] = meta
+        // Defaults apply to every write, as Kubernetes defaults every decoded object; what the
+        // server owns (status, finalizers of namespaces) then comes back from the stored object.
+        var defaulted = new
+        request.resource.strategy.prepareForCreate(&defaulted)
+        defaulted["metadata"] = meta
+        defaulted["status"] = new["status"]
+        new = defaulted
         request.resource.strategy.prepareForUpdate(&new, old: old)
         if request.resource.hasSpec, new["spec"] != old["spec"] {
             new[path: ["metadata", "generation"]] = .int((oldMeta["generation"]?.intValue ?? 0) + 1)

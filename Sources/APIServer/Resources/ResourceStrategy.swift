@@ -93,6 +93,13 @@ struct PodStrategy: ResourceStrategy {
             c["imagePullPolicy"] = (tag.isEmpty || tag == "latest") && !image.contains("@") ? "Always" : "IfNotPresent"
         }
         if c["resources"] == nil { c["resources"] = .emptyObject }
+        if let ports = c["ports"]?.arrayValue {
+            c["ports"] = .array(ports.map { port in
+                var p = port
+                if p["protocol"] == nil { p["protocol"] = "TCP" }
+                return p
+            })
+        }
         return c
     }
 
@@ -144,6 +151,18 @@ struct WorkloadStrategy: ResourceStrategy {
         if ["Deployment", "StatefulSet", "DaemonSet"].contains(resource.kind), spec["revisionHistoryLimit"] == nil {
             spec["revisionHistoryLimit"] = 10
         }
+        if resource.kind == "StatefulSet" {
+            if spec["podManagementPolicy"] == nil { spec["podManagementPolicy"] = "OrderedReady" }
+            if spec[path: ["updateStrategy", "type"]] == nil {
+                spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["partition": 0]]
+            }
+            if spec["persistentVolumeClaimRetentionPolicy"] == nil {
+                spec["persistentVolumeClaimRetentionPolicy"] = ["whenDeleted": "Retain", "whenScaled": "Retain"]
+            }
+        }
+        if resource.kind == "DaemonSet", spec[path: ["updateStrategy", "type"]] == nil {
+            spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1, "maxSurge": 0]]
+        }
         if resource.kind == "Deployment" {
             if spec["progressDeadlineSeconds"] == nil { spec["progressDeadlineSeconds"] = 600 }
             if spec[path: ["strategy", "type"]] == nil {
@@ -172,6 +191,69 @@ struct WorkloadStrategy: ResourceStrategy {
     var selectableFields: [String] {
         resource.kind == "ReplicaSet" || resource.kind == "ReplicationController" ? ["status.replicas"] : []
     }
+}
+
+/// Jobs: the spec defaults, and the selector and pod labels that tie a job to its pods by
+/// the job's uid (unless `manualSelector`).
+struct JobStrategy: ResourceStrategy {
+    func prepareForCreate(_ object: inout JSON) {
+        object["status"] = .emptyObject
+        var spec = object["spec"] ?? .emptyObject
+        JobStrategy.defaultSpec(&spec)
+        if spec["manualSelector"] != true, let uid = object[path: ["metadata", "uid"]]?.stringValue {
+            let name = object[path: ["metadata", "name"]]?.stringValue ?? ""
+            spec["selector"] = ["matchLabels": ["batch.kubernetes.io/controller-uid": .string(uid)]]
+            var labels = spec[path: ["template", "metadata", "labels"]]?.objectValue ?? [:]
+            labels["batch.kubernetes.io/controller-uid"] = .string(uid)
+            labels["batch.kubernetes.io/job-name"] = .string(name)
+            labels["controller-uid"] = .string(uid)
+            labels["job-name"] = .string(name)
+            spec[path: ["template", "metadata", "labels"]] = .object(labels)
+        }
+        object["spec"] = spec
+    }
+
+    /// The defaults of a JobSpec (also inside a CronJob's job template).
+    static func defaultSpec(_ spec: inout JSON) {
+        if spec["completions"] == nil && spec["parallelism"] == nil { spec["completions"] = 1 }
+        if spec["parallelism"] == nil { spec["parallelism"] = 1 }
+        if spec["backoffLimit"] == nil { spec["backoffLimit"] = 6 }
+        if spec["completionMode"] == nil { spec["completionMode"] = "NonIndexed" }
+        if spec["suspend"] == nil { spec["suspend"] = false }
+        if spec["podReplacementPolicy"] == nil { spec["podReplacementPolicy"] = "TerminatingOrFailed" }
+        if var template = spec["template"], template["spec"] != nil {
+            var pod: JSON = ["spec": template["spec"]!]
+            PodStrategy().prepareForCreate(&pod)
+            var podSpec = pod["spec"]!
+            for key in ["serviceAccountName", "serviceAccount", "priority", "preemptionPolicy", "enableServiceLinks"] { podSpec[key] = nil }
+            template["spec"] = podSpec
+            spec["template"] = template
+        }
+    }
+
+    func prepareForUpdate(_ object: inout JSON, old: JSON) { object["status"] = old["status"] }
+    var selectableFields: [String] { ["status.successful"] }
+}
+
+/// CronJobs: the spec defaults, and the job template's.
+struct CronJobStrategy: ResourceStrategy {
+    func prepareForCreate(_ object: inout JSON) {
+        object["status"] = .emptyObject
+        var spec = object["spec"] ?? .emptyObject
+        if spec["concurrencyPolicy"] == nil { spec["concurrencyPolicy"] = "Allow" }
+        if spec["suspend"] == nil { spec["suspend"] = false }
+        if spec["successfulJobsHistoryLimit"] == nil { spec["successfulJobsHistoryLimit"] = 3 }
+        if spec["failedJobsHistoryLimit"] == nil { spec["failedJobsHistoryLimit"] = 1 }
+        if var jobSpec = spec[path: ["jobTemplate", "spec"]] {
+            JobStrategy.defaultSpec(&jobSpec)
+            jobSpec["completions"] = nil
+            jobSpec["parallelism"] = nil
+            spec[path: ["jobTemplate", "spec"]] = jobSpec
+        }
+        object["spec"] = spec
+    }
+
+    func prepareForUpdate(_ object: inout JSON, old: JSON) { object["status"] = old["status"] }
 }
 
 /// Secrets: the type defaults to Opaque and is a selectable field; `stringData` is a
@@ -227,6 +309,8 @@ extension ResourceDescriptor {
         case ("", "Secret"): return SecretStrategy()
         case ("", "Event"): return EventStrategy()
         case ("", "Node"): return NodeStrategy()
+        case ("batch", "Job"): return JobStrategy()
+        case ("batch", "CronJob"): return CronJobStrategy()
         case ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
              ("", "ReplicationController"):
             return WorkloadStrategy(resource: self)
