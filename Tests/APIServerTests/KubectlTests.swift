@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -125,18 +126,33 @@ import Testing
         let watcher = Process()
         watcher.executableURL = URL(fileURLWithPath: kubectl)
         watcher.arguments = ["--kubeconfig", server.kubeconfig, "-n", "shop", "get", "configmaps", "-w", "--watch-only", "-o", "name"]
-        let output = Pipe()
+        let output = Pipe(), errors = Pipe()
         watcher.standardOutput = output
+        watcher.standardError = errors
         try watcher.run()
         defer { if watcher.isRunning { watcher.terminate() } }
-        Thread.sleep(forTimeInterval: 2)
-        _ = try k("-n", "shop", "create", "configmap", "late", "--from-literal=a=b")
-        var seen = ""
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline, !seen.contains("configmap/late") {
-            seen += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        _ = try k("-n", "shop", "create", "configmap", "late", "--from-literal=a=0")
+        // The watch may start after the create on a slow machine (the create is then part of the
+        // list it hides); later changes of the object are seen in any case.
+        let seen = Mutex("")
+        let reader = Thread {
+            while true {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { return }
+                seen.withLock { $0 += String(decoding: chunk, as: UTF8.self) }
+            }
         }
-        #expect(seen.contains("configmap/late"))
+        reader.start()
+        var round = 0
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !seen.withLock({ $0.contains("configmap/late") }) {
+            Thread.sleep(forTimeInterval: 1)
+            round += 1
+            if round % 3 == 0 { _ = try k("-n", "shop", "patch", "configmap", "late", "-p", "{\"data\":{\"a\":\"\(round)\"}}") }
+        }
+        watcher.terminate()
+        let watchErrors = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(seen.withLock { $0.contains("configmap/late") }, "watch printed: \(seen.withLock { $0 }) \(watchErrors)\n\(server.logTail())")
 
         // Replace: the new content is stored and the resourceVersion moves.
         let before = try parseJSON(try k("-n", "shop", "get", "configmap", "web-config", "-o", "json").stdout)

@@ -16,9 +16,9 @@ final class SkiffServer: TestServerProcess, @unchecked Sendable {
         kubeconfig = dataDir + ".kubeconfig"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try builtProduct("skiff"))
-        process.arguments = ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warning"] + extraArguments
+        process.arguments = ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "info"] + extraArguments
         let wantsEtcd = extraArguments.contains("--etcd-listen")
-        (port, etcdEndpoint) = try startAnnouncedProcess(process) { text -> (Int, String?)? in
+        (port, etcdEndpoint) = try startAnnouncedProcess(process, logFile: dataDir + ".log") { text -> (Int, String?)? in
             var etcd: String?
             if let range = text.range(of: "etcd v3 API on http://127.0.0.1:"), let end = text[range.upperBound...].firstIndex(of: "\n") {
                 etcd = "http://127.0.0.1:" + text[range.upperBound..<end]
@@ -47,6 +47,13 @@ final class SkiffServer: TestServerProcess, @unchecked Sendable {
     override func destroy() {
         super.destroy()
         try? FileManager.default.removeItem(atPath: kubeconfig)
+        try? FileManager.default.removeItem(atPath: dataDir + ".log")
+    }
+
+    /// The last lines the server logged (request log at info level), for failure messages.
+    func logTail(_ lines: Int = 40) -> String {
+        let text = (try? String(contentsOfFile: dataDir + ".log", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 }
 

@@ -3,10 +3,14 @@ import Foundation
 /// Starts a server process and reads its standard output until `announced` finds what it
 /// waits for in the text so far (typically the port the server bound); the process is
 /// terminated and an error thrown if that does not come within 60 seconds.
-public func startAnnouncedProcess<T>(_ process: Process, announced: (String) -> T?) throws -> T {
+public func startAnnouncedProcess<T>(_ process: Process, logFile: String? = nil, announced: (String) -> T?) throws -> T {
     let out = Pipe()
     process.standardOutput = out
-    process.standardError = FileHandle.standardError
+    if let logFile, FileManager.default.createFile(atPath: logFile, contents: nil), let log = FileHandle(forWritingAtPath: logFile) {
+        process.standardError = log
+    } else {
+        process.standardError = FileHandle.standardError
+    }
     try process.run()
     var buffer = Data()
     let deadline = Date().addingTimeInterval(60)

@@ -66,17 +66,19 @@ extension ResourceEngine {
                 .init(field: "fieldManager", type: "FieldValueRequired", message: "Required value: is required for apply patch"),
             ])
         }
-        guard request.http.body.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") else {
-            throw StatusError(code: 415, reason: "UnsupportedMediaType",
-                              message: "this server reads apply configurations written as JSON (YAML is a superset it does not parse yet)")
-        }
+        // Apply configurations are YAML; JSON (what kubectl sends) is read as JSON.
         let body: JSON
-        let duplicates: [String]
-        do {
-            (body, duplicates) = try JSON.parseReportingDuplicates(request.http.body)
-        } catch {
-            throw StatusError.badRequest("the apply configuration is not valid JSON: \(error)")
+        var duplicates: [String] = []
+        if request.http.body.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") {
+            do {
+                (body, duplicates) = try JSON.parseReportingDuplicates(request.http.body)
+            } catch {
+                throw StatusError.badRequest("the apply configuration is not valid JSON: \(error)")
+            }
+        } else {
+            body = try JSON.parseYAML(request.http.body)
         }
+        guard case .object = body else { throw StatusError.badRequest("an apply configuration must be an object") }
         var (config, warnings) = try validateFields(body, duplicates: duplicates, request)
         guard config["apiVersion"] != nil, config["kind"] != nil else {
             throw StatusError.badRequest("an apply configuration must set apiVersion and kind")

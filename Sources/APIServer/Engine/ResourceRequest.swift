@@ -34,6 +34,11 @@ public struct ResourceRequest: Sendable {
         if let type = http.headers.first(name: "content-type")?.lowercased(), !type.isEmpty,
            !type.hasPrefix("application/json"), !type.hasPrefix("*/*") {
             if type.hasPrefix(KubernetesProtobuf.mediaType), let protobuf { return (try protobuf.decode(http.body), []) }
+            if type.hasPrefix("application/yaml") {
+                let object = try JSON.parseYAML(http.body)
+                guard case .object = object else { throw StatusError.badRequest("the request body must be an object") }
+                return (object, [])
+            }
             throw StatusError.unsupportedMediaType(type)
         }
         let object: JSON

@@ -105,7 +105,7 @@ public struct StatusError: Error, Sendable, CustomStringConvertible {
     }
 
     public static func unsupportedMediaType(_ contentType: String) -> StatusError {
-        StatusError(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf")
+        StatusError(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf")
     }
 
     public static func expired(_ message: String) -> StatusError {

@@ -236,6 +236,17 @@ except urllib.error.HTTPError as error:
     code = error.code
 check(code == 422, "sendInitialEvents without resourceVersionMatch=NotOlderThan is refused")
 
+# YAML bodies: a create as application/yaml, a server-side apply as apply-patch+yaml.
+code, body = authed("/api/v1/namespaces/%s/configmaps" % ns, "POST",
+                    b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  on: 'yes'\n", "application/yaml")
+check(code == 201 and json.loads(body)["data"] == {"on": "yes"}, "a YAML create is read as YAML")
+code, body = authed("/api/v1/namespaces/%s/configmaps/applied?fieldManager=py" % ns, "PATCH",
+                    b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  k: v\n", "application/apply-patch+yaml")
+managers = [m["manager"] + "/" + m["operation"] for m in json.loads(body)["metadata"]["managedFields"]]
+check(code == 201 and managers == ["py/Apply"], "a YAML apply creates the object owned by its manager")
+code, body = authed("/api/v1/namespaces/%s/configmaps/applied" % ns, "PATCH", b"data: {k: v}\n", "application/apply-patch+yaml")
+check(code == 422 and "fieldManager" in body.decode(), "apply without a fieldManager is a 422")
+
 code, body = authed("/metrics")
 check(code == 200 and b'apiserver_request_total{verb="create",resource="configmaps",code="201"}' in body, "metrics count requests")
 check(b'skiff_storage_duration_seconds_count{operation="create"}' in body, "metrics time storage operations")
