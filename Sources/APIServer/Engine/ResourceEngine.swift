@@ -127,7 +127,9 @@ public struct ResourceEngine: Sendable {
         let problems = unknown.map { "unknown field \"\($0)\"" } + duplicates.map { "duplicate field \"\($0)\"" }
         switch directive {
         case .strict where !problems.isEmpty:
-            throw StatusError.badRequest("strict decoding error: " + problems.joined(separator: ", "))
+            let kind = request.resource.kind
+            throw StatusError.badRequest("\(kind) in version \"\(request.resource.version)\" cannot be handled as a \(kind): strict decoding error: "
+                                         + problems.joined(separator: ", "))
         case .warn: return (pruned, problems)
         default: return (pruned, [])
         }
