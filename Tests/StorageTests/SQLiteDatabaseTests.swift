@@ -136,17 +136,21 @@ import Testing
         let other = try open(dir) { $0.lockFile = false }
         try await db.write { c in try await c.execute("CREATE TABLE t (v INTEGER)") }
         let (held, signal) = AsyncStream<Void>.makeStream()
+        let (released, release) = AsyncStream<Void>.makeStream()
+        // The other connection holds the write lock until the contender has given up, however
+        // slowly a loaded machine schedules either of them.
         let holder = Task {
             try await other.write { c in
                 try await c.execute("INSERT INTO t VALUES (1)")
                 signal.yield()
-                try await Task.sleep(for: .seconds(5))
+                for await _ in released { break }
             }
         }
         for await _ in held { break }
         await #expect(throws: StorageError.busyTimeout(path: dir.path + "/test.db")) {
             try await db.write { c in try await c.execute("INSERT INTO t VALUES (2)") }
         }
+        release.yield()
         try await holder.value
         await other.close()
         await db.close()
