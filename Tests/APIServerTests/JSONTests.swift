@@ -29,3 +29,19 @@ import Testing
         #expect(value.text == #"{"metadata":{}}"#)
     }
 }
+
+@Suite struct StoredEntryTests {
+    func entry(_ text: String) -> StoredEntry { StoredEntry(key: "/k", modRevision: 42, value: Array(text.utf8)) }
+
+    @Test func resourceVersionIsSplicedIntoTheTopLevelMetadata() throws {
+        let spliced = try #require(entry(#"{"a":{"metadata":{"x":1}},"b":"\"metadata\":{","metadata":{"name":"n"}}"#).bytesWithResourceVersion())
+        let object = try JSON.parse(spliced)
+        #expect(object[path: ["metadata", "resourceVersion"]] == "42")
+        #expect(object[path: ["metadata", "name"]] == "n")
+        #expect(object[path: ["a", "metadata", "resourceVersion"]] == nil, "nested metadata is left alone")
+        #expect(object["b"] == #""metadata":{"#, "strings are left alone")
+        let empty = try JSON.parse(try #require(entry(#"{"metadata":{}}"#).bytesWithResourceVersion()))
+        #expect(empty == ["metadata": ["resourceVersion": "42"]])
+        #expect(entry(#"{"kind":"X"}"#).bytesWithResourceVersion() == nil)
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import APIServer
 
@@ -73,5 +74,17 @@ import Testing
         #expect(TableColumn.humanDuration(185) == "3m5s")
         #expect(TableColumn.humanDuration(3 * 3600) == "3h")
         #expect(TableColumn.humanDuration(3 * 86400 + 7200) == "3d2h")
+    }
+}
+
+@Suite struct TimestampTests {
+    @Test func rfc3339RoundTripsAndReadsOffsetsAndFractions() throws {
+        let date = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(RFC3339.string(date) == "2023-11-14T22:13:20Z")
+        #expect(RFC3339.parse("2023-11-14T22:13:20Z") == date)
+        #expect(RFC3339.parse("2023-11-14T23:13:20+01:00") == date)
+        #expect(try #require(RFC3339.parse("2023-11-14T22:13:20.250000Z")).timeIntervalSince1970 == 1_700_000_000.25)
+        #expect(RFC3339.parse("2023-11-14 22:13:20") == nil)
+        #expect(RFC3339.parse("yesterday") == nil)
     }
 }

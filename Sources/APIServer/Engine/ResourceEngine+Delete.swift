@@ -34,7 +34,7 @@ extension ResourceEngine {
         _ = try deleteOptions(request)
         let page = try await readList(request)
         var deleted: [JSON] = []
-        for object in page.objects {
+        for object in try page.objects() {
             guard let name = object[path: ["metadata", "name"]]?.stringValue,
                   let rv = object[path: ["metadata", "resourceVersion"]]?.stringValue.flatMap({ Int64($0) }) else { continue }
             let key = request.resource.key(namespace: object[path: ["metadata", "namespace"]]?.stringValue, name: name)

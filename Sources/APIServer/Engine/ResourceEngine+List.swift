@@ -1,7 +1,10 @@
 extension ResourceEngine {
     /// The objects a list reads: selected, paged, at one revision.
     struct ListPage {
-        var objects: [JSON]
+        /// The selected objects in key order, as stored.
+        var entries: [StoredEntry]
+        /// The objects, parsed.
+        func objects() throws -> [JSON] { try entries.map { try $0.decoded() } }
         var revision: Int64
         var continueToken: String?
         var remaining: Int64?
@@ -13,15 +16,32 @@ extension ResourceEngine {
         let page = try await readList(request)
         if request.wantsTable {
             let table = TablePrinter.forResource(request.resource).table(
-                page.objects, resourceVersion: String(page.revision), continueToken: page.continueToken,
+                try page.objects(), resourceVersion: String(page.revision), continueToken: page.continueToken,
                 remaining: page.remaining, includeObject: request.parameter("includeObject") ?? "Metadata")
             return .json(.ok, table)
         }
         var metadata: JSON = ["resourceVersion": .string(String(page.revision))]
         if let token = page.continueToken { metadata["continue"] = .string(token) }
         if let remaining = page.remaining, remaining > 0 { metadata["remainingItemCount"] = .int(remaining) }
-        return .json(.ok, ["kind": .string(request.resource.listKind), "apiVersion": .string(request.resource.groupVersion),
-                           "metadata": metadata, "items": .array(page.objects)])
+        // The list's envelope is written around the items' stored bytes (each with its
+        // resourceVersion spliced in), without parsing them.
+        var out = Array(#"{"apiVersion":"#.utf8)
+        JSON.string(request.resource.groupVersion).write(into: &out)
+        out.append(contentsOf: #","items":["#.utf8)
+        for (index, entry) in page.entries.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            if let bytes = entry.bytesWithResourceVersion() {
+                out.append(contentsOf: bytes)
+            } else {
+                try entry.decoded().write(into: &out)
+            }
+        }
+        out.append(contentsOf: #"],"kind":"#.utf8)
+        JSON.string(request.resource.listKind).write(into: &out)
+        out.append(contentsOf: #","metadata":"#.utf8)
+        metadata.write(into: &out)
+        out.append(UInt8(ascii: "}"))
+        return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .bytes(out))
     }
 
     /// The selectors of a list or watch request.
@@ -77,7 +97,7 @@ extension ResourceEngine {
         }
 
         let filtering = !labels.isEverything || !fields.isEverything
-        var objects: [JSON] = []
+        var entries: [StoredEntry] = []
         var more = false
         var lastKey: String? = nil
         var remaining: Int64? = nil
@@ -85,16 +105,16 @@ extension ResourceEngine {
         scan: while true {
             let page = try await store.list(prefix: prefix, startKey: start, revision: revision, limit: chunk)
             if revision == 0 { revision = page.revision }
-            for stored in page.objects {
-                if limit > 0 && objects.count == limit {
+            for entry in page.entries {
+                if limit > 0 && entries.count == limit {
                     more = true
                     break scan
                 }
-                lastKey = stored.key
-                if Self.matches(stored.object, labels, fields) { objects.append(stored.object) }
+                lastKey = entry.key
+                if try !filtering || Self.matches(entry.decoded(), labels, fields) { entries.append(entry) }
             }
-            guard page.more, let last = page.objects.last else { break }
-            if limit > 0 && objects.count == limit {
+            guard page.more, let last = page.entries.last else { break }
+            if limit > 0 && entries.count == limit {
                 more = true
                 if !filtering { remaining = page.remaining }
                 break
@@ -107,7 +127,7 @@ extension ResourceEngine {
         } else {
             remaining = nil
         }
-        return ListPage(objects: objects, revision: revision, continueToken: token, remaining: remaining)
+        return ListPage(entries: entries, revision: revision, continueToken: token, remaining: remaining)
     }
 
     static func matches(_ object: JSON, _ labels: LabelSelector, _ fields: FieldSelector) -> Bool {

@@ -43,7 +43,7 @@ extension ResourceEngine {
             listing.http.query["resourceVersion"] = nil
             listing.http.query["resourceVersionMatch"] = nil
             let page = try await readList(listing)
-            initial = page.objects
+            initial = try page.objects()
             startRevision = page.revision
         } else {
             if let rv { startRevision = rv } else { startRevision = try await store.currentRevision() }

@@ -8,6 +8,66 @@ public struct StoredObject: Sendable {
     public var key: String
 }
 
+/// An object as listed: its stored bytes, decoded only when needed (a plain list splices
+/// the resourceVersion into the bytes instead of parsing them).
+public struct StoredEntry: Sendable {
+    public var key: String
+    public var modRevision: Int64
+    public var value: [UInt8]
+
+    /// The parsed object, resourceVersion set.
+    public func decoded() throws -> JSON {
+        try ObjectStore.decode(KeyValue(key: Array(key.utf8), value: value, createRevision: 0, modRevision: modRevision,
+                                        version: 0, lease: 0)).object
+    }
+
+    /// The stored JSON with `"resourceVersion"` inserted into the top-level `metadata`
+    /// object, found by a scan that follows strings and nesting; `nil` if there is none.
+    public func bytesWithResourceVersion() -> [UInt8]? {
+        let marker = Array("\"metadata\"".utf8)
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var i = 0
+        let bytes = value
+        while i < bytes.count {
+            let byte = bytes[i]
+            if inString {
+                if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
+                i += 1
+                continue
+            }
+            switch byte {
+            case 0x22:
+                if depth == 1, bytes.count - i > marker.count, Array(bytes[i..<i + marker.count]) == marker {
+                    var j = i + marker.count
+                    while j < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[j]) { j += 1 }
+                    guard j < bytes.count, bytes[j] == UInt8(ascii: ":") else { break }
+                    j += 1
+                    while j < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[j]) { j += 1 }
+                    guard j < bytes.count, bytes[j] == UInt8(ascii: "{") else { return nil }
+                    var k = j + 1
+                    while k < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[k]) { k += 1 }
+                    let empty = k < bytes.count && bytes[k] == UInt8(ascii: "}")
+                    var out: [UInt8] = []
+                    out.reserveCapacity(bytes.count + 32)
+                    out.append(contentsOf: bytes[...j])
+                    out.append(contentsOf: "\"resourceVersion\":\"\(modRevision)\"".utf8)
+                    if !empty { out.append(UInt8(ascii: ",")) }
+                    out.append(contentsOf: bytes[(j + 1)...])
+                    return out
+                }
+                inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            default: break
+            }
+            i += 1
+        }
+        return nil
+    }
+}
+
 /// Kubernetes objects in the key-value log: JSON values under registry keys, the
 /// resourceVersion being the revision of the object's last change (never stored in the value).
 public struct ObjectStore: Sendable {
@@ -105,7 +165,7 @@ public struct ObjectStore: Sendable {
 
     /// One page of the objects under `prefix` from `startKey`, at `revision` (0 = now).
     public func list(prefix: String, startKey: String?, revision: Int64, limit: Int) async throws
-        -> (revision: Int64, objects: [StoredObject], more: Bool, remaining: Int64?) {
+        -> (revision: Int64, entries: [StoredEntry], more: Bool, remaining: Int64?) {
         let prefixBytes = Array(prefix.utf8)
         let range: KeyRange
         if let startKey {
@@ -114,9 +174,9 @@ public struct ObjectStore: Sendable {
             range = .prefix(prefixBytes)
         }
         let result = try await timed("list") { try await kine.list(range, revision: revision, limit: limit, withCount: limit > 0) }
-        let objects = try result.kvs.map { try Self.decode($0) }
-        let remaining = result.count.map { $0 - Int64(objects.count) }
-        return (revision > 0 ? revision : result.revision, objects, result.more, remaining)
+        let entries = result.kvs.map { StoredEntry(key: $0.keyString, modRevision: $0.modRevision, value: $0.value) }
+        let remaining = result.count.map { $0 - Int64(entries.count) }
+        return (revision > 0 ? revision : result.revision, entries, result.more, remaining)
     }
 
     public func currentRevision() async throws -> Int64 { try await kine.currentRevision() }
