@@ -86,5 +86,6 @@ import Testing
         #expect(try #require(RFC3339.parse("2023-11-14T22:13:20.250000Z")).timeIntervalSince1970 == 1_700_000_000.25)
         #expect(RFC3339.parse("2023-11-14 22:13:20") == nil)
         #expect(RFC3339.parse("yesterday") == nil)
+        #expect(RFC3339.microString(Date(timeIntervalSince1970: 1_700_000_000.25)) == "2023-11-14T22:13:20.250000Z")
     }
 }

@@ -155,12 +155,7 @@ public struct KubernetesProtobuf: Sendable {
             guard numbers[1] != nil || numbers[2] != nil else { return .null }
             let seconds = Double(Int64(bitPattern: numbers[1] ?? 0)) + Double(numbers[2] ?? 0) / 1e9
             let date = Date(timeIntervalSince1970: seconds)
-            if short == "Time" { return .string(RFC3339.string(date)) }
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "UTC")
-            formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
-            return .string(formatter.string(from: date))
+            return .string(short == "Time" ? RFC3339.string(date) : RFC3339.microString(date))
         case "Duration":
             return .string(Self.goDuration(nanoseconds: Int64(bitPattern: numbers[1] ?? 0)))
         case "IntOrString":

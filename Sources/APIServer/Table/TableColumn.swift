@@ -83,6 +83,14 @@ public enum RFC3339 {
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
+    /// With microseconds, as `MicroTime` fields carry them (`2023-11-14T22:13:20.250000Z`).
+    public static func microString(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        let micros = Int(((date.timeIntervalSince1970 - seconds) * 1_000_000).rounded(.down))
+        let digits = String(micros)
+        return String(string(date).dropLast()) + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
+    }
+
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
     public static func parse(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
