@@ -26,6 +26,8 @@ public struct APIServerBootstrap: Sendable {
 
     public let server: HTTPServer
     public let pki: ClusterPKI
+    /// The control loops that run beside the server.
+    public let serviceAccounts: ServiceAccountController
 
     public init(configuration: Configuration, store: KineStore, logger: Logger) async throws {
         let pki = try ClusterPKI.ensure(dataDirectory: configuration.dataDirectory,
@@ -33,6 +35,8 @@ public struct APIServerBootstrap: Sendable {
         self.pki = pki
         let metrics = APIMetrics()
         let objects = ObjectStore(kine: store, metrics: metrics)
+        serviceAccounts = ServiceAccountController(store: objects, caCertificate: try String(contentsOfFile: pki.caCertificatePath, encoding: .utf8),
+                                                   logger: logger)
         let catalog = try ResourceCatalog.builtIn()
         try await Self.createDefaultNamespaces(objects, catalog: catalog)
         var authenticators: [any Authenticator] = [ClientCertificateAuthenticator()]
@@ -55,7 +59,7 @@ public struct APIServerBootstrap: Sendable {
         tls.minimumTLSVersion = .tlsv12
         var http = HTTPServer.Configuration(host: configuration.host, port: configuration.port)
         http.maxBodyBytes = configuration.maxBodyBytes
-        server = HTTPServer(configuration: http, sslContext: try NIOSSLContext(configuration: tls), responder: api, logger: logger)
+        self.server = HTTPServer(configuration: http, sslContext: try NIOSSLContext(configuration: tls), responder: api, logger: logger)
     }
 
     /// Creates `default`, `kube-system`, `kube-public` and `kube-node-lease` if missing.

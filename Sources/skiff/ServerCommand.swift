@@ -82,7 +82,8 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let server = bootstrap.server
         do {
-            var services: [ServiceRunner.Task] = [{ try await server.run() }]
+            let serviceAccounts = bootstrap.serviceAccounts
+            var services: [ServiceRunner.Task] = [{ try await server.run() }, { await serviceAccounts.run() }]
             var announcements: [ServiceRunner.Task] = [{
                 let port = try await server.listeningPort()
                 let reachable = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host

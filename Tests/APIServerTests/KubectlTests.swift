@@ -384,6 +384,35 @@ import Testing
         #expect((serviceSpec["ports"] as? [[String: Any]])?.first?["targetPort"] as? Int == 81)
     }
 
+    /// Every active namespace gets a `default` ServiceAccount and the `kube-root-ca.crt`
+    /// ConfigMap; deleting or changing them puts them back.
+    @Test func namespacesGetTheirDefaultServiceAccountAndRootCA() throws {
+        let server = try SkiffServer()
+        defer { server.destroy() }
+        func k(_ arguments: String...) throws -> CommandOutput { try server.kubectl(Kubectl.v132, arguments) }
+        func eventually(_ what: String, _ check: () throws -> Bool) throws {
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                if try check() { return }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+            Issue.record("not within 30 s: \(what)\n\(server.logTail())")
+        }
+        let ca = try String(contentsOfFile: server.dataDir + "/pki/ca.crt", encoding: .utf8)
+        #expect(try k("create", "namespace", "team").status == 0)
+        try eventually("the default ServiceAccount appears") { try k("-n", "team", "get", "serviceaccount", "default").status == 0 }
+        try eventually("the root CA ConfigMap holds the CA") {
+            try k("-n", "team", "get", "configmap", "kube-root-ca.crt", "-o", "jsonpath={.data.ca\\.crt}").stdout == ca
+        }
+        #expect(try k("-n", "team", "delete", "serviceaccount", "default").status == 0)
+        try eventually("a deleted default ServiceAccount comes back") { try k("-n", "team", "get", "serviceaccount", "default").status == 0 }
+        #expect(try k("-n", "team", "patch", "configmap", "kube-root-ca.crt", "-p", #"{"data":{"ca.crt":"tampered"}}"#).status == 0)
+        try eventually("a changed root CA ConfigMap is put right") {
+            try k("-n", "team", "get", "configmap", "kube-root-ca.crt", "-o", "jsonpath={.data.ca\\.crt}").stdout == ca
+        }
+        #expect(try k("-n", "kube-system", "get", "serviceaccount", "default").status == 0, "the namespaces made at start have one too")
+    }
+
     /// kubectl's generators send protobuf bodies; each one must arrive intact.
     @Test func typedClientProtobufBodiesAreDecoded() throws {
         let server = try SkiffServer()

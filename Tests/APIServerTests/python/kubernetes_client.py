@@ -38,11 +38,21 @@ def status_of(call):
 
 ns = "py"
 v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+# The namespace's root CA ConfigMap and default ServiceAccount come from a control loop;
+# wait for them so that they are not among the changes the checks below expect.
+import time
+deadline = time.time() + 30
+while time.time() < deadline:
+    names = [c.metadata.name for c in v1.list_namespaced_config_map(ns).items]
+    if "kube-root-ca.crt" in names and v1.list_namespaced_service_account(ns).items:
+        break
+    time.sleep(0.2)
+check("kube-root-ca.crt" in names, "the namespace gets its kube-root-ca.crt ConfigMap")
 
 # List, then watch from the list's resourceVersion: only later changes arrive, in order.
 v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="first"), data={"n": "1"}))
 listed = v1.list_namespaced_config_map(ns)
-check([c.metadata.name for c in listed.items] == ["first"], "list returns the one config map")
+check([c.metadata.name for c in listed.items] == ["first", "kube-root-ca.crt"], "list returns the config maps in name order")
 resume_from = listed.metadata.resource_version
 v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="second")))
 first = v1.read_namespaced_config_map("first", ns)

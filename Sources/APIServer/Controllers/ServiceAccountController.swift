@@ -1,0 +1,108 @@
+import KineLayer
+import Logging
+
+/// Keeps, in every active namespace, the `default` ServiceAccount and the `kube-root-ca.crt`
+/// ConfigMap holding the cluster CA (what kube-controller-manager's service account and root
+/// CA publisher loops do). It works from watches: one pass over the namespaces at start,
+/// then every namespace created, and every such object deleted or changed, is seen to.
+public struct ServiceAccountController: Sendable {
+    static let serviceAccountName = "default"
+    static let rootCAConfigMap = "kube-root-ca.crt"
+
+    let store: ObjectStore
+    let caCertificate: String
+    let logger: Logger
+
+    public init(store: ObjectStore, caCertificate: String, logger: Logger) {
+        self.store = store
+        self.caCertificate = caCertificate
+        self.logger = logger
+    }
+
+    static let namespaces = RegistryKey.resourcePrefix(group: "", resource: "namespaces")
+    static let serviceAccounts = RegistryKey.resourcePrefix(group: "", resource: "serviceaccounts")
+    static let configMaps = RegistryKey.resourcePrefix(group: "", resource: "configmaps")
+
+    /// Runs until cancelled; a failed watch is started again after a pause.
+    public func run() async {
+        while !Task.isCancelled {
+            do {
+                try await runOnce()
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("service account controller: \(error); starting again")
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func runOnce() async throws {
+        let revision = try await store.currentRevision()
+        var start: String? = nil
+        while true {
+            let page = try await store.list(prefix: Self.namespaces, startKey: start, revision: revision, limit: 500)
+            for entry in page.entries {
+                if let name = entry.key.split(separator: "/").last { try await ensure(namespace: String(name)) }
+            }
+            guard page.more, let last = page.entries.last else { break }
+            start = last.key + "\u{0}"
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for prefix in [Self.namespaces, Self.serviceAccounts, Self.configMaps] {
+                group.addTask {
+                    let watch = try await store.kine.watch(.prefix(Array(prefix.utf8)), startRevision: revision + 1)
+                    defer { store.kine.cancelWatch(watch.id) }
+                    for try await message in watch.stream {
+                        guard case .events(let events) = message else { continue }
+                        for event in events { try await handle(event, prefix: prefix) }
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func handle(_ event: Event, prefix: String) async throws {
+        let parts = event.kv.keyString.dropFirst(prefix.count).split(separator: "/").map(String.init)
+        switch prefix {
+        case Self.namespaces:
+            if event.kind == .put, let name = parts.first { try await ensure(namespace: name) }
+        case Self.serviceAccounts:
+            if event.kind == .delete, parts.count == 2, parts[1] == Self.serviceAccountName { try await ensure(namespace: parts[0]) }
+        default:
+            if parts.count == 2, parts[1] == Self.rootCAConfigMap { try await ensure(namespace: parts[0]) }
+        }
+    }
+
+    /// Creates what is missing in an active namespace and puts the CA back into the ConfigMap.
+    func ensure(namespace: String) async throws {
+        guard let ns = try await store.get(RegistryKey(group: "", resource: "namespaces", namespace: nil, name: namespace).path),
+              ns.object[path: ["metadata", "deletionTimestamp"]] == nil,
+              ns.object[path: ["status", "phase"]]?.stringValue != "Terminating" else { return }
+        let accountKey = RegistryKey(group: "", resource: "serviceaccounts", namespace: namespace, name: Self.serviceAccountName).path
+        if try await store.get(accountKey) == nil {
+            _ = try await store.create(accountKey, Self.object(kind: "ServiceAccount", name: Self.serviceAccountName, namespace: namespace))
+        }
+        let mapKey = RegistryKey(group: "", resource: "configmaps", namespace: namespace, name: Self.rootCAConfigMap).path
+        let data: JSON = ["ca.crt": .string(caCertificate)]
+        if let current = try await store.get(mapKey) {
+            guard current.object["data"] != data else { return }
+            var fixed = current.object
+            fixed["data"] = data
+            _ = try await store.update(mapKey, fixed, expectedRevision: current.modRevision)
+        } else {
+            var map = Self.object(kind: "ConfigMap", name: Self.rootCAConfigMap, namespace: namespace)
+            map["data"] = data
+            map[path: ["metadata", "annotations"]] = ["kubernetes.io/description": "The cluster CA, to verify the API server's serving certificate."]
+            _ = try await store.create(mapKey, map)
+        }
+    }
+
+    static func object(kind: String, name: String, namespace: String) -> JSON {
+        ["apiVersion": "v1", "kind": .string(kind),
+         "metadata": ["name": .string(name), "namespace": .string(namespace), "uid": .string(ResourceEngine.newUID()),
+                      "creationTimestamp": .string(ResourceEngine.now())]]
+    }
+}
