@@ -28,6 +28,7 @@ public struct APIServerBootstrap: Sendable {
     public let pki: ClusterPKI
     /// The control loops that run beside the server.
     public let serviceAccounts: ServiceAccountController
+    public let namespaces: NamespaceController
 
     public init(configuration: Configuration, store: KineStore, logger: Logger) async throws {
         let pki = try ClusterPKI.ensure(dataDirectory: configuration.dataDirectory,
@@ -38,6 +39,7 @@ public struct APIServerBootstrap: Sendable {
         serviceAccounts = ServiceAccountController(store: objects, caCertificate: try String(contentsOfFile: pki.caCertificatePath, encoding: .utf8),
                                                    logger: logger)
         let catalog = try ResourceCatalog.builtIn()
+        namespaces = NamespaceController(store: objects, catalog: catalog, logger: logger)
         try await Self.createDefaultNamespaces(objects, catalog: catalog)
         var authenticators: [any Authenticator] = [ClientCertificateAuthenticator()]
         if let file = configuration.tokenAuthFile { authenticators.append(try TokenFileAuthenticator(path: file)) }

@@ -82,8 +82,8 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let server = bootstrap.server
         do {
-            let serviceAccounts = bootstrap.serviceAccounts
-            var services: [ServiceRunner.Task] = [{ try await server.run() }, { await serviceAccounts.run() }]
+            let serviceAccounts = bootstrap.serviceAccounts, namespaces = bootstrap.namespaces
+            var services: [ServiceRunner.Task] = [{ try await server.run() }, { await serviceAccounts.run() }, { await namespaces.run() }]
             var announcements: [ServiceRunner.Task] = [{
                 let port = try await server.listeningPort()
                 let reachable = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host

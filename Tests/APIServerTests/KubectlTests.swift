@@ -413,6 +413,26 @@ import Testing
         #expect(try k("-n", "kube-system", "get", "serviceaccount", "default").status == 0, "the namespaces made at start have one too")
     }
 
+    /// `kubectl delete namespace` finishes: the namespace goes Terminating, its content is
+    /// deleted, then the namespace; a namespace of the same name starts empty. The namespaces
+    /// every cluster needs cannot be deleted.
+    @Test func deletingANamespaceRemovesItsContent() throws {
+        let server = try SkiffServer()
+        defer { server.destroy() }
+        func k(_ arguments: String...) throws -> CommandOutput { try server.kubectl(Kubectl.v132, arguments) }
+        #expect(try k("create", "namespace", "gone").status == 0)
+        #expect(try k("-n", "gone", "create", "configmap", "a", "--from-literal=x=1").status == 0)
+        #expect(try k("-n", "gone", "create", "deployment", "d", "--image=nginx").status == 0)
+        let deleted = try k("delete", "namespace", "gone", "--timeout=60s")
+        #expect(deleted.stdout.contains("namespace \"gone\" deleted"), "\(deleted.stdout)\(deleted.stderr)\n\(server.logTail())")
+        #expect(try k("get", "namespace", "gone").stderr.contains("not found"))
+        #expect(try k("create", "namespace", "gone").status == 0)
+        let content = try k("-n", "gone", "get", "configmap,deployment", "-o", "name")
+        #expect(!content.stdout.contains("configmap/a") && !content.stdout.contains("deployment.apps/d"), "\(content.stdout)")
+        let refused = try k("delete", "namespace", "kube-system")
+        #expect(refused.stderr.contains(#"namespaces "kube-system" is forbidden: this namespace may not be deleted"#), "\(refused.stderr)")
+    }
+
     /// kubectl's generators send protobuf bodies; each one must arrive intact.
     @Test func typedClientProtobufBodiesAreDecoded() throws {
         let server = try SkiffServer()

@@ -16,6 +16,9 @@ extension ResourceEngine {
             throw StatusError.conflict(request.resource, name: name,
                                        why: "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(current.modRevision)")
         }
+        if request.resource.group.isEmpty && request.resource.plural == "namespaces" {
+            return try await deleteNamespace(current, request)
+        }
         if !request.dryRun {
             switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
             case .written: break
@@ -27,6 +30,29 @@ extension ResourceEngine {
         details["uid"] = current.object[path: ["metadata", "uid"]]
         return .json(.ok, ["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success",
                            "details": details])
+    }
+
+    /// Namespaces are not removed at once: they turn Terminating (deletionTimestamp set) and
+    /// the namespace controller empties and then removes them. The namespaces every cluster
+    /// needs cannot be deleted.
+    func deleteNamespace(_ current: StoredObject, _ request: ResourceRequest) async throws -> HTTPResponse {
+        let name = request.info.name!
+        if ["default", "kube-system", "kube-public"].contains(name) {
+            throw StatusError(code: 403, reason: "Forbidden", message: "namespaces \"\(name)\" is forbidden: this namespace may not be deleted",
+                              details: ["name": .string(name), "kind": "namespaces"])
+        }
+        var object = current.object
+        if object[path: ["metadata", "deletionTimestamp"]] == nil {
+            object[path: ["metadata", "deletionTimestamp"]] = .string(Self.now())
+            object[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
+        }
+        object[path: ["status", "phase"]] = "Terminating"
+        if request.dryRun || object == current.object { return render(object, request) }
+        switch try await store.update(request.key(name), object, expectedRevision: current.modRevision) {
+        case .written(let stored): return render(stored.object, request)
+        case .conflict: throw StatusError.conflict(request.resource, name: name)
+        case .missing: throw StatusError.notFound(request.resource, name: name)
+        }
     }
 
     /// DELETE of a collection: every object the selectors match, answered with their list.
