@@ -433,6 +433,31 @@ import Testing
         #expect(refused.stderr.contains(#"namespaces "kube-system" is forbidden: this namespace may not be deleted"#), "\(refused.stderr)")
     }
 
+    /// An object with finalizers is marked for deletion and stays until the last one is
+    /// removed; no finalizer may be added meanwhile; a namespace waits for such content.
+    @Test func finalizersHoldObjectsAndNamespaces() throws {
+        let server = try SkiffServer()
+        defer { server.destroy() }
+        func k(_ arguments: String...) throws -> CommandOutput { try server.kubectl(Kubectl.v132, arguments) }
+        #expect(try k("create", "namespace", "held").status == 0)
+        #expect(try k("-n", "held", "create", "configmap", "c", "--from-literal=a=1").status == 0)
+        #expect(try k("-n", "held", "patch", "configmap", "c", "-p", #"{"metadata":{"finalizers":["example.com/hold"]}}"#).status == 0)
+        #expect(try k("-n", "held", "delete", "configmap", "c", "--wait=false").status == 0)
+        let marked = try k("-n", "held", "get", "configmap", "c", "-o", "jsonpath={.metadata.deletionTimestamp}")
+        #expect(!marked.stdout.isEmpty, "the object stays, marked for deletion")
+        let added = try k("-n", "held", "patch", "configmap", "c", "--type=json", "-p", #"[{"op":"add","path":"/metadata/finalizers/-","value":"x/y"}]"#)
+        #expect(added.stderr.contains("no new finalizers can be added if the object is being deleted"), "\(added.stderr)")
+        #expect(try k("delete", "namespace", "held", "--wait=false").status == 0)
+        Thread.sleep(forTimeInterval: 1)
+        let phase = try k("get", "namespace", "held", "-o", "jsonpath={.status.phase}")
+        #expect(phase.stdout == "Terminating", "the namespace waits for the finalizer: \(phase.stdout)")
+        #expect(try k("-n", "held", "patch", "configmap", "c", "--type=json", "-p", #"[{"op":"remove","path":"/metadata/finalizers"}]"#).status == 0)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, try k("get", "namespace", "held").status == 0 { Thread.sleep(forTimeInterval: 0.5) }
+        #expect(try k("get", "namespace", "held").stderr.contains("not found"), "\(server.logTail())")
+        #expect(try k("-n", "held", "get", "configmap", "c").stderr.contains("not found"))
+    }
+
     /// kubectl's generators send protobuf bodies; each one must arrive intact.
     @Test func typedClientProtobufBodiesAreDecoded() throws {
         let server = try SkiffServer()

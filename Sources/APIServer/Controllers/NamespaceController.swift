@@ -1,14 +1,18 @@
 import KineLayer
 import Logging
+import Synchronization
 
 /// Finishes the deletion of Terminating namespaces, as kube-controller-manager's namespace
 /// controller does: deletes every namespaced object in the namespace, reports progress in the
 /// namespace's conditions, then drops the `kubernetes` finalizer and removes the namespace
 /// once no finalizer is left. Works from a namespace watch (one pass at start).
-public struct NamespaceController: Sendable {
+public final class NamespaceController: Sendable {
     let store: ObjectStore
     let catalog: ResourceCatalog
     let logger: Logger
+    /// Terminating namespaces whose content still has finalizers.
+    private let waiting = Mutex(Set<String>())
+    let recheckInterval: Duration = .seconds(2)
 
     public init(store: ObjectStore, catalog: ResourceCatalog, logger: Logger) {
         self.store = store
@@ -31,11 +35,24 @@ public struct NamespaceController: Sendable {
                 }
                 let watch = try await store.kine.watch(.prefix(Array(Self.prefix.utf8)), startRevision: revision + 1)
                 defer { store.kine.cancelWatch(watch.id) }
-                for try await message in watch.stream {
-                    guard case .events(let events) = message else { continue }
-                    for event in events where event.kind == .put {
-                        try await finalize(String(event.kv.keyString.dropFirst(Self.prefix.count)))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for try await message in watch.stream {
+                            guard case .events(let events) = message else { continue }
+                            for event in events where event.kind == .put {
+                                try await self.finalize(String(event.kv.keyString.dropFirst(Self.prefix.count)))
+                            }
+                        }
                     }
+                    // Namespaces waiting for finalizers of their content are looked at again.
+                    group.addTask {
+                        while true {
+                            try await Task.sleep(for: self.recheckInterval)
+                            for name in self.waiting.withLock({ Array($0) }) { try await self.finalize(name) }
+                        }
+                    }
+                    try await group.next()
+                    group.cancelAll()
                 }
             } catch is CancellationError {
                 return
@@ -62,6 +79,18 @@ public struct NamespaceController: Sendable {
             while true {
                 let page = try await store.list(prefix: prefix, startKey: start, revision: 0, limit: 500)
                 for entry in page.entries {
+                    var object = try entry.decoded()
+                    if !(object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty {
+                        // Held by finalizers: marked for deletion, removed when released.
+                        remaining += 1
+                        failures.append(resource.plural)
+                        if object[path: ["metadata", "deletionTimestamp"]] == nil {
+                            object[path: ["metadata", "deletionTimestamp"]] = .string(ResourceEngine.now())
+                            object[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
+                            _ = try await store.update(entry.key, object, expectedRevision: entry.modRevision)
+                        }
+                        continue
+                    }
                     switch try await store.delete(entry.key, expectedRevision: entry.modRevision) {
                     case .written, .missing: break
                     case .conflict:
@@ -73,15 +102,23 @@ public struct NamespaceController: Sendable {
                 start = last.key + "\u{0}"
             }
         }
-        guard let current = try await store.get(key) else { return }
+        guard let current = try await store.get(key) else {
+            waiting.withLock { _ = $0.remove(name) }
+            return
+        }
+        waiting.withLock { if remaining > 0 { $0.insert(name) } else { $0.remove(name) } }
         var object = current.object
         if remaining > 0 {
-            object[path: ["status", "conditions"]] = [[
-                "type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
-                "message": .string("Some resources are remaining: \(Set(failures).sorted().joined(separator: ", "))"),
-                "lastTransitionTime": .string(ResourceEngine.now()),
-            ]]
-            _ = try await store.update(key, object, expectedRevision: current.modRevision)
+            let message = "Some resources are remaining: \(Set(failures).sorted().joined(separator: ", ")) (held by finalizers)"
+            // Written only when it says something new, so that the write's own watch event
+            // does not start another round.
+            if object[path: ["status", "conditions"]]?.arrayValue?.first?["message"]?.stringValue != message {
+                object[path: ["status", "conditions"]] = [[
+                    "type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
+                    "message": .string(message), "lastTransitionTime": .string(ResourceEngine.now()),
+                ]]
+                _ = try await store.update(key, object, expectedRevision: current.modRevision)
+            }
             return
         }
         let finalizers = (object[path: ["spec", "finalizers"]]?.arrayValue ?? []).filter { $0 != "kubernetes" }
@@ -91,10 +128,12 @@ public struct NamespaceController: Sendable {
             logger.info("namespace \(name) deleted")
         } else {
             object[path: ["spec", "finalizers"]] = .array(finalizers)
-            object[path: ["status", "conditions"]] = [[
-                "type": "NamespaceContentRemaining", "status": "False", "reason": "ContentDeleted",
-                "message": "All content successfully removed", "lastTransitionTime": .string(ResourceEngine.now()),
-            ]]
+            if object[path: ["status", "conditions"]]?.arrayValue?.first?["reason"]?.stringValue != "ContentDeleted" {
+                object[path: ["status", "conditions"]] = [[
+                    "type": "NamespaceContentRemaining", "status": "False", "reason": "ContentDeleted",
+                    "message": "All content successfully removed", "lastTransitionTime": .string(ResourceEngine.now()),
+                ]]
+            }
             if object != current.object { _ = try await store.update(key, object, expectedRevision: current.modRevision) }
         }
     }

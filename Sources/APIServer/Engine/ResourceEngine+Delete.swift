@@ -19,6 +19,7 @@ extension ResourceEngine {
         if request.resource.group.isEmpty && request.resource.plural == "namespaces" {
             return try await deleteNamespace(current, request)
         }
+        if let response = try await deleteGracefully(current, options: options, request) { return response }
         if !request.dryRun {
             switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
             case .written: break
@@ -30,6 +31,27 @@ extension ResourceEngine {
         details["uid"] = current.object[path: ["metadata", "uid"]]
         return .json(.ok, ["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success",
                            "details": details])
+    }
+
+    /// An object with finalizers is not removed: it gets `deletionTimestamp` and
+    /// `deletionGracePeriodSeconds` and stays until the last finalizer is removed (see
+    /// ``finishDeletionIfReleased``). Answers the object; `nil` when it can go at once.
+    func deleteGracefully(_ current: StoredObject, options: JSON, _ request: ResourceRequest) async throws -> HTTPResponse? {
+        let finalizers = current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []
+        if current.object[path: ["metadata", "deletionTimestamp"]] != nil { return render(current.object, request) }
+        guard !finalizers.isEmpty else { return nil }
+        var object = current.object
+        object[path: ["metadata", "deletionTimestamp"]] = .string(Self.now())
+        object[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(options["gracePeriodSeconds"]?.intValue ?? 0)
+        if request.resource.hasSpec {
+            object[path: ["metadata", "generation"]] = .int((object[path: ["metadata", "generation"]]?.intValue ?? 0) + 1)
+        }
+        if request.dryRun { return render(object, request) }
+        switch try await store.update(request.key(request.info.name!), object, expectedRevision: current.modRevision) {
+        case .written(let stored): return render(stored.object, request)
+        case .conflict: throw StatusError.conflict(request.resource, name: request.info.name!)
+        case .missing: throw StatusError.notFound(request.resource, name: request.info.name!)
+        }
     }
 
     /// Namespaces are not removed at once: they turn Terminating (deletionTimestamp set) and

@@ -35,6 +35,29 @@ extension ResourceEngine {
         }
         try Self.validateMetadata(updated, request.resource, nameRequired: true)
         if Self.sameContent(updated, current.object) { return render(current.object, request) }
+        if current.object[path: ["metadata", "deletionTimestamp"]] != nil {
+            // An object being deleted may lose finalizers but not gain them, and goes once the
+            // last one is removed.
+            let before = Set((current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).compactMap(\.stringValue))
+            let after = Set((updated[path: ["metadata", "finalizers"]]?.arrayValue ?? []).compactMap(\.stringValue))
+            if !after.isSubset(of: before) {
+                throw StatusError.invalid(kind: request.resource.kind, group: request.resource.group, name: name, causes: [
+                    .init(field: "metadata.finalizers", type: "FieldValueForbidden",
+                          message: "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers \(after.subtracting(before).sorted())"),
+                ])
+            }
+            if after.isEmpty && !(request.resource.group.isEmpty && request.resource.plural == "namespaces") {
+                if request.dryRun { return render(updated, request) }
+                switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
+                case .written(let deleted):
+                    var final = updated
+                    final[path: ["metadata", "resourceVersion"]] = deleted.object[path: ["metadata", "resourceVersion"]]
+                    return render(final, request)
+                case .conflict: throw StatusError.conflict(request.resource, name: name)
+                case .missing: throw StatusError.notFound(request.resource, name: name)
+                }
+            }
+        }
         if request.dryRun { return render(updated, request) }
         switch try await store.update(request.key(name), updated, expectedRevision: current.modRevision) {
         case .written(let stored): return render(stored.object, request)
