@@ -13,6 +13,8 @@ public struct APIServerBootstrap: Sendable {
         public var extraSANs: [String] = []
         public var tokenAuthFile: String?
         public var maxBodyBytes = 3 * 1024 * 1024
+        /// Where Service cluster IPs come from.
+        public var serviceClusterIPRange = "10.96.0.0/12"
 
         public init(dataDirectory: String, host: String, port: Int) {
             self.dataDirectory = dataDirectory
@@ -29,6 +31,9 @@ public struct APIServerBootstrap: Sendable {
     /// The control loops that run beside the server.
     public let serviceAccounts: ServiceAccountController
     public let namespaces: NamespaceController
+    let objects: ObjectStore
+    let serviceAddresses: ServiceAddressAllocator
+    let advertisedHost: String
 
     public init(configuration: Configuration, store: KineStore, logger: Logger) async throws {
         let pki = try ClusterPKI.ensure(dataDirectory: configuration.dataDirectory,
@@ -36,6 +41,9 @@ public struct APIServerBootstrap: Sendable {
         self.pki = pki
         let metrics = APIMetrics()
         let objects = ObjectStore(kine: store, metrics: metrics)
+        self.objects = objects
+        let serviceAddresses = try ServiceAddressAllocator(store: objects, range: configuration.serviceClusterIPRange)
+        self.serviceAddresses = serviceAddresses
         serviceAccounts = ServiceAccountController(store: objects, caCertificate: try String(contentsOfFile: pki.caCertificatePath, encoding: .utf8),
                                                    logger: logger)
         let catalog = try ResourceCatalog.builtIn()
@@ -47,8 +55,11 @@ public struct APIServerBootstrap: Sendable {
         let authorizer = AlwaysAllowAuthorizer()
         let definitions = try OpenAPIBuilder.loadDefinitions()
         let engine = ResourceEngine(store: objects, authenticator: authenticator, authorizer: authorizer,
-                                    definitions: SchemaDefinitions(definitions), logger: logger)
+                                    definitions: SchemaDefinitions(definitions), serviceAddresses: serviceAddresses, logger: logger)
         let advertised = configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
+        advertisedHost = configuration.host == "0.0.0.0" || configuration.host == "::"
+            ? (HostIdentity.interfaceAddresses().first { !$0.contains(":") && !$0.hasPrefix("127.") } ?? "127.0.0.1")
+            : configuration.host
         let api = try KubernetesAPI(engine: engine, catalog: catalog, definitions: definitions,
                                     authenticator: authenticator, authorizer: authorizer,
                                     metrics: metrics, serverAddress: "\(advertised):\(configuration.port)", logger: logger)
@@ -62,6 +73,45 @@ public struct APIServerBootstrap: Sendable {
         var http = HTTPServer.Configuration(host: configuration.host, port: configuration.port)
         http.maxBodyBytes = configuration.maxBodyBytes
         self.server = HTTPServer(configuration: http, sslContext: try NIOSSLContext(configuration: tls), responder: api, logger: logger)
+    }
+
+    /// Creates or corrects the `kubernetes` Service in `default` (the first address of the
+    /// service range, port 443) and its Endpoints, pointing at this server.
+    public func publishAPIService(port: Int) async throws {
+        let serviceKey = RegistryKey(group: "", resource: "services", namespace: "default", name: "kubernetes").path
+        let ports: JSON = [["name": "https", "port": 443, "protocol": "TCP", "targetPort": .int(Int64(port))]]
+        if let current = try await objects.get(serviceKey) {
+            var service = current.object
+            service[path: ["spec", "ports"]] = ports
+            if service != current.object { _ = try await objects.update(serviceKey, service, expectedRevision: current.modRevision) }
+        } else {
+            var service: JSON = [
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": ["name": "kubernetes", "namespace": "default", "uid": .string(ResourceEngine.newUID()),
+                             "creationTimestamp": .string(ResourceEngine.now()),
+                             "labels": ["component": "apiserver", "provider": "kubernetes"]],
+                "spec": ["type": "ClusterIP", "sessionAffinity": "None", "clusterIP": .string(serviceAddresses.apiServerIP),
+                         "internalTrafficPolicy": "Cluster", "ports": ports],
+                "status": ["loadBalancer": .emptyObject],
+            ]
+            try await serviceAddresses.allocate(&service)
+            _ = try await objects.create(serviceKey, service)
+        }
+        let endpointsKey = RegistryKey(group: "", resource: "endpoints", namespace: "default", name: "kubernetes").path
+        let subsets: JSON = [["addresses": [["ip": .string(advertisedHost)]],
+                              "ports": [["name": "https", "port": .int(Int64(port)), "protocol": "TCP"]]]]
+        if let current = try await objects.get(endpointsKey) {
+            var endpoints = current.object
+            endpoints["subsets"] = subsets
+            if endpoints != current.object { _ = try await objects.update(endpointsKey, endpoints, expectedRevision: current.modRevision) }
+        } else {
+            _ = try await objects.create(endpointsKey, [
+                "apiVersion": "v1", "kind": "Endpoints",
+                "metadata": ["name": "kubernetes", "namespace": "default", "uid": .string(ResourceEngine.newUID()),
+                             "creationTimestamp": .string(ResourceEngine.now()), "labels": ["endpointslice.kubernetes.io/skip-mirror": "true"]],
+                "subsets": subsets,
+            ])
+        }
     }
 
     /// Creates `default`, `kube-system`, `kube-public` and `kube-node-lease` if missing.

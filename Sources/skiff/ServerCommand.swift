@@ -28,6 +28,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("token-auth-file"), help: "Static bearer tokens: CSV lines token,user,uid[,\"group1,group2\"].")
     var tokenAuthFile: String?
 
+    @Option(name: .customLong("service-cluster-ip-range"), help: "The IPv4 range Service cluster IPs come from.")
+    var serviceClusterIPRange: String = "10.96.0.0/12"
+
     @Option(name: .customLong("sqlite-synchronous"), help: "SQLite durability: full (survives power loss), normal, off.")
     var synchronous: String = "full"
 
@@ -67,6 +70,7 @@ struct ServerCommand: AsyncParsableCommand {
         var configuration = APIServerBootstrap.Configuration(dataDirectory: dataDir, host: host, port: port)
         configuration.extraSANs = tlsSANs
         configuration.tokenAuthFile = tokenAuthFile
+        configuration.serviceClusterIPRange = serviceClusterIPRange
         let bootstrap: APIServerBootstrap
         do {
             bootstrap = try await APIServerBootstrap(configuration: configuration, store: store, logger: logger)
@@ -89,6 +93,7 @@ struct ServerCommand: AsyncParsableCommand {
                 let reachable = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
                 let kubeconfig = dataDir + "/admin.kubeconfig"
                 try AdminKubeconfig.write(pki: bootstrap.pki, server: "https://\(reachable):\(port)", to: kubeconfig)
+                try await bootstrap.publishAPIService(port: port)
                 let line = "skiff server: serving the Kubernetes API on https://\(host):\(port) (data: \(dataDir)); admin kubeconfig: \(kubeconfig)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }]

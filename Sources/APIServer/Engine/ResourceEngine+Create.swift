@@ -52,11 +52,14 @@ extension ResourceEngine {
             if try await store.get(request.key(name)) != nil { throw StatusError.alreadyExists(resource, name: name) }
             return render(object, request, status: 201)
         }
+        let allocator = Self.isService(resource) ? serviceAddresses : nil
         // A generated name that is taken is generated again, a few times, as kube-apiserver does.
         for _ in 0..<8 {
+            try await allocator?.allocate(&object)
             if let stored = try await store.create(request.key(name), object) {
                 return render(stored.object, request, status: 201)
             }
+            try await allocator?.release(object)
             guard let generatePrefix else { break }
             name = Self.generatedName(generatePrefix)
             object[path: ["metadata", "name"]] = .string(name)

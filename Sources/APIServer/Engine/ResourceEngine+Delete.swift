@@ -20,13 +20,17 @@ extension ResourceEngine {
             return try await deleteNamespace(current, request)
         }
         if let response = try await deleteGracefully(current, options: options, request) { return response }
+        var deletedObject = current.object
         if !request.dryRun {
             switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
-            case .written: break
+            case .written(let deleted):
+                deletedObject = deleted.object
+                if Self.isService(request.resource) { try await serviceAddresses?.release(current.object) }
             case .conflict: throw StatusError.conflict(request.resource, name: name)
             case .missing: throw StatusError.notFound(request.resource, name: name)
             }
         }
+        if request.resource.returnsDeletedObject { return render(deletedObject, request) }
         var details = StatusError.objectDetails(request.resource, name: name)
         details["uid"] = current.object[path: ["metadata", "uid"]]
         return .json(.ok, ["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success",
@@ -87,7 +91,10 @@ extension ResourceEngine {
                   let rv = object[path: ["metadata", "resourceVersion"]]?.stringValue.flatMap({ Int64($0) }) else { continue }
             let key = request.resource.key(namespace: object[path: ["metadata", "namespace"]]?.stringValue, name: name)
             if request.dryRun { deleted.append(object); continue }
-            if case .written(let stored) = try await store.delete(key, expectedRevision: rv) { deleted.append(stored.object) }
+            if case .written(let stored) = try await store.delete(key, expectedRevision: rv) {
+                if Self.isService(request.resource) { try await serviceAddresses?.release(object) }
+                deleted.append(stored.object)
+            }
         }
         return .json(.ok, ["kind": .string(request.resource.listKind), "apiVersion": .string(request.resource.groupVersion),
                            "metadata": ["resourceVersion": .string(String(page.revision))], "items": .array(deleted)])

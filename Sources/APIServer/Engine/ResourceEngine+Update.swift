@@ -34,6 +34,12 @@ extension ResourceEngine {
                                        schema: schema(of: request.resource))
         }
         try Self.validateMetadata(updated, request.resource, nameRequired: true)
+        if Self.isService(request.resource), let ip = current.object[path: ["spec", "clusterIP"]]?.stringValue, !ip.isEmpty,
+           let wanted = updated[path: ["spec", "clusterIP"]]?.stringValue, wanted != ip {
+            throw StatusError.invalid(kind: "Service", group: "", name: name, causes: [
+                .init(field: "spec.clusterIPs[0]", message: "Invalid value: \"\(wanted)\": may not change once set"),
+            ])
+        }
         if Self.sameContent(updated, current.object) { return render(current.object, request) }
         if current.object[path: ["metadata", "deletionTimestamp"]] != nil {
             // An object being deleted may lose finalizers but not gain them, and goes once the

@@ -12,12 +12,15 @@ public struct ResourceEngine: Sendable {
     let authorizer: any Authorizer
     /// The structural schemas (strategic merge patch).
     let definitions: SchemaDefinitions
+    /// Cluster IPs and node ports of Services.
+    let serviceAddresses: ServiceAddressAllocator?
     let logger: Logger
     /// How often a watch sends a bookmark when asked for them.
     var bookmarkInterval: Duration = .seconds(30)
 
     public init(store: ObjectStore, authenticator: any Authenticator, authorizer: any Authorizer,
-                definitions: SchemaDefinitions, logger: Logger) {
+                definitions: SchemaDefinitions, serviceAddresses: ServiceAddressAllocator? = nil, logger: Logger) {
+        self.serviceAddresses = serviceAddresses
         self.store = store
         self.authenticator = authenticator
         self.authorizer = authorizer
@@ -134,6 +137,9 @@ public struct ResourceEngine: Sendable {
         default: return (pruned, [])
         }
     }
+
+    /// Whether a resource is core/v1 Services (whose addresses are allocated).
+    static func isService(_ resource: ResourceDescriptor) -> Bool { resource.group.isEmpty && resource.plural == "services" }
 
     /// The schema of a resource's kind.
     func schema(of resource: ResourceDescriptor) -> SchemaNode? {

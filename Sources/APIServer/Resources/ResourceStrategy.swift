@@ -132,8 +132,21 @@ struct ServiceStrategy: ResourceStrategy {
         object["spec"] = spec
     }
 
+    /// The allocated addresses stay: an update that leaves them out keeps them.
     func prepareForUpdate(_ object: inout JSON, old: JSON) {
         object["status"] = old["status"]
+        for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] where object[path: ["spec", field]] == nil {
+            object[path: ["spec", field]] = old[path: ["spec", field]]
+        }
+        if let ports = object[path: ["spec", "ports"]]?.arrayValue, let oldPorts = old[path: ["spec", "ports"]]?.arrayValue {
+            object[path: ["spec", "ports"]] = .array(ports.map { port in
+                var p = port
+                if p["nodePort"] == nil, let match = oldPorts.first(where: { $0["port"] == port["port"] }) {
+                    p["nodePort"] = match["nodePort"]
+                }
+                return p
+            })
+        }
     }
 
     func nameErrors(_ name: String) -> [String] { NameValidation.dns1035LabelErrors(name) }

@@ -167,6 +167,33 @@ scale.spec.replicas = 5
 apps.replace_namespaced_deployment_scale("web", ns, scale)
 check(apps.read_namespaced_deployment("web", ns).spec.replicas == 5, "writing the scale sets spec.replicas")
 
+# Service addresses: unique cluster IPs and node ports under concurrent creates, a taken IP
+# refused, a deleted Service's IP free again, the kubernetes Service at the range's first IP.
+from concurrent.futures import ThreadPoolExecutor
+
+
+def make_service(i):
+    spec = client.V1ServiceSpec(ports=[client.V1ServicePort(port=80)], type="NodePort" if i % 2 else "ClusterIP")
+    return v1.create_namespaced_service(ns, client.V1Service(metadata=client.V1ObjectMeta(name="svc-%d" % i), spec=spec))
+
+
+with ThreadPoolExecutor(max_workers=16) as pool:
+    services = list(pool.map(make_service, range(40)))
+ips = [s.spec.cluster_ip for s in services]
+node_ports = [s.spec.ports[0].node_port for s in services if s.spec.type == "NodePort"]
+check(len(set(ips)) == 40 and all(ip.startswith("10.") for ip in ips), "40 concurrent creates get 40 distinct cluster IPs")
+check(len(set(node_ports)) == 20 and all(30000 <= p <= 32767 for p in node_ports), "20 NodePort services get distinct node ports")
+kubernetes_service = v1.read_namespaced_service("kubernetes", "default")
+check(kubernetes_service.spec.cluster_ip == "10.96.0.1" and kubernetes_service.spec.ports[0].port == 443, "the kubernetes Service is 10.96.0.1:443")
+taken = ips[0]
+code, body = status_of(lambda: v1.create_namespaced_service(ns, client.V1Service(
+    metadata=client.V1ObjectMeta(name="dup-ip"), spec=client.V1ServiceSpec(cluster_ip=taken, ports=[client.V1ServicePort(port=80)]))))
+check(code == 422 and "provided IP is already allocated" in body["message"], "a taken cluster IP is a 422")
+v1.delete_namespaced_service("svc-0", ns)
+again = v1.create_namespaced_service(ns, client.V1Service(
+    metadata=client.V1ObjectMeta(name="reuse"), spec=client.V1ServiceSpec(cluster_ip=taken, ports=[client.V1ServicePort(port=80)])))
+check(again.spec.cluster_ip == taken, "a deleted Service's cluster IP can be taken again")
+
 # Raw HTTPS: anonymous access, body limit, malformed bodies.
 context = ssl.create_default_context(cafile=ca_file)
 
