@@ -540,3 +540,26 @@ import Testing
         #expect(load.stdout.contains("3000 succeeded"), "\(load.stdout)")
     }
 }
+
+/// SIGTERM stops a server promptly and cleanly even while watches are open.
+@Suite struct ShutdownTests {
+    @Test func sigtermEndsTheServerWithOpenWatches() throws {
+        let server = try SkiffServer()
+        defer { server.destroy() }
+        let watcher = Process()
+        watcher.executableURL = URL(fileURLWithPath: Kubectl.v132)
+        watcher.arguments = ["--kubeconfig", server.kubeconfig, "get", "configmaps", "-A", "-w"]
+        watcher.standardOutput = FileHandle.nullDevice
+        watcher.standardError = FileHandle.nullDevice
+        try watcher.run()
+        defer { if watcher.isRunning { watcher.terminate() } }
+        Thread.sleep(forTimeInterval: 2)
+        let started = Date()
+        server.process.terminate()
+        server.process.waitUntilExit()
+        let took = Date().timeIntervalSince(started)
+        #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0,
+                "exit status \(server.process.terminationStatus)\n\(server.logTail())")
+        #expect(took < 15, "stopping took \(took) s")
+    }
+}

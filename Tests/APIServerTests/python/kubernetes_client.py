@@ -141,6 +141,16 @@ except ApiException as error:
     events.append(error.status)
 check(events == [410], "a watch from a compacted resourceVersion gets 410: %s" % events)
 
+# resourceVersionMatch=Exact reads the past; deletecollection removes what the selector picks.
+before_change = v1.list_namespaced_config_map(ns, label_selector="page=yes").metadata.resource_version
+v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="p5", labels={"page": "yes"})))
+past = v1.list_namespaced_config_map(ns, label_selector="page=yes", resource_version=before_change, resource_version_match="Exact")
+check([c.metadata.name for c in past.items] == ["p0", "p1", "p2", "p3", "p4"], "an Exact list shows the objects as they were")
+v1.delete_collection_namespaced_config_map(ns, label_selector="page=yes")
+left = [c.metadata.name for c in v1.list_namespaced_config_map(ns).items]
+check(not any(n.startswith("p") and n[1:].isdigit() for n in left) and "first" in left,
+      "deletecollection removes exactly the selected objects: %s" % left)
+
 # Status and scale subresources.
 apps = client.AppsV1Api()
 deployment = client.V1Deployment(
@@ -230,6 +240,9 @@ def authed(path, method="GET", body=None, content_type="application/json"):
         return error.code, error.read()
 
 
+code, body = authed("/api")
+check(code == 200 and json.loads(body)["serverAddressByClientCIDRs"][0]["serverAddress"].endswith(":" + url.rsplit(":", 1)[1]),
+      "/api names the port the server listens on")
 big = json.dumps({"metadata": {"name": "big"}, "data": {"x": "a" * (4 * 1024 * 1024)}}).encode()
 code, body = authed("/api/v1/namespaces/%s/configmaps" % ns, "POST", big)
 check(code == 413 and json.loads(body)["reason"] == "RequestEntityTooLarge", "a 4 MiB body is a 413 Status")
