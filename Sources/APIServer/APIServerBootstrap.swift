@@ -33,6 +33,12 @@ public struct APIServerBootstrap: Sendable {
     public let namespaces: NamespaceController
     let objects: ObjectStore
     let serviceAddresses: ServiceAddressAllocator
+    let api: KubernetesAPI
+    let dataDirectory: String
+    /// The host clients on this machine use (loopback when listening on every address).
+    let localHost: String
+    /// The host the `kubernetes` Endpoints advertise (a real interface address when
+    /// listening on every address).
     let advertisedHost: String
 
     public init(configuration: Configuration, store: KineStore, logger: Logger) async throws {
@@ -54,15 +60,17 @@ public struct APIServerBootstrap: Sendable {
         let authenticator = AuthenticatorChain(authenticators)
         let authorizer = AlwaysAllowAuthorizer()
         let definitions = try OpenAPIBuilder.loadDefinitions()
-        let engine = ResourceEngine(store: objects, authenticator: authenticator, authorizer: authorizer,
+        let engine = ResourceEngine(store: objects, catalog: catalog, authenticator: authenticator, authorizer: authorizer,
                                     definitions: SchemaDefinitions(definitions), serviceAddresses: serviceAddresses, logger: logger)
-        let advertised = configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
-        advertisedHost = configuration.host == "0.0.0.0" || configuration.host == "::"
+        let everywhere = configuration.host == "0.0.0.0" || configuration.host == "::"
+        localHost = everywhere ? "127.0.0.1" : configuration.host
+        advertisedHost = everywhere
             ? (HostIdentity.interfaceAddresses().first { !$0.contains(":") && !$0.hasPrefix("127.") } ?? "127.0.0.1")
             : configuration.host
+        dataDirectory = configuration.dataDirectory
         let api = try KubernetesAPI(engine: engine, catalog: catalog, definitions: definitions,
-                                    authenticator: authenticator, authorizer: authorizer,
-                                    metrics: metrics, serverAddress: "\(advertised):\(configuration.port)", logger: logger)
+                                    authenticator: authenticator, authorizer: authorizer, metrics: metrics, logger: logger)
+        self.api = api
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(pki.serverCertificatePath).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: pki.serverKeyPath, format: .pem)))
@@ -75,9 +83,20 @@ public struct APIServerBootstrap: Sendable {
         self.server = HTTPServer(configuration: http, sslContext: try NIOSSLContext(configuration: tls), responder: api, logger: logger)
     }
 
+    /// What follows the bind, once the port is known: `/api` names the address, the admin
+    /// kubeconfig is written to `DATA_DIR/admin.kubeconfig`, the `kubernetes` Service is
+    /// published. Returns the kubeconfig's path.
+    public func started(port: Int) async throws -> String {
+        api.serverAddress.withLock { $0 = "\(advertisedHost):\(port)" }
+        let kubeconfig = dataDirectory + "/admin.kubeconfig"
+        try AdminKubeconfig.write(pki: pki, server: "https://\(localHost):\(port)", to: kubeconfig)
+        try await publishAPIService(port: port)
+        return kubeconfig
+    }
+
     /// Creates or corrects the `kubernetes` Service in `default` (the first address of the
     /// service range, port 443) and its Endpoints, pointing at this server.
-    public func publishAPIService(port: Int) async throws {
+    func publishAPIService(port: Int) async throws {
         let serviceKey = RegistryKey(group: "", resource: "services", namespace: "default", name: "kubernetes").path
         let ports: JSON = [["name": "https", "port": 443, "protocol": "TCP", "targetPort": .int(Int64(port))]]
         if let current = try await objects.get(serviceKey) {
@@ -85,15 +104,11 @@ public struct APIServerBootstrap: Sendable {
             service[path: ["spec", "ports"]] = ports
             if service != current.object { _ = try await objects.update(serviceKey, service, expectedRevision: current.modRevision) }
         } else {
-            var service: JSON = [
-                "apiVersion": "v1", "kind": "Service",
-                "metadata": ["name": "kubernetes", "namespace": "default", "uid": .string(ResourceEngine.newUID()),
-                             "creationTimestamp": .string(ResourceEngine.now()),
-                             "labels": ["component": "apiserver", "provider": "kubernetes"]],
-                "spec": ["type": "ClusterIP", "sessionAffinity": "None", "clusterIP": .string(serviceAddresses.apiServerIP),
-                         "internalTrafficPolicy": "Cluster", "ports": ports],
-                "status": ["loadBalancer": .emptyObject],
-            ]
+            var service = JSON.newObject(apiVersion: "v1", kind: "Service", name: "kubernetes", namespace: "default",
+                                         labels: ["component": "apiserver", "provider": "kubernetes"])
+            service["spec"] = ["type": "ClusterIP", "sessionAffinity": "None", "clusterIP": .string(serviceAddresses.apiServerIP),
+                               "internalTrafficPolicy": "Cluster", "ports": ports]
+            service["status"] = ["loadBalancer": .emptyObject]
             try await serviceAddresses.allocate(&service)
             _ = try await objects.create(serviceKey, service)
         }
@@ -105,12 +120,10 @@ public struct APIServerBootstrap: Sendable {
             endpoints["subsets"] = subsets
             if endpoints != current.object { _ = try await objects.update(endpointsKey, endpoints, expectedRevision: current.modRevision) }
         } else {
-            _ = try await objects.create(endpointsKey, [
-                "apiVersion": "v1", "kind": "Endpoints",
-                "metadata": ["name": "kubernetes", "namespace": "default", "uid": .string(ResourceEngine.newUID()),
-                             "creationTimestamp": .string(ResourceEngine.now()), "labels": ["endpointslice.kubernetes.io/skip-mirror": "true"]],
-                "subsets": subsets,
-            ])
+            var endpoints = JSON.newObject(apiVersion: "v1", kind: "Endpoints", name: "kubernetes", namespace: "default",
+                                           labels: ["endpointslice.kubernetes.io/skip-mirror": "true"])
+            endpoints["subsets"] = subsets
+            _ = try await objects.create(endpointsKey, endpoints)
         }
     }
 
@@ -119,13 +132,10 @@ public struct APIServerBootstrap: Sendable {
         for name in defaultNamespaces {
             let key = RegistryKey(group: "", resource: "namespaces", namespace: nil, name: name).path
             if try await store.get(key) != nil { continue }
-            let object: JSON = [
-                "kind": "Namespace", "apiVersion": "v1",
-                "metadata": ["name": .string(name), "uid": .string(ResourceEngine.newUID()),
-                             "creationTimestamp": .string(ResourceEngine.now()),
-                             "labels": ["kubernetes.io/metadata.name": .string(name)]],
-                "spec": ["finalizers": ["kubernetes"]], "status": ["phase": "Active"],
-            ]
+            var object = JSON.newObject(apiVersion: "v1", kind: "Namespace", name: name,
+                                        labels: ["kubernetes.io/metadata.name": .string(name)])
+            object["spec"] = ["finalizers": ["kubernetes"]]
+            object["status"] = ["phase": "Active"]
             _ = try await store.create(key, object)
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOHTTP1
+import Synchronization
 
 /// The Kubernetes API: authenticates each request, then routes it to the health, version,
 /// metrics, discovery and OpenAPI endpoints or to the resource engine, logging and counting
@@ -8,31 +9,31 @@ import NIOHTTP1
 public final class KubernetesAPI: HTTPResponder {
     let engine: ResourceEngine
     let catalog: ResourceCatalog
-    let discovery: Discovery
+    let discovery: DiscoveryDocuments
+    /// The address clients reach this server at, for `/api`'s `serverAddressByClientCIDRs`
+    /// (known once the listener is bound).
+    let serverAddress = Mutex("")
     let openAPI: OpenAPIBuilder
     let authenticator: any Authenticator
     let authorizer: any Authorizer
     let protobuf: KubernetesProtobuf
     let metrics: APIMetrics
     let logger: Logger
-    /// The address clients reach this server at, for `/api`'s `serverAddressByClientCIDRs`.
-    let serverAddress: String
 
     /// Paths anonymous clients may read.
     static let publicPaths: Set<String> = ["/healthz", "/livez", "/readyz", "/version"]
 
     public init(engine: ResourceEngine, catalog: ResourceCatalog, definitions: [String: JSON],
                 authenticator: any Authenticator, authorizer: any Authorizer, metrics: APIMetrics,
-                serverAddress: String, logger: Logger) throws {
+                logger: Logger) throws {
         self.engine = engine
         self.catalog = catalog
-        self.discovery = Discovery(catalog: catalog)
+        self.discovery = DiscoveryDocuments(Discovery(catalog: catalog), catalog: catalog)
         self.openAPI = try OpenAPIBuilder(catalog: catalog, definitions: definitions)
         self.protobuf = KubernetesProtobuf(schema: try ProtobufSchema.builtIn())
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.metrics = metrics
-        self.serverAddress = serverAddress
         self.logger = logger
     }
 
@@ -67,7 +68,7 @@ public final class KubernetesAPI: HTTPResponder {
                 response = try serveMeta(request, user: user)
             }
         } catch {
-            response = (ResourceEngine.translate(error) as? StatusError ?? .internalError("\(error)")).response
+            response = ResourceEngine.translate(error).response
         }
         let code = Int(response.status.code)
         if case .stream(let produce) = response.body {
@@ -83,8 +84,7 @@ public final class KubernetesAPI: HTTPResponder {
                 try await produce(writer)
             }
         } else {
-            let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - started).inSeconds
             metrics.record(verb: verb, resource: resource, code: code, seconds: seconds)
             logger.info("\(request.method.rawValue) \(request.path) \(code) \(String(format: "%.1f", seconds * 1000))ms \(user?.name ?? "anonymous")")
         }
@@ -123,11 +123,7 @@ public final class KubernetesAPI: HTTPResponder {
         if let namespace = info.namespace, !NameValidation.labelErrors(namespace).isEmpty, resource.namespaced {
             throw StatusError.notFound(resource, name: info.name ?? "")
         }
-        do {
-            return try await engine.handle(ResourceRequest(info: info, resource: resource, http: request, user: user, protobuf: protobuf))
-        } catch {
-            throw ResourceEngine.translate(error)
-        }
+        return try await engine.handle(ResourceRequest(info: info, resource: resource, http: request, user: user, protobuf: protobuf))
     }
 
     private func serveMeta(_ request: HTTPRequest, user: UserInfo?) throws -> HTTPResponse {
@@ -143,18 +139,12 @@ public final class KubernetesAPI: HTTPResponder {
             return .json(.ok, Self.version)
         case "metrics" where parts.count == 1:
             return HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .bytes(Array(metrics.render().utf8)))
-        case "api" where parts.count == 1:
-            if let aggregated = aggregatedResponse(request, core: true) { return aggregated }
-            return .json(.ok, discovery.coreVersions(serverAddress: serverAddress))
-        case "api" where parts.count == 2:
-            if let list = discovery.resourceList(group: "", version: parts[1]) { return .json(.ok, list) }
-        case "apis" where parts.count == 1:
-            if let aggregated = aggregatedResponse(request, core: false) { return aggregated }
-            return .json(.ok, discovery.groupList())
-        case "apis" where parts.count == 2:
-            if let group = discovery.group(named: parts[1]) { return .json(.ok, group) }
-        case "apis" where parts.count == 3:
-            if let list = discovery.resourceList(group: parts[1], version: parts[2]) { return .json(.ok, list) }
+        case "api", "apis":
+            if parts.count == 1, let aggregated = aggregatedResponse(request, core: parts[0] == "api") { return aggregated }
+            if path == "/api" { return .json(.ok, Discovery.coreVersions(serverAddress: serverAddress.withLock { $0 })) }
+            if let document = discovery.legacy[path] {
+                return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .bytes(document))
+            }
         case "openapi" where parts.count == 2 && parts[1] == "v2":
             let accept = request.headers.first(name: "accept") ?? "application/json"
             if !accept.contains("json") && !accept.contains("*/*") {
@@ -185,9 +175,9 @@ public final class KubernetesAPI: HTTPResponder {
                 continue
             }
             let version = parameters.contains("v=v2") ? "v2" : parameters.contains("v=v2beta1") ? "v2beta1" : nil
-            guard let version else { continue }
-            let document = discovery.aggregated(core: core, apiVersion: "apidiscovery.k8s.io/\(version)")
-            return .json(.ok, document, contentType: "application/json;g=apidiscovery.k8s.io;v=\(version);as=APIGroupDiscoveryList")
+            guard let version, let document = discovery.aggregated(core: core, version: version) else { continue }
+            return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json;g=apidiscovery.k8s.io;v=\(version);as=APIGroupDiscoveryList"],
+                                body: .bytes(document))
         }
         return nil
     }

@@ -90,10 +90,7 @@ struct ServerCommand: AsyncParsableCommand {
             var services: [ServiceRunner.Task] = [{ try await server.run() }, { await serviceAccounts.run() }, { await namespaces.run() }]
             var announcements: [ServiceRunner.Task] = [{
                 let port = try await server.listeningPort()
-                let reachable = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
-                let kubeconfig = dataDir + "/admin.kubeconfig"
-                try AdminKubeconfig.write(pki: bootstrap.pki, server: "https://\(reachable):\(port)", to: kubeconfig)
-                try await bootstrap.publishAPIService(port: port)
+                let kubeconfig = try await bootstrap.started(port: port)
                 let line = "skiff server: serving the Kubernetes API on https://\(host):\(port) (data: \(dataDir)); admin kubeconfig: \(kubeconfig)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }]

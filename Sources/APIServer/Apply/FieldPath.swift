@@ -16,32 +16,38 @@ public enum FieldPaths {
 
     /// The leaf fields an object sets.
     public static func of(_ object: JSON, schema: SchemaNode?) -> Set<FieldPath> {
-        var paths = Set<FieldPath>()
-        collect(object, schema, [], into: &paths)
-        return paths.filter { path in !ignored.contains(where: { path.starts(with: $0) }) }
+        Set(leaves(of: object, schema: schema).keys)
     }
 
-    private static func collect(_ value: JSON, _ schema: SchemaNode?, _ path: FieldPath, into paths: inout Set<FieldPath>) {
+    /// The leaf fields an object sets, each with its value (for an element's `.` path: its
+    /// presence, `true`), read in one walk.
+    public static func leaves(of object: JSON, schema: SchemaNode?) -> [FieldPath: JSON] {
+        var leaves: [FieldPath: JSON] = [:]
+        collect(object, schema, [], into: &leaves)
+        return leaves.filter { path, _ in !ignored.contains(where: { path.starts(with: $0) }) }
+    }
+
+    private static func collect(_ value: JSON, _ schema: SchemaNode?, _ path: FieldPath, into leaves: inout [FieldPath: JSON]) {
         switch value {
         case .object(let members) where !members.isEmpty && !isAtomicObject(schema):
             for (key, member) in members {
-                collect(member, schema?.child(key), path + ["f:" + key], into: &paths)
+                collect(member, schema?.child(key), path + ["f:" + key], into: &leaves)
             }
         case .array(let elements) where !elements.isEmpty:
             switch listType(schema) {
             case .map(let keys):
                 for element in elements {
                     let step = "k:" + keyText(element, keys)
-                    paths.insert(path + [step, "."])
-                    collect(element, schema?.items, path + [step], into: &paths)
+                    leaves[path + [step, "."]] = true
+                    collect(element, schema?.items, path + [step], into: &leaves)
                 }
             case .set:
-                for element in elements { paths.insert(path + ["v:" + element.text]) }
+                for element in elements { leaves[path + ["v:" + element.text]] = element }
             case .atomic:
-                paths.insert(path)
+                leaves[path] = value
             }
         default:
-            if !path.isEmpty { paths.insert(path) }
+            if !path.isEmpty { leaves[path] = value }
         }
     }
 
@@ -79,31 +85,6 @@ public enum FieldPaths {
         var members: [String: JSON] = [:]
         for key in keys { if let value = element[key] { members[key] = value } }
         return JSON.object(members).text
-    }
-
-    /// The value at a field path (`nil` when absent).
-    static func value(at path: FieldPath, in object: JSON, schema: SchemaNode?) -> JSON? {
-        var node: JSON? = object
-        var nodeSchema = schema
-        for step in path {
-            guard let current = node else { return nil }
-            // `.` stands for the element itself: its presence, not its whole value.
-            if step == "." { return .bool(true) }
-            if step.hasPrefix("f:") {
-                let name = String(step.dropFirst(2))
-                node = current[name]
-                nodeSchema = nodeSchema?.child(name)
-            } else if step.hasPrefix("k:") {
-                guard case .map(let keys) = listType(nodeSchema), let elements = current.arrayValue else { return nil }
-                let wanted = String(step.dropFirst(2))
-                node = elements.first { keyText($0, keys) == wanted }
-                nodeSchema = nodeSchema?.items
-            } else if step.hasPrefix("v:") {
-                let wanted = String(step.dropFirst(2))
-                node = current.arrayValue?.first { $0.text == wanted }
-            }
-        }
-        return node
     }
 
     /// The FieldsV1 JSON of a set of paths: a trie of steps, `{}` at each leaf.

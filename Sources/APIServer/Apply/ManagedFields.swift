@@ -70,12 +70,10 @@ public struct ManagedFields: Sendable {
         let clientChanged = new[path: ["metadata", "managedFields"]] != old?[path: ["metadata", "managedFields"]]
             && new[path: ["metadata", "managedFields"]] != nil
         var managed = ManagedFields(of: clientChanged ? new : old)
-        let newPaths = FieldPaths.of(new, schema: schema)
-        let oldPaths = old.map { FieldPaths.of($0, schema: schema) } ?? []
-        let changed = newPaths.filter { path in
-            old == nil || FieldPaths.value(at: path, in: new, schema: schema) != FieldPaths.value(at: path, in: old!, schema: schema)
-        }
-        let removed = oldPaths.subtracting(newPaths)
+        let newLeaves = FieldPaths.leaves(of: new, schema: schema)
+        let oldLeaves = old.map { FieldPaths.leaves(of: $0, schema: schema) } ?? [:]
+        let changed = Set(newLeaves.keys.filter { newLeaves[$0] != oldLeaves[$0] })
+        let removed = Set(oldLeaves.keys).subtracting(newLeaves.keys)
         for i in managed.entries.indices {
             managed.entries[i].fields.subtract(removed)
             managed.entries[i].fields.subtract(changed)
@@ -107,13 +105,14 @@ public struct ManagedFields: Sendable {
     public static func apply(_ config: JSON, to live: JSON?, manager: String, apiVersion: String, force: Bool,
                              schema: SchemaNode?) throws -> JSON {
         var managed = ManagedFields(of: live)
-        let applied = FieldPaths.of(config, schema: schema)
+        let configLeaves = FieldPaths.leaves(of: config, schema: schema)
+        let applied = Set(configLeaves.keys)
         let current = live ?? .emptyObject
+        let liveLeaves = FieldPaths.leaves(of: current, schema: schema)
         var conflicts: [Conflict] = []
         for entry in managed.entries where !(entry.manager == manager && entry.operation == "Apply") {
             for path in entry.fields.intersection(applied) {
-                let wanted = FieldPaths.value(at: path, in: config, schema: schema)
-                if wanted != FieldPaths.value(at: path, in: current, schema: schema) {
+                if configLeaves[path] != liveLeaves[path] {
                     conflicts.append(Conflict(manager: entry.manager, apiVersion: entry.apiVersion, path: path))
                 }
             }

@@ -23,42 +23,28 @@ public final class NamespaceController: Sendable {
     static let prefix = RegistryKey.resourcePrefix(group: "", resource: "namespaces")
 
     public func run() async {
-        while !Task.isCancelled {
-            do {
-                let revision = try await store.currentRevision()
-                var start: String? = nil
-                while true {
-                    let page = try await store.list(prefix: Self.prefix, startKey: start, revision: revision, limit: 500)
-                    for entry in page.entries { try await finalize(String(entry.key.dropFirst(Self.prefix.count))) }
-                    guard page.more, let last = page.entries.last else { break }
-                    start = last.key + "\u{0}"
-                }
-                let watch = try await store.kine.watch(.prefix(Array(Self.prefix.utf8)), startRevision: revision + 1)
-                defer { store.kine.cancelWatch(watch.id) }
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for try await message in watch.stream {
-                            guard case .events(let events) = message else { continue }
-                            for event in events where event.kind == .put {
-                                try await self.finalize(String(event.kv.keyString.dropFirst(Self.prefix.count)))
-                            }
+        await ControllerLoop.run("namespace controller", logger: logger) {
+            let revision = try await store.currentRevision()
+            try await store.forEach(prefix: Self.prefix, revision: revision) { entry in
+                try await finalize(String(entry.key.dropFirst(Self.prefix.count)))
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await self.store.watchChanges(prefix: Self.prefix, after: revision) { events in
+                        for event in events where event.kind == .put {
+                            try await self.finalize(String(event.kv.keyString.dropFirst(Self.prefix.count)))
                         }
                     }
-                    // Namespaces waiting for finalizers of their content are looked at again.
-                    group.addTask {
-                        while true {
-                            try await Task.sleep(for: self.recheckInterval)
-                            for name in self.waiting.withLock({ Array($0) }) { try await self.finalize(name) }
-                        }
-                    }
-                    try await group.next()
-                    group.cancelAll()
                 }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("namespace controller: \(error); starting again")
-                try? await Task.sleep(for: .seconds(1))
+                // Namespaces waiting for finalizers of their content are looked at again.
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: self.recheckInterval)
+                        for name in self.waiting.withLock({ Array($0) }) { try await self.finalize(name) }
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
             }
         }
     }
@@ -75,31 +61,25 @@ public final class NamespaceController: Sendable {
         for resource in catalog.resources where resource.namespaced && resource.isStored {
             let prefix = RegistryKey.namespacePrefix(group: resource.group, resource: resource.plural, namespace: name)
             guard seen.insert(prefix).inserted else { continue }
-            var start: String? = nil
-            while true {
-                let page = try await store.list(prefix: prefix, startKey: start, revision: 0, limit: 500)
-                for entry in page.entries {
-                    var object = try entry.decoded()
-                    if !(object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty {
-                        // Held by finalizers: marked for deletion, removed when released.
-                        remaining += 1
-                        failures.append(resource.plural)
-                        if object[path: ["metadata", "deletionTimestamp"]] == nil {
-                            object[path: ["metadata", "deletionTimestamp"]] = .string(ResourceEngine.now())
-                            object[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
-                            _ = try await store.update(entry.key, object, expectedRevision: entry.modRevision)
-                        }
-                        continue
+            try await store.forEach(prefix: prefix) { entry in
+                var object = try entry.decoded()
+                if !(object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty {
+                    // Held by finalizers: marked for deletion, removed when released.
+                    remaining += 1
+                    failures.append(resource.plural)
+                    if object[path: ["metadata", "deletionTimestamp"]] == nil {
+                        object[path: ["metadata", "deletionTimestamp"]] = .string(ResourceEngine.now())
+                        object[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
+                        _ = try await store.update(entry.key, object, expectedRevision: entry.modRevision)
                     }
-                    switch try await store.delete(entry.key, expectedRevision: entry.modRevision) {
-                    case .written, .missing: break
-                    case .conflict:
-                        remaining += 1
-                        failures.append(resource.plural)
-                    }
+                    return
                 }
-                guard page.more, let last = page.entries.last else { break }
-                start = last.key + "\u{0}"
+                switch try await store.delete(entry.key, expectedRevision: entry.modRevision) {
+                case .written, .missing: break
+                case .conflict:
+                    remaining += 1
+                    failures.append(resource.plural)
+                }
             }
         }
         guard let current = try await store.get(key) else {

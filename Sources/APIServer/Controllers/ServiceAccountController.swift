@@ -25,42 +25,22 @@ public struct ServiceAccountController: Sendable {
 
     /// Runs until cancelled; a failed watch is started again after a pause.
     public func run() async {
-        while !Task.isCancelled {
-            do {
-                try await runOnce()
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("service account controller: \(error); starting again")
-                try? await Task.sleep(for: .seconds(1))
+        await ControllerLoop.run("service account controller", logger: logger) {
+            let revision = try await store.currentRevision()
+            try await store.forEach(prefix: Self.namespaces, revision: revision) { entry in
+                try await ensure(namespace: String(entry.key.dropFirst(Self.namespaces.count)))
             }
-        }
-    }
-
-    private func runOnce() async throws {
-        let revision = try await store.currentRevision()
-        var start: String? = nil
-        while true {
-            let page = try await store.list(prefix: Self.namespaces, startKey: start, revision: revision, limit: 500)
-            for entry in page.entries {
-                if let name = entry.key.split(separator: "/").last { try await ensure(namespace: String(name)) }
-            }
-            guard page.more, let last = page.entries.last else { break }
-            start = last.key + "\u{0}"
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for prefix in [Self.namespaces, Self.serviceAccounts, Self.configMaps] {
-                group.addTask {
-                    let watch = try await store.kine.watch(.prefix(Array(prefix.utf8)), startRevision: revision + 1)
-                    defer { store.kine.cancelWatch(watch.id) }
-                    for try await message in watch.stream {
-                        guard case .events(let events) = message else { continue }
-                        for event in events { try await handle(event, prefix: prefix) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for prefix in [Self.namespaces, Self.serviceAccounts, Self.configMaps] {
+                    group.addTask {
+                        try await store.watchChanges(prefix: prefix, after: revision) { events in
+                            for event in events { try await handle(event, prefix: prefix) }
+                        }
                     }
                 }
+                try await group.next()
+                group.cancelAll()
             }
-            try await group.next()
-            group.cancelAll()
         }
     }
 
@@ -83,7 +63,8 @@ public struct ServiceAccountController: Sendable {
               ns.object[path: ["status", "phase"]]?.stringValue != "Terminating" else { return }
         let accountKey = RegistryKey(group: "", resource: "serviceaccounts", namespace: namespace, name: Self.serviceAccountName).path
         if try await store.get(accountKey) == nil {
-            _ = try await store.create(accountKey, Self.object(kind: "ServiceAccount", name: Self.serviceAccountName, namespace: namespace))
+            _ = try await store.create(accountKey, .newObject(apiVersion: "v1", kind: "ServiceAccount", name: Self.serviceAccountName,
+                                                              namespace: namespace))
         }
         let mapKey = RegistryKey(group: "", resource: "configmaps", namespace: namespace, name: Self.rootCAConfigMap).path
         let data: JSON = ["ca.crt": .string(caCertificate)]
@@ -93,16 +74,10 @@ public struct ServiceAccountController: Sendable {
             fixed["data"] = data
             _ = try await store.update(mapKey, fixed, expectedRevision: current.modRevision)
         } else {
-            var map = Self.object(kind: "ConfigMap", name: Self.rootCAConfigMap, namespace: namespace)
+            var map = JSON.newObject(apiVersion: "v1", kind: "ConfigMap", name: Self.rootCAConfigMap, namespace: namespace)
             map["data"] = data
             map[path: ["metadata", "annotations"]] = ["kubernetes.io/description": "The cluster CA, to verify the API server's serving certificate."]
             _ = try await store.create(mapKey, map)
         }
-    }
-
-    static func object(kind: String, name: String, namespace: String) -> JSON {
-        ["apiVersion": "v1", "kind": .string(kind),
-         "metadata": ["name": .string(name), "namespace": .string(namespace), "uid": .string(ResourceEngine.newUID()),
-                      "creationTimestamp": .string(ResourceEngine.now())]]
     }
 }

@@ -6,7 +6,7 @@ public struct Discovery: Sendable {
     public init(catalog: ResourceCatalog) { self.catalog = catalog }
 
     /// `/api`.
-    public func coreVersions(serverAddress: String) -> JSON {
+    public static func coreVersions(serverAddress: String) -> JSON {
         ["kind": "APIVersions", "versions": ["v1"],
          "serverAddressByClientCIDRs": [["clientCIDR": "0.0.0.0/0", "serverAddress": .string(serverAddress)]]]
     }

@@ -88,8 +88,9 @@ extension ResourceEngine {
             ])
         }
         let podKey = RegistryKey(group: "", resource: "pods", namespace: request.info.namespace, name: podName).path
-        let pods = ResourceDescriptor(group: "", version: "v1", kind: "Pod", plural: "pods", singular: "pod", namespaced: true,
-                                      shortNames: [], categories: [], subresources: [], verbs: [], hasSpec: true, hasStatus: true)
+        guard let pods = catalog.resource(group: "", version: "v1", plural: "pods") else {
+            throw StatusError.internalError("pods are not served")
+        }
         guard let pod = try await store.get(podKey) else { throw StatusError.notFound(pods, name: podName) }
         if let bound = pod.object[path: ["spec", "nodeName"]]?.stringValue, !bound.isEmpty {
             throw StatusError.conflict(pods, name: podName, why: "pod \(podName) is already assigned to node \"\(bound)\"")

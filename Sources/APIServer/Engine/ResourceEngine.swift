@@ -6,6 +6,8 @@ import Logging
 /// by these verbs from its descriptor and strategy. One file per verb.
 public struct ResourceEngine: Sendable {
     public let store: ObjectStore
+    /// The served resources (for the resources a request touches besides its own).
+    let catalog: ResourceCatalog
     /// Answers TokenReviews.
     let authenticator: any Authenticator
     /// Answers access and rules reviews.
@@ -18,9 +20,10 @@ public struct ResourceEngine: Sendable {
     /// How often a watch sends a bookmark when asked for them.
     var bookmarkInterval: Duration = .seconds(30)
 
-    public init(store: ObjectStore, authenticator: any Authenticator, authorizer: any Authorizer,
+    public init(store: ObjectStore, catalog: ResourceCatalog, authenticator: any Authenticator, authorizer: any Authorizer,
                 definitions: SchemaDefinitions, serviceAddresses: ServiceAddressAllocator? = nil, logger: Logger) {
         self.serviceAddresses = serviceAddresses
+        self.catalog = catalog
         self.store = store
         self.authenticator = authenticator
         self.authorizer = authorizer
@@ -92,7 +95,7 @@ public struct ResourceEngine: Sendable {
     }
 
     /// Maps storage errors to `Status` errors.
-    static func translate(_ error: any Error) -> any Error {
+    static func translate(_ error: any Error) -> StatusError {
         switch error {
         case let status as StatusError: return status
         case KineError.compacted(let compacted, let requested):

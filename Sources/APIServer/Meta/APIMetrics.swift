@@ -81,3 +81,8 @@ public final class APIMetrics: Sendable {
         return out
     }
 }
+
+extension Duration {
+    /// The duration in seconds, as Prometheus histograms count it.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -101,15 +101,14 @@ public struct KubernetesProtobuf: Sendable {
             }
         }
         // Go's omitempty: zero scalars of optional non-pointer fields are not part of the object.
-        for (number, field) in fields where field.shape == .single && field.kind != "m" {
-            _ = number
+        for field in fields.values where field.shape == .single && field.kind != "m" {
             guard let member = members[field.name], !field.required, !Self.meaningfulZero.contains(field.name) else { continue }
             switch member {
             case .string(""), .int(0), .bool(false), .double(0): members[field.name] = nil
             default: break
             }
         }
-        for (_, field) in fields where field.shape == .single && field.kind == "m" && members[field.name] == .null {
+        for field in fields.values where field.shape == .single && field.kind == "m" && members[field.name] == .null {
             members[field.name] = nil
         }
         return .object(members)

@@ -17,8 +17,7 @@ public struct StoredEntry: Sendable {
 
     /// The parsed object, resourceVersion set.
     public func decoded() throws -> JSON {
-        try ObjectStore.decode(KeyValue(key: Array(key.utf8), value: value, createRevision: 0, modRevision: modRevision,
-                                        version: 0, lease: 0)).object
+        try ObjectStore.decode(value, key: key, revision: modRevision)
     }
 
     /// The stored JSON with `"resourceVersion"` inserted into the top-level `metadata`
@@ -84,24 +83,27 @@ public struct ObjectStore: Sendable {
     private func timed<T>(_ operation: String, _ body: () async throws -> T) async rethrows -> T {
         let start = ContinuousClock.now
         defer {
-            let elapsed = ContinuousClock.now - start
-            metrics?.recordStorage(operation: operation,
-                                   seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            metrics?.recordStorage(operation: operation, seconds: (ContinuousClock.now - start).inSeconds)
         }
         return try await body()
     }
 
     /// Decodes a stored value, setting its resourceVersion.
     static func decode(_ kv: KeyValue, revision: Int64? = nil) throws -> StoredObject {
+        let rv = revision ?? kv.modRevision
+        return StoredObject(object: try decode(kv.value, key: kv.keyString, revision: rv), modRevision: rv, key: kv.keyString)
+    }
+
+    /// Parses stored bytes, setting the object's resourceVersion.
+    static func decode(_ value: [UInt8], key: String, revision: Int64) throws -> JSON {
         var object: JSON
         do {
-            object = try JSON.parse(kv.value)
+            object = try JSON.parse(value)
         } catch {
-            throw StatusError.internalError("stored object \(kv.keyString) is not valid JSON: \(error)")
+            throw StatusError.internalError("stored object \(key) is not valid JSON: \(error)")
         }
-        let rv = revision ?? kv.modRevision
-        object[path: ["metadata", "resourceVersion"]] = .string(String(rv))
-        return StoredObject(object: object, modRevision: rv, key: kv.keyString)
+        object[path: ["metadata", "resourceVersion"]] = .string(String(revision))
+        return object
     }
 
     /// The bytes stored for an object: without resourceVersion.
@@ -177,6 +179,27 @@ public struct ObjectStore: Sendable {
         let entries = result.kvs.map { StoredEntry(key: $0.keyString, modRevision: $0.modRevision, value: $0.value) }
         let remaining = result.count.map { $0 - Int64(entries.count) }
         return (revision > 0 ? revision : result.revision, entries, result.more, remaining)
+    }
+
+    /// Every object under `prefix` at `revision` (0 = now), read page by page.
+    public func forEach(prefix: String, revision: Int64 = 0, _ body: (StoredEntry) async throws -> Void) async throws {
+        var start: String? = nil
+        while true {
+            let page = try await list(prefix: prefix, startKey: start, revision: revision, limit: 500)
+            for entry in page.entries { try await body(entry) }
+            guard page.more, let last = page.entries.last else { return }
+            start = last.key + "\u{0}"
+        }
+    }
+
+    /// Hands every batch of changes under `prefix` after `revision` to `body`, until
+    /// cancelled or the watch fails.
+    public func watchChanges(prefix: String, after revision: Int64, _ body: ([Event]) async throws -> Void) async throws {
+        let watch = try await kine.watch(.prefix(Array(prefix.utf8)), startRevision: revision + 1)
+        defer { kine.cancelWatch(watch.id) }
+        for try await message in watch.stream {
+            if case .events(let events) = message { try await body(events) }
+        }
     }
 
     public func currentRevision() async throws -> Int64 { try await kine.currentRevision() }
