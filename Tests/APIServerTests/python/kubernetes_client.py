@@ -208,10 +208,10 @@ check(again.spec.cluster_ip == taken, "a deleted Service's cluster IP can be tak
 context = ssl.create_default_context(cafile=ca_file)
 
 
-def raw(path, method="GET", body=None, headers=None):
+def raw(path, method="GET", body=None, headers=None, tls=context):
     request = urllib.request.Request(url + path, data=body, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, context=context) as response:
+        with urllib.request.urlopen(request, context=tls) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
@@ -232,12 +232,7 @@ admin.load_cert_chain(cfg.cert_file, cfg.key_file)
 
 
 def authed(path, method="GET", body=None, content_type="application/json"):
-    request = urllib.request.Request(url + path, data=body, method=method, headers={"Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(request, context=admin) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+    return raw(path, method, body, {"Content-Type": content_type}, tls=admin)
 
 
 code, body = authed("/api")
