@@ -32,16 +32,17 @@ import Testing
         try await withStore(testOptions()) { store, _ in
             // Each keep-alive moves the expiry to a full TTL from the renewal, past the
             // deadline the lease was granted with. Compared on the lease clock, not by
-            // waiting out the TTL, so that a loaded machine's scheduling cannot decide it.
-            let lease = try await store.grantLease(ttl: 8)
+            // waiting out the TTL, so that a loaded machine's scheduling cannot decide it; the
+            // TTL is long because CI's blocking tests can starve the cooperative pool for seconds.
+            let lease = try await store.grantLease(ttl: 120)
             try await store.create(.k("/ka"), value: .k("v"), lease: lease.id)
             var deadline = lease.expiresAt
             for _ in 0..<3 {
                 try await Task.sleep(for: .milliseconds(600))
                 let before = LeaseManager.now()
                 let renewed = try await store.keepAlive(lease: lease.id)
-                #expect(renewed.ttl == 8)
-                #expect(renewed.expiresAt >= before + 8_000, "a full TTL from the renewal")
+                #expect(renewed.ttl == 120)
+                #expect(renewed.expiresAt >= before + 120_000, "a full TTL from the renewal")
                 #expect(renewed.expiresAt > deadline, "later than the previous deadline")
                 deadline = renewed.expiresAt
                 #expect(try await store.lease(lease.id).lease.expiresAt == deadline, "the new deadline is stored")
