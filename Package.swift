@@ -39,6 +39,29 @@ let package = Package(
             dependencies: [
                 "CSQLite3",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .systemLibrary(
+            name: "CDqlite",
+            pkgConfig: "dqlite",
+            providers: [.apt(["libdqlite-dev", "libraft-dev"])]
+        ),
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "CDqlite",
+                "Storage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -100,6 +123,7 @@ let package = Package(
             name: "skiff",
             dependencies: [
                 "APIServer",
+                "Cluster",
                 "EtcdServer",
                 "KineLayer",
                 "Storage",

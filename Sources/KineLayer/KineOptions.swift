@@ -11,5 +11,10 @@ public struct KineOptions: Sendable {
     /// The most change batches buffered for one watcher before it is dropped as too slow.
     public var watchBufferLimit: Int = 16_384
 
+    /// How often to look for changes written by other processes sharing the database (the
+    /// other members of a replicated cluster); `nil` when this process is the only writer.
+    /// With other writers, leases are also not renewed at start (the database never stopped).
+    public var peerPollInterval: Duration? = nil
+
     public init() {}
 }

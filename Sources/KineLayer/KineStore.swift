@@ -38,7 +38,7 @@ public final class KineStore: Sendable {
         committer = options.commitMode.makeStrategy(executor: BatchExecutor(db: database), feed: feed)
         leases = LeaseManager(db: database, committer: committer)
         compactor = Compactor(db: database)
-        try await leases.refreshAll()
+        if options.peerPollInterval == nil { try await leases.refreshAll() }
         startBackground()
     }
 
@@ -254,9 +254,20 @@ public final class KineStore: Sendable {
 
     private func startBackground() {
         let feed = self.feed, leases = self.leases, options = self.options, logger = self.logger
+        let reader = self.reader, hub = self.hub
         let task = Task { [weak self] in
             await withDiscardingTaskGroup { group in
                 group.addTask { await feed.run() }
+                if let interval = options.peerPollInterval {
+                    // Other members' writes: a cheap look at the newest revision, and the
+                    // feed reads the missing window only when there is one.
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: interval)
+                            if let current = try? await reader.currentRevision(), current > hub.revision { feed.poke() }
+                        }
+                    }
+                }
                 group.addTask {
                     while !Task.isCancelled {
                         do {

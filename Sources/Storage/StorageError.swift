@@ -14,6 +14,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case tooManyParameters(count: Int, limit: Int)
     /// The database has been closed.
     case closed
+    /// A replicated database found no leader it could reach in time.
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -31,6 +33,8 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
             return "statement has \(count) parameters, the backend accepts at most \(limit)"
         case .closed:
             return "database is closed"
+        case .unavailable(let why):
+            return "the cluster's database is unavailable: \(why)"
         }
     }
 }

@@ -10,7 +10,7 @@ import Storage
 struct EtcdCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "etcd",
-        abstract: "Serve the etcd v3 API (for etcdctl or kube-apiserver --etcd-servers) from SQLite.")
+        abstract: "Serve the etcd v3 API (for etcdctl or kube-apiserver --etcd-servers) from SQLite or a dqlite cluster.")
 
     @Option(name: .customLong("data-dir"), help: "Where the database lives.")
     var dataDir: String = "default.etcd"
@@ -45,8 +45,7 @@ struct EtcdCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-txn-ops"), help: "The most operations in one transaction.")
     var maxTxnOps: Int = 128
 
-    @Option(name: .customLong("sqlite-synchronous"), help: "SQLite durability: full (survives power loss), normal, off.")
-    var synchronous: String = "full"
+    @OptionGroup var datastore: DatastoreOptions
 
     func validate() throws {
         if autoCompactionMode != "revision" {
@@ -54,9 +53,6 @@ struct EtcdCommand: AsyncParsableCommand {
         }
         if (certFile == nil) != (keyFile == nil) { throw ValidationError("--cert-file and --key-file go together") }
         if clientCertAuth && trustedCAFile == nil { throw ValidationError("--client-cert-auth needs --trusted-ca-file") }
-        if SQLiteConfiguration.Synchronous(rawValue: synchronous.uppercased()) == nil {
-            throw ValidationError("--sqlite-synchronous must be full, normal or off")
-        }
         let urls = listenClientURLs.split(separator: ",")
         guard urls.count == 1 else { throw ValidationError("--listen-client-urls takes one URL in this version") }
         let parsed = try EtcdConfiguration.parseClientURL(String(urls[0]))
@@ -82,10 +78,20 @@ struct EtcdCommand: AsyncParsableCommand {
         } else {
             options.compactionInterval = nil
         }
-        let store = try await KineStore.open(directory: dataDir,
-                                             synchronous: SQLiteConfiguration.Synchronous(rawValue: synchronous.uppercased())!,
-                                             options: options, logger: logger)
-        let endpoint = try EtcdEndpoint(store: store, configuration: configuration, clusterName: name, logger: logger)
+        let opened: OpenedStore
+        do {
+            opened = try await datastore.open(dataDir: dataDir, sqliteSubdirectory: nil, options: options, logger: logger)
+        } catch {
+            throw ValidationError("cannot open the datastore in \(dataDir): \(error)")
+        }
+        let store = opened.store
+        let endpoint: EtcdEndpoint
+        do {
+            endpoint = try EtcdEndpoint(store: store, configuration: configuration, clusterName: name, logger: logger)
+        } catch {
+            await opened.close()
+            throw error
+        }
         do {
             try await ServiceRunner.run(services: [{ try await endpoint.run() }], announcements: [{
                 let port = try await endpoint.listeningPort()
@@ -93,9 +99,9 @@ struct EtcdCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(line.utf8))
             }])
         } catch {
-            await store.close()
+            await opened.close()
             throw ValidationError("cannot serve on \(listenClientURLs): \(error)")
         }
-        await store.close()
+        await opened.close()
     }
 }

@@ -11,7 +11,7 @@ import Storage
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Serve the Kubernetes API (and optionally the etcd v3 API) from SQLite.")
+        abstract: "Serve the Kubernetes API (and optionally the etcd v3 API) from SQLite or a dqlite cluster.")
 
     @Option(name: .customLong("data-dir"), help: "Where the database and certificates live.")
     var dataDir: String = ServerCommand.defaultDataDirectory
@@ -31,8 +31,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("service-cluster-ip-range"), help: "The IPv4 range Service cluster IPs come from.")
     var serviceClusterIPRange: String = "10.96.0.0/12"
 
-    @Option(name: .customLong("sqlite-synchronous"), help: "SQLite durability: full (survives power loss), normal, off.")
-    var synchronous: String = "full"
+    @OptionGroup var datastore: DatastoreOptions
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -44,9 +43,6 @@ struct ServerCommand: AsyncParsableCommand {
     func validate() throws {
         _ = try Self.hostPort(listen, flag: "--listen")
         if let etcdListen { _ = try Self.hostPort(etcdListen, flag: "--etcd-listen") }
-        if SQLiteConfiguration.Synchronous(rawValue: synchronous.uppercased()) == nil {
-            throw ValidationError("--sqlite-synchronous must be full, normal or off")
-        }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level \(logLevel) is not a level") }
     }
 
@@ -64,9 +60,13 @@ struct ServerCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let (host, port) = try Self.hostPort(listen, flag: "--listen")
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-        let store = try await KineStore.open(directory: dataDir + "/db",
-                                             synchronous: SQLiteConfiguration.Synchronous(rawValue: synchronous.uppercased())!,
-                                             logger: logger)
+        let opened: OpenedStore
+        do {
+            opened = try await datastore.open(dataDir: dataDir, sqliteSubdirectory: "db", options: KineOptions(), logger: logger)
+        } catch {
+            throw ValidationError("cannot open the datastore in \(dataDir): \(error)")
+        }
+        let store = opened.store
         var configuration = APIServerBootstrap.Configuration(dataDirectory: dataDir, host: host, port: port)
         configuration.extraSANs = tlsSANs
         configuration.tokenAuthFile = tokenAuthFile
@@ -75,7 +75,7 @@ struct ServerCommand: AsyncParsableCommand {
         do {
             bootstrap = try await APIServerBootstrap(configuration: configuration, store: store, logger: logger)
         } catch {
-            await store.close()
+            await opened.close()
             throw ValidationError("cannot start: \(error)")
         }
         var etcd: EtcdEndpoint? = nil
@@ -104,9 +104,9 @@ struct ServerCommand: AsyncParsableCommand {
             }
             try await ServiceRunner.run(services: services, announcements: announcements)
         } catch {
-            await store.close()
+            await opened.close()
             throw ValidationError("cannot serve on \(listen): \(error)")
         }
-        await store.close()
+        await opened.close()
     }
 }

@@ -9,5 +9,5 @@ struct Skiff: AsyncParsableCommand {
         abstract: "A Kubernetes-compatible API server that keeps its state in SQL (SQLite, or replicated SQLite on dqlite).",
         discussion: "The Kubernetes API server and cluster commands arrive as they are built; see README.md.",
         version: SkiffVersion.skiff,
-        subcommands: [ServerCommand.self, KubeconfigCommand.self, EtcdCommand.self, VersionCommand.self])
+        subcommands: [ServerCommand.self, KubeconfigCommand.self, EtcdCommand.self, ClusterCommand.self, VersionCommand.self, DqliteNodeCommand.self])
 }

@@ -1,0 +1,53 @@
+import CDqlite
+
+/// One dqlite node (libdqlite 1.11): Raft and the replicated SQLite engine, serving the
+/// wire protocol on its bind address. Lives in the node process only: an assertion inside
+/// the library aborts the process that hosts it.
+final class DqliteNode: @unchecked Sendable {
+    private var node: OpaquePointer?
+    let id: UInt64
+    /// The abstract socket the node listens on (reached through the TLS proxy).
+    let bindName: String
+
+    /// Creates the node with `address` as its cluster identity and `bindName` as the
+    /// abstract socket it actually listens on; peers are dialled through `nodeConnectFunction`.
+    init(id: UInt64, address: String, directory: String, bindName: String, latencyMilliseconds: UInt32) throws {
+        self.id = id
+        self.bindName = bindName
+        var created: OpaquePointer?
+        let rc = dqlite_node_create(dqlite_node_id(id), address, directory, &created)
+        guard rc == 0, let created else {
+            throw ClusterError.nodeFailed("cannot create node \(id) at \(address) in \(directory) (code \(rc))")
+        }
+        node = created
+        try check(dqlite_node_set_bind_address(created, "@" + bindName), "set bind address @\(bindName)")
+        try check(dqlite_node_set_connect_func(created, nodeConnectFunction, nil), "install connect function")
+        try check(dqlite_node_set_network_latency_ms(created, latencyMilliseconds), "set network latency")
+    }
+
+    deinit {
+        if let node { dqlite_node_destroy(node) }
+    }
+
+    /// Starts the node's thread; returns when it accepts connections.
+    func start() throws {
+        try check(dqlite_node_start(node), "start")
+    }
+
+    /// Stops the node (its thread ends; Raft state stays on disk).
+    func stop() {
+        _ = dqlite_node_stop(node)
+    }
+
+    /// A fresh node ID for `address`, as dqlite makes them.
+    static func generateID(address: String) -> UInt64 {
+        UInt64(dqlite_generate_node_id(address))
+    }
+
+    private func check(_ rc: Int32, _ what: String) throws {
+        guard rc == 0 else {
+            let message = node.flatMap { dqlite_node_errmsg($0) }.map { String(cString: $0) } ?? ""
+            throw ClusterError.nodeFailed("\(what) failed (code \(rc)): \(message)")
+        }
+    }
+}

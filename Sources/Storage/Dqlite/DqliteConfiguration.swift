@@ -1,0 +1,24 @@
+import NIOSSL
+
+/// How a ``DqliteDatabase`` reaches its cluster.
+public struct DqliteConfiguration: Sendable {
+    /// Addresses ("IP:PORT") of cluster members to ask for the leader; the list is
+    /// refreshed from the cluster's own member list as the client learns it.
+    public var addresses: [String]
+    /// The replicated database's name.
+    public var database = "skiff"
+    /// TLS (with this node's client certificate) for connections to members; `nil` dials plain TCP.
+    public var tls: NIOSSLContext?
+    /// How long one request may go unanswered before its connection is dropped.
+    public var requestTimeout: Duration = .seconds(5)
+    /// How long a read or write keeps looking for a leader (through elections and
+    /// failovers) before it fails with ``StorageError/unavailable(_:)``.
+    public var failoverDeadline: Duration = .seconds(30)
+    /// Connections used for reads.
+    public var readerCount = 4
+
+    public init(addresses: [String], tls: NIOSSLContext? = nil) {
+        self.addresses = addresses
+        self.tls = tls
+    }
+}

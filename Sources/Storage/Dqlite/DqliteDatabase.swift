@@ -1,0 +1,244 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The replicated backend: a database in a dqlite cluster, reached over the dqlite wire
+/// protocol. Only the leader runs SQL, so every connection goes to the current leader and
+/// follows it when leadership moves.
+///
+/// Writes are serialized inside this process (one writer connection); writers of other
+/// members are serialized by the leader, whose "busy" answers are retried here. A write
+/// transaction that fails because the leader went away is run again on the new leader
+/// unless it may have committed: each write records a random token in the same
+/// transaction, and after a commit whose answer was lost the token is looked up to decide.
+/// A non-idempotent transaction is therefore never applied twice.
+public final class DqliteDatabase: SQLDatabase {
+    public let configuration: DqliteConfiguration
+    public var maxParametersPerStatement: Int { 255 }
+
+    private let writer: ResourcePool<LeaderSlot>
+    private let readers: ResourcePool<LeaderSlot>
+    private let known: Mutex<[String]>
+    private let schemaReady = Mutex(false)
+    private let logger: Logger
+    private let clock = ContinuousClock()
+
+    /// A database on the cluster reachable at `configuration.addresses`. Connections are
+    /// made on first use.
+    public init(_ configuration: DqliteConfiguration, logger: Logger = Logger(label: "skiff.storage.dqlite")) {
+        self.configuration = configuration
+        self.logger = logger
+        known = Mutex(configuration.addresses)
+        writer = ResourcePool([LeaderSlot()])
+        readers = ResourcePool((0..<max(1, configuration.readerCount)).map { _ in LeaderSlot() })
+    }
+
+    /// The member addresses this client currently knows, the last leader first.
+    public var knownAddresses: [String] { known.withLock { $0 } }
+
+    // MARK: SQLDatabase
+
+    @discardableResult
+    public func write<T: Sendable>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
+        try await writer.withResource { slot in
+            let deadline = clock.now + configuration.failoverDeadline
+            var attempt = 0
+            while true {
+                attempt += 1
+                let c = try await connection(slot, deadline: deadline)
+                try await prepareSchema(c)
+                let token = Int64.random(in: 1...Int64.max)
+                var committed: T? = nil
+                do {
+                    try await c.execute(DqliteSQL.begin)
+                    let value = try await body(c)
+                    let inserted = try await c.execute(DqliteSQL.insertCommitToken, [.integer(token)])
+                    committed = value
+                    try await c.execute(DqliteSQL.commit)
+                    if inserted.lastInsertID % 1000 == 0 { await pruneTokens(c, below: inserted.lastInsertID) }
+                    return value
+                } catch let error as DqliteError where error.isLeadershipOrTransport {
+                    slot.drop()
+                    if let committed {
+                        logger.info("commit outcome unknown after losing the leader; checking", metadata: ["error": "\(error)"])
+                        if try await tokenLanded(token) {
+                            logger.info("the ambiguous commit landed")
+                            return committed
+                        }
+                    }
+                    try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error)
+                } catch let error as DqliteError where error.isBusy {
+                    _ = try? await c.execute(DqliteSQL.rollback)
+                    try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error, busy: true)
+                } catch {
+                    _ = try? await c.execute(DqliteSQL.rollback)
+                    throw error
+                }
+            }
+        }
+    }
+
+    @discardableResult
+    public func read<T: Sendable>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
+        try await readers.withResource { slot in
+            let deadline = clock.now + configuration.failoverDeadline
+            var attempt = 0
+            while true {
+                attempt += 1
+                let c = try await connection(slot, deadline: deadline)
+                do {
+                    try await c.execute(DqliteSQL.begin)
+                    let value = try await body(c)
+                    try await c.execute(DqliteSQL.commit)
+                    return value
+                } catch let error as DqliteError where error.isLeadershipOrTransport {
+                    slot.drop()
+                    try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error)
+                } catch {
+                    _ = try? await c.execute(DqliteSQL.rollback)
+                    throw error
+                }
+            }
+        }
+    }
+
+    public func reclaimSpace() async throws {
+        try await write { c in _ = try await c.query(DqliteSQL.incrementalVacuum) }
+    }
+
+    public func sizeInBytes() async throws -> Int64 {
+        let stats = try await pageStatistics()
+        return stats.pages * stats.pageSize
+    }
+
+    public func usedBytes() async throws -> Int64 {
+        let stats = try await pageStatistics()
+        return (stats.pages - stats.free) * stats.pageSize
+    }
+
+    /// Copies the leader's database files and folds the WAL into the main file at `path`.
+    public func backup(to path: String) async throws {
+        let files = try await readers.withResource { slot in
+            let deadline = clock.now + configuration.failoverDeadline
+            var attempt = 0
+            while true {
+                attempt += 1
+                let c = try await connection(slot, deadline: deadline)
+                do {
+                    return try await c.client.dump(configuration.database)
+                } catch let error as DqliteError where error.isLeadershipOrTransport {
+                    slot.drop()
+                    try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error)
+                }
+            }
+        }
+        for file in files {
+            let target = file.name.hasSuffix("-wal") ? path + "-wal" : path
+            guard FileManager.default.createFile(atPath: target, contents: Data(file.bytes), attributes: [.posixPermissions: 0o600]) else {
+                throw StorageError.openFailed(path: target, message: "cannot write the backup file")
+            }
+        }
+        let copy = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1000)
+        _ = try copy.queryNow("PRAGMA wal_checkpoint(TRUNCATE)")
+        _ = try copy.queryNow("PRAGMA journal_mode = DELETE")
+        copy.closeNow()
+        try? FileManager.default.removeItem(atPath: path + "-wal")
+    }
+
+    public func close() async {
+        for slot in writer.close() { slot.drop() }
+        for slot in readers.close() { slot.drop() }
+    }
+
+    /// Page statistics of the replicated database: total pages, free pages, page size.
+    public func pageStatistics() async throws -> (pages: Int64, free: Int64, pageSize: Int64) {
+        try await read { c in
+            let pages = try await c.queryFirst(DqliteSQL.pageCount)?.int(0) ?? 0
+            let free = try await c.queryFirst(DqliteSQL.freelistCount)?.int(0) ?? 0
+            let size = try await c.queryFirst(DqliteSQL.pageSize)?.int(0) ?? 0
+            return (pages, free, size)
+        }
+    }
+
+    // MARK: Leader connections
+
+    /// The slot's connection to the leader, made (after finding the leader) if it has none.
+    private func connection(_ slot: LeaderSlot, deadline: ContinuousClock.Instant) async throws -> DqliteConnection {
+        var attempt = 0
+        while true {
+            if let c = slot.current, c.client.isActive { return c }
+            slot.drop()
+            attempt += 1
+            do {
+                let client = try await DqliteLeaderFinder(addresses: knownAddresses, tls: configuration.tls,
+                                                          timeout: configuration.requestTimeout).connectToLeader()
+                do {
+                    let db = try await client.open(configuration.database)
+                    let c = DqliteConnection(client: client, db: db)
+                    slot.set(c)
+                    await learnMembers(client)
+                    return c
+                } catch {
+                    client.close()
+                    throw error
+                }
+            } catch let error as DqliteError where error.isLeadershipOrTransport {
+                try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error)
+            }
+        }
+    }
+
+    /// Puts the leader first in the known addresses and adds members not yet known.
+    private func learnMembers(_ leader: DqliteClient) async {
+        let members = (try? await leader.cluster()) ?? []
+        known.withLock { list in
+            var merged = [leader.address]
+            for address in list + members.map(\.address) where !merged.contains(address) { merged.append(address) }
+            list = merged
+        }
+    }
+
+    private func prepareSchema(_ c: DqliteConnection) async throws {
+        guard !schemaReady.withLock({ $0 }) else { return }
+        if try await c.queryFirst(DqliteSQL.pageCount)?.int(0) == 0 {
+            // auto_vacuum can only be chosen before the first table exists.
+            try await c.execute(DqliteSQL.autoVacuumIncremental)
+        }
+        try await c.execute(DqliteSQL.createCommitTokens)
+        try await c.execute(DqliteSQL.createCommitTokenIndex)
+        schemaReady.withLock { $0 = true }
+    }
+
+    /// Whether the write that recorded `token` committed, asked of the (new) leader.
+    private func tokenLanded(_ token: Int64) async throws -> Bool {
+        try await read { c in try await c.queryFirst(DqliteSQL.findCommitToken, [.integer(token)]) != nil }
+    }
+
+    private func pruneTokens(_ c: DqliteConnection, below id: Int64) async {
+        _ = try? await c.execute(DqliteSQL.pruneCommitTokens, [.integer(id - DqliteSQL.keptCommitTokens)])
+    }
+
+    private func pauseBeforeRetry(attempt: Int, deadline: ContinuousClock.Instant, _ error: DqliteError, busy: Bool = false) async throws {
+        guard clock.now < deadline else {
+            throw StorageError.unavailable("no leader answered within \(configuration.failoverDeadline) (last error: \(error))")
+        }
+        let pause: Duration = busy ? .microseconds(Int64.random(in: 500...3000))
+                                   : .milliseconds(min(10 << min(attempt, 5), 250))
+        if !busy { logger.debug("retrying after dqlite error", metadata: ["error": "\(error)", "attempt": "\(attempt)"]) }
+        try await Task.sleep(for: pause)
+    }
+}
+
+/// A pooled place for one connection to the leader, re-made when it breaks.
+final class LeaderSlot: Sendable {
+    private let connection = Mutex<DqliteConnection?>(nil)
+
+    var current: DqliteConnection? { connection.withLock { $0 } }
+
+    func set(_ c: DqliteConnection) { connection.withLock { $0 = c } }
+
+    func drop() {
+        let old = connection.withLock { c in defer { c = nil }; return c }
+        old?.client.close()
+    }
+}

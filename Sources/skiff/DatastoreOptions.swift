@@ -1,0 +1,96 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import KineLayer
+import Logging
+import Storage
+
+/// Where `skiff server` and `skiff etcd` keep their data: the embedded SQLite file, or a
+/// replicated dqlite cluster this node bootstraps or joins.
+struct DatastoreOptions: ParsableArguments {
+    @Option(name: .customLong("datastore"), help: "sqlite (one node) or dqlite (a replicated cluster; --join implies it).")
+    var datastore: String?
+
+    @Option(name: .customLong("cluster-listen"), help: "This node's cluster (dqlite) address, IPv4:PORT; default \(ClusterSetup.defaultListen).")
+    var clusterListen: String?
+
+    @Option(name: .customLong("join"), help: "Join the cluster through the member at IP:PORT (its --cluster-listen).")
+    var join: String?
+
+    @Option(name: .customLong("token"), help: "The cluster token for --join, as `skiff cluster token` prints it.")
+    var token: String?
+
+    @Option(name: .customLong("dqlite-latency-ms"), help: "Expected network round trip between nodes; sets Raft heartbeat and election timeouts.")
+    var latencyMilliseconds: UInt32 = 20
+
+    @Option(name: .customLong("sqlite-synchronous"), help: "SQLite durability: full (survives power loss), normal, off.")
+    var synchronous: String = "full"
+
+    var usesDqlite: Bool { datastore == "dqlite" || join != nil || clusterListen != nil }
+
+    func validate() throws {
+        if let datastore, datastore != "sqlite", datastore != "dqlite" {
+            throw ValidationError("--datastore must be sqlite or dqlite")
+        }
+        if datastore == "sqlite" && (join != nil || clusterListen != nil) {
+            throw ValidationError("--join and --cluster-listen need --datastore dqlite")
+        }
+        if join != nil && token == nil { throw ValidationError("--join needs --token (print it with `skiff cluster token --data-dir DIR` on a member)") }
+        if let clusterListen, !IPv4Address.isValid(clusterListen) {
+            throw ValidationError(ClusterError.invalidAddress(clusterListen).description)
+        }
+        if SQLiteConfiguration.Synchronous(rawValue: synchronous.uppercased()) == nil {
+            throw ValidationError("--sqlite-synchronous must be full, normal or off")
+        }
+    }
+
+    /// Opens the log: SQLite in `dataDir/sqliteSubdirectory`, or the cluster's database
+    /// after starting (and if needed bootstrapping or joining) this node's dqlite process.
+    func open(dataDir: String, sqliteSubdirectory: String?, options: KineOptions, logger: Logger) async throws -> OpenedStore {
+        guard usesDqlite else {
+            let directory = sqliteSubdirectory.map { dataDir + "/" + $0 } ?? dataDir
+            let store = try await KineStore.open(directory: directory,
+                                                 synchronous: SQLiteConfiguration.Synchronous(rawValue: synchronous.uppercased())!,
+                                                 options: options, logger: logger)
+            return OpenedStore(store: store, supervisor: nil, lock: nil)
+        }
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let lock = try DirectoryLock(path: dataDir + "/skiff.lock")
+        let paths = ClusterPaths(dataDirectory: dataDir)
+        let identity = try await ClusterSetup.prepare(paths: paths, listen: clusterListen, join: join, token: token, logger: logger)
+        let supervisor = NodeSupervisor(executable: Self.executablePath,
+                                        arguments: ["dqlite-node", "--data-dir", dataDir, "--latency-ms", String(latencyMilliseconds)],
+                                        logger: logger)
+        try await supervisor.start()
+        var clusterOptions = options
+        clusterOptions.peerPollInterval = .milliseconds(15)
+        do {
+            let store = try await KineStore(database: try ClusterDatastore.open(paths: paths, identity: identity),
+                                            options: clusterOptions, logger: logger)
+            return OpenedStore(store: store, supervisor: supervisor, lock: lock)
+        } catch {
+            await supervisor.stop()
+            throw error
+        }
+    }
+
+    /// This executable, run again as the node process.
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
+
+/// A store and what keeps it alive: the node process and the data directory lock.
+struct OpenedStore {
+    let store: KineStore
+    let supervisor: NodeSupervisor?
+    let lock: DirectoryLock?
+
+    /// Closes the store, then stops the node process (which hands its role over).
+    func close() async {
+        await store.close()
+        await supervisor?.stop()
+        lock?.release()
+    }
+}

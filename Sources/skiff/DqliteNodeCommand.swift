@@ -1,0 +1,25 @@
+import ArgumentParser
+import Cluster
+import Logging
+
+/// `skiff dqlite-node` (hidden): the node process a server starts for its dqlite node.
+struct DqliteNodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dqlite-node",
+        abstract: "Run this data directory's dqlite node (started by skiff server/etcd; not for direct use).",
+        shouldDisplay: false)
+
+    @Option(name: .customLong("data-dir")) var dataDir: String
+    @Option(name: .customLong("latency-ms")) var latencyMilliseconds: UInt32 = 20
+
+    func run() async throws {
+        var logger = Logger(label: "skiff.dqlite-node")
+        logger.logLevel = .info
+        do {
+            try await NodeHost.run(paths: ClusterPaths(dataDirectory: dataDir), latencyMilliseconds: latencyMilliseconds,
+                                   logger: logger) { await ShutdownSignal.wait() }
+        } catch {
+            throw ValidationError("dqlite node: \(error)")
+        }
+    }
+}
