@@ -143,6 +143,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "KineLayerTests", dependencies: ["KineLayer", "Storage", "TestSupport", "skiff-bench"]),
         .testTarget(name: "EtcdServerTests", dependencies: ["EtcdServer", "EtcdAPI", "KineLayer", "TestSupport", "skiff"], exclude: ["python"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Storage", "TestSupport", "skiff", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"]),
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KineLayer", "TestSupport", "skiff"], exclude: ["python"]),
     ]
 )

@@ -14,6 +14,11 @@ public struct RolePlanner: Sendable {
     public struct Change: Sendable, Equatable {
         public var id: UInt64
         public var role: DqliteRole
+
+        public init(id: UInt64, role: DqliteRole) {
+            self.id = id
+            self.role = role
+        }
     }
 
     /// The changes, in the order to make them, for `members` of which `online` are

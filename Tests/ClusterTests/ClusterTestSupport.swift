@@ -1,0 +1,168 @@
+import Foundation
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One member of a test cluster: a real `skiff etcd` process on dqlite, its node process,
+/// a cluster port and an etcd endpoint on loopback, and its data directory.
+final class ClusterMember: @unchecked Sendable {
+    let dataDir: String
+    let clusterAddress: String
+    private(set) var endpoint = ""
+    private(set) var process: Process?
+    let logFile: String
+
+    init(dataDir: String, clusterAddress: String) {
+        self.dataDir = dataDir
+        self.clusterAddress = clusterAddress
+        logFile = dataDir + ".log"
+    }
+
+    /// Starts (or restarts) the member; `join` and `token` only on its first start.
+    func start(join: String? = nil, token: String? = nil) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try builtProduct("skiff"))
+        var arguments = ["etcd", "--data-dir", dataDir, "--listen-client-urls", "http://127.0.0.1:0",
+                         "--datastore", "dqlite", "--cluster-listen", clusterAddress]
+        if let join, let token { arguments += ["--join", join, "--token", token] }
+        process.arguments = arguments
+        endpoint = try startAnnouncedProcess(process, logFile: logFile + (self.process == nil ? "" : ".restart")) { text in
+            guard let range = text.range(of: "on http://127.0.0.1:"),
+                  let end = text[range.upperBound...].firstIndex(of: " ") else { return nil }
+            return "127.0.0.1:" + text[range.upperBound..<end]
+        }
+        self.process = process
+    }
+
+    var pid: Int32 { process?.processIdentifier ?? 0 }
+    var isRunning: Bool { process?.isRunning ?? false }
+
+    /// kill -9 of the member's server process (its node process follows it).
+    func kill9() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM, and waits for the member to finish stopping.
+    func terminate() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    func etcdctl(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandOutput {
+        try run(try which("etcdctl"), ["--endpoints=\(endpoint)", "--dial-timeout=5s", "--command-timeout=30s"] + arguments,
+                environment: ["ETCDCTL_API": "3"], timeout: timeout)
+    }
+
+    /// The last lines of this member's log, for failure messages.
+    var logTail: String {
+        let text = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(30).joined(separator: "\n")
+    }
+}
+
+/// A member as `skiff cluster status -o json` reports it.
+struct MemberStatus: Decodable {
+    var id: UInt64
+    var address: String
+    var role: String
+    var leader: Bool
+    var healthy: Bool
+}
+
+/// A cluster of real `skiff etcd` processes on loopback.
+final class TestCluster: @unchecked Sendable {
+    let root: String
+    private(set) var members: [ClusterMember] = []
+    private(set) var token = ""
+
+    init() {
+        root = NSTemporaryDirectory() + "skiff-cluster-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    /// Starts `count` members: the first bootstraps, each next joins through a member
+    /// already running (not always the first).
+    static func start(_ count: Int) throws -> TestCluster {
+        let cluster = TestCluster()
+        for _ in 0..<count { try cluster.addMember() }
+        return cluster
+    }
+
+    @discardableResult
+    func addMember() throws -> ClusterMember {
+        let member = ClusterMember(dataDir: root + "/node\(members.count + 1)", clusterAddress: "127.0.0.1:\(try freeLoopbackPort())")
+        do {
+            try startMember(member)
+        } catch {
+            throw CommandFailed(command: "start of member \(members.count + 1)", output: "\(error)\n" + member.logTail)
+        }
+        members.append(member)
+        return member
+    }
+
+    private func startMember(_ member: ClusterMember) throws {
+        if members.isEmpty {
+            try member.start()
+            token = try skiff(["cluster", "token", "--data-dir", member.dataDir]).trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            let through = members[members.count - 1]
+            try member.start(join: through.clusterAddress, token: token)
+        }
+    }
+
+    /// `skiff cluster status -o json`, asked of a running member.
+    func status() throws -> [MemberStatus] {
+        guard let member = members.first(where: \.isRunning) else { return [] }
+        let out = try skiff(["cluster", "status", "--data-dir", member.dataDir, "-o", "json"])
+        return try JSONDecoder().decode([MemberStatus].self, from: Data(out.utf8))
+    }
+
+    /// Polls `status()` until `condition` holds or `timeout` passes; returns the last status.
+    func waitForStatus(timeout: TimeInterval, _ condition: ([MemberStatus]) -> Bool) throws -> [MemberStatus] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: [MemberStatus] = []
+        while Date() < deadline {
+            if let s = try? status() {
+                last = s
+                if condition(s) { return s }
+            }
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        return last
+    }
+
+    func member(at address: String) -> ClusterMember? { members.first { $0.clusterAddress == address } }
+
+    func skiff(_ arguments: [String]) throws -> String {
+        let result = try run(try builtProduct("skiff"), arguments, timeout: 60)
+        guard result.status == 0 else { throw CommandFailed(command: "skiff " + arguments.joined(separator: " "), output: result.stdout + result.stderr) }
+        return result.stdout
+    }
+
+    func destroy() {
+        for m in members { m.kill9() }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    var logs: String { members.enumerated().map { "--- node\($0.offset + 1)\n" + $0.element.logTail }.joined(separator: "\n") }
+}
+
+struct CommandFailed: Error, CustomStringConvertible {
+    let command: String
+    let output: String
+    var description: String { "\(command) failed: \(output)" }
+}
+
+/// Runs one of this target's Python scripts and decodes the JSON object it prints.
+func pythonJSON(_ script: String, _ arguments: [String], timeout: TimeInterval = 300) throws -> [String: Any] {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("python/" + script).path
+    let result = try run(try which("python3"), [path] + arguments, timeout: timeout)
+    guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
+        throw CommandFailed(command: script, output: result.stdout + result.stderr)
+    }
+    return object
+}

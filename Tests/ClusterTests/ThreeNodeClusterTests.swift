@@ -1,0 +1,124 @@
+import Foundation
+import Synchronization
+import NIOSSL
+import Storage
+import TestSupport
+import Testing
+
+/// Real clusters of `skiff etcd` members on dqlite, driven with etcdctl and Python's etcd3.
+/// One at a time: each starts several members and measures failover.
+@Suite(.serialized)
+struct ClusterIntegrationTests {}
+
+/// Three members.
+extension ClusterIntegrationTests {
+    @Test func replicatesWatchesAcrossNodesAndRefusesStrangers() async throws {
+        let cluster = try TestCluster.start(3)
+        defer { cluster.destroy() }
+        let status = try cluster.waitForStatus(timeout: 30) { s in
+            s.count == 3 && s.allSatisfy { $0.role == "voter" && $0.healthy } && s.filter(\.leader).count == 1
+        }
+        #expect(status.count == 3 && status.allSatisfy { $0.role == "voter" && $0.healthy }, "\(status)\n\(cluster.logs)")
+        #expect(status.filter(\.leader).count == 1)
+
+        // A write through any member is readable through every member.
+        for (i, writer) in cluster.members.enumerated() {
+            let put = try writer.etcdctl(["put", "/rep/\(i)", "from-node-\(i + 1)"])
+            #expect(put.status == 0, "\(put.stderr)")
+            for reader in cluster.members {
+                let got = try reader.etcdctl(["get", "/rep/\(i)", "--print-value-only"])
+                #expect(got.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "from-node-\(i + 1)",
+                        "node \(reader.clusterAddress) read \(got.stdout) \(got.stderr)")
+            }
+        }
+
+        // A watch on node 3 sees writes made through node 1, promptly (no one-second poll).
+        let latency = try pythonJSON("watch_latency.py", [cluster.members[2].endpoint, cluster.members[0].endpoint, "40"])
+        let delays = (latency["delays_ms"] as? [Double] ?? []).sorted()
+        #expect((latency["missing"] as? [String] ?? ["?"]).isEmpty, "\(latency)")
+        #expect(delays.count == 40)
+        let median = delays.isEmpty ? .infinity : delays[delays.count / 2]
+        print("cross-node watch delay: median \(median) ms, max \(delays.last ?? 0) ms")
+        #expect(median < 500, "cross-node watch median \(median) ms: \(delays)")
+
+        // A join with a wrong token is refused, and the cluster is unchanged.
+        let wrongToken = String(cluster.token.dropLast(4)) + "0000"
+        let intruder = ClusterMember(dataDir: cluster.root + "/intruder", clusterAddress: "127.0.0.1:\(try freeLoopbackPort())")
+        #expect(throws: ServerDidNotStart.self) { try intruder.start(join: cluster.members[0].clusterAddress, token: wrongToken) }
+        let intruderLog = (try? String(contentsOfFile: intruder.logFile, encoding: .utf8)) ?? ""
+        #expect(intruderLog.contains("refused") && intruderLog.contains("token"), "\(intruderLog)")
+        #expect(try cluster.status().count == 3)
+
+        // Without a certificate signed by the cluster CA, nobody talks to a node.
+        let address = cluster.members[0].clusterAddress
+        await #expect(throws: (any Error).self) {
+            let plain = try await DqliteClient.connect(to: address, tls: nil, timeout: .seconds(3))
+            defer { plain.close() }
+            _ = try await plain.leader()
+        }
+        var anonymous = TLSConfiguration.makeClientConfiguration()
+        anonymous.certificateVerification = .none
+        let anonymousTLS = try NIOSSLContext(configuration: anonymous)
+        await #expect(throws: (any Error).self) {
+            let client = try await DqliteClient.connect(to: address, tls: anonymousTLS, timeout: .seconds(3))
+            defer { client.close() }
+            _ = try await client.leader()
+        }
+    }
+
+    @Test func leaderKilledUnderLoadLosesNoAcknowledgedWrite() async throws {
+        let cluster = try TestCluster.start(3)
+        defer { cluster.destroy() }
+        let status = try cluster.waitForStatus(timeout: 30) { s in s.count == 3 && s.contains(where: \.leader) && s.allSatisfy(\.healthy) }
+        let leaderAddress = try #require(status.first { $0.leader }?.address, "\(status)\n\(cluster.logs)")
+        let leader = try #require(cluster.member(at: leaderAddress))
+        let survivors = cluster.members.filter { $0 !== leader }
+
+        // Four writers through the two survivors for 9 s; the leader dies 3 s in.
+        let load = Mutex<[String: Any]?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let endpoints = survivors.map(\.endpoint)
+        DispatchQueue.global().async {
+            load.withLock { $0 = try? pythonJSON("load_writer.py", ["9"] + endpoints) }
+            done.signal()
+        }
+        try await Task.sleep(for: .seconds(3))
+        let killedAt = Date().timeIntervalSince1970
+        leader.kill9()
+        done.wait()
+        let loadResult = load.withLock { $0 }
+        let result = try #require(loadResult, "the load writer failed\n\(cluster.logs)")
+        let acked = (result["acked"] as? [[Any]] ?? []).compactMap { pair -> (String, Double)? in
+            guard let key = pair.first as? String, let time = pair.last as? Double else { return nil }
+            return (key, time)
+        }
+        let before = acked.filter { $0.1 < killedAt }.count
+        let firstAfter = acked.map(\.1).filter { $0 > killedAt }.min()
+        #expect(before > 0, "no write succeeded before the kill: \(result["errors"] ?? "")")
+        let recovery = (firstAfter ?? .infinity) - killedAt
+        print("writes before kill: \(before), after: \(acked.count - before), first write after kill -9 of the leader: \(recovery) s")
+        #expect(recovery < 2.0, "writes resumed \(recovery) s after the leader died\n\(cluster.logs)")
+
+        // Every acknowledged write is there.
+        let listed = try survivors[0].etcdctl(["get", "/load/", "--prefix", "--keys-only"])
+        let present = Set(listed.stdout.split(separator: "\n").map(String.init))
+        let lost = acked.map(\.0).filter { !present.contains($0) }
+        #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost, e.g. \(lost.prefix(5))")
+
+        // The killed member restarts and catches up.
+        try leader.start()
+        let expected = present.count
+        var caughtUp = -1
+        for _ in 0..<50 {
+            let keys = try leader.etcdctl(["get", "/load/", "--prefix", "--keys-only"])
+            if keys.status == 0 {
+                caughtUp = keys.stdout.split(separator: "\n").count
+                if caughtUp == expected { break }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(caughtUp == expected, "restarted member sees \(caughtUp) of \(expected) keys")
+        let healed = try cluster.waitForStatus(timeout: 30) { s in s.filter { $0.role == "voter" && $0.healthy }.count == 3 }
+        #expect(healed.filter { $0.role == "voter" && $0.healthy }.count == 3, "\(healed)")
+    }
+}
