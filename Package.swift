@@ -134,6 +134,7 @@ let package = Package(
         .executableTarget(
             name: "skiff-bench",
             dependencies: [
+                "Cluster",
                 "KineLayer",
                 "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -85,7 +85,7 @@ struct JoinAdmission: Sendable {
             } else if members.contains(where: { $0.id == request.id }) {
                 return JoinResponse(error: "node ID \(request.id) is already in use")
             } else {
-                try await leader.run { try await $0.add(id: request.id, address: request.address) }
+                try await addRetrying(request)
                 logger.info("a node joined", metadata: ["id": "\(request.id)", "address": "\(request.address)"])
             }
             var files: [String: String] = [:]
@@ -98,6 +98,24 @@ struct JoinAdmission: Sendable {
             return JoinResponse(error: nil, files: files, members: Array(Set(addresses)).sorted())
         } catch {
             return JoinResponse(error: "the cluster cannot add members right now: \(error)")
+        }
+    }
+}
+
+extension JoinAdmission {
+    /// Adds the node, waiting out a configuration change already in progress (another
+    /// node's join or promotion) for up to 15 seconds.
+    private func addRetrying(_ request: JoinRequest) async throws {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while true {
+            do {
+                try await leader.run { try await $0.add(id: request.id, address: request.address) }
+                return
+            } catch let error as DqliteError {
+                guard ContinuousClock.now < deadline else { throw error }
+                if case .failure(_, let message) = error, !message.contains("in progress") { throw error }
+                try await Task.sleep(for: .milliseconds(200))
+            }
         }
     }
 }

@@ -103,10 +103,11 @@ struct KineBenchmark: AsyncParsableCommand {
     private func report(_ label: String, _ writes: Int, _ seconds: Double) {
         print(pad(label, 44) + pad("\(writes)", 10) + pad(String(format: "%.2f", seconds), 10) + String(format: "%.0f", Double(writes) / seconds))
     }
+}
 
-    private func pad(_ s: String, _ width: Int) -> String {
-        s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
-    }
+/// `s` padded with spaces to `width` columns (at least one space after it).
+func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
 }
 
 extension Duration {

@@ -71,6 +71,13 @@ final class ServerProcess {
         return kib / 1024
     }
 
+    /// kill -9 of the server (its data stays, for a restart).
+    func kill9() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     func stop() {
         if process.isRunning {
             process.terminate()

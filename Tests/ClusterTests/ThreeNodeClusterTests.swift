@@ -32,6 +32,13 @@ extension ClusterIntegrationTests {
             }
         }
 
+        // A snapshot through a follower is a consistent copy that etcdctl accepts.
+        let snapshot = cluster.root + "/snapshot.db"
+        let saved = try cluster.members[1].etcdctl(["snapshot", "save", snapshot])
+        #expect(saved.status == 0, "\(saved.stdout)\(saved.stderr)")
+        let snapshotStatus = try run(try which("etcdctl"), ["snapshot", "status", snapshot, "-w", "json"], environment: ["ETCDCTL_API": "3"])
+        #expect(snapshotStatus.status == 0 && snapshotStatus.stdout.contains("\"totalKey\":3"), "\(snapshotStatus.stdout)\(snapshotStatus.stderr)")
+
         // A watch on node 3 sees writes made through node 1, promptly (no one-second poll).
         let latency = try pythonJSON("watch_latency.py", [cluster.members[2].endpoint, cluster.members[0].endpoint, "40"])
         let delays = (latency["delays_ms"] as? [Double] ?? []).sorted()

@@ -102,8 +102,28 @@ public final class DqliteDatabase: SQLDatabase {
         }
     }
 
+    /// Rebuilds the replicated database (VACUUM, outside a transaction) when more than a
+    /// quarter of it is free pages. dqlite cannot run incremental vacuum (it returns a row
+    /// per freed page, and dqlite's EXEC stops at the first row). The Raft log itself is
+    /// trimmed by dqlite's snapshots.
     public func reclaimSpace() async throws {
-        try await write { c in _ = try await c.query(DqliteSQL.incrementalVacuum) }
+        let stats = try await pageStatistics()
+        guard stats.free > 256, stats.free * 4 > stats.pages else { return }
+        try await writer.withResource { slot in
+            let deadline = clock.now + configuration.failoverDeadline
+            var attempt = 0
+            while true {
+                attempt += 1
+                let c = try await connection(slot, deadline: deadline)
+                do {
+                    try await c.execute(DqliteSQL.vacuum)
+                    return
+                } catch let error as DqliteError where error.isLeadershipOrTransport || error.isBusy {
+                    if !error.isBusy { slot.drop() }
+                    try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error, busy: error.isBusy)
+                }
+            }
+        }
     }
 
     public func sizeInBytes() async throws -> Int64 {
@@ -200,10 +220,6 @@ public final class DqliteDatabase: SQLDatabase {
 
     private func prepareSchema(_ c: DqliteConnection) async throws {
         guard !schemaReady.withLock({ $0 }) else { return }
-        if try await c.queryFirst(DqliteSQL.pageCount)?.int(0) == 0 {
-            // auto_vacuum can only be chosen before the first table exists.
-            try await c.execute(DqliteSQL.autoVacuumIncremental)
-        }
         try await c.execute(DqliteSQL.createCommitTokens)
         try await c.execute(DqliteSQL.createCommitTokenIndex)
         schemaReady.withLock { $0 = true }

@@ -4,6 +4,7 @@ enum DqliteSQL {
     static let commit = "COMMIT"
     static let rollback = "ROLLBACK"
     static let autoVacuumIncremental = "PRAGMA auto_vacuum = INCREMENTAL"
+    static let vacuum = "VACUUM"
     static let incrementalVacuum = "PRAGMA incremental_vacuum"
     static let pageCount = "PRAGMA page_count"
     static let pageSize = "PRAGMA page_size"
