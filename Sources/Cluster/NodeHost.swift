@@ -16,7 +16,7 @@ public enum NodeHost {
     /// Runs the node in `paths` until `stop` returns, then hands its role over and stops.
     public static func run(paths: ClusterPaths, latencyMilliseconds: UInt32, logger: Logger,
                            until stop: @Sendable () async -> Void) async throws {
-        _ = skiff_set_parent_death_signal(SIGKILL)
+        ParentWatch.start()
         signal(SIGPIPE, SIG_IGN)
         let lock = try DirectoryLock(path: paths.nodeLock)
         defer { lock.release() }
@@ -58,6 +58,24 @@ public enum NodeHost {
         await roles.handOver()
         leader.drop()
         await proxy.close()
+    }
+}
+
+/// Ends the node process at once when the server that started it dies (also on kill -9), so
+/// that a killed member takes its node with it. The server holds the write end of the
+/// node's standard input and never writes: end of file means the server is gone.
+/// (PR_SET_PDEATHSIG is not usable: it fires when the spawning *thread* exits, and the
+/// server spawns from pooled threads that come and go.)
+enum ParentWatch {
+    static func start() {
+        let thread = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(0, &byte, 1)
+                if n == 0 || (n < 0 && errno != EINTR) { _exit(0) }
+            }
+        }
+        thread.start()
     }
 }
 

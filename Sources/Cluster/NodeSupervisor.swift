@@ -14,6 +14,8 @@ public final class NodeSupervisor: Sendable {
         var process: Process?
         var stopping = false
         var exits: AsyncStream<Int32>.Continuation?
+        /// Write ends kept open for the life of this process (see `ParentWatch`).
+        var lifelines: [Pipe] = []
     }
 
     /// How long a node process may take to say it serves.
@@ -66,12 +68,17 @@ public final class NodeSupervisor: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let output = Pipe()
+        let output = Pipe(), lifeline = Pipe()
         process.standardOutput = output
+        // The node exits when this pipe's write end closes, that is, when this process dies.
+        process.standardInput = lifeline
         let exits = state.withLock { $0.exits }
         process.terminationHandler = { p in exits?.yield(p.terminationStatus) }
         try process.run()
-        state.withLock { $0.process = process }
+        state.withLock { s in
+            s.process = process
+            s.lifelines.append(lifeline)
+        }
         let ready = await Self.waitForReady(output.fileHandleForReading, timeout: Self.startTimeout)
         guard ready else {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }

@@ -78,15 +78,17 @@ final class RoleManager: Sendable {
             let online = await probe.online(others)
             let up = others.filter { online.contains($0.id) }
             if me.role == .voter {
-                var voters = up.filter { $0.role == .voter }
-                if let replacement = up.first(where: { $0.role == .standBy }) ?? up.first(where: { $0.role == .spare }) {
-                    logger.info("handing over the voter role", metadata: ["to": "\(replacement.id)"])
-                    try await leader.run { try await $0.assign(id: replacement.id, role: .voter) }
-                    voters.append(replacement)
-                }
+                // Leadership first (it takes a moment), then the replacement's promotion
+                // and this node's demotion back to back, so the leader's role checks do
+                // not run in between.
+                let voters = up.filter { $0.role == .voter }
                 // The last voter keeps its role: without it there would be no cluster.
                 guard !voters.isEmpty else { return }
                 try await leaveLeadership(voters: voters)
+                if let replacement = up.first(where: { $0.role == .standBy }) ?? up.first(where: { $0.role == .spare }) {
+                    logger.info("handing over the voter role", metadata: ["to": "\(replacement.id)"])
+                    try await leader.run { try await $0.assign(id: replacement.id, role: .voter) }
+                }
             } else if let replacement = up.first(where: { $0.role == .spare }) {
                 try await leader.run { try await $0.assign(id: replacement.id, role: .standBy) }
             }

@@ -1,9 +1,10 @@
 import Storage
 
 /// The role rules, as go-dqlite's `app` package keeps them: three voters as soon as three
-/// nodes exist, then up to three stand-bys, the rest spares. A voter or stand-by that is
-/// offline is replaced by an online node of a lower role and then demoted, so the count of
-/// online voters comes back without ever dropping below what it was.
+/// nodes exist, then up to three stand-bys, the rest spares. A voter that is offline is
+/// replaced by an online node of a lower role and then demoted, so the count of online
+/// voters comes back without ever dropping below what it was; an offline stand-by is
+/// demoted to spare.
 public struct RolePlanner: Sendable {
     public var targetVoters = 3
     public var targetStandBys = 3
@@ -40,17 +41,15 @@ public struct RolePlanner: Sendable {
             assign(replacement, .voter)
             assign(id, .spare)
         }
-        // Fill up the voters, then trim extra ones (never the leader).
+        // Fill up the voters. Extra voters (a node handing its role over promotes its
+        // replacement before it steps down) are left alone: demoting one could race with
+        // that hand-over, and a fourth voter costs nothing in safety.
         while count(.voter) < targetVoters, let next = (candidates(.standBy) + candidates(.spare)).first {
             assign(next, .voter)
         }
-        for id in candidates(.voter).reversed() where count(.voter) > targetVoters && id != leader {
-            assign(id, .standBy)
-        }
-        // The same for stand-bys, from spares.
+        // An offline stand-by replicates nothing: it becomes a spare (and comes back as a
+        // stand-by when it answers again); online spares fill the stand-bys up.
         for id in order where roles[id] == .standBy && !online.contains(id) {
-            guard let replacement = candidates(.spare).first else { break }
-            assign(replacement, .standBy)
             assign(id, .spare)
         }
         while count(.standBy) < targetStandBys, let next = candidates(.spare).first {

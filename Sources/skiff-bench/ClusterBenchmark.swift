@@ -119,7 +119,9 @@ final class BenchCluster {
                              "--datastore", "dqlite", "--cluster-listen", "127.0.0.1:\(clusterPort)"]
             if let token, let first = members.first { arguments += ["--join", first.clusterAddress, "--token", token] }
             let process = try ServerProcess(name: "member\(i)", executable: binary, arguments: arguments, port: etcdPort, dataDir: dataDir)
-            members.append((process, arguments.filter { !$0.hasPrefix("--join") && !$0.hasPrefix("--token") }, "127.0.0.1:\(clusterPort)"))
+            // A restart needs no --join/--token: the member already belongs to the cluster.
+            let restartArguments = Array(arguments.prefix(9))
+            members.append((process, restartArguments, "127.0.0.1:\(clusterPort)"))
             if token == nil { token = try ClusterAdmin(dataDirectory: dataDir).token().description }
         }
         if size > 1 { try waitForVoters(size) }

@@ -71,9 +71,11 @@ final class ServerProcess {
         return kib / 1024
     }
 
-    /// kill -9 of the server (its data stays, for a restart).
+    /// kill -9 of the server and its child processes at once, as when its machine dies
+    /// (its data stays, for a restart).
     func kill9() {
         guard process.isRunning else { return }
+        for child in childProcesses(of: process.processIdentifier) { kill(child, SIGKILL) }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
@@ -105,4 +107,13 @@ func which(_ name: String) throws -> String {
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     guard !sorted.isEmpty else { return .nan }
     return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+/// The child processes of `pid` (spawned by any of its threads), from /proc.
+func childProcesses(of pid: Int32) -> [Int32] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    return tasks.flatMap { task -> [Int32] in
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { Int32($0) }
+    }
 }

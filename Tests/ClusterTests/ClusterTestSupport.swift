@@ -38,10 +38,13 @@ final class ClusterMember: @unchecked Sendable {
     var pid: Int32 { process?.processIdentifier ?? 0 }
     var isRunning: Bool { process?.isRunning ?? false }
 
-    /// kill -9 of the member's server process (its node process follows it).
+    /// kill -9 of the member's server process and its node process at once, as when the
+    /// machine dies. (A lone kill -9 of the server also ends the node, a moment later.)
     func kill9() {
         guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
+        let pid = process.processIdentifier
+        for child in childProcesses(of: pid) { kill(child, SIGKILL) }
+        kill(pid, SIGKILL)
         process.waitUntilExit()
     }
 
@@ -88,7 +91,12 @@ final class TestCluster: @unchecked Sendable {
     /// already running (not always the first).
     static func start(_ count: Int) throws -> TestCluster {
         let cluster = TestCluster()
-        for _ in 0..<count { try cluster.addMember() }
+        do {
+            for _ in 0..<count { try cluster.addMember() }
+        } catch {
+            cluster.destroy()
+            throw error
+        }
         return cluster
     }
 

@@ -33,8 +33,11 @@ extension ClusterIntegrationTests {
         let leader = try #require(cluster.member(at: leaderStatus.address))
         leader.terminate()
         let after = try cluster.status()
-        #expect(after.first { $0.id == leaderStatus.id }?.role == "spare", "\(after)\n\(cluster.logs)")
-        #expect(!(after.first { $0.id == leaderStatus.id }?.leader ?? true))
+        #expect(!(after.first { $0.id == leaderStatus.id }?.leader ?? true), "\(after)")
+        #expect(voters(after).count == 3 && !voters(after).contains { $0.id == leaderStatus.id },
+                "the stopped leader's vote went to another node before it stopped: \(after)\n\(cluster.logs)")
+        let demoted = try cluster.waitForStatus(timeout: 10) { s in s.first { $0.id == leaderStatus.id }?.role == "spare" }
+        #expect(demoted.first { $0.id == leaderStatus.id }?.role == "spare", "\(demoted)")
         let settled = try cluster.waitForStatus(timeout: 20) { s in voters(s).count == 3 && voters(s).allSatisfy(\.healthy) }
         #expect(voters(settled).count == 3 && voters(settled).allSatisfy(\.healthy), "\(settled)")
         let get = try cluster.members.first { $0.isRunning }!.etcdctl(["get", "/five/a", "--print-value-only"])

@@ -21,7 +21,13 @@ struct RolePlannerTests {
         #expect(changes.prefix(2) == [.init(id: 4, role: .voter), .init(id: 2, role: .spare)])
     }
 
-    @Test func leavesOfflineNodesAloneWithoutReplacements() {
+    @Test func demotesAnOfflineStandByAndPromotesASpare() {
+        let members = [node(1, .voter), node(2, .voter), node(3, .voter), node(4, .standBy), node(5, .spare)]
+        #expect(RolePlanner().plan(members: members, online: [1, 2, 3, 5], leader: 1)
+                == [.init(id: 4, role: .spare), .init(id: 5, role: .standBy)])
+    }
+
+    @Test func leavesOfflineVotersAloneWithoutReplacements() {
         let members = [node(1, .voter), node(2, .voter), node(3, .voter)]
         #expect(RolePlanner().plan(members: members, online: [1, 2], leader: 1).isEmpty)
     }
@@ -31,9 +37,8 @@ struct RolePlannerTests {
         #expect(RolePlanner().plan(members: members, online: [1, 2, 3, 4], leader: 1) == [.init(id: 2, role: .standBy)])
     }
 
-    @Test func neverDemotesTheLeader() {
+    @Test func leavesExtraVotersAlone() {
         let members = (1...4).map { node($0, .voter) }
-        let changes = RolePlanner().plan(members: members, online: Set(1...4), leader: 4)
-        #expect(changes == [.init(id: 3, role: .standBy)])
+        #expect(RolePlanner().plan(members: members, online: Set(1...4), leader: 4).isEmpty)
     }
 }

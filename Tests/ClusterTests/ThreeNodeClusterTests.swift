@@ -37,7 +37,8 @@ extension ClusterIntegrationTests {
         let saved = try cluster.members[1].etcdctl(["snapshot", "save", snapshot])
         #expect(saved.status == 0, "\(saved.stdout)\(saved.stderr)")
         let snapshotStatus = try run(try which("etcdctl"), ["snapshot", "status", snapshot, "-w", "json"], environment: ["ETCDCTL_API": "3"])
-        #expect(snapshotStatus.status == 0 && snapshotStatus.stdout.contains("\"totalKey\":3"), "\(snapshotStatus.stdout)\(snapshotStatus.stderr)")
+        let snapshotInfo = try JSONSerialization.jsonObject(with: Data(snapshotStatus.stdout.utf8)) as? [String: Any]
+        #expect((snapshotInfo?["revision"] as? NSNumber)?.intValue == 3, "\(snapshotStatus.stdout)\(snapshotStatus.stderr)")
 
         // A watch on node 3 sees writes made through node 1, promptly (no one-second poll).
         let latency = try pythonJSON("watch_latency.py", [cluster.members[2].endpoint, cluster.members[0].endpoint, "40"])
@@ -100,11 +101,14 @@ extension ClusterIntegrationTests {
             return (key, time)
         }
         let before = acked.filter { $0.1 < killedAt }.count
-        let firstAfter = acked.map(\.1).filter { $0 > killedAt }.min()
         #expect(before > 0, "no write succeeded before the kill: \(result["errors"] ?? "")")
-        let recovery = (firstAfter ?? .infinity) - killedAt
-        print("writes before kill: \(before), after: \(acked.count - before), first write after kill -9 of the leader: \(recovery) s")
-        #expect(recovery < 2.0, "writes resumed \(recovery) s after the leader died\n\(cluster.logs)")
+        // The outage: the longest pause between acknowledgements from the kill on (writes
+        // that had committed just before the kill may still be acknowledged after it).
+        let times = acked.map(\.1).filter { $0 > killedAt - 0.1 }.sorted()
+        let outage = zip(times, times.dropFirst()).map { $1 - $0 }.max() ?? .infinity
+        let afterKill = acked.count - before
+        print("writes before kill: \(before), after: \(afterKill), longest pause in acknowledgements after kill -9 of the leader: \(outage) s")
+        #expect(afterKill > 0 && outage < 2.0, "writes paused \(outage) s after the leader died\n\(cluster.logs)")
 
         // Every acknowledged write is there.
         let listed = try survivors[0].etcdctl(["get", "/load/", "--prefix", "--keys-only"])
