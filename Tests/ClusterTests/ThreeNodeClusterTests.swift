@@ -49,6 +49,21 @@ extension ClusterIntegrationTests {
         print("cross-node watch delay: median \(median) ms, max \(delays.last ?? 0) ms")
         #expect(median < 500, "cross-node watch median \(median) ms: \(delays)")
 
+        // A crash of a node process (an assertion in libdqlite, say) costs a restart, not
+        // the server: the supervisor starts it again and the member serves on.
+        let member = cluster.members[2]
+        let nodeProcess = try #require(childProcesses(of: member.pid).first, "no node process under member 3")
+        kill(nodeProcess, SIGKILL)
+        var restarted = false
+        for _ in 0..<60 where !restarted {
+            try await Task.sleep(for: .milliseconds(250))
+            let children = childProcesses(of: member.pid)
+            guard !children.isEmpty, !children.contains(nodeProcess) else { continue }
+            restarted = try member.etcdctl(["put", "/after-node-crash", "ok"]).status == 0
+        }
+        #expect(restarted && member.isRunning, "member 3's node process was not restarted\n\(member.logTail)")
+        #expect(member.logTail.contains("restarting"), "\(member.logTail)")
+
         // A join with a wrong token is refused, and the cluster is unchanged.
         let wrongToken = String(cluster.token.dropLast(4)) + "0000"
         let intruder = ClusterMember(dataDir: cluster.root + "/intruder", clusterAddress: "127.0.0.1:\(try freeLoopbackPort())")
