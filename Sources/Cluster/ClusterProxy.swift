@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Storage
 import NIOTLS
 
 /// The node's cluster port: TLS in front of the dqlite node, which listens only on an
@@ -20,7 +21,7 @@ final class ClusterProxy: Sendable {
     /// Listens on `address` ("IP:PORT").
     static func start(address: String, tls: NIOSSLContext, nodeSocket: String, group: any EventLoopGroup,
                       logger: Logger, onJoin: @escaping JoinHandler) async throws -> ClusterProxy {
-        let (host, port) = try parse(address)
+        let (host, port) = try DqliteAddress.split(address)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -39,12 +40,6 @@ final class ClusterProxy: Sendable {
         try? await channel.close()
     }
 
-    private static func parse(_ address: String) throws -> (String, Int) {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-            throw ClusterError.invalidAddress(address)
-        }
-        return (String(address[..<colon]), port)
-    }
 }
 
 /// Decides, once the TLS handshake is done, whether a connection is a member's (relay it

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Storage
 import SwiftASN1
 import X509
 
@@ -13,7 +14,7 @@ struct JoinClient {
     let token: ClusterToken
 
     func join(through member: String, request: JoinRequest, timeout: TimeAmount = .seconds(20)) async throws -> JoinResponse {
-        let (host, port) = try parse(member)
+        let (host, port) = try DqliteAddress.split(member)
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = .noHostnameVerification
         let context = try NIOSSLContext(configuration: configuration)
@@ -64,12 +65,6 @@ struct JoinClient {
         return false
     }
 
-    private func parse(_ address: String) throws -> (String, Int) {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-            throw ClusterError.invalidAddress(address)
-        }
-        return (String(address[..<colon]), port)
-    }
 }
 
 /// Gathers everything read until the connection closes.

@@ -41,11 +41,7 @@ public final class DqliteDatabase: SQLDatabase {
     @discardableResult
     public func write<T: Sendable>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
         try await writer.withResource { slot in
-            let deadline = clock.now + configuration.failoverDeadline
-            var attempt = 0
-            while true {
-                attempt += 1
-                let c = try await connection(slot, deadline: deadline)
+            try await onLeader(slot) { c in
                 try await prepareSchema(c)
                 let token = Int64.random(in: 1...Int64.max)
                 var committed: T? = nil
@@ -58,18 +54,15 @@ public final class DqliteDatabase: SQLDatabase {
                     if inserted.lastInsertID % 1000 == 0 { await pruneTokens(c, below: inserted.lastInsertID) }
                     return value
                 } catch let error as DqliteError where error.isLeadershipOrTransport {
-                    slot.drop()
                     if let committed {
+                        slot.drop()
                         logger.info("commit outcome unknown after losing the leader; checking", metadata: ["error": "\(error)"])
                         if try await tokenLanded(token) {
                             logger.info("the ambiguous commit landed")
                             return committed
                         }
                     }
-                    try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error)
-                } catch let error as DqliteError where error.isBusy {
-                    _ = try? await c.execute(DqliteSQL.rollback)
-                    try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error, busy: true)
+                    throw error
                 } catch {
                     _ = try? await c.execute(DqliteSQL.rollback)
                     throw error
@@ -81,21 +74,14 @@ public final class DqliteDatabase: SQLDatabase {
     @discardableResult
     public func read<T: Sendable>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
         try await readers.withResource { slot in
-            let deadline = clock.now + configuration.failoverDeadline
-            var attempt = 0
-            while true {
-                attempt += 1
-                let c = try await connection(slot, deadline: deadline)
+            try await onLeader(slot) { c in
+                try await c.execute(DqliteSQL.begin)
                 do {
-                    try await c.execute(DqliteSQL.begin)
                     let value = try await body(c)
                     try await c.execute(DqliteSQL.commit)
                     return value
-                } catch let error as DqliteError where error.isLeadershipOrTransport {
-                    slot.drop()
-                    try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error)
                 } catch {
-                    _ = try? await c.execute(DqliteSQL.rollback)
+                    if !((error as? DqliteError)?.isLeadershipOrTransport ?? false) { _ = try? await c.execute(DqliteSQL.rollback) }
                     throw error
                 }
             }
@@ -110,19 +96,7 @@ public final class DqliteDatabase: SQLDatabase {
         let stats = try await pageStatistics()
         guard stats.free > 256, stats.free * 4 > stats.pages else { return }
         try await writer.withResource { slot in
-            let deadline = clock.now + configuration.failoverDeadline
-            var attempt = 0
-            while true {
-                attempt += 1
-                let c = try await connection(slot, deadline: deadline)
-                do {
-                    try await c.execute(DqliteSQL.vacuum)
-                    return
-                } catch let error as DqliteError where error.isLeadershipOrTransport || error.isBusy {
-                    if !error.isBusy { slot.drop() }
-                    try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error, busy: error.isBusy)
-                }
-            }
+            try await onLeader(slot) { c in try await c.execute(DqliteSQL.vacuum) }
         }
     }
 
@@ -139,18 +113,7 @@ public final class DqliteDatabase: SQLDatabase {
     /// Copies the leader's database files and folds the WAL into the main file at `path`.
     public func backup(to path: String) async throws {
         let files = try await readers.withResource { slot in
-            let deadline = clock.now + configuration.failoverDeadline
-            var attempt = 0
-            while true {
-                attempt += 1
-                let c = try await connection(slot, deadline: deadline)
-                do {
-                    return try await c.client.dump(configuration.database)
-                } catch let error as DqliteError where error.isLeadershipOrTransport {
-                    slot.drop()
-                    try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error)
-                }
-            }
+            try await onLeader(slot) { c in try await c.client.dump(configuration.database) }
         }
         for file in files {
             let target = file.name.hasSuffix("-wal") ? path + "-wal" : path
@@ -181,6 +144,26 @@ public final class DqliteDatabase: SQLDatabase {
     }
 
     // MARK: Leader connections
+
+    /// Runs `operation` on the slot's connection to the leader; when leadership moves or
+    /// the connection breaks, again on a new connection, and when another member's write
+    /// holds the lock, again after a short pause, until the failover deadline.
+    private func onLeader<T>(_ slot: LeaderSlot, _ operation: (DqliteConnection) async throws -> T) async throws -> T {
+        let deadline = clock.now + configuration.failoverDeadline
+        var attempt = 0
+        while true {
+            attempt += 1
+            let c = try await connection(slot, deadline: deadline)
+            do {
+                return try await operation(c)
+            } catch let error as DqliteError where error.isLeadershipOrTransport {
+                slot.drop()
+                try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error)
+            } catch let error as DqliteError where error.isBusy {
+                try await pauseBeforeRetry(attempt: attempt, deadline: deadline, error, busy: true)
+            }
+        }
+    }
 
     /// The slot's connection to the leader, made (after finding the leader) if it has none.
     private func connection(_ slot: LeaderSlot, deadline: ContinuousClock.Instant) async throws -> DqliteConnection {
