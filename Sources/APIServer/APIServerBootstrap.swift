@@ -31,6 +31,7 @@ public struct APIServerBootstrap: Sendable {
     /// The control loops that run beside the server.
     public let serviceAccounts: ServiceAccountController
     public let namespaces: NamespaceController
+    public let garbageCollector: GarbageCollector
     let objects: ObjectStore
     let serviceAddresses: ServiceAddressAllocator
     let api: KubernetesAPI
@@ -40,6 +41,12 @@ public struct APIServerBootstrap: Sendable {
     /// The host the `kubernetes` Endpoints advertise (a real interface address when
     /// listening on every address).
     let advertisedHost: String
+
+    /// The control loops, each to run until cancelled.
+    public var controllers: [@Sendable () async -> Void] {
+        let serviceAccounts = self.serviceAccounts, namespaces = self.namespaces, collector = garbageCollector
+        return [{ await serviceAccounts.run() }, { await namespaces.run() }, { await collector.run() }]
+    }
 
     public init(configuration: Configuration, store: KineStore, logger: Logger) async throws {
         let pki = try ClusterPKI.ensure(dataDirectory: configuration.dataDirectory,
@@ -54,6 +61,7 @@ public struct APIServerBootstrap: Sendable {
                                                    logger: logger)
         let catalog = try ResourceCatalog.builtIn()
         namespaces = NamespaceController(store: objects, catalog: catalog, logger: logger)
+        garbageCollector = GarbageCollector(store: objects, catalog: catalog, logger: logger)
         try await Self.createDefaultNamespaces(objects, catalog: catalog)
         var authenticators: [any Authenticator] = [ClientCertificateAuthenticator()]
         if let file = configuration.tokenAuthFile { authenticators.append(try TokenFileAuthenticator(path: file)) }

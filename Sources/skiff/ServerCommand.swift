@@ -86,8 +86,8 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let server = bootstrap.server
         do {
-            let serviceAccounts = bootstrap.serviceAccounts, namespaces = bootstrap.namespaces
-            var services: [ServiceRunner.Task] = [{ try await server.run() }, { await serviceAccounts.run() }, { await namespaces.run() }]
+            var services: [ServiceRunner.Task] = [{ try await server.run() }]
+            for controller in bootstrap.controllers { services.append { await controller() } }
             var announcements: [ServiceRunner.Task] = [{
                 let port = try await server.listeningPort()
                 let kubeconfig = try await bootstrap.started(port: port)

@@ -1,7 +1,10 @@
 extension ResourceEngine {
     /// DELETE of one object, honouring `preconditions` (uid, resourceVersion) of the
-    /// DeleteOptions body. Objects are removed at once (finalizers and cascading deletion
-    /// come with the garbage collector). Answers a success `Status` with the object's details.
+    /// DeleteOptions body and its propagation policy. An object without finalizers is
+    /// removed at once (Background: the garbage collector then removes its dependents);
+    /// Foreground and Orphan deletion hold it with a finalizer the collector releases.
+    /// Answers a success `Status` with the object's details (or the object, where
+    /// kube-apiserver does).
     func delete(_ request: ResourceRequest) async throws -> HTTPResponse {
         let name = request.info.name!
         let options = try deleteOptions(request)
@@ -41,10 +44,16 @@ extension ResourceEngine {
     /// `deletionGracePeriodSeconds` and stays until the last finalizer is removed (see
     /// ``finishDeletionIfReleased``). Answers the object; `nil` when it can go at once.
     func deleteGracefully(_ current: StoredObject, options: JSON, _ request: ResourceRequest) async throws -> HTTPResponse? {
-        let finalizers = current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []
+        var finalizers = current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []
         if current.object[path: ["metadata", "deletionTimestamp"]] != nil { return render(current.object, request) }
+        // Foreground and Orphan propagation hand the object to the garbage collector, which
+        // deletes (or orphans) its dependents and then drops the finalizer.
+        if let finalizer = Self.propagationFinalizer(options, request), !finalizers.contains(.string(finalizer)) {
+            finalizers.append(.string(finalizer))
+        }
         guard !finalizers.isEmpty else { return nil }
         var object = current.object
+        object[path: ["metadata", "finalizers"]] = .array(finalizers)
         object[path: ["metadata", "deletionTimestamp"]] = .string(Self.now())
         object[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(options["gracePeriodSeconds"]?.intValue ?? 0)
         if request.resource.hasSpec {
@@ -81,9 +90,24 @@ extension ResourceEngine {
         }
     }
 
+    /// The finalizer a delete's propagation policy asks for: `foregroundDeletion` for
+    /// Foreground, `orphan` for Orphan (or the older `orphanDependents: true`), none for
+    /// Background. The policy comes from the DeleteOptions body or the query.
+    static func propagationFinalizer(_ options: JSON, _ request: ResourceRequest) -> String? {
+        let policy = options["propagationPolicy"]?.stringValue ?? request.parameter("propagationPolicy")
+        switch policy {
+        case "Foreground": return GarbageCollector.foregroundFinalizer
+        case "Orphan": return GarbageCollector.orphanFinalizer
+        case "Background": return nil
+        default:
+            let orphan = options["orphanDependents"]?.boolValue ?? (request.parameter("orphanDependents") == "true")
+            return orphan ? GarbageCollector.orphanFinalizer : nil
+        }
+    }
+
     /// DELETE of a collection: every object the selectors match, answered with their list.
     func deleteCollection(_ request: ResourceRequest) async throws -> HTTPResponse {
-        _ = try deleteOptions(request)
+        let options = try deleteOptions(request)
         let page = try await readList(request)
         var deleted: [JSON] = []
         for object in try page.objects() {
@@ -91,6 +115,14 @@ extension ResourceEngine {
                   let rv = object[path: ["metadata", "resourceVersion"]]?.stringValue.flatMap({ Int64($0) }) else { continue }
             let key = request.resource.key(namespace: object[path: ["metadata", "namespace"]]?.stringValue, name: name)
             if request.dryRun { deleted.append(object); continue }
+            let finalizers = object[path: ["metadata", "finalizers"]]?.arrayValue ?? []
+            if object[path: ["metadata", "deletionTimestamp"]] != nil { deleted.append(object); continue }
+            if !finalizers.isEmpty || Self.propagationFinalizer(options, request) != nil {
+                let marked = try await ObjectDeleter(store: store).markForDeletion(
+                    StoredObject(object: object, modRevision: rv, key: key), adding: Self.propagationFinalizer(options, request))
+                if let marked { deleted.append(marked.object) }
+                continue
+            }
             if case .written(let stored) = try await store.delete(key, expectedRevision: rv) {
                 if Self.isService(request.resource) { try await serviceAddresses?.release(object) }
                 deleted.append(stored.object)

@@ -158,7 +158,15 @@ struct WorkloadStrategy: ResourceStrategy {
     let resource: ResourceDescriptor
 
     func prepareForCreate(_ object: inout JSON) {
-        object["status"] = .emptyObject
+        // The status a new workload has: its required counters at zero (clients such as
+        // Python's `kubernetes` refuse a ReplicaSet status without `replicas`).
+        switch resource.kind {
+        case "ReplicaSet", "ReplicationController": object["status"] = ["replicas": 0]
+        case "StatefulSet": object["status"] = ["replicas": 0, "availableReplicas": 0]
+        case "DaemonSet":
+            object["status"] = ["currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0]
+        default: object["status"] = .emptyObject
+        }
         var spec = object["spec"] ?? .emptyObject
         if resource.kind != "DaemonSet", spec["replicas"] == nil { spec["replicas"] = 1 }
         if ["Deployment", "StatefulSet", "DaemonSet"].contains(resource.kind), spec["revisionHistoryLimit"] == nil {

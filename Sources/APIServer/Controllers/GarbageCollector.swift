@@ -1,0 +1,185 @@
+import KineLayer
+import Logging
+import Synchronization
+
+/// Deletes objects whose owners are gone, as kube-controller-manager's garbage collector
+/// does, for every stored resource: a graph of owner references (uid → dependents) is built
+/// from one full read at start and kept current from a watch of the whole registry.
+///
+/// - An object whose every owner is gone is deleted (Background propagation); references to
+///   owners that are gone are dropped while another owner remains.
+/// - An owner being deleted with the `orphan` finalizer (Orphan propagation) loses its
+///   dependents: their references to it are dropped, then the finalizer.
+/// - An owner being deleted with the `foregroundDeletion` finalizer (Foreground) has its
+///   dependents deleted; it goes once no dependent with `blockOwnerDeletion` is left.
+public final class GarbageCollector: Sendable {
+    public static let foregroundFinalizer = "foregroundDeletion"
+    public static let orphanFinalizer = "orphan"
+
+    let store: ObjectStore
+    let catalog: ResourceCatalog
+    let logger: Logger
+    private let graph = Mutex(OwnerGraph())
+
+    public init(store: ObjectStore, catalog: ResourceCatalog, logger: Logger) {
+        self.store = store
+        self.catalog = catalog
+        self.logger = logger
+    }
+
+    static let prefix = "/registry/"
+
+    public func run() async {
+        await ControllerLoop.run("garbage collector", logger: logger) {
+            let revision = try await store.currentRevision()
+            graph.withLock { $0 = OwnerGraph() }
+            try await store.forEach(prefix: Self.prefix, revision: revision) { entry in
+                if let object = try? entry.decoded() { graph.withLock { $0.record(key: entry.key, object: object) } }
+            }
+            for uid in graph.withLock({ $0.needingAttention }) { try await attend(uid) }
+            try await store.watchChanges(prefix: Self.prefix, after: revision) { events in
+                for event in events { try await self.apply(event) }
+            }
+        }
+    }
+
+    private func apply(_ event: Event) async throws {
+        let key = event.kv.keyString
+        switch event.kind {
+        case .put:
+            guard let stored = try? ObjectStore.decode(event.kv) else { return }
+            let uid = graph.withLock { $0.record(key: key, object: stored.object) }
+            if let uid { try await attend(uid) }
+        case .delete:
+            let (dependents, owners) = graph.withLock { $0.remove(key: key) }
+            for uid in dependents + owners { try await attend(uid) }
+        }
+    }
+
+    /// Looks at one object: finishes its Orphan or Foreground deletion, or deletes it (or
+    /// drops dangling references) if its owners are gone.
+    private func attend(_ uid: String) async throws {
+        guard let node = graph.withLock({ $0.nodes[uid] }), let current = try await store.get(node.key),
+              current.object[path: ["metadata", "uid"]]?.stringValue == uid else { return }
+        let deleter = ObjectDeleter(store: store)
+        let finalizers = Set((current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).compactMap(\.stringValue))
+        if current.object[path: ["metadata", "deletionTimestamp"]] != nil {
+            if finalizers.contains(Self.orphanFinalizer) {
+                for dependent in graph.withLock({ $0.dependents(of: uid) }) {
+                    if let d = try await store.get(dependent.key) { try await deleter.dropOwnerReferences(d, uids: [uid]) }
+                }
+                try await deleter.release(current, finalizer: Self.orphanFinalizer)
+                return
+            }
+            if finalizers.contains(Self.foregroundFinalizer) {
+                var blocking = 0
+                for dependent in graph.withLock({ $0.dependents(of: uid) }) {
+                    guard let d = try await store.get(dependent.key) else { continue }
+                    let blocks = dependent.owners.contains { $0.uid == uid && $0.blocks }
+                    if blocks { blocking += 1 }
+                    let hasOwnDependents = !graph.withLock { $0.dependents(of: dependent.uid) }.isEmpty
+                    try await deleter.delete(d, finalizer: blocks && hasOwnDependents ? Self.foregroundFinalizer : nil)
+                }
+                if blocking == 0 { try await deleter.release(current, finalizer: Self.foregroundFinalizer) }
+                return
+            }
+        }
+        guard !node.owners.isEmpty else { return }
+        var absent = Set<String>(), waiting = 0, present = 0
+        for owner in node.owners {
+            switch try await state(of: owner, dependentNamespace: node.namespace) {
+            case .absent: absent.insert(owner.uid)
+            case .deletingInForeground: waiting += 1
+            case .present: present += 1
+            }
+        }
+        if present == 0 && waiting == 0 {
+            logger.debug("deleting an object whose owners are gone", metadata: ["key": "\(node.key)"])
+            try await deleter.delete(current, finalizer: nil)
+        } else if present == 0 {
+            let hasOwnDependents = !graph.withLock { $0.dependents(of: uid) }.isEmpty
+            try await deleter.delete(current, finalizer: hasOwnDependents ? Self.foregroundFinalizer : nil)
+        } else if !absent.isEmpty {
+            try await deleter.dropOwnerReferences(current, uids: absent)
+        }
+    }
+
+    private enum OwnerState { case absent, deletingInForeground, present }
+
+    /// Whether an owner exists, by uid: from the graph, confirmed by a read of its key (the
+    /// watch may not have shown it yet). An owner of an unknown kind counts as present.
+    private func state(of owner: OwnerGraph.Owner, dependentNamespace: String?) async throws -> OwnerState {
+        let group = owner.apiVersion.contains("/") ? String(owner.apiVersion.split(separator: "/")[0]) : ""
+        guard let resource = catalog.resources.first(where: { $0.group == group && $0.kind == owner.kind && $0.isStored }) else {
+            return .present
+        }
+        if resource.namespaced && dependentNamespace == nil { return .present }
+        let key = resource.key(namespace: resource.namespaced ? dependentNamespace : nil, name: owner.name)
+        guard let stored = try await store.get(key), stored.object[path: ["metadata", "uid"]]?.stringValue == owner.uid else {
+            return .absent
+        }
+        let finalizers = stored.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []
+        if stored.object[path: ["metadata", "deletionTimestamp"]] != nil && finalizers.contains(.string(Self.foregroundFinalizer)) {
+            return .deletingInForeground
+        }
+        return .present
+    }
+}
+
+/// The owner references of every stored object, by uid, with the reverse index.
+struct OwnerGraph {
+    struct Owner: Hashable {
+        var uid: String
+        var apiVersion: String
+        var kind: String
+        var name: String
+        var blocks: Bool
+    }
+
+    struct Node {
+        var uid: String
+        var key: String
+        var namespace: String?
+        var owners: [Owner]
+        var attention: Bool
+    }
+
+    private(set) var nodes: [String: Node] = [:]
+    private var uidByKey: [String: String] = [:]
+    private var dependentUIDs: [String: Set<String>] = [:]
+
+    /// Records an object; returns its uid when it needs looking at (it has owners, is
+    /// being deleted, or had dependents waiting for it).
+    @discardableResult
+    mutating func record(key: String, object: JSON) -> String? {
+        guard let uid = object[path: ["metadata", "uid"]]?.stringValue else { return nil }
+        if let old = uidByKey[key], old != uid { _ = remove(key: key) }
+        if let previous = nodes[uid] { for o in previous.owners { dependentUIDs[o.uid]?.remove(uid) } }
+        let owners = (object[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).compactMap { r -> Owner? in
+            guard let ownerUID = r["uid"]?.stringValue else { return nil }
+            return Owner(uid: ownerUID, apiVersion: r["apiVersion"]?.stringValue ?? "", kind: r["kind"]?.stringValue ?? "",
+                         name: r["name"]?.stringValue ?? "", blocks: r["blockOwnerDeletion"]?.boolValue ?? false)
+        }
+        let deleting = object[path: ["metadata", "deletionTimestamp"]] != nil
+        nodes[uid] = Node(uid: uid, key: key, namespace: object[path: ["metadata", "namespace"]]?.stringValue,
+                          owners: owners, attention: !owners.isEmpty || deleting)
+        uidByKey[key] = uid
+        for o in owners { dependentUIDs[o.uid, default: []].insert(uid) }
+        return nodes[uid]!.attention ? uid : nil
+    }
+
+    /// Forgets the object at `key`; returns its dependents and its owners (to look at again).
+    mutating func remove(key: String) -> (dependents: [String], owners: [String]) {
+        guard let uid = uidByKey.removeValue(forKey: key), let node = nodes.removeValue(forKey: uid) else { return ([], []) }
+        for o in node.owners { dependentUIDs[o.uid]?.remove(uid) }
+        let dependents = Array(dependentUIDs[uid] ?? [])
+        return (dependents, node.owners.map(\.uid).filter { nodes[$0] != nil })
+    }
+
+    func dependents(of uid: String) -> [Node] {
+        (dependentUIDs[uid] ?? []).compactMap { nodes[$0] }
+    }
+
+    /// Objects that have owners or are being deleted.
+    var needingAttention: [String] { nodes.values.filter(\.attention).map(\.uid) }
+}
