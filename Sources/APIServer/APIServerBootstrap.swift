@@ -63,13 +63,16 @@ public struct APIServerBootstrap: Sendable {
         namespaces = NamespaceController(store: objects, catalog: catalog, logger: logger)
         garbageCollector = GarbageCollector(store: objects, catalog: catalog, logger: logger)
         try await Self.createDefaultNamespaces(objects, catalog: catalog)
-        var authenticators: [any Authenticator] = [ClientCertificateAuthenticator()]
+        let tokens = ServiceAccountTokenAuthenticator(
+            tokens: try ServiceAccountTokens(keyPEM: try String(contentsOfFile: pki.serviceAccountKeyPath, encoding: .utf8)), store: objects)
+        var authenticators: [any Authenticator] = [ClientCertificateAuthenticator(), tokens]
         if let file = configuration.tokenAuthFile { authenticators.append(try TokenFileAuthenticator(path: file)) }
         let authenticator = AuthenticatorChain(authenticators)
         let authorizer = AlwaysAllowAuthorizer()
         let definitions = try OpenAPIBuilder.loadDefinitions()
         let engine = ResourceEngine(store: objects, catalog: catalog, authenticator: authenticator, authorizer: authorizer,
-                                    definitions: SchemaDefinitions(definitions), serviceAddresses: serviceAddresses, logger: logger)
+                                    definitions: SchemaDefinitions(definitions), serviceAddresses: serviceAddresses,
+                                    serviceAccountTokens: tokens, logger: logger)
         let everywhere = configuration.host == "0.0.0.0" || configuration.host == "::"
         localHost = everywhere ? "127.0.0.1" : configuration.host
         advertisedHost = everywhere

@@ -44,7 +44,7 @@ public final class KubernetesAPI: HTTPResponder {
         var resource = ""
         var response: HTTPResponse
         do {
-            switch authenticator.authenticate(request) {
+            switch await authenticator.authenticate(request) {
             case .authenticated(let u): user = u
             case .rejected: throw StatusError.unauthorized
             case .noCredential:

@@ -19,6 +19,7 @@ public struct ClusterPaths: Sendable {
     public var nodeLock: String { directory + "/node.lock" }
 
     /// Files (relative to the data directory) a member hands to a joining node besides the
-    /// cluster CA, so that every node serves the same API identity.
-    public static let sharedFiles = ["pki/ca.crt", "pki/ca.key"]
+    /// cluster CA, so that every node serves the same API identity and accepts the same
+    /// service account tokens.
+    public static let sharedFiles = ["pki/ca.crt", "pki/ca.key", "pki/sa.key"]
 }

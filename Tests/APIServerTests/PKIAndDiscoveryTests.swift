@@ -30,14 +30,14 @@ import X509
         #expect(try reissued.extensions.subjectAlternativeNames?.contains(.ipAddress(.init(contentBytes: [10, 1, 2, 3]))) == true)
     }
 
-    @Test func clientCertificatesNameTheUserAndGroups() throws {
+    @Test func clientCertificatesNameTheUserAndGroups() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let pki = try ClusterPKI.ensure(dataDirectory: dir.path, subjectAlternativeNames: ["localhost"])
         let (pem, _) = try pki.issueClientCertificate(user: "jane", groups: ["dev", "qa"])
         let der = try Certificate(pemEncoded: pem).serializeAsPEM().derBytes
         let request = HTTPRequest(method: .GET, uri: "/api", headers: [:], clientCertificate: der)
-        guard case .authenticated(let user) = AuthenticatorChain([ClientCertificateAuthenticator()]).authenticate(request) else {
+        guard case .authenticated(let user) = await AuthenticatorChain([ClientCertificateAuthenticator()]).authenticate(request) else {
             Issue.record("the certificate did not authenticate")
             return
         }

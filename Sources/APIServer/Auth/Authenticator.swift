@@ -12,7 +12,7 @@ public enum AuthenticationResult: Sendable {
 
 /// One way of proving who a client is (a strategy; the server tries them in order).
 public protocol Authenticator: Sendable {
-    func authenticate(_ request: HTTPRequest) -> AuthenticationResult
+    func authenticate(_ request: HTTPRequest) async -> AuthenticationResult
 }
 
 /// Tries authenticators in order: the first that accepts a credential decides; a credential
@@ -22,10 +22,10 @@ public struct AuthenticatorChain: Authenticator {
 
     public init(_ authenticators: [any Authenticator]) { self.authenticators = authenticators }
 
-    public func authenticate(_ request: HTTPRequest) -> AuthenticationResult {
+    public func authenticate(_ request: HTTPRequest) async -> AuthenticationResult {
         var rejection: String?
         for authenticator in authenticators {
-            switch authenticator.authenticate(request) {
+            switch await authenticator.authenticate(request) {
             case .noCredential: continue
             case .authenticated(let user): return .authenticated(user.authenticated())
             case .rejected(let why): rejection = rejection ?? why

@@ -15,7 +15,7 @@ public struct ClientCertificateAuthenticator: Authenticator {
 
     public init() {}
 
-    public func authenticate(_ request: HTTPRequest) -> AuthenticationResult {
+    public func authenticate(_ request: HTTPRequest) async -> AuthenticationResult {
         guard let der = request.clientCertificate else { return .noCredential }
         if let known = cache.users.withLock({ $0[der] }) { return known }
         let result = Self.read(der)

@@ -21,7 +21,7 @@ public struct TokenFileAuthenticator: Authenticator {
         self.users = users
     }
 
-    public func authenticate(_ request: HTTPRequest) -> AuthenticationResult {
+    public func authenticate(_ request: HTTPRequest) async -> AuthenticationResult {
         guard let token = request.bearerToken else { return .noCredential }
         guard let user = users[token] else { return .rejected("invalid bearer token") }
         return .authenticated(user)

@@ -43,12 +43,12 @@ public struct Discovery: Sendable {
             if !r.categories.isEmpty { entry["categories"] = .array(r.categories.map { .string($0) }) }
             entries.append(entry)
             for sub in r.subresources {
+                let target = r.subresourceKind(sub)
                 var subEntry: JSON = ["name": .string("\(r.plural)/\(sub)"), "singularName": "", "namespaced": .bool(r.namespaced),
-                                      "kind": .string(r.kind), "verbs": ["get", "patch", "update"]]
-                if sub == "scale" {
-                    subEntry["kind"] = "Scale"
-                    subEntry["group"] = "autoscaling"
-                    subEntry["version"] = "v1"
+                                      "kind": .string(target.kind), "verbs": .array(target.verbs.map { .string($0) })]
+                if target.group != r.group || target.version != r.version {
+                    subEntry["group"] = .string(target.group)
+                    subEntry["version"] = .string(target.version)
                 }
                 entries.append(subEntry)
             }
@@ -83,10 +83,9 @@ public struct Discovery: Sendable {
         if !r.categories.isEmpty { entry["categories"] = .array(r.categories.map { .string($0) }) }
         if !r.subresources.isEmpty {
             entry["subresources"] = .array(r.subresources.map { sub in
-                let kind: JSON = sub == "scale"
-                    ? ["group": "autoscaling", "version": "v1", "kind": "Scale"]
-                    : ["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)]
-                return ["subresource": .string(sub), "responseKind": kind, "verbs": ["get", "patch", "update"]]
+                let target = r.subresourceKind(sub)
+                let kind: JSON = ["group": .string(target.group), "version": .string(target.version), "kind": .string(target.kind)]
+                return ["subresource": .string(sub), "responseKind": kind, "verbs": .array(target.verbs.map { .string($0) })]
             })
         }
         return entry

@@ -150,11 +150,15 @@ public struct OpenAPIBuilder: Sendable {
         if verbs.contains("delete") { item["delete"] = operation("delete", [query("dryRun"), query("gracePeriodSeconds", "integer"), query("propagationPolicy")], "io.k8s.apimachinery.pkg.apis.meta.v1.Status") }
         if item != .emptyObject { paths[prefix + "/{name}"] = item }
         for sub in r.subresources {
-            let definition = sub == "scale" ? "io.k8s.api.autoscaling.v1.Scale" : r.definition
+            let target = r.subresourceKind(sub)
+            let definition = target.definition
             var subItem = JSON.emptyObject
-            subItem["get"] = operation("get", [], definition)
-            subItem["put"] = operation("put", writeParameters, definition, body: definition)
-            subItem["patch"] = operation("patch", writeParameters + [query("force", "boolean")], definition, body: "io.k8s.apimachinery.pkg.apis.meta.v1.Patch")
+            if target.verbs.contains("create") { subItem["post"] = operation("post", writeParameters, definition, body: definition) }
+            if target.verbs.contains("get") { subItem["get"] = operation("get", [], definition) }
+            if target.verbs.contains("update") { subItem["put"] = operation("put", writeParameters, definition, body: definition) }
+            if target.verbs.contains("patch") {
+                subItem["patch"] = operation("patch", writeParameters + [query("force", "boolean")], definition, body: "io.k8s.apimachinery.pkg.apis.meta.v1.Patch")
+            }
             paths[prefix + "/{name}/" + sub] = subItem
         }
         return paths

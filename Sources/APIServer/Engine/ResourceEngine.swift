@@ -16,13 +16,17 @@ public struct ResourceEngine: Sendable {
     let definitions: SchemaDefinitions
     /// Cluster IPs and node ports of Services.
     let serviceAddresses: ServiceAddressAllocator?
+    /// Issues service account tokens (TokenRequest) and reviews them for any audience.
+    let serviceAccountTokens: ServiceAccountTokenAuthenticator?
     let logger: Logger
     /// How often a watch sends a bookmark when asked for them.
     var bookmarkInterval: Duration = .seconds(30)
 
     public init(store: ObjectStore, catalog: ResourceCatalog, authenticator: any Authenticator, authorizer: any Authorizer,
-                definitions: SchemaDefinitions, serviceAddresses: ServiceAddressAllocator? = nil, logger: Logger) {
+                definitions: SchemaDefinitions, serviceAddresses: ServiceAddressAllocator? = nil,
+                serviceAccountTokens: ServiceAccountTokenAuthenticator? = nil, logger: Logger) {
         self.serviceAddresses = serviceAddresses
+        self.serviceAccountTokens = serviceAccountTokens
         self.catalog = catalog
         self.store = store
         self.authenticator = authenticator
@@ -49,6 +53,7 @@ public struct ResourceEngine: Sendable {
             case ("status", .patch), ("scale", .patch): return try await patch(request)
             case ("scale", .get): return try await getScale(request)
             case ("scale", .update): return try await updateScale(request)
+            case ("token", .create): return try await createToken(request)
             default: throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
             }
         }

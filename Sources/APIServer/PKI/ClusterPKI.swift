@@ -20,6 +20,8 @@ public struct ClusterPKI: Sendable {
     public var serverKeyPath: String { directory + "/server.key" }
     public var adminCertificatePath: String { directory + "/admin.crt" }
     public var adminKeyPath: String { directory + "/admin.key" }
+    /// The key service account tokens are signed with (P-256, ES256).
+    public var serviceAccountKeyPath: String { directory + "/sa.key" }
 
     /// How long certificates that Skiff issues stay valid.
     static let leafLifetime: TimeInterval = 365 * 24 * 3600
@@ -36,6 +38,9 @@ public struct ClusterPKI: Sendable {
         let fm = FileManager.default
         if !fm.fileExists(atPath: pki.caCertificatePath) || !fm.fileExists(atPath: pki.caKeyPath) {
             try pki.createCA()
+        }
+        if !fm.fileExists(atPath: pki.serviceAccountKeyPath) {
+            try pki.write(P256.Signing.PrivateKey().pemRepresentation, to: pki.serviceAccountKeyPath, mode: 0o600)
         }
         let ca = try pki.loadCA()
         if try pki.needsServerCertificate(names: subjectAlternativeNames) {

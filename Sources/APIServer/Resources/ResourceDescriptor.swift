@@ -41,6 +41,17 @@ public struct ResourceDescriptor: Sendable, Hashable, Codable {
         "resource.k8s.io/resourceclaims", "resource.k8s.io/resourceclaimtemplates", "resource.k8s.io/resourceslices",
     ]
 
+    /// What a subresource reads and writes, and its verbs: `scale` is autoscaling/v1 Scale,
+    /// `token` (of service accounts) is a create-only authentication.k8s.io/v1 TokenRequest,
+    /// others (`status`) are the resource's own kind.
+    public func subresourceKind(_ sub: String) -> (group: String, version: String, kind: String, definition: String, verbs: [String]) {
+        switch sub {
+        case "scale": return ("autoscaling", "v1", "Scale", "io.k8s.api.autoscaling.v1.Scale", ["get", "patch", "update"])
+        case "token": return ("authentication.k8s.io", "v1", "TokenRequest", "io.k8s.api.authentication.v1.TokenRequest", ["create"])
+        default: return (group, version, kind, definition ?? "", ["get", "patch", "update"])
+        }
+    }
+
     /// The storage key prefix of every object of the resource.
     public var keyPrefix: String { RegistryKey.resourcePrefix(group: group, resource: plural) }
 

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Accepts service account tokens this cluster signed, for the API's audiences, while the
+/// service account (and the object the token is bound to) still exists with the uid the
+/// token names. The user is `system:serviceaccount:NAMESPACE:NAME` in the groups
+/// `system:serviceaccounts` and `system:serviceaccounts:NAMESPACE`.
+public struct ServiceAccountTokenAuthenticator: Authenticator {
+    let tokens: ServiceAccountTokens
+    let store: ObjectStore
+
+    public func authenticate(_ request: HTTPRequest) async -> AuthenticationResult {
+        guard let token = request.bearerToken else { return .noCredential }
+        switch await review(token, audiences: ServiceAccountTokens.apiAudiences) {
+        case nil: return .noCredential
+        case .success(let user)?: return .authenticated(user)
+        case .failure(let error)?: return .rejected("\(error)")
+        }
+    }
+
+    /// The user a token authenticates for `audiences`; `nil` when it is not a service
+    /// account token of this cluster.
+    func review(_ token: String, audiences: [String]) async -> Result<UserInfo, ServiceAccountTokens.TokenError>? {
+        guard let verified = tokens.verify(token, audiences: audiences) else { return nil }
+        let claims: ServiceAccountTokens.Claims
+        switch verified {
+        case .failure(let error): return .failure(error)
+        case .success(let c): claims = c
+        }
+        let account = RegistryKey(group: "", resource: "serviceaccounts", namespace: claims.namespace, name: claims.name).path
+        guard let stored = try? await store.get(account), stored.object[path: ["metadata", "uid"]]?.stringValue == claims.uid else {
+            return .failure(.invalid("service account \(claims.namespace)/\(claims.name) has been deleted"))
+        }
+        if let bound = claims.boundObject {
+            let resource = bound.kind == "Pod" ? "pods" : bound.kind == "Secret" ? "secrets" : "nodes"
+            let key = RegistryKey(group: "", resource: resource, namespace: bound.kind == "Node" ? nil : claims.namespace, name: bound.name).path
+            guard let object = try? await store.get(key), object.object[path: ["metadata", "uid"]]?.stringValue == bound.uid else {
+                return .failure(.invalid("the \(bound.kind.lowercased()) the token is bound to has been deleted"))
+            }
+        }
+        var extra: [String: [String]] = ["authentication.kubernetes.io/credential-id": ["JTI=\(claims.tokenID)"]]
+        if let bound = claims.boundObject, bound.kind == "Pod" {
+            extra["authentication.kubernetes.io/pod-name"] = [bound.name]
+            extra["authentication.kubernetes.io/pod-uid"] = [bound.uid]
+        }
+        return .success(UserInfo(name: "system:serviceaccount:\(claims.namespace):\(claims.name)", uid: claims.uid,
+                                 groups: ["system:serviceaccounts", "system:serviceaccounts:\(claims.namespace)"], extra: extra))
+    }
+}
