@@ -36,6 +36,7 @@ public struct APIServerBootstrap: Sendable {
     let serviceAddresses: ServiceAddressAllocator
     let api: KubernetesAPI
     let dataDirectory: String
+    let logger: Logger
     /// The host clients on this machine use (loopback when listening on every address).
     let localHost: String
     /// The host the `kubernetes` Endpoints advertise (a real interface address when
@@ -46,6 +47,12 @@ public struct APIServerBootstrap: Sendable {
     public var controllers: [@Sendable () async -> Void] {
         let serviceAccounts = self.serviceAccounts, namespaces = self.namespaces, collector = garbageCollector
         return [{ await serviceAccounts.run() }, { await namespaces.run() }, { await collector.run() }]
+    }
+
+    /// Runs ``controllers`` while this server holds the controller lease (one server of a
+    /// cluster at a time; at once on a single server), until cancelled.
+    public func runControllers(identity: String) async {
+        await LeaderElector(store: objects, identity: identity, logger: logger).run(controllers)
     }
 
     public init(configuration: Configuration, store: KineStore, logger: Logger) async throws {
@@ -79,6 +86,7 @@ public struct APIServerBootstrap: Sendable {
             ? (HostIdentity.interfaceAddresses().first { !$0.contains(":") && !$0.hasPrefix("127.") } ?? "127.0.0.1")
             : configuration.host
         dataDirectory = configuration.dataDirectory
+        self.logger = logger
         let api = try KubernetesAPI(engine: engine, catalog: catalog, definitions: definitions,
                                     authenticator: authenticator, authorizer: authorizer, metrics: metrics, logger: logger)
         self.api = api

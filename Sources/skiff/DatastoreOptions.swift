@@ -52,7 +52,8 @@ struct DatastoreOptions: ParsableArguments {
             let store = try await KineStore.open(directory: directory,
                                                  synchronous: SQLiteConfiguration.Synchronous(rawValue: synchronous.uppercased())!,
                                                  options: options, logger: logger)
-            return OpenedStore(store: store, supervisor: nil, lock: nil)
+            return OpenedStore(store: store, supervisor: nil, lock: nil,
+                               controllerIdentity: "\(ProcessInfo.processInfo.hostName)-sqlite")
         }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
@@ -68,7 +69,8 @@ struct DatastoreOptions: ParsableArguments {
         do {
             let store = try await KineStore(database: try ClusterDatastore.open(paths: paths, identity: identity),
                                             options: clusterOptions, logger: logger)
-            return OpenedStore(store: store, supervisor: supervisor, lock: lock)
+            return OpenedStore(store: store, supervisor: supervisor, lock: lock,
+                               controllerIdentity: "\(ProcessInfo.processInfo.hostName)-node-\(identity.id)")
         } catch {
             await supervisor.stop()
             throw error
@@ -86,6 +88,8 @@ struct OpenedStore {
     let store: KineStore
     let supervisor: NodeSupervisor?
     let lock: DirectoryLock?
+    /// Who this server is in leader elections: stable across restarts of this data directory.
+    let controllerIdentity: String
 
     /// Closes the store, then stops the node process (which hands its role over).
     func close() async {

@@ -87,7 +87,8 @@ struct ServerCommand: AsyncParsableCommand {
         let server = bootstrap.server
         do {
             var services: [ServiceRunner.Task] = [{ try await server.run() }]
-            for controller in bootstrap.controllers { services.append { await controller() } }
+            let identity = opened.controllerIdentity
+            services.append { await bootstrap.runControllers(identity: identity) }
             var announcements: [ServiceRunner.Task] = [{
                 let port = try await server.listeningPort()
                 let kubeconfig = try await bootstrap.started(port: port)

@@ -13,26 +13,41 @@ final class ClusterMember: @unchecked Sendable {
     private(set) var process: Process?
     let logFile: String
 
-    init(dataDir: String, clusterAddress: String) {
+    /// Which server the member runs: `skiff etcd`, or `skiff server` (the Kubernetes API).
+    enum Kind { case etcd, server }
+    let kind: Kind
+
+    init(dataDir: String, clusterAddress: String, kind: Kind = .etcd) {
         self.dataDir = dataDir
         self.clusterAddress = clusterAddress
+        self.kind = kind
         logFile = dataDir + ".log"
     }
 
-    /// Starts (or restarts) the member; `join` and `token` only on its first start.
+    /// Starts (or restarts) the member; `join` and `token` only on its first start. The
+    /// endpoint is the etcd endpoint (HOST:PORT) or the Kubernetes API's URL.
     func start(join: String? = nil, token: String? = nil) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try builtProduct("skiff"))
-        var arguments = ["etcd", "--data-dir", dataDir, "--listen-client-urls", "http://127.0.0.1:0",
-                         "--datastore", "dqlite", "--cluster-listen", clusterAddress]
+        var arguments = kind == .etcd
+            ? ["etcd", "--data-dir", dataDir, "--listen-client-urls", "http://127.0.0.1:0"]
+            : ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:0"]
+        arguments += ["--datastore", "dqlite", "--cluster-listen", clusterAddress]
         if let join, let token { arguments += ["--join", join, "--token", token] }
         process.arguments = arguments
+        let marker = kind == .etcd ? "on http://127.0.0.1:" : "Kubernetes API on https://127.0.0.1:"
+        let kind = self.kind
         endpoint = try startAnnouncedProcess(process, logFile: logFile + (self.process == nil ? "" : ".restart")) { text in
-            guard let range = text.range(of: "on http://127.0.0.1:"),
+            guard let range = text.range(of: marker),
                   let end = text[range.upperBound...].firstIndex(of: " ") else { return nil }
-            return "127.0.0.1:" + text[range.upperBound..<end]
+            return (kind == .etcd ? "127.0.0.1:" : "https://127.0.0.1:") + text[range.upperBound..<end]
         }
         self.process = process
+    }
+
+    /// kubectl (1.32) against this member's Kubernetes API with the cluster's admin identity.
+    func kubectl(_ arguments: [String]) throws -> CommandOutput {
+        try run("/usr/bin/kubectl", ["--kubeconfig", dataDir + "/admin.kubeconfig", "--server", endpoint] + arguments, timeout: 120)
     }
 
     var pid: Int32 { process?.processIdentifier ?? 0 }
@@ -82,15 +97,18 @@ final class TestCluster: @unchecked Sendable {
     private(set) var members: [ClusterMember] = []
     private(set) var token = ""
 
-    init() {
+    let kind: ClusterMember.Kind
+
+    init(kind: ClusterMember.Kind = .etcd) {
+        self.kind = kind
         root = NSTemporaryDirectory() + "skiff-cluster-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     }
 
     /// Starts `count` members: the first bootstraps, each next joins through a member
     /// already running (not always the first).
-    static func start(_ count: Int) throws -> TestCluster {
-        let cluster = TestCluster()
+    static func start(_ count: Int, kind: ClusterMember.Kind = .etcd) throws -> TestCluster {
+        let cluster = TestCluster(kind: kind)
         do {
             for _ in 0..<count { try cluster.addMember() }
         } catch {
@@ -102,7 +120,7 @@ final class TestCluster: @unchecked Sendable {
 
     @discardableResult
     func addMember() throws -> ClusterMember {
-        let member = ClusterMember(dataDir: root + "/node\(members.count + 1)", clusterAddress: "127.0.0.1:\(try freeLoopbackPort())")
+        let member = ClusterMember(dataDir: root + "/node\(members.count + 1)", clusterAddress: "127.0.0.1:\(try freeLoopbackPort())", kind: kind)
         do {
             try startMember(member)
         } catch {

@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Runs the control loops on one server at a time: the holder of the `skiff-controllers`
+/// Lease (coordination.k8s.io/v1, in kube-system) runs them and renews the lease every
+/// two seconds; the others watch it and take over when it has not changed for a lease
+/// duration, as client-go's leader election does. Expiry is judged by each candidate's own
+/// clock (how long since it saw the record change), not by comparing clocks across nodes.
+/// A holder that cannot renew for a lease duration stops its loops.
+public final class LeaderElector: Sendable {
+    let store: ObjectStore
+    /// This server's identity; stable across restarts, so a restarted holder resumes at once.
+    public let identity: String
+    let logger: Logger
+    let leaseDuration: Duration
+    let renewInterval: Duration
+    private let observed = Mutex<(revision: Int64, at: ContinuousClock.Instant)?>(nil)
+
+    public static let leaseName = "skiff-controllers"
+    static let key = RegistryKey(group: "coordination.k8s.io", resource: "leases", namespace: "kube-system", name: leaseName).path
+
+    public init(store: ObjectStore, identity: String, leaseDuration: Duration = .seconds(10),
+                renewInterval: Duration = .seconds(2), logger: Logger) {
+        self.store = store
+        self.identity = identity
+        self.leaseDuration = leaseDuration
+        self.renewInterval = renewInterval
+        self.logger = logger
+    }
+
+    /// Runs `loops` whenever this server holds the lease, until cancelled.
+    public func run(_ loops: [@Sendable () async -> Void]) async {
+        while !Task.isCancelled {
+            while !Task.isCancelled, !(await attempt()) { try? await Task.sleep(for: renewInterval) }
+            if Task.isCancelled { return }
+            logger.info("holding the controller lease; running the control loops", metadata: ["identity": "\(identity)"])
+            await withTaskGroup(of: Void.self) { group in
+                for loop in loops { group.addTask { await loop() } }
+                group.addTask { await self.keepRenewing() }
+                await group.next()
+                group.cancelAll()
+            }
+            if !Task.isCancelled { logger.warning("lost the controller lease; the control loops stopped") }
+        }
+    }
+
+    /// Renews until the lease is lost (someone else holds it, or renewing failed for a
+    /// whole lease duration).
+    private func keepRenewing() async {
+        var lastRenewal = ContinuousClock.now
+        while !Task.isCancelled {
+            try? await Task.sleep(for: renewInterval)
+            if await attempt() {
+                lastRenewal = .now
+            } else if ContinuousClock.now - lastRenewal > leaseDuration {
+                return
+            }
+            if let holder = try? await store.get(Self.key)?.object[path: ["spec", "holderIdentity"]]?.stringValue, holder != identity {
+                return
+            }
+        }
+    }
+
+    /// One try to take or renew the lease; whether this server holds it afterwards.
+    func attempt() async -> Bool {
+        do {
+            let now = RFC3339.microString(Date())
+            let seconds = Int64(leaseDuration.components.seconds)
+            guard let current = try await store.get(Self.key) else {
+                var lease = JSON.newObject(apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: Self.leaseName, namespace: "kube-system")
+                lease["spec"] = ["holderIdentity": .string(identity), "leaseDurationSeconds": .int(seconds),
+                                 "acquireTime": .string(now), "renewTime": .string(now), "leaseTransitions": 0]
+                return try await store.create(Self.key, lease) != nil
+            }
+            var lease = current.object
+            let holder = lease[path: ["spec", "holderIdentity"]]?.stringValue
+            if holder != identity {
+                // Someone else's: it is free once it has not changed for a lease duration.
+                let fresh = observed.withLock { seen -> Bool in
+                    if seen?.revision != current.modRevision { seen = (current.modRevision, .now) }
+                    return ContinuousClock.now - seen!.at < leaseDuration
+                }
+                if fresh && holder?.isEmpty == false { return false }
+                lease[path: ["spec", "acquireTime"]] = .string(now)
+                lease[path: ["spec", "leaseTransitions"]] = .int((lease[path: ["spec", "leaseTransitions"]]?.intValue ?? 0) + 1)
+                logger.info("taking over the controller lease", metadata: ["from": "\(holder ?? "")"])
+            }
+            lease[path: ["spec", "holderIdentity"]] = .string(identity)
+            lease[path: ["spec", "leaseDurationSeconds"]] = .int(seconds)
+            lease[path: ["spec", "renewTime"]] = .string(now)
+            if case .written = try await store.update(Self.key, lease, expectedRevision: current.modRevision) { return true }
+            return false
+        } catch {
+            logger.debug("controller lease: \(error)")
+            return false
+        }
+    }
+}
