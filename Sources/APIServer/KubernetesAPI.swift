@@ -147,8 +147,11 @@ public final class KubernetesAPI: HTTPResponder {
             }
         case "openapi" where parts.count == 2 && parts[1] == "v2":
             let accept = request.headers.first(name: "accept") ?? "application/json"
+            if accept.contains("com.github.proto-openapi.spec.v2") {
+                return HTTPResponse(status: .ok, headers: ["Content-Type": OpenAPIV2Protobuf.contentType], body: .bytes(openAPI.v2Protobuf))
+            }
             if !accept.contains("json") && !accept.contains("*/*") {
-                throw StatusError.notAcceptable("only application/json is served for the OpenAPI v2 document")
+                throw StatusError.notAcceptable("the OpenAPI v2 document is served as application/json or \(OpenAPIV2Protobuf.mediaType)")
             }
             return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .bytes(openAPI.v2Document))
         case "openapi" where parts.count == 2 && parts[1] == "v3":

@@ -437,9 +437,8 @@ import Testing
             }
         }
         let list = #"{"apiVersion":"v1","kind":"List","items":["# + items.joined(separator: ",") + "]}"
-        // (--validate=false: kubectl validates a List against the OpenAPI v2 document in
-        // protobuf, which Skiff does not serve yet; it serves v2 as JSON and v3.)
-        let bulk = try server.kubectl(Kubectl.v132, ["-n", "gone", "create", "--validate=false", "-f", "-"], stdin: list)
+        // (kubectl validates a List against the OpenAPI v2 document in protobuf.)
+        let bulk = try server.kubectl(Kubectl.v132, ["-n", "gone", "create", "-f", "-"], stdin: list)
         #expect(bulk.status == 0 && items.count == 200, "\(bulk.stderr)")
         let deleted = try k("delete", "namespace", "gone", "--timeout=60s")
         #expect(deleted.stdout.contains("namespace \"gone\" deleted"), "\(deleted.stdout)\(deleted.stderr)\n\(server.logTail())")

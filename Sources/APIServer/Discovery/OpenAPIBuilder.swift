@@ -16,6 +16,8 @@ public struct OpenAPIBuilder: Sendable {
     public let v3Root: JSON
     /// The v2 document.
     public let v2Document: [UInt8]
+    /// The v2 document as gnostic protobuf (what kubectl's client-side validation reads).
+    public let v2Protobuf: [UInt8]
 
     /// The structural schemas of `openapi/definitions.json`.
     public static func loadDefinitions() throws -> [String: JSON] {
@@ -39,6 +41,7 @@ public struct OpenAPIBuilder: Sendable {
                     for (path, item) in Self.paths(for: r, base: base, v3: false) { allPaths[path] = item }
                     if let d = r.definition { names.insert(d) }
                     if let d = r.listDefinition { names.insert(d) }
+                    for sub in r.subresources { names.insert(r.subresourceKind(sub).definition) }
                 }
                 names.formUnion(["io.k8s.apimachinery.pkg.apis.meta.v1.Status", "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
                                  "io.k8s.api.autoscaling.v1.Scale", "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"])
@@ -56,6 +59,7 @@ public struct OpenAPIBuilder: Sendable {
         let v2: JSON = ["swagger": "2.0", "info": ["title": "Kubernetes", "version": .string(SkiffVersion.gitVersion)],
                         "paths": .object(allPaths), "definitions": .object(definitions)]
         v2Document = v2.serialized()
+        v2Protobuf = OpenAPIV2Protobuf.document(title: "Kubernetes", version: SkiffVersion.gitVersion, definitions: definitions)
     }
 
     /// Every definition reachable from `names`.

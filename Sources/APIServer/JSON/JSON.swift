@@ -63,6 +63,14 @@ public enum JSON: Sendable, Hashable {
         }
     }
 
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+
     public var boolValue: Bool? {
         if case .bool(let b) = self { return b }
         return nil
