@@ -187,12 +187,12 @@ def make_service(i):
     return v1.create_namespaced_service(ns, client.V1Service(metadata=client.V1ObjectMeta(name="svc-%d" % i), spec=spec))
 
 
-with ThreadPoolExecutor(max_workers=16) as pool:
-    services = list(pool.map(make_service, range(40)))
+with ThreadPoolExecutor(max_workers=50) as pool:
+    services = list(pool.map(make_service, range(50)))
 ips = [s.spec.cluster_ip for s in services]
 node_ports = [s.spec.ports[0].node_port for s in services if s.spec.type == "NodePort"]
-check(len(set(ips)) == 40 and all(ip.startswith("10.") for ip in ips), "40 concurrent creates get 40 distinct cluster IPs")
-check(len(set(node_ports)) == 20 and all(30000 <= p <= 32767 for p in node_ports), "20 NodePort services get distinct node ports")
+check(len(set(ips)) == 50 and all(ip.startswith("10.") for ip in ips), "50 concurrent creates get 50 distinct cluster IPs")
+check(len(set(node_ports)) == 25 and all(30000 <= p <= 32767 for p in node_ports), "25 NodePort services get distinct node ports")
 kubernetes_service = v1.read_namespaced_service("kubernetes", "default")
 check(kubernetes_service.spec.cluster_ip == "10.96.0.1" and kubernetes_service.spec.ports[0].port == 443, "the kubernetes Service is 10.96.0.1:443")
 taken = ips[0]
