@@ -16,18 +16,23 @@ enum OpenAPIV2Protobuf {
         var info = ProtobufWriter()
         info.string(1, title)
         info.string(2, version)
-        var named = ProtobufWriter()
-        for name in definitions.keys.sorted() {
-            var entry = ProtobufWriter()
-            entry.string(1, name)
-            entry.message(2, schema(definitions[name]!))
-            named.message(1, entry.bytes)
-        }
         var document = ProtobufWriter()
         document.string(1, "2.0")
         document.message(2, info.bytes)
-        document.message(9, named.bytes)
+        document.message(9, namedSchemas(definitions))
         return document.bytes
+    }
+
+    /// A message of `NamedSchema` entries (field 1), as `Definitions` and `Properties` are.
+    private static func namedSchemas(_ schemas: [String: JSON]) -> [UInt8] {
+        var list = ProtobufWriter()
+        for name in schemas.keys.sorted() {
+            var entry = ProtobufWriter()
+            entry.string(1, name)
+            entry.message(2, schema(schemas[name]!))
+            list.message(1, entry.bytes)
+        }
+        return list.bytes
     }
 
     /// A `openapi.v2.Schema` message.
@@ -65,16 +70,7 @@ enum OpenAPIV2Protobuf {
             w.message(23, item.bytes)
         }
         for s in members["allOf"]?.arrayValue ?? [] { w.message(24, schema(s)) }
-        if let properties = members["properties"]?.objectValue {
-            var list = ProtobufWriter()
-            for name in properties.keys.sorted() {
-                var entry = ProtobufWriter()
-                entry.string(1, name)
-                entry.message(2, schema(properties[name]!))
-                list.message(1, entry.bytes)
-            }
-            w.message(25, list.bytes)
-        }
+        if let properties = members["properties"]?.objectValue { w.message(25, namedSchemas(properties)) }
         for key in members.keys.sorted() where key.hasPrefix("x-") {
             var entry = ProtobufWriter()
             entry.string(1, key)
