@@ -148,7 +148,7 @@ final class TestCluster: @unchecked Sendable {
     }
 
     /// Polls `status()` until `condition` holds or `timeout` passes; returns the last status.
-    func waitForStatus(timeout: TimeInterval, _ condition: ([MemberStatus]) -> Bool) throws -> [MemberStatus] {
+    func waitForStatus(timeout: TimeInterval, _ condition: ([MemberStatus]) -> Bool) async throws -> [MemberStatus] {
         let deadline = Date().addingTimeInterval(timeout)
         var last: [MemberStatus] = []
         while Date() < deadline {
@@ -156,7 +156,7 @@ final class TestCluster: @unchecked Sendable {
                 last = s
                 if condition(s) { return s }
             }
-            Thread.sleep(forTimeInterval: 0.3)
+            try await Task.sleep(for: .milliseconds(300))
         }
         return last
     }

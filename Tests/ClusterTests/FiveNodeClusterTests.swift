@@ -9,7 +9,7 @@ extension ClusterIntegrationTests {
         let cluster = try TestCluster.start(5)
         defer { cluster.destroy() }
         func voters(_ s: [MemberStatus]) -> [MemberStatus] { s.filter { $0.role == "voter" } }
-        let initial = try cluster.waitForStatus(timeout: 40) { s in
+        let initial = try await cluster.waitForStatus(timeout: 40) { s in
             s.count == 5 && voters(s).count == 3 && s.filter { $0.role == "stand-by" }.count == 2 && s.allSatisfy(\.healthy)
         }
         #expect(voters(initial).count == 3 && initial.filter { $0.role == "stand-by" }.count == 2, "\(initial)\n\(cluster.logs)")
@@ -21,7 +21,7 @@ extension ClusterIntegrationTests {
         let victim = try #require(cluster.member(at: victimStatus.address))
         victim.kill9()
         let started = Date()
-        let replaced = try cluster.waitForStatus(timeout: 20) { s in
+        let replaced = try await cluster.waitForStatus(timeout: 20) { s in
             voters(s).count == 3 && voters(s).allSatisfy(\.healthy) && !voters(s).contains { $0.id == victimStatus.id }
         }
         print("voter replaced after \(Date().timeIntervalSince(started)) s")
@@ -36,9 +36,9 @@ extension ClusterIntegrationTests {
         #expect(!(after.first { $0.id == leaderStatus.id }?.leader ?? true), "\(after)")
         #expect(voters(after).count == 3 && !voters(after).contains { $0.id == leaderStatus.id },
                 "the stopped leader's vote went to another node before it stopped: \(after)\n\(cluster.logs)")
-        let demoted = try cluster.waitForStatus(timeout: 10) { s in s.first { $0.id == leaderStatus.id }?.role == "spare" }
+        let demoted = try await cluster.waitForStatus(timeout: 10) { s in s.first { $0.id == leaderStatus.id }?.role == "spare" }
         #expect(demoted.first { $0.id == leaderStatus.id }?.role == "spare", "\(demoted)")
-        let settled = try cluster.waitForStatus(timeout: 20) { s in voters(s).count == 3 && voters(s).allSatisfy(\.healthy) }
+        let settled = try await cluster.waitForStatus(timeout: 20) { s in voters(s).count == 3 && voters(s).allSatisfy(\.healthy) }
         #expect(voters(settled).count == 3 && voters(settled).allSatisfy(\.healthy), "\(settled)")
         let get = try cluster.members.first { $0.isRunning }!.etcdctl(["get", "/five/a", "--print-value-only"])
         #expect(get.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1")

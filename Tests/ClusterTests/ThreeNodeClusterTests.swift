@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import NIOSSL
 import Storage
 import TestSupport
@@ -15,7 +14,7 @@ extension ClusterIntegrationTests {
     @Test func replicatesWatchesAcrossNodesAndRefusesStrangers() async throws {
         let cluster = try TestCluster.start(3)
         defer { cluster.destroy() }
-        let status = try cluster.waitForStatus(timeout: 30) { s in
+        let status = try await cluster.waitForStatus(timeout: 30) { s in
             s.count == 3 && s.allSatisfy { $0.role == "voter" && $0.healthy } && s.filter(\.leader).count == 1
         }
         #expect(status.count == 3 && status.allSatisfy { $0.role == "voter" && $0.healthy }, "\(status)\n\(cluster.logs)")
@@ -92,24 +91,25 @@ extension ClusterIntegrationTests {
     @Test func leaderKilledUnderLoadLosesNoAcknowledgedWrite() async throws {
         let cluster = try TestCluster.start(3)
         defer { cluster.destroy() }
-        let status = try cluster.waitForStatus(timeout: 30) { s in s.count == 3 && s.contains(where: \.leader) && s.allSatisfy(\.healthy) }
+        let status = try await cluster.waitForStatus(timeout: 30) { s in s.count == 3 && s.contains(where: \.leader) && s.allSatisfy(\.healthy) }
         let leaderAddress = try #require(status.first { $0.leader }?.address, "\(status)\n\(cluster.logs)")
         let leader = try #require(cluster.member(at: leaderAddress))
         let survivors = cluster.members.filter { $0 !== leader }
 
         // Four writers through the two survivors for 9 s; the leader dies 3 s in.
-        let load = Mutex<[String: Any]?>(nil)
-        let done = DispatchSemaphore(value: 0)
         let endpoints = survivors.map(\.endpoint)
-        DispatchQueue.global().async {
-            load.withLock { $0 = try? pythonJSON("load_writer.py", ["9"] + endpoints) }
-            done.signal()
+        // The writer runs on a Dispatch thread (it blocks), not on the test's cooperative pool.
+        let writer = Task {
+            await withCheckedContinuation { (continuation: CheckedContinuation<JSONBox?, Never>) in
+                DispatchQueue.global().async {
+                    continuation.resume(returning: (try? pythonJSON("load_writer.py", ["9"] + endpoints)).map(JSONBox.init))
+                }
+            }
         }
         try await Task.sleep(for: .seconds(3))
         let killedAt = Date().timeIntervalSince1970
         leader.kill9()
-        done.wait()
-        let loadResult = load.withLock { $0 }
+        let loadResult = await writer.value?.object
         let result = try #require(loadResult, "the load writer failed\n\(cluster.logs)")
         let acked = (result["acked"] as? [[Any]] ?? []).compactMap { pair -> (String, Double)? in
             guard let key = pair.first as? String, let time = pair.last as? Double else { return nil }
@@ -144,7 +144,12 @@ extension ClusterIntegrationTests {
             try await Task.sleep(for: .milliseconds(200))
         }
         #expect(caughtUp == expected, "restarted member sees \(caughtUp) of \(expected) keys")
-        let healed = try cluster.waitForStatus(timeout: 30) { s in s.filter { $0.role == "voter" && $0.healthy }.count == 3 }
+        let healed = try await cluster.waitForStatus(timeout: 30) { s in s.filter { $0.role == "voter" && $0.healthy }.count == 3 }
         #expect(healed.filter { $0.role == "voter" && $0.healthy }.count == 3, "\(healed)")
     }
+}
+
+/// A decoded JSON object carried across tasks (JSONSerialization's values are immutable).
+struct JSONBox: @unchecked Sendable {
+    let object: [String: Any]
 }
