@@ -72,36 +72,49 @@ public final class GarbageCollector: Sendable {
                 return
             }
             if finalizers.contains(Self.foregroundFinalizer) {
+                // Each dependent is settled by its own owners: deleted when none of them
+                // stays, else it only loses its reference to this owner.
                 var blocking = 0
                 for dependent in graph.withLock({ $0.dependents(of: uid) }) {
-                    guard let d = try await store.get(dependent.key) else { continue }
-                    let blocks = dependent.owners.contains { $0.uid == uid && $0.blocks }
-                    if blocks { blocking += 1 }
-                    let hasOwnDependents = !graph.withLock { $0.dependents(of: dependent.uid) }.isEmpty
-                    try await deleter.delete(d, finalizer: blocks && hasOwnDependents ? Self.foregroundFinalizer : nil)
+                    guard let d = try await store.get(dependent.key),
+                          d.object[path: ["metadata", "uid"]]?.stringValue == dependent.uid else { continue }
+                    if try await settle(dependent, d) == .deleting, dependent.owners.contains(where: { $0.uid == uid && $0.blocks }) {
+                        blocking += 1
+                    }
                 }
                 if blocking == 0 { try await deleter.release(current, finalizer: Self.foregroundFinalizer) }
                 return
             }
         }
-        guard !node.owners.isEmpty else { return }
-        var absent = Set<String>(), waiting = 0, present = 0
+        _ = try await settle(node, current)
+    }
+
+    private enum Settlement { case deleting, kept }
+
+    /// Deletes an object whose owners are all gone or waiting for their dependents to go
+    /// (Foreground when it has dependents of its own); while an owner stays, it only loses
+    /// its references to the others.
+    @discardableResult
+    private func settle(_ node: OwnerGraph.Node, _ current: StoredObject) async throws -> Settlement {
+        guard !node.owners.isEmpty else { return .kept }
+        let deleter = ObjectDeleter(store: store)
+        if current.object[path: ["metadata", "deletionTimestamp"]] != nil { return .deleting }
+        var absent = Set<String>(), waiting = Set<String>(), present = 0
         for owner in node.owners {
             switch try await state(of: owner, dependentNamespace: node.namespace) {
             case .absent: absent.insert(owner.uid)
-            case .deletingInForeground: waiting += 1
+            case .deletingInForeground: waiting.insert(owner.uid)
             case .present: present += 1
             }
         }
-        if present == 0 && waiting == 0 {
-            logger.debug("deleting an object whose owners are gone", metadata: ["key": "\(node.key)"])
-            try await deleter.delete(current, finalizer: nil)
-        } else if present == 0 {
-            let hasOwnDependents = !graph.withLock { $0.dependents(of: uid) }.isEmpty
-            try await deleter.delete(current, finalizer: hasOwnDependents ? Self.foregroundFinalizer : nil)
-        } else if !absent.isEmpty {
-            try await deleter.dropOwnerReferences(current, uids: absent)
+        if present > 0 {
+            if !absent.isEmpty || !waiting.isEmpty { try await deleter.dropOwnerReferences(current, uids: absent.union(waiting)) }
+            return .kept
         }
+        logger.debug("deleting an object whose owners are gone", metadata: ["key": "\(node.key)"])
+        let hasOwnDependents = !graph.withLock { $0.dependents(of: node.uid) }.isEmpty
+        try await deleter.delete(current, finalizer: !waiting.isEmpty && hasOwnDependents ? Self.foregroundFinalizer : nil)
+        return .deleting
     }
 
     private enum OwnerState { case absent, deletingInForeground, present }

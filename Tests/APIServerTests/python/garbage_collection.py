@@ -103,6 +103,26 @@ check(wait(lambda: [r.name for r in (v1.read_namespaced_config_map("shared", ns)
 v1.delete_namespaced_config_map("owner-b", ns)
 check(wait(lambda: not cm_exists("shared")), "two owners: collected when the last owner goes")
 
+# Foreground deletion of one owner keeps a dependent that has another, valid owner: it only
+# loses the reference to the owner being deleted, which then goes.
+c, d = config_map("owner-c"), config_map("owner-d")
+for o in (c, d):
+    o.api_version, o.kind = "v1", "ConfigMap"
+both = config_map("both", [(c, True), (d, False)])
+v1.delete_namespaced_config_map("owner-c", ns, body=client.V1DeleteOptions(propagation_policy="Foreground"))
+check(wait(lambda: not cm_exists("owner-c")), "foreground with a shared dependent: the owner goes")
+check([r.name for r in (v1.read_namespaced_config_map("both", ns).metadata.owner_references or [])] == ["owner-d"],
+      "foreground with a shared dependent: the dependent stays, owned by the other owner only")
+
+# A dependency cycle does not block collection: c1 <- c2 <- c3 <- c1; deleting c1 takes all.
+ring = [config_map("ring-%d" % i) for i in range(3)]
+for i, item in enumerate(ring):
+    owner = ring[(i + 2) % 3]
+    v1.patch_namespaced_config_map(item.metadata.name, ns, {"metadata": {"ownerReferences": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": owner.metadata.name, "uid": owner.metadata.uid, "blockOwnerDeletion": True}]}})
+v1.delete_namespaced_config_map("ring-0", ns)
+check(wait(lambda: not any(cm_exists("ring-%d" % i) for i in range(3))), "a dependency cycle is collected whole")
+
 # Across types: a Deployment owning a ReplicaSet owning Pods (as the controllers would set them).
 deployment = apps.create_namespaced_deployment(ns, {
     "metadata": {"name": "web"},
