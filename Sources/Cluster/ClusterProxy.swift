@@ -112,6 +112,11 @@ final class ClusterConnectionRouter: ChannelInboundHandler, RemovableChannelHand
                 let (router, context) = loopBound.value
                 switch result {
                 case .success(let local):
+                    // The peer may have gone while the local connection was being made.
+                    guard tlsChannel.isActive else {
+                        local.close(promise: nil)
+                        return
+                    }
                     for chunk in router.buffered { local.writeAndFlush(chunk, promise: nil) }
                     router.buffered = []
                     let ops = context.pipeline.syncOperations
