@@ -39,6 +39,16 @@ final class DqliteNode: @unchecked Sendable {
         _ = dqlite_node_stop(node)
     }
 
+    /// Rewrites the node's Raft configuration so that it is the only member, a voter: how a
+    /// cluster that lost its quorum for good is brought back (the node must not be started).
+    func recoverAsSoleMember(address: String) throws {
+        try address.withCString { text in
+            var info = dqlite_node_info_ext(size: UInt64(MemoryLayout<dqlite_node_info_ext>.size), id: id,
+                                            address: UInt64(UInt(bitPattern: text)), dqlite_role: 0)
+            try check(dqlite_node_recover_ext(node, &info, 1), "recover")
+        }
+    }
+
     /// A fresh node ID for `address`, as dqlite makes them.
     static func generateID(address: String) -> UInt64 {
         UInt64(dqlite_generate_node_id(address))

@@ -7,7 +7,7 @@ struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Show and change the members of a replicated (dqlite) cluster.",
-        subcommands: [Status.self, Remove.self, Token.self])
+        subcommands: [Status.self, Remove.self, Token.self, Recover.self])
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Members, their roles, the leader and each member's health.")
@@ -62,6 +62,22 @@ struct ClusterCommand: AsyncParsableCommand {
                 print(try ClusterAdmin(dataDirectory: dataDir).token())
             } catch {
                 throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    struct Recover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bring back a cluster that lost its quorum: this stopped member becomes the only one, with its data.",
+            discussion: "Run it on the surviving member with the newest data while its server is stopped, then start that server; other members join again with empty data directories.")
+        @Option(name: .customLong("data-dir"), help: "The surviving member's data directory.") var dataDir: String = ServerCommand.defaultDataDirectory
+
+        func run() async throws {
+            do {
+                let identity = try ClusterRecovery.recoverAsSoleMember(paths: ClusterPaths(dataDirectory: dataDir))
+                print("member \(identity.id) (\(identity.address)) is now the cluster's only member; start its server, then join the others again with empty data directories")
+            } catch {
+                throw ValidationError("cannot recover: \(error)")
             }
         }
     }
