@@ -45,7 +45,7 @@ public final class KubernetesAPI: HTTPResponder {
         var response: HTTPResponse
         do {
             switch await authenticator.authenticate(request) {
-            case .authenticated(let u): user = u
+            case .authenticated(let u): user = try await Impersonation(authorizer: authorizer).effectiveUser(request, authenticated: u)
             case .rejected: throw StatusError.unauthorized
             case .noCredential:
                 let isPublic = Self.publicPaths.contains(where: { request.path == $0 || request.path.hasPrefix($0 + "/") })
