@@ -15,6 +15,9 @@ public struct APIServerBootstrap: Sendable {
         public var maxBodyBytes = 3 * 1024 * 1024
         /// Where Service cluster IPs come from.
         public var serviceClusterIPRange = "10.96.0.0/12"
+        /// The audit log's path (none when `nil`) and its policy file (Metadata for all when `nil`).
+        public var auditLogPath: String?
+        public var auditPolicyFile: String?
 
         public init(dataDirectory: String, host: String, port: Int) {
             self.dataDirectory = dataDirectory
@@ -87,8 +90,11 @@ public struct APIServerBootstrap: Sendable {
             : configuration.host
         dataDirectory = configuration.dataDirectory
         self.logger = logger
+        let audit = try configuration.auditLogPath.map { path in
+            try AuditLog(path: path, policy: try configuration.auditPolicyFile.map { try AuditPolicy(file: $0) } ?? .metadataForAll)
+        }
         let api = try KubernetesAPI(engine: engine, catalog: catalog, definitions: definitions,
-                                    authenticator: authenticator, authorizer: authorizer, metrics: metrics, logger: logger)
+                                    authenticator: authenticator, authorizer: authorizer, metrics: metrics, audit: audit, logger: logger)
         self.api = api
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(pki.serverCertificatePath).map { .certificate($0) },

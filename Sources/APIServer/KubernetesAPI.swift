@@ -18,6 +18,8 @@ public final class KubernetesAPI: HTTPResponder {
     let authorizer: any Authorizer
     let protobuf: KubernetesProtobuf
     let metrics: APIMetrics
+    /// The audit log, when the server keeps one.
+    let audit: AuditLog?
     let logger: Logger
 
     /// Paths anonymous clients may read.
@@ -25,7 +27,8 @@ public final class KubernetesAPI: HTTPResponder {
 
     public init(engine: ResourceEngine, catalog: ResourceCatalog, definitions: [String: JSON],
                 authenticator: any Authenticator, authorizer: any Authorizer, metrics: APIMetrics,
-                logger: Logger) throws {
+                audit: AuditLog? = nil, logger: Logger) throws {
+        self.audit = audit
         self.engine = engine
         self.catalog = catalog
         self.discovery = DiscoveryDocuments(Discovery(catalog: catalog), catalog: catalog)
@@ -38,8 +41,9 @@ public final class KubernetesAPI: HTTPResponder {
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
-        let started = ContinuousClock.now
+        let started = ContinuousClock.now, received = Date()
         var user: UserInfo? = nil
+        var requestInfo: RequestInfo? = nil
         var verb = request.method.rawValue.lowercased()
         var resource = ""
         var response: HTTPResponse
@@ -52,6 +56,7 @@ public final class KubernetesAPI: HTTPResponder {
                 if !isPublic { throw StatusError.unauthorized }
             }
             if let info = RequestInfo(method: request.method, path: request.path, query: request.query) {
+                requestInfo = info
                 verb = info.verb.rawValue
                 resource = info.resource + (info.subresource.map { "/" + $0 } ?? "")
                 try await authorize(info, user: user!)
@@ -71,6 +76,8 @@ public final class KubernetesAPI: HTTPResponder {
             response = ResourceEngine.translate(error).response
         }
         let code = Int(response.status.code)
+        audit?.record(request: request, user: user, verb: verb, info: requestInfo, response: response, received: received,
+                      protobuf: protobuf)
         if case .stream(let produce) = response.body {
             // Count watches while they run; log when they end.
             let metrics = self.metrics, logger = self.logger, who = user?.name ?? "anonymous"

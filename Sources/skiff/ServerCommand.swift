@@ -33,6 +33,12 @@ struct ServerCommand: AsyncParsableCommand {
 
     @OptionGroup var datastore: DatastoreOptions
 
+    @Option(name: .customLong("audit-log-path"), help: "Write an audit log here: one JSON line (audit.k8s.io/v1 Event) per request.")
+    var auditLogPath: String?
+
+    @Option(name: .customLong("audit-policy-file"), help: "Audit policy (audit.k8s.io/v1 Policy, YAML or JSON); default: Metadata for every request.")
+    var auditPolicyFile: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -43,6 +49,7 @@ struct ServerCommand: AsyncParsableCommand {
     func validate() throws {
         _ = try Self.hostPort(listen, flag: "--listen")
         if let etcdListen { _ = try Self.hostPort(etcdListen, flag: "--etcd-listen") }
+        if auditPolicyFile != nil && auditLogPath == nil { throw ValidationError("--audit-policy-file needs --audit-log-path") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level \(logLevel) is not a level") }
     }
 
@@ -71,6 +78,8 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.extraSANs = tlsSANs
         configuration.tokenAuthFile = tokenAuthFile
         configuration.serviceClusterIPRange = serviceClusterIPRange
+        configuration.auditLogPath = auditLogPath
+        configuration.auditPolicyFile = auditPolicyFile
         let bootstrap: APIServerBootstrap
         do {
             bootstrap = try await APIServerBootstrap(configuration: configuration, store: store, logger: logger)
