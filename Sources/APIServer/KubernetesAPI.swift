@@ -20,6 +20,7 @@ public final class KubernetesAPI: HTTPResponder {
     let metrics: APIMetrics
     /// The audit log, when the server keeps one.
     let audit: AuditLog?
+    let impersonation: Impersonation
     let logger: Logger
 
     /// Paths anonymous clients may read.
@@ -29,6 +30,7 @@ public final class KubernetesAPI: HTTPResponder {
                 authenticator: any Authenticator, authorizer: any Authorizer, metrics: APIMetrics,
                 audit: AuditLog? = nil, logger: Logger) throws {
         self.audit = audit
+        self.impersonation = Impersonation(authorizer: authorizer)
         self.engine = engine
         self.catalog = catalog
         self.discovery = DiscoveryDocuments(Discovery(catalog: catalog), catalog: catalog)
@@ -49,7 +51,7 @@ public final class KubernetesAPI: HTTPResponder {
         var response: HTTPResponse
         do {
             switch await authenticator.authenticate(request) {
-            case .authenticated(let u): user = try await Impersonation(authorizer: authorizer).effectiveUser(request, authenticated: u)
+            case .authenticated(let u): user = try await impersonation.effectiveUser(request, authenticated: u)
             case .rejected: throw StatusError.unauthorized
             case .noCredential:
                 let isPublic = Self.publicPaths.contains(where: { request.path == $0 || request.path.hasPrefix($0 + "/") })

@@ -31,7 +31,7 @@ public struct ClusterAdmin: Sendable {
 
     /// Every member with its role, whether it leads, and whether it answers.
     public func status() async throws -> [ClusterMemberStatus] {
-        let (members, leaderID) = try await leader.run { c in (try await c.cluster(), try await c.leader()?.id ?? 0) }
+        let (members, leaderID) = try await leader.membersAndLeader()
         return await withTaskGroup(of: ClusterMemberStatus.self) { group in
             for m in members {
                 group.addTask {
@@ -49,7 +49,7 @@ public struct ClusterAdmin: Sendable {
 
     /// Removes the member with ID or address `node`.
     public func remove(_ node: String) async throws -> DqliteNodeInfo {
-        let (members, leaderID) = try await leader.run { c in (try await c.cluster(), try await c.leader()?.id ?? 0) }
+        let (members, leaderID) = try await leader.membersAndLeader()
         guard let member = members.first(where: { String($0.id) == node || $0.address == node }) else {
             throw ClusterError.notMember("no member has ID or address \(node); see `skiff cluster status`")
         }
@@ -68,10 +68,8 @@ public struct ClusterAdmin: Sendable {
 public enum ClusterDatastore {
     /// The dqlite database of the cluster this data directory belongs to, over mutual TLS.
     public static func open(paths: ClusterPaths, identity: ClusterIdentity) throws -> DqliteDatabase {
-        var configuration = DqliteConfiguration(
+        DqliteDatabase(DqliteConfiguration(
             addresses: [identity.address] + ClusterMembers.load(paths).filter { $0 != identity.address },
-            tls: try ClusterCertificates(paths: paths).clientContext())
-        configuration.database = "skiff"
-        return DqliteDatabase(configuration)
+            tls: try ClusterCertificates(paths: paths).clientContext()))
     }
 }

@@ -32,6 +32,11 @@ final class LeaderConnection: Sendable {
         }
     }
 
+    /// The members with their roles and the leader's ID (0 when none is known), in one go.
+    func membersAndLeader() async throws -> (members: [DqliteNodeInfo], leader: UInt64) {
+        try await run { c in (try await c.cluster(), try await c.leader()?.id ?? 0) }
+    }
+
     func drop() {
         cached.withLock { c in c?.close(); c = nil }
     }

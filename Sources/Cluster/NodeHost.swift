@@ -1,9 +1,7 @@
-import CDqlite
 import Foundation
 import Logging
 import NIOPosix
 import Storage
-import Synchronization
 
 /// The node process (`skiff dqlite-node`): hosts this member's dqlite node, its TLS cluster
 /// port, the join responder and the role manager, until told to stop. It runs apart from

@@ -44,7 +44,7 @@ final class RoleManager: Sendable {
     }
 
     private func tick() async throws {
-        let (members, leaderID) = try await leader.run { c in (try await c.cluster(), try await c.leader()?.id ?? 0) }
+        let (members, leaderID) = try await leader.membersAndLeader()
         remember(members)
         guard leaderID == identity.id else { return }
         let others = members.filter { $0.id != identity.id }

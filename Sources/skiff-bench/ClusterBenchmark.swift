@@ -115,13 +115,12 @@ final class BenchCluster {
         for i in 1...size {
             let etcdPort = ServerProcess.freePort(), clusterPort = ServerProcess.freePort()
             let dataDir = root + "/node\(i)"
-            var arguments = ["etcd", "--data-dir", dataDir, "--listen-client-urls", "http://127.0.0.1:\(etcdPort)",
-                             "--datastore", "dqlite", "--cluster-listen", "127.0.0.1:\(clusterPort)"]
-            if let token, let first = members.first { arguments += ["--join", first.clusterAddress, "--token", token] }
-            let process = try ServerProcess(name: "member\(i)", executable: binary, arguments: arguments, port: etcdPort, dataDir: dataDir)
             // A restart needs no --join/--token: the member already belongs to the cluster.
-            let restartArguments = Array(arguments.prefix(9))
-            members.append((process, restartArguments, "127.0.0.1:\(clusterPort)"))
+            let arguments = ["etcd", "--data-dir", dataDir, "--listen-client-urls", "http://127.0.0.1:\(etcdPort)",
+                             "--datastore", "dqlite", "--cluster-listen", "127.0.0.1:\(clusterPort)"]
+            let join = token.flatMap { t in members.first.map { ["--join", $0.clusterAddress, "--token", t] } } ?? []
+            let process = try ServerProcess(name: "member\(i)", executable: binary, arguments: arguments + join, port: etcdPort, dataDir: dataDir)
+            members.append((process, arguments, "127.0.0.1:\(clusterPort)"))
             if token == nil { token = try ClusterAdmin(dataDirectory: dataDir).token().description }
         }
         if size > 1 { try waitForVoters(size) }

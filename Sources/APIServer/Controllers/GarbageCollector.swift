@@ -49,7 +49,7 @@ public final class GarbageCollector: Sendable {
         case .put:
             guard let stored = try? ObjectStore.decode(event.kv) else { return }
             let uid = graph.withLock { $0.record(key: key, object: stored.object) }
-            if let uid { try await attend(uid) }
+            if let uid { try await attend(uid, as: stored) }
         case .delete:
             let (dependents, owners) = graph.withLock { $0.remove(key: key) }
             for uid in dependents + owners { try await attend(uid) }
@@ -58,9 +58,11 @@ public final class GarbageCollector: Sendable {
 
     /// Looks at one object: finishes its Orphan or Foreground deletion, or deletes it (or
     /// drops dangling references) if its owners are gone.
-    private func attend(_ uid: String) async throws {
-        guard let node = graph.withLock({ $0.nodes[uid] }), let current = try await store.get(node.key),
-              current.object[path: ["metadata", "uid"]]?.stringValue == uid else { return }
+    /// `known` is the object as an event just showed it (not read again).
+    private func attend(_ uid: String, as known: StoredObject? = nil) async throws {
+        guard let node = graph.withLock({ $0.nodes[uid] }) else { return }
+        let read = known == nil ? try await store.get(node.key) : known
+        guard let current = read, current.object[path: ["metadata", "uid"]]?.stringValue == uid else { return }
         let deleter = ObjectDeleter(store: store)
         let finalizers = Set((current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).compactMap(\.stringValue))
         if current.object[path: ["metadata", "deletionTimestamp"]] != nil {

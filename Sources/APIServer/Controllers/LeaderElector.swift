@@ -32,7 +32,7 @@ public final class LeaderElector: Sendable {
     /// Runs `loops` whenever this server holds the lease, until cancelled.
     public func run(_ loops: [@Sendable () async -> Void]) async {
         while !Task.isCancelled {
-            while !Task.isCancelled, !(await attempt()) { try? await Task.sleep(for: renewInterval) }
+            while !Task.isCancelled, await attempt() != .held { try? await Task.sleep(for: renewInterval) }
             if Task.isCancelled { return }
             logger.info("holding the controller lease; running the control loops", metadata: ["identity": "\(identity)"])
             await withTaskGroup(of: Void.self) { group in
@@ -51,19 +51,19 @@ public final class LeaderElector: Sendable {
         var lastRenewal = ContinuousClock.now
         while !Task.isCancelled {
             try? await Task.sleep(for: renewInterval)
-            if await attempt() {
-                lastRenewal = .now
-            } else if ContinuousClock.now - lastRenewal > leaseDuration {
-                return
-            }
-            if let holder = try? await store.get(Self.key)?.object[path: ["spec", "holderIdentity"]]?.stringValue, holder != identity {
-                return
+            switch await attempt() {
+            case .held: lastRenewal = .now
+            case .heldByOther: return
+            case .failed: if ContinuousClock.now - lastRenewal > leaseDuration { return }
             }
         }
     }
 
-    /// One try to take or renew the lease; whether this server holds it afterwards.
-    func attempt() async -> Bool {
+    /// What one try to take or renew the lease ended with.
+    enum Attempt { case held, heldByOther, failed }
+
+    /// One try to take or renew the lease.
+    func attempt() async -> Attempt {
         do {
             let now = RFC3339.microString(Date())
             let seconds = Int64(leaseDuration.components.seconds)
@@ -71,7 +71,7 @@ public final class LeaderElector: Sendable {
                 var lease = JSON.newObject(apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: Self.leaseName, namespace: "kube-system")
                 lease["spec"] = ["holderIdentity": .string(identity), "leaseDurationSeconds": .int(seconds),
                                  "acquireTime": .string(now), "renewTime": .string(now), "leaseTransitions": 0]
-                return try await store.create(Self.key, lease) != nil
+                return try await store.create(Self.key, lease) != nil ? .held : .failed
             }
             var lease = current.object
             let holder = lease[path: ["spec", "holderIdentity"]]?.stringValue
@@ -81,7 +81,7 @@ public final class LeaderElector: Sendable {
                     if seen?.revision != current.modRevision { seen = (current.modRevision, .now) }
                     return ContinuousClock.now - seen!.at < leaseDuration
                 }
-                if fresh && holder?.isEmpty == false { return false }
+                if fresh && holder?.isEmpty == false { return .heldByOther }
                 lease[path: ["spec", "acquireTime"]] = .string(now)
                 lease[path: ["spec", "leaseTransitions"]] = .int((lease[path: ["spec", "leaseTransitions"]]?.intValue ?? 0) + 1)
                 logger.info("taking over the controller lease", metadata: ["from": "\(holder ?? "")"])
@@ -89,11 +89,11 @@ public final class LeaderElector: Sendable {
             lease[path: ["spec", "holderIdentity"]] = .string(identity)
             lease[path: ["spec", "leaseDurationSeconds"]] = .int(seconds)
             lease[path: ["spec", "renewTime"]] = .string(now)
-            if case .written = try await store.update(Self.key, lease, expectedRevision: current.modRevision) { return true }
-            return false
+            if case .written = try await store.update(Self.key, lease, expectedRevision: current.modRevision) { return .held }
+            return .failed
         } catch {
             logger.debug("controller lease: \(error)")
-            return false
+            return .failed
         }
     }
 }

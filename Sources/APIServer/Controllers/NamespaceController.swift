@@ -62,16 +62,13 @@ public final class NamespaceController: Sendable {
             let prefix = RegistryKey.namespacePrefix(group: resource.group, resource: resource.plural, namespace: name)
             guard seen.insert(prefix).inserted else { continue }
             try await store.forEach(prefix: prefix) { entry in
-                var object = try entry.decoded()
+                let object = try entry.decoded()
                 if !(object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty {
                     // Held by finalizers: marked for deletion, removed when released.
                     remaining += 1
                     failures.append(resource.plural)
-                    if object[path: ["metadata", "deletionTimestamp"]] == nil {
-                        object[path: ["metadata", "deletionTimestamp"]] = .string(ResourceEngine.now())
-                        object[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
-                        _ = try await store.update(entry.key, object, expectedRevision: entry.modRevision)
-                    }
+                    _ = try await ObjectDeleter(store: store).markForDeletion(
+                        StoredObject(object: object, modRevision: entry.modRevision, key: entry.key), adding: nil)
                     return
                 }
                 switch try await store.delete(entry.key, expectedRevision: entry.modRevision) {

@@ -44,21 +44,13 @@ extension ResourceEngine {
     /// `deletionGracePeriodSeconds` and stays until the last finalizer is removed (see
     /// ``finishDeletionIfReleased``). Answers the object; `nil` when it can go at once.
     func deleteGracefully(_ current: StoredObject, options: JSON, _ request: ResourceRequest) async throws -> HTTPResponse? {
-        var finalizers = current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []
         if current.object[path: ["metadata", "deletionTimestamp"]] != nil { return render(current.object, request) }
         // Foreground and Orphan propagation hand the object to the garbage collector, which
         // deletes (or orphans) its dependents and then drops the finalizer.
-        if let finalizer = Self.propagationFinalizer(options, request), !finalizers.contains(.string(finalizer)) {
-            finalizers.append(.string(finalizer))
-        }
-        guard !finalizers.isEmpty else { return nil }
-        var object = current.object
-        object[path: ["metadata", "finalizers"]] = .array(finalizers)
-        object[path: ["metadata", "deletionTimestamp"]] = .string(Self.now())
-        object[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(options["gracePeriodSeconds"]?.intValue ?? 0)
-        if request.resource.hasSpec {
-            object[path: ["metadata", "generation"]] = .int((object[path: ["metadata", "generation"]]?.intValue ?? 0) + 1)
-        }
+        let finalizer = Self.propagationFinalizer(options, request)
+        guard finalizer != nil || !(current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty else { return nil }
+        let object = ObjectDeleter.marked(current.object, adding: finalizer, gracePeriod: options["gracePeriodSeconds"]?.intValue ?? 0,
+                                          bumpsGeneration: request.resource.hasSpec)
         if request.dryRun { return render(object, request) }
         switch try await store.update(request.key(request.info.name!), object, expectedRevision: current.modRevision) {
         case .written(let stored): return render(stored.object, request)
@@ -107,7 +99,7 @@ extension ResourceEngine {
 
     /// DELETE of a collection: every object the selectors match, answered with their list.
     func deleteCollection(_ request: ResourceRequest) async throws -> HTTPResponse {
-        let options = try deleteOptions(request)
+        let finalizer = Self.propagationFinalizer(try deleteOptions(request), request)
         let page = try await readList(request)
         var deleted: [JSON] = []
         for object in try page.objects() {
@@ -115,11 +107,10 @@ extension ResourceEngine {
                   let rv = object[path: ["metadata", "resourceVersion"]]?.stringValue.flatMap({ Int64($0) }) else { continue }
             let key = request.resource.key(namespace: object[path: ["metadata", "namespace"]]?.stringValue, name: name)
             if request.dryRun { deleted.append(object); continue }
-            let finalizers = object[path: ["metadata", "finalizers"]]?.arrayValue ?? []
             if object[path: ["metadata", "deletionTimestamp"]] != nil { deleted.append(object); continue }
-            if !finalizers.isEmpty || Self.propagationFinalizer(options, request) != nil {
-                let marked = try await ObjectDeleter(store: store).markForDeletion(
-                    StoredObject(object: object, modRevision: rv, key: key), adding: Self.propagationFinalizer(options, request))
+            if finalizer != nil || !(object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty {
+                let marked = try await ObjectDeleter(store: store).markForDeletion(StoredObject(object: object, modRevision: rv, key: key),
+                                                                                   adding: finalizer)
                 if let marked { deleted.append(marked.object) }
                 continue
             }

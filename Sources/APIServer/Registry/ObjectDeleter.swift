@@ -4,17 +4,27 @@
 struct ObjectDeleter: Sendable {
     let store: ObjectStore
 
-    /// Sets `deletionTimestamp` (if not set) and adds `finalizer`; returns the stored object,
-    /// or `nil` if it changed or went meanwhile.
-    func markForDeletion(_ current: StoredObject, adding finalizer: String?) async throws -> StoredObject? {
-        var object = current.object
+    /// `object` marked as being deleted: `deletionTimestamp` (if not set yet) with
+    /// `deletionGracePeriodSeconds`, `finalizer` added, and for objects with a spec a new
+    /// generation (as kube-apiserver counts a deletion as a spec change).
+    static func marked(_ object: JSON, adding finalizer: String?, gracePeriod: Int64 = 0, bumpsGeneration: Bool = false) -> JSON {
+        var object = object
         var finalizers = object[path: ["metadata", "finalizers"]]?.arrayValue ?? []
         if let finalizer, !finalizers.contains(.string(finalizer)) { finalizers.append(.string(finalizer)) }
-        object[path: ["metadata", "finalizers"]] = .array(finalizers)
-        if object[path: ["metadata", "deletionTimestamp"]] == nil {
-            object[path: ["metadata", "deletionTimestamp"]] = .string(ResourceEngine.now())
-            object[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
+        if !finalizers.isEmpty { object[path: ["metadata", "finalizers"]] = .array(finalizers) }
+        guard object[path: ["metadata", "deletionTimestamp"]] == nil else { return object }
+        object[path: ["metadata", "deletionTimestamp"]] = .string(ResourceEngine.now())
+        object[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(gracePeriod)
+        if bumpsGeneration {
+            object[path: ["metadata", "generation"]] = .int((object[path: ["metadata", "generation"]]?.intValue ?? 0) + 1)
         }
+        return object
+    }
+
+    /// Marks a stored object as being deleted (see ``marked(_:adding:gracePeriod:bumpsGeneration:)``);
+    /// returns the stored object, or `nil` if it changed or went meanwhile.
+    func markForDeletion(_ current: StoredObject, adding finalizer: String?) async throws -> StoredObject? {
+        let object = Self.marked(current.object, adding: finalizer)
         if object == current.object { return current }
         if case .written(let stored) = try await store.update(current.key, object, expectedRevision: current.modRevision) { return stored }
         return nil

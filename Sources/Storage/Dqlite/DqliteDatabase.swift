@@ -122,8 +122,8 @@ public final class DqliteDatabase: SQLDatabase {
             }
         }
         let copy = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1000)
-        _ = try copy.queryNow("PRAGMA wal_checkpoint(TRUNCATE)")
-        _ = try copy.queryNow("PRAGMA journal_mode = DELETE")
+        _ = try copy.queryNow(SQLiteSQL.checkpointTruncate)
+        _ = try copy.queryNow(SQLiteSQL.journalModeDelete)
         copy.closeNow()
         try? FileManager.default.removeItem(atPath: path + "-wal")
     }

@@ -1,6 +1,7 @@
 /// The SQL text the embedded SQLite backend runs on its own behalf, in one place.
 enum SQLiteSQL {
     static let journalModeWAL = "PRAGMA journal_mode = WAL"
+    static let journalModeDelete = "PRAGMA journal_mode = DELETE"
     static func synchronous(_ s: SQLiteConfiguration.Synchronous) -> String { "PRAGMA synchronous = \(s.rawValue)" }
     static let autoVacuumIncremental = "PRAGMA auto_vacuum = INCREMENTAL"
     static let autoVacuumMode = "PRAGMA auto_vacuum"
