@@ -68,11 +68,7 @@ extension ResourceEngine {
             throw StatusError(code: 403, reason: "Forbidden", message: "namespaces \"\(name)\" is forbidden: this namespace may not be deleted",
                               details: ["name": .string(name), "kind": "namespaces"])
         }
-        var object = current.object
-        if object[path: ["metadata", "deletionTimestamp"]] == nil {
-            object[path: ["metadata", "deletionTimestamp"]] = .string(Self.now())
-            object[path: ["metadata", "deletionGracePeriodSeconds"]] = 0
-        }
+        var object = ObjectDeleter.marked(current.object, adding: nil)
         object[path: ["status", "phase"]] = "Terminating"
         if request.dryRun || object == current.object { return render(object, request) }
         switch try await store.update(request.key(name), object, expectedRevision: current.modRevision) {
