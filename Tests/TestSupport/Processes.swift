@@ -37,6 +37,13 @@ public func run(_ executable: String, _ arguments: [String], stdin: String? = ni
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    var environment = environment
+    // kubectl caches discovery per host:port under ~/.kube/cache; test servers reuse ports, so a
+    // cache left by an earlier server would answer for a later one. Each kubectl run gets its own.
+    let kubectlCache = executable.hasSuffix("/kubectl") && environment["KUBECACHEDIR"] == nil
+        ? NSTemporaryDirectory() + "skiff-kubecache-" + UUID().uuidString : nil
+    if let kubectlCache { environment["KUBECACHEDIR"] = kubectlCache }
+    defer { if let kubectlCache { try? FileManager.default.removeItem(atPath: kubectlCache) } }
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let out = Pipe(), err = Pipe(), input = Pipe()
     process.standardOutput = out
