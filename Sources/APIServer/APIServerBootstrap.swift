@@ -18,6 +18,8 @@ public struct APIServerBootstrap: Sendable {
         /// The audit log's path (none when `nil`) and its policy file (Metadata for all when `nil`).
         public var auditLogPath: String?
         public var auditPolicyFile: String?
+        /// How requests are authorized (kube-apiserver's `--authorization-mode`).
+        public var authorizationMode: AuthorizationMode = .rbac
 
         public init(dataDirectory: String, host: String, port: Int) {
             self.dataDirectory = dataDirectory
@@ -35,6 +37,9 @@ public struct APIServerBootstrap: Sendable {
     public let serviceAccounts: ServiceAccountController
     public let namespaces: NamespaceController
     public let garbageCollector: GarbageCollector
+    public let clusterRoleAggregator: ClusterRoleAggregator
+    /// The roles and bindings every request is authorized against (kept on every server).
+    let policyCache: RBACPolicyCache
     let objects: ObjectStore
     let serviceAddresses: ServiceAddressAllocator
     let api: KubernetesAPI
@@ -49,13 +54,19 @@ public struct APIServerBootstrap: Sendable {
     /// The control loops, each to run until cancelled.
     public var controllers: [@Sendable () async -> Void] {
         let serviceAccounts = self.serviceAccounts, namespaces = self.namespaces, collector = garbageCollector
-        return [{ await serviceAccounts.run() }, { await namespaces.run() }, { await collector.run() }]
+        let aggregator = clusterRoleAggregator
+        return [{ await serviceAccounts.run() }, { await namespaces.run() }, { await collector.run() }, { await aggregator.run() }]
     }
 
-    /// Runs ``controllers`` while this server holds the controller lease (one server of a
-    /// cluster at a time; at once on a single server), until cancelled.
+    /// Keeps the RBAC policy cache current, and runs ``controllers`` while this server holds
+    /// the controller lease (one server of a cluster at a time; at once on a single server),
+    /// until cancelled.
     public func runControllers(identity: String) async {
-        await LeaderElector(store: objects, identity: identity, logger: logger).run(controllers)
+        let cache = policyCache, elector = LeaderElector(store: objects, identity: identity, logger: logger), controllers = controllers
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await cache.run() }
+            group.addTask { await elector.run(controllers) }
+        }
     }
 
     public init(configuration: Configuration, store: KineStore, logger: Logger) async throws {
@@ -78,11 +89,25 @@ public struct APIServerBootstrap: Sendable {
         var authenticators: [any Authenticator] = [ClientCertificateAuthenticator(), tokens]
         if let file = configuration.tokenAuthFile { authenticators.append(try TokenFileAuthenticator(path: file)) }
         let authenticator = AuthenticatorChain(authenticators)
-        let authorizer = AlwaysAllowAuthorizer()
+        clusterRoleAggregator = ClusterRoleAggregator(store: objects, logger: logger)
+        try await PolicyReconciler(store: objects).reconcile()
+        try await clusterRoleAggregator.aggregate()
+        policyCache = RBACPolicyCache(store: objects, logger: logger)
+        try await policyCache.load()
+        let authorizer: any Authorizer
+        var admission: [any AdmissionPlugin] = []
+        switch configuration.authorizationMode {
+        case .rbac:
+            let rbac = RBACAuthorizer(cache: policyCache)
+            authorizer = rbac
+            admission.append(RBACEscalationCheck(authorizer: rbac))
+        case .alwaysAllow:
+            authorizer = AlwaysAllowAuthorizer()
+        }
         let definitions = try OpenAPIBuilder.loadDefinitions()
         let engine = ResourceEngine(store: objects, catalog: catalog, authenticator: authenticator, authorizer: authorizer,
                                     definitions: SchemaDefinitions(definitions), serviceAddresses: serviceAddresses,
-                                    serviceAccountTokens: tokens, logger: logger)
+                                    serviceAccountTokens: tokens, admission: AdmissionChain(admission), logger: logger)
         let everywhere = configuration.host == "0.0.0.0" || configuration.host == "::"
         localHost = everywhere ? "127.0.0.1" : configuration.host
         advertisedHost = everywhere

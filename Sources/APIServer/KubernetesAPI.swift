@@ -65,7 +65,9 @@ public final class KubernetesAPI: HTTPResponder {
                 response = try await serveResource(info, request, user: user!)
             } else {
                 if let user {
-                    var attributes = AuthorizationAttributes(user: user, verb: request.method.rawValue.lowercased(), isResourceRequest: false)
+                    // Non-resource requests are authorized by the lower-cased method, HEAD as get.
+                    let method = request.method == .HEAD ? "get" : request.method.rawValue.lowercased()
+                    var attributes = AuthorizationAttributes(user: user, verb: method, isResourceRequest: false)
                     attributes.path = request.path
                     let decision = await authorizer.authorize(attributes)
                     if !decision.allowed {
@@ -112,10 +114,10 @@ public final class KubernetesAPI: HTTPResponder {
         let decision = await authorizer.authorize(attributes)
         guard !decision.allowed else { return }
         let what = info.resource + (info.subresource.map { "/" + $0 } ?? "")
-        let apiGroup = info.group.isEmpty ? "the core API group" : "API group \"\(info.group)\""
+        let qualified = info.group.isEmpty ? info.resource : info.resource + "." + info.group
         let scope = info.namespace.map { "in the namespace \"\($0)\"" } ?? "at the cluster scope"
         throw StatusError(code: 403, reason: "Forbidden",
-                          message: "\(what)\(info.name.map { " \"\($0)\"" } ?? "") is forbidden: User \"\(user.name)\" cannot \(info.verb.rawValue) resource \"\(what)\" in \(apiGroup) \(scope)",
+                          message: "\(qualified)\(info.name.map { " \"\($0)\"" } ?? "") is forbidden: User \"\(user.name)\" cannot \(info.verb.rawValue) resource \"\(what)\" in API group \"\(info.group)\" \(scope)",
                           details: ["name": .string(info.name ?? ""), "group": .string(info.group), "kind": .string(info.resource)])
     }
 

@@ -39,6 +39,10 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("audit-policy-file"), help: "Audit policy (audit.k8s.io/v1 Policy, YAML or JSON); default: Metadata for every request.")
     var auditPolicyFile: String?
 
+    @Option(name: .customLong("authorization-mode"),
+            help: "RBAC (roles and bindings decide; system:masters may do everything) or AlwaysAllow (every authenticated user may do everything).")
+    var authorizationMode: String = AuthorizationMode.rbac.rawValue
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -50,6 +54,9 @@ struct ServerCommand: AsyncParsableCommand {
         _ = try Self.hostPort(listen, flag: "--listen")
         if let etcdListen { _ = try Self.hostPort(etcdListen, flag: "--etcd-listen") }
         if auditPolicyFile != nil && auditLogPath == nil { throw ValidationError("--audit-policy-file needs --audit-log-path") }
+        if AuthorizationMode(rawValue: authorizationMode) == nil {
+            throw ValidationError("--authorization-mode \(authorizationMode) is not one of \(AuthorizationMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level \(logLevel) is not a level") }
     }
 
@@ -80,6 +87,7 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.serviceClusterIPRange = serviceClusterIPRange
         configuration.auditLogPath = auditLogPath
         configuration.auditPolicyFile = auditPolicyFile
+        configuration.authorizationMode = AuthorizationMode(rawValue: authorizationMode) ?? .rbac
         let bootstrap: APIServerBootstrap
         do {
             bootstrap = try await APIServerBootstrap(configuration: configuration, store: store, logger: logger)

@@ -5,7 +5,7 @@ import NIOHTTP1
 @testable import APIServer
 
 /// `kubectl --as`: an admin acts as another user (impersonation headers, each checked
-/// against the `impersonate` verb; refusing others comes with RBAC, issue 9).
+/// against the `impersonate` verb; RBACTests shows others refused).
 @Suite struct ImpersonationTests {
     @Test(arguments: [Kubectl.v132, Kubectl.v137])
     func adminsActAsOtherUsers(kubectl: String) throws {
@@ -18,8 +18,13 @@ import NIOHTTP1
                                                  "-o", "jsonpath={.status.userInfo.groups}"])
         #expect(robot.stdout == #"["system:serviceaccounts","system:serviceaccounts:default","system:authenticated"]"#,
                 "\(robot.stdout)\(robot.stderr)")
-        // Requests made as the impersonated user work like any other.
-        #expect(try server.kubectl(kubectl, ["--as", "jane", "create", "configmap", "by-jane"]).status == 0)
+        // Requests made as the impersonated user are authorized as that user.
+        let refused = try server.kubectl(kubectl, ["--as", "jane", "create", "configmap", "by-jane"])
+        #expect(refused.stderr.contains(#"User "jane" cannot create resource "configmaps" in API group "" in the namespace "default""#),
+                "\(refused.stderr)")
+        #expect(try server.kubectl(kubectl, ["create", "rolebinding", "jane-edit", "--clusterrole=edit", "--user=jane"]).status == 0)
+        let created = try server.kubectl(kubectl, ["--as", "jane", "create", "configmap", "by-jane"])
+        #expect(created.status == 0, "\(created.stderr)")
         let manager = try server.kubectl(kubectl, ["get", "configmap", "by-jane", "-o", "jsonpath={.metadata.managedFields[0].manager}"])
         #expect(manager.status == 0, "\(manager.stderr)")
     }

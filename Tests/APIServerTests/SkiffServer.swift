@@ -11,8 +11,9 @@ final class SkiffServer: TestServerProcess, @unchecked Sendable {
     /// The etcd endpoint, when started with `--etcd-listen`.
     let etcdEndpoint: String?
 
-    init(extraArguments: [String] = []) throws {
-        let dataDir = NSTemporaryDirectory() + "skiff-server-" + UUID().uuidString
+    /// Starts a server on a new data directory, or on `dataDir` (a restart of a stopped one).
+    init(extraArguments: [String] = [], dataDir: String? = nil) throws {
+        let dataDir = dataDir ?? NSTemporaryDirectory() + "skiff-server-" + UUID().uuidString
         kubeconfig = dataDir + ".kubeconfig"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try builtProduct("skiff"))

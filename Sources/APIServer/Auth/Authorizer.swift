@@ -51,3 +51,9 @@ public struct AlwaysAllowAuthorizer: Authorizer {
         ([["verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]]], [["verbs": ["*"], "nonResourceURLs": ["*"]]], false)
     }
 }
+
+/// kube-apiserver's `--authorization-mode` values Skiff serves.
+public enum AuthorizationMode: String, Sendable, CaseIterable {
+    case rbac = "RBAC"
+    case alwaysAllow = "AlwaysAllow"
+}

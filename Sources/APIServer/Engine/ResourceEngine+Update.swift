@@ -28,6 +28,9 @@ extension ResourceEngine {
     func write(_ object: JSON, over current: StoredObject, _ request: ResourceRequest, applied: Bool = false) async throws -> HTTPResponse {
         let name = request.info.name!
         var updated = try merged(object, over: current.object, request)
+        _ = try await admission.admit(&updated, AdmissionRequest(
+            operation: .update, resource: request.resource, subresource: request.info.subresource ?? "",
+            namespace: request.info.namespace ?? "", name: name, user: request.user, old: current.object, dryRun: request.dryRun))
         if !applied {
             ManagedFields.recordUpdate(old: current.object, new: &updated, manager: fieldManager(request),
                                        apiVersion: request.resource.groupVersion, subresource: request.info.subresource ?? "",

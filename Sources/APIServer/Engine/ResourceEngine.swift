@@ -18,13 +18,17 @@ public struct ResourceEngine: Sendable {
     let serviceAddresses: ServiceAddressAllocator?
     /// Issues service account tokens (TokenRequest) and reviews them for any audience.
     let serviceAccountTokens: ServiceAccountTokenAuthenticator?
+    /// The built-in admission plugins every create and update passes.
+    let admission: AdmissionChain
     let logger: Logger
     /// How often a watch sends a bookmark when asked for them.
     var bookmarkInterval: Duration = .seconds(30)
 
     public init(store: ObjectStore, catalog: ResourceCatalog, authenticator: any Authenticator, authorizer: any Authorizer,
                 definitions: SchemaDefinitions, serviceAddresses: ServiceAddressAllocator? = nil,
-                serviceAccountTokens: ServiceAccountTokenAuthenticator? = nil, logger: Logger) {
+                serviceAccountTokens: ServiceAccountTokenAuthenticator? = nil, admission: AdmissionChain = AdmissionChain([]),
+                logger: Logger) {
+        self.admission = admission
         self.serviceAddresses = serviceAddresses
         self.serviceAccountTokens = serviceAccountTokens
         self.catalog = catalog

@@ -2,6 +2,13 @@
 public enum NameValidation {
     /// Errors of a DNS-1123 subdomain (most object names): at most 253 characters of
     /// lowercase alphanumerics, '-' and '.', starting and ending with an alphanumeric.
+    /// Names that only have to be a path segment (RBAC objects): not `.` or `..`, no `/` or `%`.
+    public static func pathSegmentErrors(_ name: String) -> [String] {
+        if name == "." || name == ".." { return ["may not be '\(name)'"] }
+        for bad in ["/", "%"] where name.contains(bad) { return ["may not contain '\(bad)'"] }
+        return []
+    }
+
     public static func subdomainErrors(_ name: String) -> [String] {
         var errors: [String] = []
         if name.utf8.count > 253 { errors.append("must be no more than 253 characters") }

@@ -130,6 +130,40 @@ public struct ObjectStore: Sendable {
         }
     }
 
+    /// What a create that carries other writes did.
+    public enum CreateOutcome: Sendable {
+        case created(StoredObject)
+        /// The key exists.
+        case exists
+        /// One of the other writes' objects changed since it was read.
+        case conflict
+    }
+
+    /// Creates the object and makes `alongside` in one transaction; nothing is written if the
+    /// key exists or one of the other objects is no longer at its expected revision.
+    public func create(_ key: String, _ object: JSON, alongside writes: [ConditionalWrite]) async throws -> CreateOutcome {
+        if writes.isEmpty { return try await create(key, object).map { .created($0) } ?? .exists }
+        let keyBytes = Array(key.utf8)
+        var txn = Txn(compares: [TxnCompare(range: .key(keyBytes), target: .createRevision(0), relation: .equal)],
+                      success: [.put(TxnPut(key: keyBytes, value: Self.encode(object)))])
+        for write in writes {
+            let bytes = Array(write.key.utf8)
+            txn.compares.append(TxnCompare(range: .key(bytes), target: .modRevision(write.expectedRevision), relation: .equal))
+            txn.success.append(.put(TxnPut(key: bytes, value: Self.encode(write.object))))
+        }
+        var existing = RangeQuery(range: .key(keyBytes))
+        existing.keysOnly = true
+        txn.failure = [.range(existing)]
+        let result = try await timed("create") { try await kine.txn(txn) }
+        guard result.succeeded else {
+            if case .range(let found)? = result.results.first, !found.kvs.isEmpty { return .exists }
+            return .conflict
+        }
+        var created = object
+        created[path: ["metadata", "resourceVersion"]] = .string(String(result.revision))
+        return .created(StoredObject(object: created, modRevision: result.revision, key: key))
+    }
+
     public enum WriteOutcome: Sendable {
         case written(StoredObject)
         case conflict
@@ -201,6 +235,18 @@ public struct ObjectStore: Sendable {
             if case .events(let events) = message { try await body(events) }
         }
     }
+
+    /// A watch of every change under `prefix` after `revision`, with the progress markers
+    /// ``requestProgress(_:)`` asks for; the caller cancels it with ``cancelWatch(_:)``.
+    public func watch(prefix: String, after revision: Int64) async throws -> KineWatch {
+        try await kine.watch(.prefix(Array(prefix.utf8)), startRevision: revision + 1)
+    }
+
+    /// Asks a watch for a progress marker; `false` if it has ended.
+    @discardableResult
+    public func requestProgress(_ watchID: Int) -> Bool { kine.requestProgress(watchID) }
+
+    public func cancelWatch(_ watchID: Int) { kine.cancelWatch(watchID) }
 
     public func currentRevision() async throws -> Int64 { try await kine.currentRevision() }
     public func compactRevision() async throws -> Int64 { try await kine.compactRevision() }

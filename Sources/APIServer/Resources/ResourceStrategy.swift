@@ -320,6 +320,13 @@ struct NodeStrategy: ResourceStrategy {
     var selectableFields: [String] { ["spec.unschedulable"] }
 }
 
+/// RBAC roles and bindings: any name that can be a path segment (`system:basic-user`).
+struct RBACStrategy: ResourceStrategy {
+    func prepareForCreate(_ object: inout JSON) {}
+    func prepareForUpdate(_ object: inout JSON, old: JSON) {}
+    func nameErrors(_ name: String) -> [String] { NameValidation.pathSegmentErrors(name) }
+}
+
 extension ResourceDescriptor {
     /// The strategy the engine uses for this resource.
     public var strategy: any ResourceStrategy {
@@ -335,6 +342,7 @@ extension ResourceDescriptor {
         case ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
              ("", "ReplicationController"):
             return WorkloadStrategy(resource: self)
+        case ("rbac.authorization.k8s.io", _): return RBACStrategy()
         default: return DefaultStrategy(self)
         }
     }
