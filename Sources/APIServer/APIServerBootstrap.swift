@@ -38,6 +38,7 @@ public struct APIServerBootstrap: Sendable {
     public let namespaces: NamespaceController
     public let garbageCollector: GarbageCollector
     public let clusterRoleAggregator: ClusterRoleAggregator
+    public let resourceQuotas: ResourceQuotaController
     /// The roles and bindings every request is authorized against (kept on every server).
     let policyCache: RBACPolicyCache
     let objects: ObjectStore
@@ -54,8 +55,9 @@ public struct APIServerBootstrap: Sendable {
     /// The control loops, each to run until cancelled.
     public var controllers: [@Sendable () async -> Void] {
         let serviceAccounts = self.serviceAccounts, namespaces = self.namespaces, collector = garbageCollector
-        let aggregator = clusterRoleAggregator
-        return [{ await serviceAccounts.run() }, { await namespaces.run() }, { await collector.run() }, { await aggregator.run() }]
+        let aggregator = clusterRoleAggregator, quotas = resourceQuotas
+        return [{ await serviceAccounts.run() }, { await namespaces.run() }, { await collector.run() }, { await aggregator.run() },
+                { await quotas.run() }]
     }
 
     /// Keeps the RBAC policy cache current, and runs ``controllers`` while this server holds
@@ -90,12 +92,15 @@ public struct APIServerBootstrap: Sendable {
         if let file = configuration.tokenAuthFile { authenticators.append(try TokenFileAuthenticator(path: file)) }
         let authenticator = AuthenticatorChain(authenticators)
         clusterRoleAggregator = ClusterRoleAggregator(store: objects, logger: logger)
+        resourceQuotas = ResourceQuotaController(store: objects, logger: logger)
         try await PolicyReconciler(store: objects).reconcile()
         try await clusterRoleAggregator.aggregate()
         policyCache = RBACPolicyCache(store: objects, logger: logger)
         try await policyCache.load()
         let authorizer: any Authorizer
-        var admission: [any AdmissionPlugin] = []
+        // Mutating plugins first, then validating ones; quota last, as kube-apiserver orders them.
+        var admission: [any AdmissionPlugin] = [ServiceAccountAdmission(store: objects), LimitRanger(store: objects),
+                                                PodSecurityAdmission(store: objects)]
         switch configuration.authorizationMode {
         case .rbac:
             let rbac = RBACAuthorizer(cache: policyCache)
@@ -104,6 +109,7 @@ public struct APIServerBootstrap: Sendable {
         case .alwaysAllow:
             authorizer = AlwaysAllowAuthorizer()
         }
+        admission.append(ResourceQuotaAdmission(store: objects))
         let definitions = try OpenAPIBuilder.loadDefinitions()
         let engine = ResourceEngine(store: objects, catalog: catalog, authenticator: authenticator, authorizer: authorizer,
                                     definitions: SchemaDefinitions(definitions), serviceAddresses: serviceAddresses,

@@ -1,8 +1,40 @@
 /// A built-in admission check: it may change the object on its way to the store
-/// (defaulting), refuse the write with a `Status` error, or ask for writes that must commit
-/// together with it.
+/// (defaulting), refuse the write with a `Status` error, add warnings for the client, or ask
+/// for writes that must commit together with it.
 public protocol AdmissionPlugin: Sendable {
-    func admit(_ object: inout JSON, _ request: AdmissionRequest) async throws -> [ConditionalWrite]
+    func admit(_ object: inout JSON, _ request: AdmissionRequest) async throws -> AdmissionOutcome
+}
+
+/// What admission adds to a write besides changes to the object.
+public struct AdmissionOutcome: Sendable {
+    /// Writes that commit in the same transaction as a create (quota usage).
+    public var writes: [ConditionalWrite] = []
+    /// Warnings for the client (`Warning` headers).
+    public var warnings: [String] = []
+    /// Annotations for the request's audit event.
+    public var auditAnnotations: [String: String] = [:]
+
+    public init(writes: [ConditionalWrite] = [], warnings: [String] = [], auditAnnotations: [String: String] = [:]) {
+        self.writes = writes
+        self.warnings = warnings
+        self.auditAnnotations = auditAnnotations
+    }
+
+    /// The response with the warnings and audit annotations added.
+    func applied(to response: HTTPResponse) -> HTTPResponse {
+        var response = ResourceEngine.withWarnings(response, warnings)
+        response.auditAnnotations.merge(auditAnnotations) { $1 }
+        return response
+    }
+
+    /// Nothing to add.
+    public static let none = AdmissionOutcome()
+
+    mutating func add(_ other: AdmissionOutcome) {
+        writes += other.writes
+        warnings += other.warnings
+        auditAnnotations.merge(other.auditAnnotations) { $1 }
+    }
 }
 
 /// The plugins in the order kube-apiserver runs them: the mutating ones first, then the
@@ -14,9 +46,9 @@ public struct AdmissionChain: Sendable {
         self.plugins = plugins
     }
 
-    public func admit(_ object: inout JSON, _ request: AdmissionRequest) async throws -> [ConditionalWrite] {
-        var writes: [ConditionalWrite] = []
-        for plugin in plugins { writes += try await plugin.admit(&object, request) }
-        return writes
+    public func admit(_ object: inout JSON, _ request: AdmissionRequest) async throws -> AdmissionOutcome {
+        var outcome = AdmissionOutcome()
+        for plugin in plugins { outcome.add(try await plugin.admit(&object, request)) }
+        return outcome
     }
 }

@@ -23,8 +23,8 @@ public struct AdmissionRequest: Sendable {
     }
 }
 
-/// A write to another object that must commit in the same transaction as the admitted write
-/// (quota usage): `object` replaces the one at `key` if it is still at `expectedRevision`.
+/// A write to another object that must commit in the same transaction as the admitted create
+/// (quota usage; updates carry none): `object` replaces the one at `key` if it is still at `expectedRevision`.
 public struct ConditionalWrite: Sendable {
     public var key: String
     public var object: JSON

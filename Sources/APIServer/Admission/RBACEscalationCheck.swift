@@ -10,8 +10,8 @@ public struct RBACEscalationCheck: AdmissionPlugin {
         self.authorizer = authorizer
     }
 
-    public func admit(_ object: inout JSON, _ request: AdmissionRequest) async throws -> [ConditionalWrite] {
-        guard request.resource.group == Self.group, request.subresource.isEmpty else { return [] }
+    public func admit(_ object: inout JSON, _ request: AdmissionRequest) async throws -> AdmissionOutcome {
+        guard request.resource.group == Self.group, request.subresource.isEmpty else { return .none }
         switch request.resource.plural {
         case "roles", "clusterroles":
             try await checkRole(object, request)
@@ -24,7 +24,7 @@ public struct RBACEscalationCheck: AdmissionPlugin {
             try await checkBinding(object, request)
         default: break
         }
-        return []
+        return .none
     }
 
     private func allowed(_ verb: String, resource: String, name: String, namespace: String, user: UserInfo) async -> Bool {

@@ -38,6 +38,7 @@ public final class AuditLog: Sendable {
         ]
         if case .stream = response.body { event["stage"] = "ResponseStarted" } else { event["stage"] = "ResponseComplete" }
         if let agent = request.headers.first(name: "user-agent") { event["userAgent"] = .string(agent) }
+        if !response.auditAnnotations.isEmpty { event["annotations"] = .object(response.auditAnnotations.mapValues { .string($0) }) }
         if let info {
             var reference: JSON = ["resource": .string(info.resource), "apiVersion": .string(info.version)]
             if !info.group.isEmpty { reference["apiGroup"] = .string(info.group) }

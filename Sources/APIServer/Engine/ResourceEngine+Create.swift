@@ -48,10 +48,10 @@ extension ResourceEngine {
         if resource.namespaced, let namespace = request.info.namespace {
             try await requireNamespace(namespace, for: request)
         }
-        var (admitted, writes) = try await admit(object, request, name: name)
+        var (admitted, outcome) = try await admit(object, request, name: name)
         if request.dryRun {
             if try await store.get(request.key(name)) != nil { throw StatusError.alreadyExists(resource, name: name) }
-            return render(admitted, request, status: 201)
+            return outcome.applied(to: render(admitted, request, status: 201))
         }
         let allocator = Self.isService(resource) ? serviceAddresses : nil
         // A generated name that is taken is generated again, a few times, as kube-apiserver
@@ -59,18 +59,20 @@ extension ResourceEngine {
         var renames = 0, contended = false
         for _ in 0..<64 {
             try await allocator?.allocate(&admitted)
-            let outcome = try await store.create(request.key(name), admitted, alongside: writes)
-            if case .created(let stored) = outcome { return render(stored.object, request, status: 201) }
+            let created = try await store.create(request.key(name), admitted, alongside: outcome.writes)
+            if case .created(let stored) = created {
+                return outcome.applied(to: render(stored.object, request, status: 201))
+            }
             try await allocator?.release(admitted)
             contended = false
-            if case .conflict = outcome { contended = true }
-            if case .exists = outcome {
+            if case .conflict = created { contended = true }
+            if case .exists = created {
                 guard let generatePrefix, renames < 8 else { break }
                 renames += 1
                 name = Self.generatedName(generatePrefix)
                 object[path: ["metadata", "name"]] = .string(name)
             }
-            (admitted, writes) = try await admit(object, request, name: name)
+            (admitted, outcome) = try await admit(object, request, name: name)
         }
         if contended {
             throw StatusError.conflict(resource, name: name, why: "the object's quota changed too often while it was being created; try again")
@@ -79,12 +81,12 @@ extension ResourceEngine {
     }
 
     /// Runs the admission plugins over a new object.
-    private func admit(_ object: JSON, _ request: ResourceRequest, name: String) async throws -> (JSON, [ConditionalWrite]) {
+    private func admit(_ object: JSON, _ request: ResourceRequest, name: String) async throws -> (JSON, AdmissionOutcome) {
         var admitted = object
-        let writes = try await admission.admit(&admitted, AdmissionRequest(
+        let outcome = try await admission.admit(&admitted, AdmissionRequest(
             operation: .create, resource: request.resource, subresource: "", namespace: request.info.namespace ?? "", name: name,
             user: request.user, old: nil, dryRun: request.dryRun))
-        return (admitted, writes)
+        return (admitted, outcome)
     }
 
     /// Fills in `kind` and `apiVersion`, refusing ones that do not match the resource.

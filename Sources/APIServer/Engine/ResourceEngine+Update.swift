@@ -28,7 +28,7 @@ extension ResourceEngine {
     func write(_ object: JSON, over current: StoredObject, _ request: ResourceRequest, applied: Bool = false) async throws -> HTTPResponse {
         let name = request.info.name!
         var updated = try merged(object, over: current.object, request)
-        _ = try await admission.admit(&updated, AdmissionRequest(
+        let admitted = try await admission.admit(&updated, AdmissionRequest(
             operation: .update, resource: request.resource, subresource: request.info.subresource ?? "",
             namespace: request.info.namespace ?? "", name: name, user: request.user, old: current.object, dryRun: request.dryRun))
         if !applied {
@@ -67,9 +67,9 @@ extension ResourceEngine {
                 }
             }
         }
-        if request.dryRun { return render(updated, request) }
+        if request.dryRun { return admitted.applied(to: render(updated, request)) }
         switch try await store.update(request.key(name), updated, expectedRevision: current.modRevision) {
-        case .written(let stored): return render(stored.object, request)
+        case .written(let stored): return admitted.applied(to: render(stored.object, request))
         case .conflict: throw StatusError.conflict(request.resource, name: name)
         case .missing: throw StatusError.notFound(request.resource, name: name)
         }

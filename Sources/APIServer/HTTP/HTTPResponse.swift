@@ -12,6 +12,8 @@ public struct HTTPResponse: Sendable {
     public var status: HTTPResponseStatus
     public var headers: HTTPHeaders
     public var body: Body
+    /// Annotations for the request's audit event (from admission); never sent to the client.
+    public var auditAnnotations: [String: String] = [:]
 
     public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: Body = .bytes([])) {
         self.status = status
