@@ -11,7 +11,7 @@ public func startAnnouncedProcess<T>(_ process: Process, logFile: String? = nil,
     } else {
         process.standardError = FileHandle.standardError
     }
-    try process.run()
+    try launch(process)
     var buffer = Data()
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline {
