@@ -41,6 +41,8 @@ public struct APIServerBootstrap: Sendable {
     public let resourceQuotas: ResourceQuotaController
     /// The roles and bindings every request is authorized against (kept on every server).
     let policyCache: RBACPolicyCache
+    /// The admission policies and bindings (kept on every server).
+    let admissionPolicies: WatchedObjects
     let objects: ObjectStore
     let serviceAddresses: ServiceAddressAllocator
     let api: KubernetesAPI
@@ -65,8 +67,10 @@ public struct APIServerBootstrap: Sendable {
     /// until cancelled.
     public func runControllers(identity: String) async {
         let cache = policyCache, elector = LeaderElector(store: objects, identity: identity, logger: logger), controllers = controllers
+        let admissionPolicies = self.admissionPolicies
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await cache.run() }
+            group.addTask { await admissionPolicies.run() }
             group.addTask { await elector.run(controllers) }
         }
     }
@@ -97,10 +101,13 @@ public struct APIServerBootstrap: Sendable {
         try await clusterRoleAggregator.aggregate()
         policyCache = RBACPolicyCache(store: objects, logger: logger)
         try await policyCache.load()
+        admissionPolicies = WatchedObjects(prefix: RegistryKey.root + "admissionregistration.k8s.io/", store: objects, logger: logger)
+        try await admissionPolicies.load()
         let authorizer: any Authorizer
         // Mutating plugins first, then validating ones; quota last, as kube-apiserver orders them.
         var admission: [any AdmissionPlugin] = [ServiceAccountAdmission(store: objects), LimitRanger(store: objects),
-                                                PodSecurityAdmission(store: objects)]
+                                                PodSecurityAdmission(store: objects),
+                                                ValidatingAdmissionPolicyAdmission(objects: admissionPolicies, store: objects, catalog: catalog)]
         switch configuration.authorizationMode {
         case .rbac:
             let rbac = RBACAuthorizer(cache: policyCache)

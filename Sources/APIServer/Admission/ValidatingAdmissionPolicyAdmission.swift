@@ -1,0 +1,249 @@
+import Foundation
+import Synchronization
+
+/// ValidatingAdmissionPolicy: every binding whose policy matches a create or update (resource
+/// rules, namespace and object selectors, match conditions) evaluates the policy's CEL
+/// validations over `object`, `oldObject`, `request`, `params`, `namespaceObject` and
+/// `variables`; a failure denies the request, warns, or is recorded in the audit event, as
+/// the binding's `validationActions` say. An expression that cannot be evaluated fails the
+/// request unless the policy's `failurePolicy` is `Ignore`.
+public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
+    static let group = "admissionregistration.k8s.io"
+    let objects: WatchedObjects
+    let store: ObjectStore
+    let catalog: ResourceCatalog
+    private let index = Mutex<(generation: Int, index: AdmissionPolicyIndex)>((-1, AdmissionPolicyIndex()))
+
+    public init(objects: WatchedObjects, store: ObjectStore, catalog: ResourceCatalog) {
+        self.objects = objects
+        self.store = store
+        self.catalog = catalog
+    }
+
+    private var current: AdmissionPolicyIndex {
+        let (snapshot, generation) = objects.snapshot
+        return index.withLock { index in
+            if index.generation != generation { index = (generation, AdmissionPolicyIndex(snapshot)) }
+            return index.index
+        }
+    }
+
+    public func admit(_ object: inout JSON, _ request: AdmissionRequest) async throws -> AdmissionOutcome {
+        // Policies cannot lock their own kind away.
+        guard request.resource.group != Self.group else { return .none }
+        await objects.catchUp()
+        let policies = current
+        guard !policies.bindings.isEmpty else { return .none }
+        var context = Context(object: object, request: request, store: store)
+        var outcome = AdmissionOutcome()
+        var auditFailures: [JSON] = []
+        for binding in policies.bindings {
+            guard let policy = policies.policies[binding.policyName] else { continue }
+            guard try await matches(policy.matchConstraints, &context) else { continue }
+            if let narrower = binding.matchResources, !(try await matches(narrower, &context)) { continue }
+            let params = try await self.params(policy, binding, &context)
+            for param in params {
+                let failures = try await evaluate(policy, params: param, &context)
+                for failure in failures {
+                    let text = "ValidatingAdmissionPolicy '\(policy.name)' with binding '\(binding.name)' denied request: \(failure.message)"
+                    if binding.actions.contains("Deny") { throw Self.denial(text, reason: failure.reason, request) }
+                    if binding.actions.contains("Warn") {
+                        outcome.warnings.append("Validation failed for ValidatingAdmissionPolicy '\(policy.name)' with binding '\(binding.name)': \(failure.message)")
+                    }
+                    if binding.actions.contains("Audit") {
+                        auditFailures.append(["message": .string(failure.message), "policy": .string(policy.name),
+                                              "binding": .string(binding.name), "expressionIndex": .int(Int64(failure.index)),
+                                              "validationActions": .array(binding.actions.sorted().map { .string($0) })])
+                    }
+                }
+                for (key, expression) in policy.auditAnnotations {
+                    if case .string(let value)? = try? context.evaluate(expression, params: param, variables: [:]) {
+                        outcome.auditAnnotations["\(policy.name)/\(key)"] = value
+                    }
+                }
+            }
+        }
+        if !auditFailures.isEmpty {
+            outcome.auditAnnotations["validation.policy.admission.k8s.io/validation_failure"] = JSON.array(auditFailures).text
+        }
+        return outcome
+    }
+
+    /// The refusal for a validation's `reason`: Invalid (422, the message as a cause, so that
+    /// kubectl shows it), Forbidden (403), Unauthorized (401), RequestEntityTooLarge (413).
+    static func denial(_ text: String, reason: String, _ request: AdmissionRequest) -> StatusError {
+        let resource = request.resource
+        let qualified = resource.group.isEmpty ? resource.plural : resource.plural + "." + resource.group
+        let details: JSON = ["name": .string(request.name), "group": .string(resource.group), "kind": .string(resource.plural)]
+        switch reason {
+        case "Forbidden":
+            return StatusError(code: 403, reason: reason, message: "\(qualified) \"\(request.name)\" is forbidden: \(text)", details: details)
+        case "Unauthorized":
+            return StatusError(code: 401, reason: reason, message: text, details: details)
+        case "RequestEntityTooLarge":
+            return StatusError(code: 413, reason: reason, message: text, details: details)
+        default:
+            return StatusError.invalid(kind: resource.kind, group: resource.group, name: request.name,
+                                       causes: [.init(field: "", message: text)])
+        }
+    }
+
+    struct Failure {
+        let message: String
+        let reason: String
+        let index: Int
+    }
+
+    /// What a policy's expressions see of the request (the namespace read once).
+    struct Context {
+        let object: JSON
+        let request: AdmissionRequest
+        let store: ObjectStore
+        var namespaceObject: JSON??
+
+        init(object: JSON, request: AdmissionRequest, store: ObjectStore) {
+            self.object = object
+            self.request = request
+            self.store = store
+        }
+
+        mutating func namespace() async throws -> JSON? {
+            if let namespaceObject { return namespaceObject }
+            let found = request.namespace.isEmpty ? nil
+                : try await store.get(RegistryKey(group: "", resource: "namespaces", namespace: nil, name: request.namespace).path)?.object
+            namespaceObject = .some(found)
+            return found
+        }
+
+        var requestValue: JSON {
+            let resource = request.resource
+            var user: JSON = ["username": .string(request.user.name), "groups": .array(request.user.groups.map { .string($0) })]
+            if !request.user.uid.isEmpty { user["uid"] = .string(request.user.uid) }
+            return [
+                "operation": .string(request.operation.rawValue), "name": .string(request.name), "namespace": .string(request.namespace),
+                "kind": ["group": .string(resource.group), "version": .string(resource.version), "kind": .string(resource.kind)],
+                "resource": ["group": .string(resource.group), "version": .string(resource.version), "resource": .string(resource.plural)],
+                "subResource": .string(request.subresource), "dryRun": .bool(request.dryRun), "userInfo": user,
+            ]
+        }
+
+        func evaluate(_ compiled: AdmissionPolicyIndex.Compiled, params: JSON?, variables: [String: CELValue]) throws -> CELValue {
+            let expression = try compiled.expression.get()
+            var bindings: [String: CELValue] = [
+                "object": CELValue(object), "oldObject": request.old.map(CELValue.init) ?? .null, "request": CELValue(requestValue),
+                "params": params.map(CELValue.init) ?? .null, "variables": .map(Dictionary(uniqueKeysWithValues: variables.map { (.string($0.key), $0.value) })),
+            ]
+            if case .some(let namespace) = namespaceObject { bindings["namespaceObject"] = namespace.map(CELValue.init) ?? .null }
+            return try CELEvaluator(variables: bindings).evaluate(expression)
+        }
+    }
+
+    /// Whether a policy's `matchConstraints` or a binding's `matchResources` take the request.
+    private func matches(_ match: JSON, _ context: inout Context) async throws -> Bool {
+        let request = context.request
+        func ruleMatches(_ rule: JSON) -> Bool {
+            func has(_ field: String, _ value: String) -> Bool {
+                let values = (rule[field]?.arrayValue ?? []).compactMap(\.stringValue)
+                return values.contains("*") || values.contains(value)
+            }
+            let resource = request.resource
+            let combined = request.subresource.isEmpty ? resource.plural : resource.plural + "/" + request.subresource
+            let resources = (rule["resources"]?.arrayValue ?? []).compactMap(\.stringValue)
+            let resourceMatches = resources.contains { wanted in
+                wanted == "*" && request.subresource.isEmpty || wanted == "*/*" || wanted == combined
+                    || (wanted.hasPrefix("*/") && wanted.dropFirst(2) == request.subresource)
+                    || (wanted.hasSuffix("/*") && wanted.dropLast(2) == resource.plural)
+            }
+            let names = (rule["resourceNames"]?.arrayValue ?? []).compactMap(\.stringValue)
+            let scope = rule["scope"]?.stringValue ?? "*"
+            let scopeMatches = scope == "*" || (scope == "Namespaced") == resource.namespaced
+            return has("apiGroups", resource.group) && has("apiVersions", resource.version) && has("operations", request.operation.rawValue)
+                && resourceMatches && (names.isEmpty || names.contains(request.name)) && scopeMatches
+        }
+        if let rules = match["resourceRules"]?.arrayValue, !rules.contains(where: ruleMatches) { return false }
+        if (match["excludeResourceRules"]?.arrayValue ?? []).contains(where: ruleMatches) { return false }
+        if let selector = match["namespaceSelector"], selector != .emptyObject, context.request.resource.namespaced {
+            let labels = (try await context.namespace())?[path: ["metadata", "labels"]]?.objectValue ?? [:]
+            if !(try LabelSelector(object: selector)).matches(labels.compactMapValues(\.stringValue)) { return false }
+        }
+        if let selector = match["objectSelector"], selector != .emptyObject {
+            let labels = (context.object[path: ["metadata", "labels"]] ?? context.request.old?[path: ["metadata", "labels"]])?.objectValue ?? [:]
+            if !(try LabelSelector(object: selector)).matches(labels.compactMapValues(\.stringValue)) { return false }
+        }
+        return true
+    }
+
+    /// The parameter objects a binding gives its policy (one `nil` when it takes none).
+    private func params(_ policy: AdmissionPolicyIndex.Policy, _ binding: AdmissionPolicyIndex.Binding,
+                        _ context: inout Context) async throws -> [JSON?] {
+        guard let kind = policy.paramKind, let reference = binding.paramRef else { return [nil] }
+        let parts = kind.apiVersion.split(separator: "/").map(String.init)
+        let (group, version) = parts.count == 2 ? (parts[0], parts[1]) : ("", parts.first ?? "v1")
+        guard let resource = catalog.resources(group: group, version: version).first(where: { $0.kind == kind.kind }) else {
+            throw StatusError.invalid(kind: "ValidatingAdmissionPolicy", group: Self.group, name: policy.name, causes: [
+                .init(field: "spec.paramKind", message: "Invalid value: failed to find resource for param kind \(kind.kind)"),
+            ])
+        }
+        let namespace = resource.namespaced ? (reference["namespace"]?.stringValue ?? context.request.namespace) : nil
+        var found: [JSON] = []
+        if let name = reference["name"]?.stringValue {
+            let key = RegistryKey(group: group, resource: resource.plural, namespace: namespace, name: name).path
+            if let param = try await store.get(key) { found.append(param.object) }
+        } else {
+            let selector = try LabelSelector(object: reference["selector"] ?? .emptyObject)
+            let prefix = namespace.map { RegistryKey.namespacePrefix(group: group, resource: resource.plural, namespace: $0) } ?? resource.keyPrefix
+            try await store.forEach(prefix: prefix) { entry in
+                let param = try entry.decoded()
+                if selector.matches((param[path: ["metadata", "labels"]]?.objectValue ?? [:]).compactMapValues(\.stringValue)) {
+                    found.append(param)
+                }
+            }
+        }
+        if found.isEmpty {
+            if reference["parameterNotFoundAction"]?.stringValue == "Allow" { return [] }
+            throw StatusError(code: 403, reason: "Forbidden",
+                              message: "ValidatingAdmissionPolicy '\(policy.name)' with binding '\(binding.name)' denied request: failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction",
+                              details: ["name": .string(context.request.name), "kind": .string(context.request.resource.plural)])
+        }
+        return found
+    }
+
+    /// The failed validations of a policy (none when its match conditions do not all hold).
+    private func evaluate(_ policy: AdmissionPolicyIndex.Policy, params: JSON?, _ context: inout Context) async throws -> [Failure] {
+        _ = try await context.namespace()
+        var variables: [String: CELValue] = [:]
+        func failed(_ compiled: AdmissionPolicyIndex.Compiled, _ error: any Error, index: Int) -> [Failure] {
+            policy.failurePolicyIgnores ? [] : [Failure(message: "expression '\(compiled.source)' resulted in error: \(error)", reason: "Invalid", index: index)]
+        }
+        for (name, expression) in policy.variables {
+            if let value = try? context.evaluate(expression, params: params, variables: variables) { variables[name] = value }
+        }
+        for (index, condition) in policy.matchConditions.enumerated() {
+            do {
+                guard case .bool(let holds) = try context.evaluate(condition.expression, params: params, variables: variables) else {
+                    throw CELError("match condition '\(condition.name)' did not evaluate to a bool")
+                }
+                if !holds { return [] }
+            } catch {
+                return failed(condition.expression, error, index: index)
+            }
+        }
+        var failures: [Failure] = []
+        for (index, validation) in policy.validations.enumerated() {
+            do {
+                let result = try context.evaluate(validation.expression, params: params, variables: variables)
+                guard case .bool(let passed) = result else { throw CELError("expression did not evaluate to a bool but to \(result.typeName)") }
+                if passed { continue }
+                var message = validation.message ?? "failed expression: \(validation.expression.source)"
+                if let messageExpression = validation.messageExpression,
+                   case .string(let text)? = try? context.evaluate(messageExpression, params: params, variables: variables), !text.isEmpty {
+                    message = text
+                }
+                failures.append(Failure(message: message, reason: validation.reason, index: index))
+            } catch {
+                failures += failed(validation.expression, error, index: index)
+            }
+        }
+        return failures
+    }
+}
