@@ -109,6 +109,37 @@ import Testing
                 "\(greedy.stderr)")
     }
 
+    /// Scoped quotas count only the pods their scopes select; pods get their QoS class.
+    @Test func quotaScopesAndQoSClasses() throws {
+        let server = try SkiffServer()
+        defer { server.destroy() }
+        #expect(try kubectl(server, ["create", "namespace", "scoped"]).status == 0)
+        for (name, scope) in [("best", "BestEffort"), ("not-best", "NotBestEffort"), ("terminating", "Terminating")] {
+            #expect(try kubectl(server, ["create", "quota", name, "--hard=pods=5", "--scopes=\(scope)", "-n", "scoped"]).status == 0)
+        }
+        func used(_ quota: String, _ expected: String) throws -> String {
+            try eventually(server, ["get", "quota", quota, "-n", "scoped", "-o", "jsonpath={.status.used.pods}"]) { $0 == expected }
+        }
+        #expect(try kubectl(server, ["run", "plain", "--image=nginx", "-n", "scoped"]).status == 0)
+        #expect(try kubectl(server, ["get", "pod", "plain", "-n", "scoped", "-o", "jsonpath={.status.qosClass}"]).stdout == "BestEffort")
+        #expect(try used("best", "1") == "1")
+        #expect(try used("not-best", "0") == "0")
+
+        #expect(try kubectl(server, ["apply", "-n", "scoped", "-f", "-"], stdin: """
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sized"},
+             "spec": {"activeDeadlineSeconds": 60,
+                      "containers": [{"name": "c", "image": "nginx", "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}}]}}
+            """).status == 0)
+        let sized = try parseJSON(try kubectl(server, ["get", "pod", "sized", "-n", "scoped", "-o", "json"]).stdout)
+        #expect((sized["status"] as? [String: Any])?["qosClass"] as? String == "Guaranteed", "requests default to limits")
+        #expect(try used("not-best", "1") == "1")
+        #expect(try used("terminating", "1") == "1")
+        #expect(try used("best", "1") == "1")
+
+        #expect(try kubectl(server, ["delete", "pod", "plain", "-n", "scoped"]).status == 0)
+        #expect(try used("best", "0") == "0", "deleting the pod releases its usage")
+    }
+
     static let restrictedPod = """
         {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "locked"},
          "spec": {"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},

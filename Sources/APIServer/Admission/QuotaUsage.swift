@@ -73,8 +73,8 @@ enum QuotaUsage {
         return nil
     }
 
-    /// The namespace's current usage for `keys`, from the stored objects.
-    static func measure(_ keys: [String], namespace: String, store: ObjectStore) async throws -> [String: Quantity] {
+    /// The namespace's current usage for `keys`, from the stored objects the quota's scopes select.
+    static func measure(_ keys: [String], namespace: String, scopes: QuotaScopes, store: ObjectStore) async throws -> [String: Quantity] {
         var used: [String: Quantity] = [:]
         var byResource: [String: (group: String, plural: String, keys: [String])] = [:]
         for key in keys {
@@ -84,7 +84,9 @@ enum QuotaUsage {
         for (_, entry) in byResource {
             for key in entry.keys { used[key] = Quantity(0, binary: false) }
             try await store.forEach(prefix: RegistryKey.namespacePrefix(group: entry.group, resource: entry.plural, namespace: namespace)) { stored in
-                let usage = of(group: entry.group, plural: entry.plural, object: try stored.decoded())
+                let object = try stored.decoded()
+                guard scopes.selects(group: entry.group, plural: entry.plural, object: object) else { return }
+                let usage = of(group: entry.group, plural: entry.plural, object: object)
                 for key in entry.keys { if let value = usage[key] { used[key] = used[key]! + value } }
             }
         }

@@ -25,6 +25,8 @@ public struct ResourceQuotaAdmission: AdmissionPlugin {
         var outcome = AdmissionOutcome()
         for entry in quotas {
             let quota = try entry.decoded()
+            let scopes = QuotaScopes(quota: quota)
+            guard scopes.selects(group: request.resource.group, plural: request.resource.plural, object: object) else { continue }
             let name = quota[path: ["metadata", "name"]]?.stringValue ?? ""
             let hard = (quota[path: ["spec", "hard"]]?.objectValue ?? [:]).compactMapValues { Quantity(json: $0) }
             let limited = hard.keys.filter { key in
@@ -40,7 +42,7 @@ public struct ResourceQuotaAdmission: AdmissionPlugin {
             var used = (quota[path: ["status", "used"]]?.objectValue ?? [:]).compactMapValues { Quantity(json: $0) }
             let unknown = limited.filter { used[$0] == nil }
             if !unknown.isEmpty {
-                used.merge(try await QuotaUsage.measure(unknown, namespace: request.namespace, store: store)) { $1 }
+                used.merge(try await QuotaUsage.measure(unknown, namespace: request.namespace, scopes: scopes, store: store)) { $1 }
             }
             var exceeded: [String] = []
             for key in limited {

@@ -58,7 +58,8 @@ public final class ResourceQuotaController: Sendable {
         for _ in 0..<5 {
             guard let current = try await store.get(key) else { return }
             let hard = current.object[path: ["spec", "hard"]] ?? .emptyObject
-            let used = try await QuotaUsage.measure(Array((hard.objectValue ?? [:]).keys), namespace: namespace, store: store)
+            let used = try await QuotaUsage.measure(Array((hard.objectValue ?? [:]).keys), namespace: namespace,
+                                                     scopes: QuotaScopes(quota: current.object), store: store)
             let status: JSON = ["hard": hard, "used": .object(used.mapValues(\.json))]
             if current.object["status"] == status { return }
             var updated = current.object

@@ -86,6 +86,7 @@ extension ResourceEngine {
         let outcome = try await admission.admit(&admitted, AdmissionRequest(
             operation: .create, resource: request.resource, subresource: "", namespace: request.info.namespace ?? "", name: name,
             user: request.user, old: nil, dryRun: request.dryRun))
+        request.resource.strategy.finishCreate(&admitted)
         return (admitted, outcome)
     }
 

@@ -11,9 +11,12 @@ public protocol ResourceStrategy: Sendable {
     func nameErrors(_ name: String) -> [String]
     /// Field selector fields beyond `metadata.name` and `metadata.namespace`.
     var selectableFields: [String] { get }
+    /// Sets what depends on the object as admission left it (a pod's QoS class).
+    func finishCreate(_ object: inout JSON)
 }
 
 extension ResourceStrategy {
+    public func finishCreate(_ object: inout JSON) {}
     public func nameErrors(_ name: String) -> [String] { NameValidation.subdomainErrors(name) }
     public var selectableFields: [String] { [] }
 }
@@ -83,8 +86,19 @@ struct PodStrategy: ResourceStrategy {
         object["spec"] = spec
     }
 
+    /// A pod's QoS class follows its containers' resources once admission has defaulted them.
+    func finishCreate(_ object: inout JSON) {
+        object[path: ["status", "qosClass"]] = .string(PodQOS.of(object))
+    }
+
     static func defaultContainer(_ container: JSON) -> JSON {
         var c = container
+        // A resource with a limit and no request requests its limit.
+        if let limits = c[path: ["resources", "limits"]]?.objectValue, !limits.isEmpty {
+            var requests = c[path: ["resources", "requests"]]?.objectValue ?? [:]
+            for (resource, value) in limits where requests[resource] == nil { requests[resource] = value }
+            c[path: ["resources", "requests"]] = .object(requests)
+        }
         if c["terminationMessagePath"] == nil { c["terminationMessagePath"] = "/dev/termination-log" }
         if c["terminationMessagePolicy"] == nil { c["terminationMessagePolicy"] = "File" }
         if c["imagePullPolicy"] == nil {
