@@ -43,6 +43,9 @@ public struct APIServerBootstrap: Sendable {
     let policyCache: RBACPolicyCache
     /// The admission policies and bindings (kept on every server).
     let admissionPolicies: WatchedObjects
+    /// The custom resources' definitions (served on every server).
+    let customResources: CustomResourceRegistry
+    public let customResourceDefinitions: CustomResourceDefinitionController
     let objects: ObjectStore
     let serviceAddresses: ServiceAddressAllocator
     let api: KubernetesAPI
@@ -57,9 +60,9 @@ public struct APIServerBootstrap: Sendable {
     /// The control loops, each to run until cancelled.
     public var controllers: [@Sendable () async -> Void] {
         let serviceAccounts = self.serviceAccounts, namespaces = self.namespaces, collector = garbageCollector
-        let aggregator = clusterRoleAggregator, quotas = resourceQuotas
+        let aggregator = clusterRoleAggregator, quotas = resourceQuotas, crds = customResourceDefinitions
         return [{ await serviceAccounts.run() }, { await namespaces.run() }, { await collector.run() }, { await aggregator.run() },
-                { await quotas.run() }]
+                { await quotas.run() }, { await crds.run() }]
     }
 
     /// Keeps the RBAC policy cache current, and runs ``controllers`` while this server holds
@@ -67,9 +70,10 @@ public struct APIServerBootstrap: Sendable {
     /// until cancelled.
     public func runControllers(identity: String) async {
         let cache = policyCache, elector = LeaderElector(store: objects, identity: identity, logger: logger), controllers = controllers
-        let admissionPolicies = self.admissionPolicies
+        let admissionPolicies = self.admissionPolicies, customResources = self.customResources
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await cache.run() }
+            group.addTask { await customResources.run() }
             group.addTask { await admissionPolicies.run() }
             group.addTask { await elector.run(controllers) }
         }
@@ -118,8 +122,12 @@ public struct APIServerBootstrap: Sendable {
         }
         admission.append(ResourceQuotaAdmission(store: objects))
         let definitions = try OpenAPIBuilder.loadDefinitions()
+        let schemas = SchemaDefinitions(definitions)
+        customResources = CustomResourceRegistry(store: objects, catalog: catalog, definitions: schemas, logger: logger)
+        try await customResources.load()
+        customResourceDefinitions = CustomResourceDefinitionController(store: objects, logger: logger)
         let engine = ResourceEngine(store: objects, catalog: catalog, authenticator: authenticator, authorizer: authorizer,
-                                    definitions: SchemaDefinitions(definitions), serviceAddresses: serviceAddresses,
+                                    definitions: schemas, serviceAddresses: serviceAddresses,
                                     serviceAccountTokens: tokens, admission: AdmissionChain(admission), logger: logger)
         let everywhere = configuration.host == "0.0.0.0" || configuration.host == "::"
         localHost = everywhere ? "127.0.0.1" : configuration.host
@@ -132,7 +140,8 @@ public struct APIServerBootstrap: Sendable {
             try AuditLog(path: path, policy: try configuration.auditPolicyFile.map { try AuditPolicy(file: $0) } ?? .metadataForAll)
         }
         let api = try KubernetesAPI(engine: engine, catalog: catalog, definitions: definitions,
-                                    authenticator: authenticator, authorizer: authorizer, metrics: metrics, audit: audit, logger: logger)
+                                    authenticator: authenticator, authorizer: authorizer, metrics: metrics, audit: audit,
+                                    customResources: customResources, logger: logger)
         self.api = api
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(pki.serverCertificatePath).map { .certificate($0) },

@@ -9,11 +9,13 @@ import Synchronization
 public final class KubernetesAPI: HTTPResponder {
     let engine: ResourceEngine
     let catalog: ResourceCatalog
-    let discovery: DiscoveryDocuments
+    /// The discovery and OpenAPI documents, built again when the catalog changes (custom
+    /// resources come and go).
+    private let documents: Mutex<(generation: Int, discovery: DiscoveryDocuments, openAPI: OpenAPIBuilder)>
+    let builtInDefinitions: [String: JSON]
     /// The address clients reach this server at, for `/api`'s `serverAddressByClientCIDRs`
     /// (known once the listener is bound).
     let serverAddress = Mutex("")
-    let openAPI: OpenAPIBuilder
     let authenticator: any Authenticator
     let authorizer: any Authorizer
     let protobuf: KubernetesProtobuf
@@ -21,6 +23,8 @@ public final class KubernetesAPI: HTTPResponder {
     /// The audit log, when the server keeps one.
     let audit: AuditLog?
     let impersonation: Impersonation
+    /// Custom resources, caught up with when a request names a resource not (yet) served.
+    let customResources: CustomResourceRegistry?
     let logger: Logger
 
     /// Paths anonymous clients may read.
@@ -28,18 +32,33 @@ public final class KubernetesAPI: HTTPResponder {
 
     public init(engine: ResourceEngine, catalog: ResourceCatalog, definitions: [String: JSON],
                 authenticator: any Authenticator, authorizer: any Authorizer, metrics: APIMetrics,
-                audit: AuditLog? = nil, logger: Logger) throws {
+                audit: AuditLog? = nil, customResources: CustomResourceRegistry? = nil, logger: Logger) throws {
         self.audit = audit
+        self.customResources = customResources
         self.impersonation = Impersonation(authorizer: authorizer)
         self.engine = engine
         self.catalog = catalog
-        self.discovery = DiscoveryDocuments(Discovery(catalog: catalog), catalog: catalog)
-        self.openAPI = try OpenAPIBuilder(catalog: catalog, definitions: definitions)
+        self.builtInDefinitions = definitions
+        documents = Mutex((catalog.generation, DiscoveryDocuments(Discovery(catalog: catalog), catalog: catalog),
+                           try OpenAPIBuilder(catalog: catalog, definitions: definitions)))
         self.protobuf = KubernetesProtobuf(schema: try ProtobufSchema.builtIn())
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.metrics = metrics
         self.logger = logger
+    }
+
+    /// The documents for the catalog as it is now.
+    var current: (discovery: DiscoveryDocuments, openAPI: OpenAPIBuilder) {
+        let generation = catalog.generation
+        return documents.withLock { documents in
+            if documents.generation != generation,
+               let openAPI = try? OpenAPIBuilder(catalog: catalog,
+                                                 definitions: builtInDefinitions.merging(engine.definitions.customSchemas) { $1 }) {
+                documents = (generation, DiscoveryDocuments(Discovery(catalog: catalog), catalog: catalog), openAPI)
+            }
+            return (documents.discovery, documents.openAPI)
+        }
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
@@ -122,9 +141,13 @@ public final class KubernetesAPI: HTTPResponder {
     }
 
     private func serveResource(_ info: RequestInfo, _ request: HTTPRequest, user: UserInfo) async throws -> HTTPResponse {
-        guard let resource = catalog.resource(group: info.group, version: info.version, plural: info.resource) else {
-            throw StatusError.notFoundPath(request.path)
+        var found = catalog.resource(group: info.group, version: info.version, plural: info.resource)
+        if found == nil, let customResources {
+            // A definition created a moment ago may not be in this server's catalog yet.
+            await customResources.catchUp()
+            found = catalog.resource(group: info.group, version: info.version, plural: info.resource)
         }
+        guard let resource = found else { throw StatusError.notFoundPath(request.path) }
         if resource.namespaced, info.namespace == nil, info.name != nil, resource.isStored {
             throw StatusError.notFoundPath(request.path)
         }
@@ -153,23 +176,23 @@ public final class KubernetesAPI: HTTPResponder {
         case "api", "apis":
             if parts.count == 1, let aggregated = aggregatedResponse(request, core: parts[0] == "api") { return aggregated }
             if path == "/api" { return .json(.ok, Discovery.coreVersions(serverAddress: serverAddress.withLock { $0 })) }
-            if let document = discovery.legacy[path] {
+            if let document = current.discovery.legacy[path] {
                 return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .bytes(document))
             }
         case "openapi" where parts.count == 2 && parts[1] == "v2":
             let accept = request.headers.first(name: "accept") ?? "application/json"
             if accept.contains("com.github.proto-openapi.spec.v2") {
-                return HTTPResponse(status: .ok, headers: ["Content-Type": OpenAPIV2Protobuf.contentType], body: .bytes(openAPI.v2Protobuf))
+                return HTTPResponse(status: .ok, headers: ["Content-Type": OpenAPIV2Protobuf.contentType], body: .bytes(current.openAPI.v2Protobuf))
             }
             if !accept.contains("json") && !accept.contains("*/*") {
                 throw StatusError.notAcceptable("the OpenAPI v2 document is served as application/json or \(OpenAPIV2Protobuf.mediaType)")
             }
-            return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .bytes(openAPI.v2Document))
+            return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .bytes(current.openAPI.v2Document))
         case "openapi" where parts.count == 2 && parts[1] == "v3":
-            return .json(.ok, openAPI.v3Root)
+            return .json(.ok, current.openAPI.v3Root)
         case "openapi" where parts.count > 2 && parts[1] == "v3":
             let key = parts.dropFirst(2).joined(separator: "/")
-            if let document = openAPI.v3Documents[key] {
+            if let document = current.openAPI.v3Documents[key] {
                 return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "public, immutable"],
                                     body: .bytes(document))
             }
@@ -189,7 +212,7 @@ public final class KubernetesAPI: HTTPResponder {
                 continue
             }
             let version = parameters.contains("v=v2") ? "v2" : parameters.contains("v=v2beta1") ? "v2beta1" : nil
-            guard let version, let document = discovery.aggregated(core: core, version: version) else { continue }
+            guard let version, let document = current.discovery.aggregated(core: core, version: version) else { continue }
             return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json;g=apidiscovery.k8s.io;v=\(version);as=APIGroupDiscoveryList"],
                                 body: .bytes(document))
         }

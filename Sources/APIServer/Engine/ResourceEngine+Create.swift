@@ -40,6 +40,7 @@ extension ResourceEngine {
         object["metadata"] = meta
         resource.strategy.prepareForCreate(&object)
         try Self.validateMetadata(object, resource, nameRequired: true)
+        try Self.validateObject(object, old: nil, resource)
         if appliedBy == nil {
             ManagedFields.recordUpdate(old: nil, new: &object, manager: fieldManager(request), apiVersion: resource.groupVersion,
                                        subresource: "", schema: schema(of: resource))
@@ -88,6 +89,16 @@ extension ResourceEngine {
             user: request.user, old: nil, dryRun: request.dryRun))
         request.resource.strategy.finishCreate(&admitted)
         return (admitted, outcome)
+    }
+
+    /// The resource's own validation (custom resource schemas, definitions); a 422 naming
+    /// every problem.
+    static func validateObject(_ object: JSON, old: JSON?, _ resource: ResourceDescriptor) throws {
+        let causes = resource.strategy.validate(object, old: old)
+        if !causes.isEmpty {
+            throw StatusError.invalid(kind: resource.kind, group: resource.group,
+                                      name: object[path: ["metadata", "name"]]?.stringValue ?? "", causes: causes)
+        }
     }
 
     /// Fills in `kind` and `apiVersion`, refusing ones that do not match the resource.

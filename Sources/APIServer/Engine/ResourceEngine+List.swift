@@ -3,8 +3,15 @@ extension ResourceEngine {
     struct ListPage {
         /// The selected objects in key order, as stored.
         var entries: [StoredEntry]
-        /// The objects, parsed.
-        func objects() throws -> [JSON] { try entries.map { try $0.decoded() } }
+        /// The objects, parsed, as the resource presents them.
+        let strategy: any ResourceStrategy
+        func objects() throws -> [JSON] {
+            try entries.map { entry in
+                var object = try entry.decoded()
+                strategy.present(&object)
+                return object
+            }
+        }
         var revision: Int64
         var continueToken: String?
         var remaining: Int64?
@@ -30,10 +37,12 @@ extension ResourceEngine {
         out.append(contentsOf: #","items":["#.utf8)
         for (index, entry) in page.entries.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            if let bytes = entry.bytesWithResourceVersion() {
+            if request.resource.custom == nil, let bytes = entry.bytesWithResourceVersion() {
                 out.append(contentsOf: bytes)
             } else {
-                try entry.decoded().write(into: &out)
+                var object = try entry.decoded()
+                request.resource.strategy.present(&object)
+                object.write(into: &out)
             }
         }
         out.append(contentsOf: #"],"kind":"#.utf8)
@@ -127,7 +136,7 @@ extension ResourceEngine {
         } else {
             remaining = nil
         }
-        return ListPage(entries: entries, revision: revision, continueToken: token, remaining: remaining)
+        return ListPage(entries: entries, strategy: request.resource.strategy, revision: revision, continueToken: token, remaining: remaining)
     }
 
     static func matches(_ object: JSON, _ labels: LabelSelector, _ fields: FieldSelector) -> Bool {

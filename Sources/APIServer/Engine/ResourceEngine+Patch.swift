@@ -18,6 +18,11 @@ extension ResourceEngine {
             throw StatusError(code: 415, reason: "UnsupportedMediaType",
                               message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
         }
+        if type == .strategic && request.resource.custom != nil {
+            // Custom resources have no patch strategies, as on kube-apiserver.
+            throw StatusError(code: 415, reason: "UnsupportedMediaType",
+                              message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+        }
         if type == .apply { return try await apply(request) }
         let patch: JSON
         let duplicates: [String]
@@ -35,7 +40,7 @@ extension ResourceEngine {
             do {
                 if request.info.subresource == "scale" {
                     let scaleSchema = SchemaNode(definition: "io.k8s.api.autoscaling.v1.Scale", in: definitions)
-                    let scale = try Self.applyPatch(type, patch, to: Self.scale(of: current.object), schema: scaleSchema)
+                    let scale = try Self.applyPatch(type, patch, to: Self.scale(of: current.object, request.resource), schema: scaleSchema)
                     return try await writeScale(scale, over: current, request)
                 }
                 let applied = try Self.applyPatch(type, patch, to: current.object, schema: schema)

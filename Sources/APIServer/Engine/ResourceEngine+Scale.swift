@@ -2,7 +2,7 @@ extension ResourceEngine {
     /// GET of the scale subresource: an `autoscaling/v1` Scale of the object's replicas.
     func getScale(_ request: ResourceRequest) async throws -> HTTPResponse {
         let current = try await current(request, name: request.info.name!)
-        return .json(.ok, Self.scale(of: current.object))
+        return .json(.ok, Self.scale(of: current.object, request.resource))
     }
 
     /// PUT of the scale subresource: sets `spec.replicas`, checking the Scale's
@@ -24,24 +24,37 @@ extension ResourceEngine {
             throw StatusError.conflict(request.resource, name: name)
         }
         var object = current.object
-        object[path: ["spec", "replicas"]] = .int(replicas)
+        object[path: Self.replicasPaths(request.resource).spec] = .int(replicas)
         if object["spec"] != current.object["spec"] {
             object[path: ["metadata", "generation"]] = .int((current.object[path: ["metadata", "generation"]]?.intValue ?? 0) + 1)
         }
-        if request.dryRun || object == current.object { return .json(.ok, Self.scale(of: object)) }
+        if request.dryRun || object == current.object { return .json(.ok, Self.scale(of: object, request.resource)) }
         switch try await store.update(request.key(name), object, expectedRevision: current.modRevision) {
-        case .written(let stored): return .json(.ok, Self.scale(of: stored.object))
+        case .written(let stored): return .json(.ok, Self.scale(of: stored.object, request.resource))
         case .conflict: throw StatusError.conflict(request.resource, name: name)
         case .missing: throw StatusError.notFound(request.resource, name: name)
         }
     }
 
-    static func scale(of object: JSON) -> JSON {
+    /// Where a resource keeps its desired and observed replicas (a custom resource's scale
+    /// subresource names the paths).
+    static func replicasPaths(_ resource: ResourceDescriptor) -> (spec: [String], status: [String]) {
+        func split(_ path: String?) -> [String]? { path.map { $0.split(separator: ".").map(String.init) } }
+        return (split(resource.custom?.specReplicasPath) ?? ["spec", "replicas"],
+                split(resource.custom?.statusReplicasPath) ?? ["status", "replicas"])
+    }
+
+    static func scale(of object: JSON, _ resource: ResourceDescriptor) -> JSON {
         let meta = object["metadata"] ?? .emptyObject
         var scaleMeta: JSON = .emptyObject
         for key in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] { scaleMeta[key] = meta[key] }
-        var status: JSON = ["replicas": .int(object[path: ["status", "replicas"]]?.intValue ?? 0)]
-        if let selector = object[path: ["spec", "selector"]] {
+        let paths = replicasPaths(resource)
+        var status: JSON = ["replicas": .int(object[path: paths.status]?.intValue ?? 0)]
+        if let custom = resource.custom {
+            if let selector = custom.labelSelectorPath.flatMap({ object[path: $0.split(separator: ".").map(String.init)]?.stringValue }) {
+                status["selector"] = .string(selector)
+            }
+        } else if let selector = object[path: ["spec", "selector"]] {
             let parsed: LabelSelector?
             if selector["matchLabels"] != nil || selector["matchExpressions"] != nil {
                 parsed = try? LabelSelector(object: selector)
@@ -51,6 +64,6 @@ extension ResourceEngine {
             if let text = parsed?.text, !text.isEmpty { status["selector"] = .string(text) }
         }
         return ["kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": scaleMeta,
-                "spec": ["replicas": .int(object[path: ["spec", "replicas"]]?.intValue ?? 0)], "status": status]
+                "spec": ["replicas": .int(object[path: paths.spec]?.intValue ?? 0)], "status": status]
     }
 }

@@ -37,6 +37,9 @@ extension ResourceEngine {
                                        schema: schema(of: request.resource))
         }
         try Self.validateMetadata(updated, request.resource, nameRequired: true)
+        if updated[path: ["metadata", "deletionTimestamp"]] == nil || request.info.subresource == "status" {
+            try Self.validateObject(updated, old: current.object, request.resource)
+        }
         if Self.isService(request.resource), let ip = current.object[path: ["spec", "clusterIP"]]?.stringValue, !ip.isEmpty,
            let wanted = updated[path: ["spec", "clusterIP"]]?.stringValue, wanted != ip {
             throw StatusError.invalid(kind: "Service", group: "", name: name, causes: [

@@ -131,8 +131,9 @@ struct WatchEventEncoder: Sendable {
 
     func line(_ type: String, _ object: JSON, raw: Bool = false) -> [UInt8] {
         var payload = object
+        if !raw { resource.strategy.present(&payload) }
         if let table, !raw {
-            payload = table.table([object], resourceVersion: object[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
+            payload = table.table([payload], resourceVersion: object[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
                                   includeObject: "Metadata")
         }
         var out = JSON.object(["type": .string(type), "object": payload]).serialized()

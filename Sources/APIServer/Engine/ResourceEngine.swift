@@ -41,6 +41,12 @@ public struct ResourceEngine: Sendable {
 
     /// Answers a resource request.
     public func handle(_ request: ResourceRequest) async throws -> HTTPResponse {
+        let response = try await serve(request)
+        if let warning = request.resource.custom?.deprecationWarning { return Self.withWarnings(response, [warning]) }
+        return response
+    }
+
+    private func serve(_ request: ResourceRequest) async throws -> HTTPResponse {
         let verbs = request.resource.verbs
         func allowed(_ verb: String) throws {
             if !verbs.contains(verb) {
@@ -120,6 +126,8 @@ public struct ResourceEngine: Sendable {
 
     /// The object as JSON or as a one-row Table.
     func render(_ object: JSON, _ request: ResourceRequest, status: Int = 200) -> HTTPResponse {
+        var object = object
+        request.resource.strategy.present(&object)
         if request.wantsTable {
             let table = TablePrinter.forResource(request.resource).table(
                 [object], resourceVersion: object[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
@@ -137,8 +145,9 @@ public struct ResourceEngine: Sendable {
         guard let name = request.resource.definition, let schema = SchemaNode(definition: name, in: definitions) else {
             return (object, [])
         }
+        // Custom resources report wrong types as 422s from their schema validation instead.
         let (pruned, unknown) = try FieldValidation.prune(object, schema: schema, kind: request.resource.kind,
-                                                          version: request.resource.version)
+                                                          version: request.resource.version, checkTypes: request.resource.custom == nil)
         let problems = unknown.map { "unknown field \"\($0)\"" } + duplicates.map { "duplicate field \"\($0)\"" }
         switch directive {
         case .strict where !problems.isEmpty:

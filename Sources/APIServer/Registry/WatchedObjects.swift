@@ -19,12 +19,15 @@ public final class WatchedObjects: Sendable {
     public let prefix: String
     let store: ObjectStore
     let logger: Logger
+    /// Called with the objects after every change is taken in (and after a full read).
+    let onChange: (@Sendable ([String: JSON]) -> Void)?
     private let state = Mutex(State())
 
-    public init(prefix: String, store: ObjectStore, logger: Logger) {
+    public init(prefix: String, store: ObjectStore, logger: Logger, onChange: (@Sendable ([String: JSON]) -> Void)? = nil) {
         self.prefix = prefix
         self.store = store
         self.logger = logger
+        self.onChange = onChange
     }
 
     /// The objects by key, and the generation they are at.
@@ -43,6 +46,7 @@ public final class WatchedObjects: Sendable {
             $0.generation += 1
             $0.loaded = true
         }
+        if let onChange { onChange(snapshot.objects) }
     }
 
     /// Follows changes until cancelled, reading everything again when the watch fails.
@@ -83,6 +87,7 @@ public final class WatchedObjects: Sendable {
             $0.revision = max($0.revision, last)
             $0.generation += 1
         }
+        if let onChange { onChange(snapshot.objects) }
     }
 
     /// Waits (up to `limit`) until every change the store had committed when called is in.

@@ -1,16 +1,30 @@
 import Foundation
 import OpenAPIDocuments
+import Synchronization
 
-/// Every served resource, looked up by group, version and plural (or short name).
-public struct ResourceCatalog: Sendable {
-    public private(set) var resources: [ResourceDescriptor]
-    private var byPath: [String: ResourceDescriptor]
+/// Every served resource, looked up by group, version and plural: the built-in ones, and the
+/// custom resources their definitions add and take away while the server runs (a shared
+/// reference: every part of the server sees the same, current catalog).
+public final class ResourceCatalog: Sendable {
+    private struct State {
+        var resources: [ResourceDescriptor]
+        var byPath: [String: ResourceDescriptor]
+        /// Counts changes, so that documents built from the catalog know when to rebuild.
+        var generation: Int
+    }
+
+    private let builtIn: [ResourceDescriptor]
+    private let state: Mutex<State>
 
     public init(_ resources: [ResourceDescriptor]) {
-        self.resources = resources
+        builtIn = resources
+        state = Mutex(State(resources: resources, byPath: Self.index(resources), generation: 0))
+    }
+
+    private static func index(_ resources: [ResourceDescriptor]) -> [String: ResourceDescriptor] {
         var byPath: [String: ResourceDescriptor] = [:]
         for r in resources { byPath["\(r.group)/\(r.version)/\(r.plural)"] = r }
-        self.byPath = byPath
+        return byPath
     }
 
     /// The built-in resources of Kubernetes 1.34 that Skiff serves.
@@ -19,8 +33,22 @@ public struct ResourceCatalog: Sendable {
         return ResourceCatalog(try JSONDecoder().decode(File.self, from: OpenAPIDocuments.resources()).resources)
     }
 
+    /// Replaces the custom resources (served after the built-in ones).
+    public func setCustomResources(_ custom: [ResourceDescriptor]) {
+        let all = builtIn + custom.filter { r in !builtIn.contains { $0.group == r.group && $0.plural == r.plural } }
+        state.withLock {
+            guard $0.resources != all else { return }
+            $0.resources = all
+            $0.byPath = Self.index(all)
+            $0.generation += 1
+        }
+    }
+
+    public var resources: [ResourceDescriptor] { state.withLock { $0.resources } }
+    public var generation: Int { state.withLock { $0.generation } }
+
     public func resource(group: String, version: String, plural: String) -> ResourceDescriptor? {
-        byPath["\(group)/\(version)/\(plural)"]
+        state.withLock { $0.byPath["\(group)/\(version)/\(plural)"] }
     }
 
     /// The API groups in discovery order (core first, then as listed), each with its versions

@@ -19,6 +19,13 @@ public struct ResourceDescriptor: Sendable, Hashable, Codable {
     /// Whether the kind has `spec` (generation is bumped on its changes) and `status`.
     public var hasSpec: Bool
     public var hasStatus: Bool
+    /// What a CustomResourceDefinition says of the resource (nil for built-in types).
+    public var custom: CustomResourceInfo?
+
+    enum CodingKeys: String, CodingKey {
+        case group, version, kind, plural, singular, namespaced, shortNames, categories, subresources, verbs, definition,
+             listDefinition, hasSpec, hasStatus
+    }
 
     /// `group/version`, or `version` for the core group.
     public var groupVersion: String { group.isEmpty ? version : "\(group)/\(version)" }

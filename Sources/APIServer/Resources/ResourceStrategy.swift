@@ -13,10 +13,16 @@ public protocol ResourceStrategy: Sendable {
     var selectableFields: [String] { get }
     /// Sets what depends on the object as admission left it (a pod's QoS class).
     func finishCreate(_ object: inout JSON)
+    /// The problems of an object about to be stored (`old`: the object an update replaces).
+    func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause]
+    /// Turns a stored object into what a request for this resource's version returns.
+    func present(_ object: inout JSON)
 }
 
 extension ResourceStrategy {
     public func finishCreate(_ object: inout JSON) {}
+    public func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause] { [] }
+    public func present(_ object: inout JSON) {}
     public func nameErrors(_ name: String) -> [String] { NameValidation.subdomainErrors(name) }
     public var selectableFields: [String] { [] }
 }
@@ -344,6 +350,7 @@ struct RBACStrategy: ResourceStrategy {
 extension ResourceDescriptor {
     /// The strategy the engine uses for this resource.
     public var strategy: any ResourceStrategy {
+        if let custom { return CustomResourceStrategy(resource: self, info: custom) }
         switch (group, kind) {
         case ("", "Namespace"): return NamespaceStrategy()
         case ("", "Pod"): return PodStrategy()
@@ -357,6 +364,7 @@ extension ResourceDescriptor {
              ("", "ReplicationController"):
             return WorkloadStrategy(resource: self)
         case ("rbac.authorization.k8s.io", _): return RBACStrategy()
+        case ("apiextensions.k8s.io", "CustomResourceDefinition"): return CustomResourceDefinitionStrategy()
         default: return DefaultStrategy(self)
         }
     }

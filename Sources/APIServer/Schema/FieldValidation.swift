@@ -17,20 +17,24 @@ public struct FieldValidation: Sendable {
     }
 
     /// The object with unknown fields removed, and the paths of those fields.
-    public static func prune(_ object: JSON, schema: SchemaNode, kind: String, version: String) throws -> (JSON, unknown: [String]) {
+    /// `checkTypes: false` leaves values of the wrong type in place (custom resources check
+    /// them in their own validation).
+    public static func prune(_ object: JSON, schema: SchemaNode, kind: String, version: String,
+                             checkTypes: Bool = true) throws -> (JSON, unknown: [String]) {
         var unknown: [String] = []
-        let pruned = try prune(object, schema, path: "", unknown: &unknown, kind: kind, version: version)
+        let pruned = try prune(object, schema, path: "", unknown: &unknown, kind: kind, version: version, checkTypes: checkTypes)
         return (pruned, unknown.sorted())
     }
 
     private static func prune(_ value: JSON, _ schema: SchemaNode, path: String, unknown: inout [String],
-                              kind: String, version: String) throws -> JSON {
+                              kind: String, version: String, checkTypes: Bool) throws -> JSON {
         let resolved = schema.resolved
         if value == .null { return value }
         if resolved["x-kubernetes-preserve-unknown-fields"] == true || schema.schema["x-kubernetes-preserve-unknown-fields"] == true {
             return value
         }
-        let type = resolved["type"]?.stringValue
+        let type = checkTypes ? resolved["type"]?.stringValue : nil
+        let embedded = resolved["x-kubernetes-embedded-resource"] == true
         let format = resolved["format"]?.stringValue
         func mismatch(_ expected: String) -> StatusError {
             let field = path.isEmpty ? kind : path
@@ -44,11 +48,15 @@ public struct FieldValidation: Sendable {
                 for (key, member) in members {
                     let memberPath = path.isEmpty ? key : path + "." + key
                     guard let propertySchema = properties[key] else {
+                        if embedded && ["apiVersion", "kind", "metadata"].contains(key) {
+                            kept[key] = member
+                            continue
+                        }
                         unknown.append(memberPath)
                         continue
                     }
                     kept[key] = try prune(member, SchemaNode(schema: propertySchema, definitions: schema.definitions),
-                                          path: memberPath, unknown: &unknown, kind: kind, version: version)
+                                          path: memberPath, unknown: &unknown, kind: kind, version: version, checkTypes: checkTypes)
                 }
                 return .object(kept)
             }
@@ -56,7 +64,7 @@ public struct FieldValidation: Sendable {
                 let valueSchema = SchemaNode(schema: values, definitions: schema.definitions)
                 var kept: [String: JSON] = [:]
                 for (key, member) in members {
-                    kept[key] = try prune(member, valueSchema, path: path + "." + key, unknown: &unknown, kind: kind, version: version)
+                    kept[key] = try prune(member, valueSchema, path: path + "." + key, unknown: &unknown, kind: kind, version: version, checkTypes: checkTypes)
                 }
                 return .object(kept)
             }
@@ -65,7 +73,7 @@ public struct FieldValidation: Sendable {
             if let type, type != "array" { throw mismatch(type) }
             guard let items = schema.items else { return value }
             return .array(try elements.enumerated().map { index, element in
-                try prune(element, items, path: "\(path)[\(index)]", unknown: &unknown, kind: kind, version: version)
+                try prune(element, items, path: "\(path)[\(index)]", unknown: &unknown, kind: kind, version: version, checkTypes: checkTypes)
             })
         case .string:
             if format == "int-or-string" || format == "quantity" { return value }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A position in the structural schemas of `openapi/definitions.json`: the schema that
 /// describes one field (with its patch strategy and merge key), able to step into object
 /// properties, map values and list items, following `$ref`s.
@@ -8,7 +10,7 @@ public struct SchemaNode: Sendable {
 
     /// The schema of a definition (a kind's root).
     public init?(definition name: String, in definitions: SchemaDefinitions) {
-        guard let schema = definitions.table[name] else { return nil }
+        guard let schema = definitions[name] else { return nil }
         self.schema = schema
         self.definitions = definitions
     }
@@ -23,7 +25,7 @@ public struct SchemaNode: Sendable {
         var node = schema
         var hops = 0
         while let ref = node["$ref"]?.stringValue, hops < 32,
-              let target = definitions.table[String(ref.split(separator: "/").last ?? "")] {
+              let target = definitions[String(ref.split(separator: "/").last ?? "")] {
             node = target
             hops += 1
         }
@@ -54,9 +56,20 @@ public struct SchemaNode: Sendable {
     }
 }
 
-/// Every structural schema by definition name.
-public struct SchemaDefinitions: Sendable {
-    let table: [String: JSON]
+/// Every structural schema by definition name: the built-in ones, and those of custom
+/// resources, replaced as their definitions change (a shared reference).
+public final class SchemaDefinitions: Sendable {
+    private let builtIn: [String: JSON]
+    private let custom = Mutex<[String: JSON]>([:])
 
-    public init(_ table: [String: JSON]) { self.table = table }
+    public init(_ table: [String: JSON]) { builtIn = table }
+
+    /// Replaces the custom resources' schemas.
+    public func setCustom(_ schemas: [String: JSON]) { custom.withLock { $0 = schemas } }
+
+    /// The custom resources' schemas.
+    public var customSchemas: [String: JSON] { custom.withLock { $0 } }
+
+    /// The schema of a definition.
+    subscript(name: String) -> JSON? { builtIn[name] ?? custom.withLock { $0[name] } }
 }

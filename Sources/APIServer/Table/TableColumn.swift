@@ -23,6 +23,26 @@ public struct TableColumn: Sendable {
         ["name": .string(name), "type": .string(type), "format": .string(format), "description": "", "priority": .int(Int64(priority))]
     }
 
+    /// A CustomResourceDefinition's printer column: the values its JSONPath reaches, dates
+    /// shown as ages, as kube-apiserver's table convertor does.
+    static func printerColumn(_ column: JSON) -> TableColumn? {
+        guard let title = column["name"]?.stringValue, let path = column["jsonPath"]?.stringValue.flatMap(JSONPath.init) else { return nil }
+        let type = column["type"]?.stringValue ?? "string"
+        return TableColumn(title, type: type, format: column["format"]?.stringValue ?? "", priority: Int(column["priority"]?.intValue ?? 0)) { object in
+            let values = path.values(in: object)
+            guard let first = values.first else { return .null }
+            switch type {
+            case "date":
+                guard let text = first.stringValue, let date = RFC3339.parse(text) else { return .string(first.stringValue ?? "") }
+                return .string(humanDuration(Date().timeIntervalSince(date)))
+            case "integer", "number", "boolean":
+                return values.count == 1 ? first : .string(values.map { $0.stringValue ?? $0.text }.joined(separator: ","))
+            default:
+                return .string(values.map { $0.stringValue ?? $0.text }.joined(separator: ","))
+            }
+        }
+    }
+
     static let name = TableColumn("Name", format: "name") { .string($0[path: ["metadata", "name"]]?.stringValue ?? "") }
     static let age = TableColumn("Age") { .string(TableColumn.age(of: $0)) }
 

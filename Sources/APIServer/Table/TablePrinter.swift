@@ -34,6 +34,10 @@ public struct TablePrinter: Sendable {
     /// The printer of a resource.
     public static func forResource(_ resource: ResourceDescriptor) -> TablePrinter {
         let name = TableColumn.name, age = TableColumn.age
+        if let custom = resource.custom {
+            return custom.printerColumns.isEmpty ? TablePrinter(columns: [name, age])
+                : TablePrinter(columns: [name] + custom.printerColumns.compactMap(TableColumn.printerColumn))
+        }
         switch (resource.group, resource.kind) {
         case ("", "Namespace"):
             return TablePrinter(columns: [name, .field("Status", ["status", "phase"], none: ""), age])

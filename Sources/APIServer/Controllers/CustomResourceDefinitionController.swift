@@ -1,0 +1,116 @@
+import Foundation
+import KineLayer
+import Logging
+
+/// Keeps CustomResourceDefinitions' status (kube-apiserver's naming and establishing loops):
+/// `NamesAccepted` unless another definition already took the plural or kind in the group,
+/// then `Established`; `acceptedNames` and `storedVersions`. A definition being deleted is
+/// `Terminating` while its objects are deleted; then its cleanup finalizer goes, and it with it.
+public struct CustomResourceDefinitionController: Sendable {
+    static let prefix = CustomResourceRegistry.prefix
+    let store: ObjectStore
+    let logger: Logger
+
+    public init(store: ObjectStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    public func run() async {
+        await ControllerLoop.run("custom resource definition controller", logger: logger) {
+            let revision = try await store.currentRevision()
+            try await syncAll()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.watchChanges(prefix: Self.prefix, after: revision) { _ in try await syncAll() } }
+                // Objects of a definition being deleted may be held by finalizers: look again now and then.
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: .seconds(1))
+                        try await syncAll(onlyTerminating: true)
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    func syncAll(onlyTerminating: Bool = false) async throws {
+        var crds: [StoredEntry] = []
+        try await store.forEach(prefix: Self.prefix) { crds.append($0) }
+        let objects = try crds.map { try $0.decoded() }
+        for (index, entry) in crds.enumerated() {
+            let crd = objects[index]
+            let terminating = crd[path: ["metadata", "deletionTimestamp"]] != nil
+            if onlyTerminating && !terminating { continue }
+            let earlier = objects[..<index].filter { $0[path: ["metadata", "deletionTimestamp"]] == nil }
+            try await sync(entry.key, crd, revision: entry.modRevision, earlier: Array(earlier))
+        }
+    }
+
+    private func sync(_ key: String, _ crd: JSON, revision: Int64, earlier: [JSON]) async throws {
+        var updated = crd
+        let spec = crd["spec"] ?? .emptyObject
+        let group = spec["group"]?.stringValue ?? ""
+        let names = spec["names"] ?? .emptyObject
+        // Names another definition of the group took first (by creation) are refused.
+        let clash = earlier.first { other in
+            other[path: ["spec", "group"]]?.stringValue == group
+                && (other[path: ["spec", "names", "plural"]] == names["plural"] || other[path: ["spec", "names", "kind"]] == names["kind"])
+        }
+        var conditions: [JSON] = []
+        func condition(_ type: String, _ status: Bool, _ reason: String, _ message: String) {
+            let previous = (crd[path: ["status", "conditions"]]?.arrayValue ?? []).first { $0["type"]?.stringValue == type }
+            let text = status ? "True" : "False"
+            let since = previous?["status"]?.stringValue == text ? previous?["lastTransitionTime"] : nil
+            conditions.append(["type": .string(type), "status": .string(text), "reason": .string(reason), "message": .string(message),
+                               "lastTransitionTime": since ?? .string(RFC3339.string(Date()))])
+        }
+        if let clash {
+            let other = clash[path: ["metadata", "name"]]?.stringValue ?? ""
+            condition("NamesAccepted", false, "NameConflict", "\"\(names["plural"]?.stringValue ?? "")\" is already in use by \(other)")
+            condition("Established", false, "NotAccepted", "not all names are accepted")
+        } else {
+            condition("NamesAccepted", true, "NoConflicts", "no conflicts found")
+            condition("Established", true, "InitialNamesAccepted", "the initial names have been accepted")
+            updated[path: ["status", "acceptedNames"]] = names
+        }
+        let terminating = crd[path: ["metadata", "deletionTimestamp"]] != nil
+        if terminating { condition("Terminating", true, "InstanceDeletionInProgress", "CustomResource deletion is in progress") }
+        updated[path: ["status", "conditions"]] = .array(conditions)
+        var stored = (crd[path: ["status", "storedVersions"]]?.arrayValue ?? []).compactMap(\.stringValue)
+        if let storage = (spec["versions"]?.arrayValue ?? []).first(where: { $0["storage"]?.boolValue == true })?["name"]?.stringValue,
+           !stored.contains(storage) {
+            stored.append(storage)
+        }
+        updated[path: ["status", "storedVersions"]] = .array(stored.map { .string($0) })
+        var revision = revision
+        if !ResourceEngine.sameContent(updated, crd) {
+            guard case .written(let written) = try await store.update(key, updated, expectedRevision: revision) else { return }
+            revision = written.modRevision
+        }
+        if terminating, let plural = spec[path: ["names", "plural"]]?.stringValue, !group.isEmpty {
+            try await cleanUp(key, group: group, plural: plural)
+        }
+    }
+
+    /// Deletes the definition's objects (those with finalizers are marked and waited for);
+    /// once none is left the cleanup finalizer is released.
+    private func cleanUp(_ key: String, group: String, plural: String) async throws {
+        let deleter = ObjectDeleter(store: store)
+        var remaining = 0
+        try await store.forEach(prefix: RegistryKey.resourcePrefix(group: group, resource: plural)) { entry in
+            remaining += 1
+            let object = try entry.decoded()
+            let current = StoredObject(object: object, modRevision: entry.modRevision, key: entry.key)
+            _ = try await deleter.delete(current, finalizer: nil)
+        }
+        if remaining > 0 {
+            var left = 0
+            try await store.forEach(prefix: RegistryKey.resourcePrefix(group: group, resource: plural)) { _ in left += 1 }
+            if left > 0 { return }
+        }
+        guard let crd = try await store.get(key) else { return }
+        try await deleter.release(crd, finalizer: CustomResourceDefinitionStrategy.cleanupFinalizer)
+    }
+}
