@@ -195,4 +195,14 @@ import Testing
             #expect(refused.stderr.contains(message), "\(message): \(refused.stderr)")
         }
     }
+
+    /// The same with Python's `kubernetes` client (CustomObjectsApi), with a watch.
+    @Test func pythonClientUsesCustomResources() throws {
+        let server = try SkiffServer()
+        defer { server.destroy() }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("python/custom_resources.py").path
+        let result = try run(try which("python3"), [script, server.kubeconfig], timeout: 120)
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.hasSuffix("OK\n"), "\(result.stdout)")
+    }
 }

@@ -129,7 +129,7 @@ import Testing
         let output = Pipe(), errors = Pipe()
         watcher.standardOutput = output
         watcher.standardError = errors
-        try launch(watcher)
+        try watcher.run()
         defer { if watcher.isRunning { watcher.terminate() } }
         _ = try k("-n", "shop", "create", "configmap", "late", "--from-literal=a=0")
         // The watch may start after the create on a slow machine (the create is then part of the
@@ -569,7 +569,7 @@ import Testing
         watcher.arguments = ["--kubeconfig", server.kubeconfig, "get", "configmaps", "-A", "-w"]
         watcher.standardOutput = FileHandle.nullDevice
         watcher.standardError = FileHandle.nullDevice
-        try launch(watcher)
+        try watcher.run()
         defer { if watcher.isRunning { watcher.terminate() } }
         Thread.sleep(forTimeInterval: 2)
         let started = Date()

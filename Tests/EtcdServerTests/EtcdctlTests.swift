@@ -87,7 +87,7 @@ import Testing
         watcher.environment = ["ETCDCTL_API": "3"]
         let out = Pipe()
         watcher.standardOutput = out
-        try launch(watcher)
+        try watcher.run()
         Thread.sleep(forTimeInterval: 2)
         try etcd.etcdctl(["put", "/w/c", "live"])
         Thread.sleep(forTimeInterval: 3)

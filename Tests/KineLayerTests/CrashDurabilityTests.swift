@@ -14,7 +14,7 @@ import Testing
         process.arguments = ["crash-writer", "--data-dir", dir.path, "--writers", "8"]
         let pipe = Pipe()
         process.standardOutput = pipe
-        try launch(process)
+        try process.run()
 
         let reader = pipe.fileHandleForReading
         var buffer = Data()

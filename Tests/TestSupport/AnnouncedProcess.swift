@@ -11,7 +11,7 @@ public func startAnnouncedProcess<T>(_ process: Process, logFile: String? = nil,
     } else {
         process.standardError = FileHandle.standardError
     }
-    try launch(process)
+    try process.run()
     var buffer = Data()
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline {

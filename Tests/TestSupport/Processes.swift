@@ -49,7 +49,7 @@ public func run(_ executable: String, _ arguments: [String], stdin: String? = ni
     process.standardOutput = out
     process.standardError = err
     process.standardInput = input
-    try launch(process)
+    try process.run()
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
     try input.fileHandleForWriting.close()
     let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
@@ -70,13 +70,3 @@ public func run(_ executable: String, _ arguments: [String], stdin: String? = ni
                          stderr: String(decoding: errData, as: UTF8.self))
 }
 
-/// Serializes process launches: Foundation's `Process.run()` is not safe to call from several
-/// threads at once on Linux (parallel test suites crashed inside it copying the environment).
-private let launchLock = NSLock()
-
-/// Starts a process, one launch at a time.
-public func launch(_ process: Process) throws {
-    launchLock.lock()
-    defer { launchLock.unlock() }
-    try process.run()
-}
