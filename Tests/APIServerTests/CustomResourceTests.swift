@@ -121,6 +121,24 @@ import Testing
         let strategic = try kubectl(server, ["patch", "widget", "w5", "--type=strategic", "-p", #"{"spec": {"replicas": 1}}"#])
         #expect(strategic.stderr.contains("UnsupportedMediaType") || strategic.stderr.contains("unknown format"), "\(strategic.stderr)")
         #expect(try kubectl(server, ["patch", "widget", "w5", "--type=json", "-p", #"[{"op": "replace", "path": "/spec/replicas", "value": 5}]"#]).status == 0)
+
+        // OpenAPI publishes the kind under kube-apiserver's definition name.
+        #expect(try kubectl(server, ["get", "--raw", "/openapi/v2"]).stdout.contains(#""com.example.v1.Widget""#))
+        // A default added to the schema later shows in objects stored before it.
+        #expect(try kubectl(server, ["patch", "crd", "widgets.example.com", "--type=json", "-p",
+                                     #"[{"op": "add", "path": "/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/mode", "value": {"type": "string", "default": "auto"}}]"#]).status == 0)
+        var mode = ""
+        for _ in 0..<50 where mode != "auto" {
+            mode = try kubectl(server, ["get", "widget", "w2", "-o", "jsonpath={.spec.mode}"]).stdout
+            if mode != "auto" { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(mode == "auto", "defaults apply to stored objects when read")
+        // Conditions written through the definition's status subresource are kept.
+        #expect(try kubectl(server, ["patch", "crd", "widgets.example.com", "--subresource=status", "--type=json", "-p",
+                                     #"[{"op": "add", "path": "/status/conditions/-", "value": {"type": "Audited", "status": "True", "reason": "Test", "message": "checked", "lastTransitionTime": "2026-01-01T00:00:00Z"}}]"#]).status == 0)
+        Thread.sleep(forTimeInterval: 0.5)
+        let conditions = try kubectl(server, ["get", "crd", "widgets.example.com", "-o", "jsonpath={.status.conditions[*].type}"]).stdout
+        #expect(conditions.contains("Audited") && conditions.contains("Established"), "\(conditions)")
     }
 
     /// A second version serves the same objects; deleting the definition deletes its objects

@@ -58,13 +58,16 @@ public struct CustomResourceDefinitionController: Sendable {
             other[path: ["spec", "group"]]?.stringValue == group
                 && (other[path: ["spec", "names", "plural"]] == names["plural"] || other[path: ["spec", "names", "kind"]] == names["kind"])
         }
-        var conditions: [JSON] = []
+        // Conditions of other types (written through the status subresource) are kept.
+        var conditions = crd[path: ["status", "conditions"]]?.arrayValue ?? []
         func condition(_ type: String, _ status: Bool, _ reason: String, _ message: String) {
-            let previous = (crd[path: ["status", "conditions"]]?.arrayValue ?? []).first { $0["type"]?.stringValue == type }
+            let index = conditions.firstIndex { $0["type"]?.stringValue == type }
+            let previous = index.map { conditions[$0] }
             let text = status ? "True" : "False"
             let since = previous?["status"]?.stringValue == text ? previous?["lastTransitionTime"] : nil
-            conditions.append(["type": .string(type), "status": .string(text), "reason": .string(reason), "message": .string(message),
-                               "lastTransitionTime": since ?? .string(RFC3339.string(Date()))])
+            let updated: JSON = ["type": .string(type), "status": .string(text), "reason": .string(reason), "message": .string(message),
+                                 "lastTransitionTime": since ?? .string(RFC3339.string(Date()))]
+            if let index { conditions[index] = updated } else { conditions.append(updated) }
         }
         if let clash {
             let other = clash[path: ["metadata", "name"]]?.stringValue ?? ""

@@ -19,8 +19,11 @@ public final class CustomResourceRegistry: Sendable {
     public func run() async { await objects.run() }
     public func catchUp() async { await objects.catchUp() }
 
-    /// The definition name of a custom kind's schema.
-    static func definitionName(group: String, version: String, kind: String) -> String { "\(group)/\(version)/\(kind)" }
+    /// The definition name of a custom kind's schema, as kube-apiserver publishes it: the
+    /// group's domain reversed, the version, the kind (`com.example.v1.Widget`).
+    static func definitionName(group: String, version: String, kind: String) -> String {
+        (group.split(separator: ".").reversed() + [Substring(version), Substring(kind)]).joined(separator: ".")
+    }
 
     static func rebuild(_ crds: [String: JSON], catalog: ResourceCatalog, definitions: SchemaDefinitions) {
         var descriptors: [ResourceDescriptor] = []

@@ -24,7 +24,10 @@ struct CustomResourceStrategy: ResourceStrategy {
         validation.validate(object, old: old)
     }
 
+    /// Objects are defaulted when read too, so that a default added to the schema later shows
+    /// in objects stored before it.
     func present(_ object: inout JSON) {
+        validation.applyDefaults(&object)
         object["apiVersion"] = .string(resource.groupVersion)
     }
 
