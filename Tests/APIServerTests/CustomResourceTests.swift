@@ -31,6 +31,9 @@ import Testing
                         "size": {"x-kubernetes-int-or-string": true},
                         "owner": {"type": "string", "pattern": "^[a-z]+$", "nullable": true},
                         "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+                        "ports": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                                  "items": {"type": "object", "required": ["name"],
+                                            "properties": {"name": {"type": "string"}, "port": {"type": "integer"}}}},
                         "template": {"type": "object", "x-kubernetes-embedded-resource": true, "x-kubernetes-preserve-unknown-fields": true},
                         "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}},
                       "status": {"type": "object", "properties": {
@@ -118,6 +121,13 @@ import Testing
         let applied = try kubectl(server, ["apply", "--server-side", "--field-manager=tester", "-f", "-"],
                                   stdin: widget("w5", #"{"color": "green", "replicas": 3}"#))
         #expect(applied.status == 0, "\(applied.stderr)")
+        // A map list merges entries by key across appliers.
+        #expect(try kubectl(server, ["apply", "--server-side", "--field-manager=other", "-f", "-"],
+                            stdin: widget("w5", #"{"color": "green", "ports": [{"name": "metrics", "port": 9090}]}"#)).status == 0)
+        #expect(try kubectl(server, ["apply", "--server-side", "--field-manager=tester", "-f", "-"],
+                            stdin: widget("w5", #"{"color": "green", "replicas": 3, "ports": [{"name": "http", "port": 80}]}"#)).status == 0)
+        let ports = try kubectl(server, ["get", "widget", "w5", "-o", "jsonpath={.spec.ports[*].name}"]).stdout
+        #expect(ports.split(separator: " ").sorted() == ["http", "metrics"], "\(ports)")
         let strategic = try kubectl(server, ["patch", "widget", "w5", "--type=strategic", "-p", #"{"spec": {"replicas": 1}}"#])
         #expect(strategic.stderr.contains("UnsupportedMediaType") || strategic.stderr.contains("unknown format"), "\(strategic.stderr)")
         #expect(try kubectl(server, ["patch", "widget", "w5", "--type=json", "-p", #"[{"op": "replace", "path": "/spec/replicas", "value": 5}]"#]).status == 0)
