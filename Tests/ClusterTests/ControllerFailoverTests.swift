@@ -15,6 +15,28 @@ extension ClusterIntegrationTests {
             let got = try member.kubectl(["get", "configmap", "shared", "-o", "jsonpath={.data.a}"])
             #expect(got.stdout == "b", "\(member.endpoint): \(got.stdout) \(got.stderr)")
         }
+        // A custom resource defined through one member is served by all of them.
+        let crd = """
+            {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "gizmos.example.com"},
+             "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "gizmos", "kind": "Gizmo"},
+                      "versions": [{"name": "v1", "served": true, "storage": true,
+                                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                      "spec": {"type": "object", "properties": {"size": {"type": "integer", "maximum": 5}}}}}}}]}}
+            """
+        #expect(try run("/usr/bin/kubectl", ["--kubeconfig", first.dataDir + "/admin.kubeconfig", "--server", first.endpoint,
+                                             "apply", "-f", "-"], stdin: crd).status == 0)
+        #expect(try first.kubectl(["wait", "--for=condition=Established", "crd/gizmos.example.com", "--timeout=30s"]).status == 0)
+        let gizmo = #"{"apiVersion": "example.com/v1", "kind": "Gizmo", "metadata": {"name": "g1"}, "spec": {"size": 3}}"#
+        let created = try run("/usr/bin/kubectl", ["--kubeconfig", first.dataDir + "/admin.kubeconfig", "--server", cluster.members[1].endpoint,
+                                                   "create", "-f", "-"], stdin: gizmo)
+        #expect(created.status == 0, "\(created.stderr)")
+        let tooBig = try run("/usr/bin/kubectl", ["--kubeconfig", first.dataDir + "/admin.kubeconfig", "--server", cluster.members[2].endpoint,
+                                                  "create", "-f", "-"], stdin: gizmo.replacingOccurrences(of: "\"g1\"", with: "\"g2\"")
+                                                      .replacingOccurrences(of: "3}", with: "9}"))
+        #expect(tooBig.stderr.contains("spec.size in body should be less than or equal to 5"), "\(tooBig.stderr)")
+        let read = try cluster.members[2].kubectl(["get", "gizmo", "g1", "-o", "jsonpath={.spec.size}"])
+        #expect(read.stdout == "3", "\(read.stdout)\(read.stderr)")
+
         func holder(_ member: ClusterMember) throws -> String {
             try member.kubectl(["-n", "kube-system", "get", "lease", "skiff-controllers", "-o", "jsonpath={.spec.holderIdentity}"]).stdout
         }
