@@ -8,6 +8,17 @@ import Testing
         try server.kubectl(Kubectl.v137, arguments, stdin: stdin)
     }
 
+    /// Runs a kubectl command until its stderr has `text` (policies take effect a moment after
+    /// they are written), up to 5 s; returns the last result.
+    func eventually(_ server: SkiffServer, _ arguments: [String], stdin: String? = nil, stderrHas text: String) throws -> CommandOutput {
+        var result = try kubectl(server, arguments, stdin: stdin)
+        for _ in 0..<50 where !result.stderr.contains(text) {
+            Thread.sleep(forTimeInterval: 0.1)
+            result = try kubectl(server, arguments, stdin: stdin)
+        }
+        return result
+    }
+
     func apply(_ server: SkiffServer, _ json: String) throws {
         let result = try kubectl(server, ["apply", "-f", "-"], stdin: json)
         #expect(result.status == 0, "\(result.stderr)")
@@ -49,7 +60,8 @@ import Testing
         #expect(try kubectl(server, ["create", "namespace", "prod"]).status == 0)
         #expect(try kubectl(server, ["label", "namespace", "prod", "env=prod"]).status == 0)
 
-        let big = try kubectl(server, ["create", "deployment", "big", "--image=nginx", "--replicas=10", "-n", "prod"])
+        let big = try eventually(server, ["create", "deployment", "big", "--image=nginx", "--replicas=10", "-n", "prod"],
+                                 stderrHas: "denied request")
         #expect(big.stderr.contains("ValidatingAdmissionPolicy 'max-replicas' with binding 'max-replicas-binding' denied request: failed expression: object.spec.replicas <= 5"),
                 "\(big.stderr)")
         let bigFromFile = try kubectl(server, ["create", "-n", "prod", "-f", "-"], stdin: """
@@ -74,7 +86,12 @@ import Testing
 
         // Deleting the binding lifts the policy.
         #expect(try kubectl(server, ["delete", "validatingadmissionpolicybinding", "max-replicas-binding"]).status == 0)
-        #expect(try kubectl(server, ["create", "deployment", "big", "--image=nginx", "--replicas=10", "-n", "prod"]).status == 0)
+        var lifted = try kubectl(server, ["create", "deployment", "big", "--image=nginx", "--replicas=10", "-n", "prod"])
+        for _ in 0..<50 where lifted.status != 0 {
+            Thread.sleep(forTimeInterval: 0.1)
+            lifted = try kubectl(server, ["create", "deployment", "big", "--image=nginx", "--replicas=10", "-n", "prod"])
+        }
+        #expect(lifted.status == 0, "\(lifted.stderr)")
     }
 
     /// Parameters from a ConfigMap, variables, Warn and Audit actions, and failurePolicy.
@@ -94,13 +111,17 @@ import Testing
         try apply(server, Self.binding("param-limit-warn", policy: "param-limit", actions: #"["Warn", "Audit"]"#, extra: """
             , "paramRef": {"name": "limits", "namespace": "kube-system", "parameterNotFoundAction": "Deny"}
             """))
-        let warned = try kubectl(server, ["create", "deployment", "three", "--image=nginx", "--replicas=3"])
+        let warned = try eventually(server, ["create", "deployment", "three", "--image=nginx", "--replicas=3", "--dry-run=server"],
+                                    stderrHas: "Warning: Validation failed")
+        #expect(try kubectl(server, ["create", "deployment", "three", "--image=nginx", "--replicas=3"]).status == 0)
         #expect(warned.status == 0, "\(warned.stderr)")
         #expect(warned.stderr.contains("Warning: Validation failed for ValidatingAdmissionPolicy 'param-limit' with binding 'param-limit-warn': at most 2 replicas, not 3"),
                 "\(warned.stderr)")
         let events = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { try? parseJSON(String($0)) }
-        let create = events.first { ($0["verb"] as? String) == "create" && ($0["requestURI"] as? String)?.hasSuffix("/deployments") == true }
-        let failure = (create?["annotations"] as? [String: String])?["validation.policy.admission.k8s.io/validation_failure"] ?? ""
+        let failure = events.compactMap { event -> String? in
+            guard (event["verb"] as? String) == "create", (event["requestURI"] as? String)?.hasSuffix("/deployments") == true else { return nil }
+            return (event["annotations"] as? [String: String])?["validation.policy.admission.k8s.io/validation_failure"]
+        }.last ?? ""
         #expect(failure.contains(#""policy":"param-limit""#) && failure.contains("at most 2 replicas"), "\(failure)")
 
         // The parameter changes, and so does the answer.
@@ -117,11 +138,15 @@ import Testing
         // An expression that errors fails the request under Fail, not under Ignore.
         try apply(server, Self.policy("broken", validations: #"[{"expression": "object.spec.noSuchField > 1"}]"#))
         try apply(server, Self.binding("broken-binding", policy: "broken"))
-        let failed = try kubectl(server, ["create", "deployment", "six", "--image=nginx"])
+        let failed = try eventually(server, ["create", "deployment", "six", "--image=nginx"], stderrHas: "resulted in error")
         #expect(failed.stderr.contains("expression 'object.spec.noSuchField > 1' resulted in error: no such key: noSuchField"), "\(failed.stderr)")
         #expect(try kubectl(server, ["patch", "validatingadmissionpolicy", "broken", "--type=merge", "-p",
                                      #"{"spec": {"failurePolicy": "Ignore"}}"#]).status == 0)
-        let ignored = try kubectl(server, ["create", "deployment", "six", "--image=nginx"])
+        var ignored = try kubectl(server, ["create", "deployment", "six", "--image=nginx"])
+        for _ in 0..<50 where ignored.status != 0 {
+            Thread.sleep(forTimeInterval: 0.1)
+            ignored = try kubectl(server, ["create", "deployment", "six", "--image=nginx"])
+        }
         #expect(ignored.status == 0, "\(ignored.stderr)")
     }
 }

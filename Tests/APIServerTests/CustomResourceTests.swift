@@ -149,6 +149,23 @@ import Testing
         Thread.sleep(forTimeInterval: 0.5)
         let conditions = try kubectl(server, ["get", "crd", "widgets.example.com", "-o", "jsonpath={.status.conditions[*].type}"]).stdout
         #expect(conditions.contains("Audited") && conditions.contains("Established"), "\(conditions)")
+
+        // The garbage collector and namespace deletion reach custom objects too.
+        #expect(try kubectl(server, ["create", "namespace", "gc"]).status == 0)
+        #expect(try kubectl(server, ["create", "configmap", "owner", "-n", "gc"]).status == 0)
+        let uid = try kubectl(server, ["get", "configmap", "owner", "-n", "gc", "-o", "jsonpath={.metadata.uid}"]).stdout
+        let child = #"{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "child", "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": "\#(uid)"}]}, "spec": {"color": "red"}}"#
+        #expect(try kubectl(server, ["create", "-n", "gc", "-f", "-"], stdin: child).status == 0)
+        #expect(try kubectl(server, ["create", "-n", "gc", "-f", "-"], stdin: widget("loner", #"{"color": "red"}"#)).status == 0)
+        #expect(try kubectl(server, ["delete", "configmap", "owner", "-n", "gc"]).status == 0)
+        var collected = false
+        for _ in 0..<50 where !collected {
+            collected = try kubectl(server, ["get", "widget", "child", "-n", "gc", "--ignore-not-found", "-o", "name"]).stdout.isEmpty
+            if !collected { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(collected, "the owner's dependent widget is collected")
+        #expect(try kubectl(server, ["delete", "namespace", "gc", "--timeout=30s"]).status == 0)
+        #expect(try kubectl(server, ["get", "widgets", "-A", "-o", "name"]).stdout.contains("loner") == false)
     }
 
     /// A second version serves the same objects; deleting the definition deletes its objects

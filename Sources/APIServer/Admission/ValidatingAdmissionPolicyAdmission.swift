@@ -31,7 +31,8 @@ public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
     public func admit(_ object: inout JSON, _ request: AdmissionRequest) async throws -> AdmissionOutcome {
         // Policies cannot lock their own kind away.
         guard request.resource.group != Self.group else { return .none }
-        await objects.catchUp()
+        // Policies come from this server's cache, a watch delivery behind the store (as on
+        // kube-apiserver, a new policy takes effect a moment after it is written).
         let policies = current
         guard !policies.bindings.isEmpty else { return .none }
         var context = Context(object: object, request: request, store: store)
