@@ -43,6 +43,8 @@ public struct APIServerBootstrap: Sendable {
     let policyCache: RBACPolicyCache
     /// The admission policies and bindings (kept on every server).
     let admissionPolicies: WatchedObjects
+    /// The resource quotas (which namespaces have any), for quota admission.
+    let quotas: WatchedObjects
     /// The custom resources' definitions (served on every server).
     let customResources: CustomResourceRegistry
     public let customResourceDefinitions: CustomResourceDefinitionController
@@ -70,9 +72,10 @@ public struct APIServerBootstrap: Sendable {
     /// until cancelled.
     public func runControllers(identity: String) async {
         let cache = policyCache, elector = LeaderElector(store: objects, identity: identity, logger: logger), controllers = controllers
-        let admissionPolicies = self.admissionPolicies, customResources = self.customResources
+        let admissionPolicies = self.admissionPolicies, customResources = self.customResources, quotas = self.quotas
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await cache.run() }
+            group.addTask { await quotas.run() }
             group.addTask { await customResources.run() }
             group.addTask { await admissionPolicies.run() }
             group.addTask { await elector.run(controllers) }
@@ -120,7 +123,9 @@ public struct APIServerBootstrap: Sendable {
         case .alwaysAllow:
             authorizer = AlwaysAllowAuthorizer()
         }
-        admission.append(ResourceQuotaAdmission(store: objects))
+        quotas = WatchedObjects(prefix: RegistryKey.resourcePrefix(group: "", resource: "resourcequotas"), store: objects, logger: logger)
+        try await quotas.load()
+        admission.append(ResourceQuotaAdmission(store: objects, quotas: quotas))
         let definitions = try OpenAPIBuilder.loadDefinitions()
         let schemas = SchemaDefinitions(definitions)
         customResources = CustomResourceRegistry(store: objects, catalog: catalog, definitions: schemas, logger: logger)

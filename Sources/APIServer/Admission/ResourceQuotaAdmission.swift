@@ -5,11 +5,18 @@ import Foundation
 /// is written into the quota's `status.used` in the same transaction as the object, on the
 /// condition that the quota has not changed since it was read — so concurrent creates can
 /// never together pass the limit (the loser is admitted again against the new usage).
+///
+/// Which quotas a namespace has comes from the server's cache of them (a namespace without
+/// quotas costs no read; a quota written a moment ago applies once the cache has it, as with
+/// kube-apiserver's informer); each quota that applies is then read from the store, so the
+/// charge is made against its current usage.
 public struct ResourceQuotaAdmission: AdmissionPlugin {
     let store: ObjectStore
+    let quotas: WatchedObjects
 
-    public init(store: ObjectStore) {
+    public init(store: ObjectStore, quotas: WatchedObjects) {
         self.store = store
+        self.quotas = quotas
     }
 
     public func admit(_ object: inout JSON, _ request: AdmissionRequest) async throws -> AdmissionOutcome {
@@ -18,13 +25,11 @@ public struct ResourceQuotaAdmission: AdmissionPlugin {
         }
         let usage = QuotaUsage.of(group: request.resource.group, plural: request.resource.plural, object: object)
         guard !usage.isEmpty else { return .none }
-        var quotas: [StoredEntry] = []
-        try await store.forEach(prefix: RegistryKey.namespacePrefix(group: "", resource: "resourcequotas", namespace: request.namespace)) {
-            quotas.append($0)
-        }
+        let prefix = RegistryKey.namespacePrefix(group: "", resource: "resourcequotas", namespace: request.namespace)
         var outcome = AdmissionOutcome()
-        for entry in quotas {
-            let quota = try entry.decoded()
+        for key in quotas.keys(withPrefix: prefix) {
+            guard let stored = try await store.get(key) else { continue }
+            let quota = stored.object
             let scopes = QuotaScopes(quota: quota)
             guard scopes.selects(group: request.resource.group, plural: request.resource.plural, object: object) else { continue }
             let name = quota[path: ["metadata", "name"]]?.stringValue ?? ""
@@ -60,7 +65,7 @@ public struct ResourceQuotaAdmission: AdmissionPlugin {
             for key in limited { newUsed[key] = ((used[key] ?? .zero) + (usage[key] ?? .zero)).json }
             charged[path: ["status", "used"]] = .object(newUsed)
             charged[path: ["status", "hard"]] = quota[path: ["spec", "hard"]]
-            outcome.writes.append(ConditionalWrite(key: entry.key, object: charged, expectedRevision: entry.modRevision))
+            outcome.writes.append(ConditionalWrite(key: key, object: charged, expectedRevision: stored.modRevision))
         }
         return outcome
     }

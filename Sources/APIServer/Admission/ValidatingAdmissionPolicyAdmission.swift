@@ -44,7 +44,8 @@ public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
             if let narrower = binding.matchResources, !(try await matches(narrower, &context)) { continue }
             let params = try await self.params(policy, binding, &context)
             for param in params {
-                let failures = try await evaluate(policy, params: param, &context)
+                let (failures, annotations) = try await evaluate(policy, params: param, &context)
+                outcome.auditAnnotations.merge(annotations) { $1 }
                 for failure in failures {
                     let text = "ValidatingAdmissionPolicy '\(policy.name)' with binding '\(binding.name)' denied request: \(failure.message)"
                     if binding.actions.contains("Deny") { throw Self.denial(text, reason: failure.reason, request) }
@@ -55,11 +56,6 @@ public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
                         auditFailures.append(["message": .string(failure.message), "policy": .string(policy.name),
                                               "binding": .string(binding.name), "expressionIndex": .int(Int64(failure.index)),
                                               "validationActions": .array(binding.actions.sorted().map { .string($0) })])
-                    }
-                }
-                for (key, expression) in policy.auditAnnotations {
-                    if case .string(let value)? = try? context.evaluate(expression, params: param, variables: [:]) {
-                        outcome.auditAnnotations["\(policy.name)/\(key)"] = value
                     }
                 }
             }
@@ -95,17 +91,22 @@ public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
         let index: Int
     }
 
-    /// What a policy's expressions see of the request (the namespace read once).
+    /// What a policy's expressions see of the request: `object`, `oldObject` and `request`
+    /// converted to CEL values once per request, the namespace read (and converted) once.
     struct Context {
         let object: JSON
         let request: AdmissionRequest
         let store: ObjectStore
+        let base: [String: CELValue]
         var namespaceObject: JSON??
+        private var namespaceValue: CELValue?
 
         init(object: JSON, request: AdmissionRequest, store: ObjectStore) {
             self.object = object
             self.request = request
             self.store = store
+            base = ["object": CELValue(object), "oldObject": request.old.map(CELValue.init) ?? .null,
+                    "request": CELValue(Self.requestValue(request))]
         }
 
         mutating func namespace() async throws -> JSON? {
@@ -113,10 +114,11 @@ public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
             let found = request.namespace.isEmpty ? nil
                 : try await store.get(RegistryKey(group: "", resource: "namespaces", namespace: nil, name: request.namespace).path)?.object
             namespaceObject = .some(found)
+            namespaceValue = found.map(CELValue.init) ?? .null
             return found
         }
 
-        var requestValue: JSON {
+        static func requestValue(_ request: AdmissionRequest) -> JSON {
             let resource = request.resource
             var user: JSON = ["username": .string(request.user.name), "groups": .array(request.user.groups.map { .string($0) })]
             if !request.user.uid.isEmpty { user["uid"] = .string(request.user.uid) }
@@ -128,13 +130,13 @@ public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
             ]
         }
 
-        func evaluate(_ compiled: AdmissionPolicyIndex.Compiled, params: JSON?, variables: [String: CELValue]) throws -> CELValue {
+        /// Evaluates an expression with `params` (already a CEL value) and the policy's variables so far.
+        func evaluate(_ compiled: AdmissionPolicyIndex.Compiled, params: CELValue, variables: [String: CELValue]) throws -> CELValue {
             let expression = try compiled.expression.get()
-            var bindings: [String: CELValue] = [
-                "object": CELValue(object), "oldObject": request.old.map(CELValue.init) ?? .null, "request": CELValue(requestValue),
-                "params": params.map(CELValue.init) ?? .null, "variables": .map(Dictionary(uniqueKeysWithValues: variables.map { (.string($0.key), $0.value) })),
-            ]
-            if case .some(let namespace) = namespaceObject { bindings["namespaceObject"] = namespace.map(CELValue.init) ?? .null }
+            var bindings = base
+            bindings["params"] = params
+            bindings["variables"] = .map(Dictionary(uniqueKeysWithValues: variables.map { (.string($0.key), $0.value) }))
+            if let namespaceValue { bindings["namespaceObject"] = namespaceValue }
             return try CELEvaluator(variables: bindings).evaluate(expression)
         }
     }
@@ -209,9 +211,12 @@ public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
         return found
     }
 
-    /// The failed validations of a policy (none when its match conditions do not all hold).
-    private func evaluate(_ policy: AdmissionPolicyIndex.Policy, params: JSON?, _ context: inout Context) async throws -> [Failure] {
+    /// The failed validations of a policy (none when its match conditions do not all hold)
+    /// and its audit annotations.
+    private func evaluate(_ policy: AdmissionPolicyIndex.Policy, params json: JSON?,
+                          _ context: inout Context) async throws -> ([Failure], [String: String]) {
         _ = try await context.namespace()
+        let params = json.map(CELValue.init) ?? .null
         var variables: [String: CELValue] = [:]
         func failed(_ compiled: AdmissionPolicyIndex.Compiled, _ error: any Error, index: Int) -> [Failure] {
             policy.failurePolicyIgnores ? [] : [Failure(message: "expression '\(compiled.source)' resulted in error: \(error)", reason: "Invalid", index: index)]
@@ -224,9 +229,9 @@ public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
                 guard case .bool(let holds) = try context.evaluate(condition.expression, params: params, variables: variables) else {
                     throw CELError("match condition '\(condition.name)' did not evaluate to a bool")
                 }
-                if !holds { return [] }
+                if !holds { return ([], [:]) }
             } catch {
-                return failed(condition.expression, error, index: index)
+                return (failed(condition.expression, error, index: index), [:])
             }
         }
         var failures: [Failure] = []
@@ -245,6 +250,12 @@ public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
                 failures += failed(validation.expression, error, index: index)
             }
         }
-        return failures
+        var annotations: [String: String] = [:]
+        for (key, expression) in policy.auditAnnotations {
+            if case .string(let value)? = try? context.evaluate(expression, params: params, variables: variables) {
+                annotations["\(policy.name)/\(key)"] = value
+            }
+        }
+        return (failures, annotations)
     }
 }

@@ -61,40 +61,29 @@ enum CELOperators {
         }
     }
 
+    /// Integer arithmetic that fails on overflow and on division by zero (int or uint alike).
+    static func integer<T: FixedWidthInteger>(_ op: String, _ a: T, _ b: T, type: String) throws -> T {
+        let (value, overflow): (T, Bool)
+        switch op {
+        case "+": (value, overflow) = a.addingReportingOverflow(b)
+        case "-": (value, overflow) = a.subtractingReportingOverflow(b)
+        case "*": (value, overflow) = a.multipliedReportingOverflow(by: b)
+        case "/":
+            guard b != 0 else { throw CELError("division by zero") }
+            (value, overflow) = a.dividedReportingOverflow(by: b)
+        case "%":
+            guard b != 0 else { throw CELError("modulus by zero") }
+            (value, overflow) = a.remainderReportingOverflow(dividingBy: b)
+        default: throw CELError("no such overload: \(type) \(op) \(type)")
+        }
+        if overflow { throw CELError(T.isSigned ? "integer overflow" : "unsigned integer overflow") }
+        return value
+    }
+
     static func arithmetic(_ op: String, _ l: CELValue, _ r: CELValue) throws -> CELValue {
         switch (l, r) {
-        case (.int(let a), .int(let b)):
-            let (value, overflow): (Int64, Bool)
-            switch op {
-            case "+": (value, overflow) = a.addingReportingOverflow(b)
-            case "-": (value, overflow) = a.subtractingReportingOverflow(b)
-            case "*": (value, overflow) = a.multipliedReportingOverflow(by: b)
-            case "/":
-                guard b != 0 else { throw CELError("division by zero") }
-                (value, overflow) = a.dividedReportingOverflow(by: b)
-            case "%":
-                guard b != 0 else { throw CELError("modulus by zero") }
-                (value, overflow) = a.remainderReportingOverflow(dividingBy: b)
-            default: throw CELError("no such overload: int \(op) int")
-            }
-            if overflow { throw CELError("integer overflow") }
-            return .int(value)
-        case (.uint(let a), .uint(let b)):
-            let (value, overflow): (UInt64, Bool)
-            switch op {
-            case "+": (value, overflow) = a.addingReportingOverflow(b)
-            case "-": (value, overflow) = a.subtractingReportingOverflow(b)
-            case "*": (value, overflow) = a.multipliedReportingOverflow(by: b)
-            case "/":
-                guard b != 0 else { throw CELError("division by zero") }
-                (value, overflow) = (a / b, false)
-            case "%":
-                guard b != 0 else { throw CELError("modulus by zero") }
-                (value, overflow) = (a % b, false)
-            default: throw CELError("no such overload: uint \(op) uint")
-            }
-            if overflow { throw CELError("unsigned integer overflow") }
-            return .uint(value)
+        case (.int(let a), .int(let b)): return .int(try integer(op, a, b, type: "int"))
+        case (.uint(let a), .uint(let b)): return .uint(try integer(op, a, b, type: "uint"))
         case (.double(let a), .double(let b)):
             switch op {
             case "+": return .double(a + b)

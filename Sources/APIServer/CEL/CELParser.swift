@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Parses CEL source into a ``CELExpression`` (precedence from lowest: `?:`, `||`, `&&`,
 /// relations and `in`, `+ -`, `* / %`, unary `! -`, then member access, indexing and calls).
 public struct CELParser {
@@ -201,5 +203,24 @@ public struct CELParser {
         case let token:
             throw CELError("Syntax error: unexpected \(describe(token))")
         }
+    }
+}
+
+
+/// Parsed expressions by source, so that rules evaluated on every write (custom resource
+/// validation rules) are parsed once. Emptied when it grows past its bound (sources come
+/// from definitions, which change rarely).
+enum CELParseCache {
+    private static let entries = Mutex<[String: Result<CELExpression, CELError>]>([:])
+    static let bound = 4096
+
+    static func expression(_ source: String) throws -> CELExpression {
+        if let found = entries.withLock({ $0[source] }) { return try found.get() }
+        let parsed = Result { try CELParser.parse(source) }.mapError { $0 as? CELError ?? CELError("\($0)") }
+        entries.withLock {
+            if $0.count >= bound { $0.removeAll() }
+            $0[source] = parsed
+        }
+        return try parsed.get()
     }
 }

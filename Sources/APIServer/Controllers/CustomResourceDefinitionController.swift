@@ -1,15 +1,19 @@
 import Foundation
 import KineLayer
 import Logging
+import Synchronization
 
 /// Keeps CustomResourceDefinitions' status (kube-apiserver's naming and establishing loops):
 /// `NamesAccepted` unless another definition already took the plural or kind in the group,
 /// then `Established`; `acceptedNames` and `storedVersions`. A definition being deleted is
 /// `Terminating` while its objects are deleted; then its cleanup finalizer goes, and it with it.
-public struct CustomResourceDefinitionController: Sendable {
+public final class CustomResourceDefinitionController: Sendable {
     static let prefix = CustomResourceRegistry.prefix
     let store: ObjectStore
     let logger: Logger
+    /// Whether the last pass saw a definition being deleted (only then is it looked at again
+    /// on a timer, for objects its finalizers still hold).
+    private let terminating = Mutex(false)
 
     public init(store: ObjectStore, logger: Logger) {
         self.store = store
@@ -17,16 +21,16 @@ public struct CustomResourceDefinitionController: Sendable {
     }
 
     public func run() async {
-        await ControllerLoop.run("custom resource definition controller", logger: logger) {
+        await ControllerLoop.run("custom resource definition controller", logger: logger) { [self] in
             let revision = try await store.currentRevision()
             try await syncAll()
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await store.watchChanges(prefix: Self.prefix, after: revision) { _ in try await syncAll() } }
+                group.addTask { [self] in try await store.watchChanges(prefix: Self.prefix, after: revision) { _ in try await self.syncAll() } }
                 // Objects of a definition being deleted may be held by finalizers: look again now and then.
-                group.addTask {
+                group.addTask { [self] in
                     while true {
                         try await Task.sleep(for: .seconds(1))
-                        try await syncAll(onlyTerminating: true)
+                        if terminating.withLock({ $0 }) { try await syncAll(onlyTerminating: true) }
                     }
                 }
                 try await group.next()
@@ -39,6 +43,7 @@ public struct CustomResourceDefinitionController: Sendable {
         var crds: [StoredEntry] = []
         try await store.forEach(prefix: Self.prefix) { crds.append($0) }
         let objects = try crds.map { try $0.decoded() }
+        terminating.withLock { $0 = objects.contains { $0[path: ["metadata", "deletionTimestamp"]] != nil } }
         for (index, entry) in crds.enumerated() {
             let crd = objects[index]
             let terminating = crd[path: ["metadata", "deletionTimestamp"]] != nil

@@ -39,9 +39,7 @@ extension ResourceEngine {
     /// Where a resource keeps its desired and observed replicas (a custom resource's scale
     /// subresource names the paths).
     static func replicasPaths(_ resource: ResourceDescriptor) -> (spec: [String], status: [String]) {
-        func split(_ path: String?) -> [String]? { path.map { $0.split(separator: ".").map(String.init) } }
-        return (split(resource.custom?.specReplicasPath) ?? ["spec", "replicas"],
-                split(resource.custom?.statusReplicasPath) ?? ["status", "replicas"])
+        (resource.custom?.specReplicasPath ?? ["spec", "replicas"], resource.custom?.statusReplicasPath ?? ["status", "replicas"])
     }
 
     static func scale(of object: JSON, _ resource: ResourceDescriptor) -> JSON {
@@ -51,7 +49,7 @@ extension ResourceEngine {
         let paths = replicasPaths(resource)
         var status: JSON = ["replicas": .int(object[path: paths.status]?.intValue ?? 0)]
         if let custom = resource.custom {
-            if let selector = custom.labelSelectorPath.flatMap({ object[path: $0.split(separator: ".").map(String.init)]?.stringValue }) {
+            if let selector = custom.labelSelectorPath.flatMap({ object[path: $0]?.stringValue }) {
                 status["selector"] = .string(selector)
             }
         } else if let selector = object[path: ["spec", "selector"]] {

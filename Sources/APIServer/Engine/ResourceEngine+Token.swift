@@ -22,10 +22,11 @@ extension ResourceEngine {
                 causes.append(.init(field: "spec.boundObjectRef.kind", type: "FieldValueNotSupported",
                                     message: "Unsupported value: \"\(kind)\": supported values: \"Pod\", \"Secret\""))
             } else {
-                let key = RegistryKey(group: "", resource: kind == "Pod" ? "pods" : "secrets", namespace: namespace, name: boundName).path
+                let plural = kind == "Pod" ? "pods" : "secrets"
+                let key = RegistryKey(group: "", resource: plural, namespace: namespace, name: boundName).path
                 guard let object = try await store.get(key) else {
-                    throw StatusError(code: 404, reason: "NotFound", message: "\(kind == "Pod" ? "pods" : "secrets") \"\(boundName)\" not found",
-                                      details: ["name": .string(boundName), "kind": .string(kind == "Pod" ? "pods" : "secrets")])
+                    throw StatusError(code: 404, reason: "NotFound", message: "\(plural) \"\(boundName)\" not found",
+                                      details: ["name": .string(boundName), "kind": .string(plural)])
                 }
                 let uid = object.object[path: ["metadata", "uid"]]?.stringValue ?? ""
                 if let wanted = reference["uid"]?.stringValue, !wanted.isEmpty, wanted != uid {

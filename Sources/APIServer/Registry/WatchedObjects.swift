@@ -33,6 +33,11 @@ public final class WatchedObjects: Sendable {
     /// The objects by key, and the generation they are at.
     public var snapshot: (objects: [String: JSON], generation: Int) { state.withLock { ($0.objects, $0.generation) } }
 
+    /// The keys of the objects under `prefix` (within this cache's own prefix), in key order.
+    public func keys(withPrefix prefix: String) -> [String] {
+        state.withLock { $0.objects.keys.filter { $0.hasPrefix(prefix) } }.sorted()
+    }
+
     /// Reads every object; after this the cache answers. Call before serving.
     public func load() async throws {
         let revision = try await store.currentRevision()

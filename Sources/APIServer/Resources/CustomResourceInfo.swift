@@ -8,15 +8,15 @@ public struct CustomResourceInfo: Sendable, Hashable {
     public var printerColumns: [JSON]
     /// `selectableFields` paths (`spec.color`), without the leading dot.
     public var selectableFields: [String]
-    /// The scale subresource's paths, when it has one.
-    public var specReplicasPath: String?
-    public var statusReplicasPath: String?
-    public var labelSelectorPath: String?
+    /// The scale subresource's paths (field names from the root), when it has one.
+    public var specReplicasPath: [String]?
+    public var statusReplicasPath: [String]?
+    public var labelSelectorPath: [String]?
     /// The warning a deprecated version answers with.
     public var deprecationWarning: String?
 
     public init(storageVersion: String, schema: JSON, printerColumns: [JSON] = [], selectableFields: [String] = [],
-                specReplicasPath: String? = nil, statusReplicasPath: String? = nil, labelSelectorPath: String? = nil,
+                specReplicasPath: [String]? = nil, statusReplicasPath: [String]? = nil, labelSelectorPath: [String]? = nil,
                 deprecationWarning: String? = nil) {
         self.storageVersion = storageVersion
         self.schema = schema

@@ -67,8 +67,8 @@ public final class CustomResourceRegistry: Sendable {
             if version["deprecated"]?.boolValue == true {
                 warning = version["deprecationWarning"]?.stringValue ?? "\(group)/\(name) \(kind) is deprecated"
             }
-            func path(_ field: String) -> String? {
-                scale?[field]?.stringValue.map { $0.hasPrefix(".") ? String($0.dropFirst()) : $0 }
+            func path(_ field: String) -> [String]? {
+                scale?[field]?.stringValue.map { $0.split(separator: ".").map(String.init) }
             }
             let info = CustomResourceInfo(storageVersion: storage, schema: schema,
                                           printerColumns: version["additionalPrinterColumns"]?.arrayValue ?? [],

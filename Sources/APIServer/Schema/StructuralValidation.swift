@@ -251,10 +251,9 @@ public struct StructuralValidation: Sendable {
             if let old { variables["oldSelf"] = CELValue(old) } else if isTransition { variables["oldSelf"] = .null }
             let evaluator = CELEvaluator(variables: variables)
             let target = rule["fieldPath"]?.stringValue.map { path + $0 } ?? field
-            let reason = rule["reason"]?.stringValue
-            let causeType = reason.map { $0 == "FieldValueRequired" ? $0 : $0 } ?? "FieldValueInvalid"
+            let causeType = rule["reason"]?.stringValue ?? "FieldValueInvalid"
             do {
-                let result = try evaluator.evaluate(try CELParser.parse(source))
+                let result = try evaluator.evaluate(try CELParseCache.expression(source))
                 guard case .bool(let passed) = result else {
                     causes.append(.init(field: target, type: causeType, message: "Invalid value: \"\(type)\": rule did not evaluate to a bool"))
                     continue
@@ -262,7 +261,7 @@ public struct StructuralValidation: Sendable {
                 if passed { continue }
                 var message = rule["message"]?.stringValue ?? "failed rule: \(source)"
                 if let expression = rule["messageExpression"]?.stringValue,
-                   case .string(let text)? = try? evaluator.evaluate(try CELParser.parse(expression)), !text.isEmpty {
+                   case .string(let text)? = try? evaluator.evaluate(try CELParseCache.expression(expression)), !text.isEmpty {
                     message = text
                 }
                 causes.append(.init(field: target, type: causeType, message: "Invalid value: \"\(type)\": \(message)"))

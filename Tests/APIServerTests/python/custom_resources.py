@@ -15,6 +15,8 @@ import warnings
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 
+from checks import check, status_of
+
 warnings.filterwarnings("ignore")
 config.load_kube_config(sys.argv[1])
 ext = client.ApiextensionsV1Api()
@@ -29,13 +31,6 @@ def raw(method, path, query=None, headers=None, body=None):
     response = api.call_api(*params)
     response.read()
     return json.loads(response.data)
-
-
-def check(condition, message):
-    if not condition:
-        print("FAIL:", message)
-        sys.exit(1)
-    print("ok:", message)
 
 
 crd = {
@@ -123,12 +118,8 @@ check(status["status"]["phase"] == "Running", "the status subresource writes the
 
 
 def refusal(spec):
-    try:
-        custom.create_namespaced_custom_object(group, version, ns, plural, {
-            "apiVersion": "stable.example.com/v1", "kind": "CronTab", "metadata": {"name": "bad"}, "spec": spec})
-    except ApiException as error:
-        return error.status, json.loads(error.body)
-    return 201, None
+    return status_of(lambda: custom.create_namespaced_custom_object(group, version, ns, plural, {
+        "apiVersion": "stable.example.com/v1", "kind": "CronTab", "metadata": {"name": "bad"}, "spec": spec}))
 
 
 code, body = refusal({"cronSpec": "not a cron"})

@@ -9,17 +9,12 @@ import time
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from checks import check
+
 config.load_kube_config(sys.argv[1])
 v1 = client.CoreV1Api()
 apps = client.AppsV1Api()
 ns = "gc"
-
-
-def check(condition, message):
-    if not condition:
-        print("FAIL:", message)
-        sys.exit(1)
-    print("ok:", message)
 
 
 def wait(predicate, seconds=20):

@@ -21,26 +21,13 @@ config.load_kube_config(kubeconfig)
 v1 = client.CoreV1Api()
 
 
-def check(condition, message):
-    if not condition:
-        print("FAIL:", message)
-        sys.exit(1)
-    print("ok:", message)
-
-
-def status_of(call):
-    try:
-        call()
-    except ApiException as error:
-        return error.status, json.loads(error.body)
-    return 200, None
-
-
 ns = "py"
 v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
 # The namespace's root CA ConfigMap and default ServiceAccount come from a control loop;
 # wait for them so that they are not among the changes the checks below expect.
 import time
+
+from checks import check, status_of
 deadline = time.time() + 30
 while time.time() < deadline:
     names = [c.metadata.name for c in v1.list_namespaced_config_map(ns).items]

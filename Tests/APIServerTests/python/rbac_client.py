@@ -5,12 +5,12 @@ the access reviews answer accordingly.
 Usage: rbac_client.py KUBECONFIG SERVER_URL CA_FILE USER_TOKEN USER_NAME
 Prints one line per check and exits non-zero at the first failure.
 """
-import json
 import sys
 import warnings
 
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
+
+from checks import check, status_of
 
 warnings.filterwarnings("ignore")
 kubeconfig, url, ca_file, token, user = sys.argv[1:6]
@@ -18,21 +18,6 @@ config.load_kube_config(kubeconfig)
 admin_core = client.CoreV1Api()
 admin_rbac = client.RbacAuthorizationV1Api()
 admin_authz = client.AuthorizationV1Api()
-
-
-def check(condition, message):
-    if not condition:
-        print("FAIL:", message)
-        sys.exit(1)
-    print("ok:", message)
-
-
-def status_of(call):
-    try:
-        call()
-    except ApiException as error:
-        return error.status, json.loads(error.body)
-    return 200, None
 
 
 for name in ["py-team", "py-other"]:

@@ -28,15 +28,8 @@ public struct RBACAuthorizer: Authorizer {
             rules.removeAll { BootstrapPolicy.clusterAdminRules.contains($0) }
             rules.insert(contentsOf: BootstrapPolicy.clusterAdminRules, at: 0)
         }
-        let resource = rules.filter { $0.nonResourceURLs.isEmpty }.map { rule -> JSON in
-            var json: JSON = ["verbs": .array(rule.verbs.map { .string($0) }), "apiGroups": .array(rule.apiGroups.map { .string($0) }),
-                              "resources": .array(rule.resources.map { .string($0) })]
-            if !rule.resourceNames.isEmpty { json["resourceNames"] = .array(rule.resourceNames.map { .string($0) }) }
-            return json
-        }
-        let nonResource = rules.filter { !$0.nonResourceURLs.isEmpty }.map { rule -> JSON in
-            ["verbs": .array(rule.verbs.map { .string($0) }), "nonResourceURLs": .array(rule.nonResourceURLs.map { .string($0) })]
-        }
+        let resource = rules.filter { $0.nonResourceURLs.isEmpty }.map(\.json)
+        let nonResource = rules.filter { !$0.nonResourceURLs.isEmpty }.map(\.json)
         return (resource, nonResource, false)
     }
 
