@@ -30,13 +30,16 @@ public struct CommandOutput: Sendable {
     public var stderr: String
 }
 
-/// Runs a command to completion (terminating it after `timeout` seconds) and collects its output.
+/// Runs a command to completion (killing it after `timeout` seconds) and collects its output.
+///
+/// Spawned with `posix_spawn` rather than Foundation's `Process`: in Swift 6.3.1,
+/// `Process.run()` reads past the end of glibc's `/proc/self/fd` directory buffer
+/// (swift-corelibs-foundation PR 5472, fixed after this toolchain) and crashed the test
+/// process now and then when many descriptors were open. The pipes are close-on-exec, so the
+/// child keeps only its three standard descriptors of them.
 @discardableResult
 public func run(_ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
                 timeout: TimeInterval = 120) throws -> CommandOutput {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
     var environment = environment
     // kubectl caches discovery per host:port under ~/.kube/cache; test servers reuse ports, so a
     // cache left by an earlier server would answer for a later one. Each kubectl run gets its own.
@@ -44,29 +47,54 @@ public func run(_ executable: String, _ arguments: [String], stdin: String? = ni
         ? NSTemporaryDirectory() + "skiff-kubecache-" + UUID().uuidString : nil
     if let kubectlCache { environment["KUBECACHEDIR"] = kubectlCache }
     defer { if let kubectlCache { try? FileManager.default.removeItem(atPath: kubectlCache) } }
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe(), input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
-    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
-    // Read both pipes at once so that neither fills up and blocks the child.
-    nonisolated(unsafe) var errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
+    let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+
+    var input: [Int32] = [0, 0], output: [Int32] = [0, 0], errors: [Int32] = [0, 0]
+    guard pipe(&input) == 0, pipe(&output) == 0, pipe(&errors) == 0 else { throw SpawnFailed(executable: executable, code: errno) }
+    for fd in input + output + errors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, input[0], 0)
+    posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
+    func cStrings(_ strings: [String]) -> [UnsafeMutablePointer<CChar>?] { strings.map { strdup($0) } + [nil] }
+    let argv = cStrings([executable] + arguments), envp = cStrings(merged.map { "\($0.key)=\($0.value)" })
+    defer { for pointer in argv + envp { free(pointer) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    for fd in [input[0], output[1], errors[1]] { close(fd) }
+    guard spawned == 0 else {
+        for fd in [input[1], output[0], errors[0]] { close(fd) }
+        throw SpawnFailed(executable: executable, code: spawned)
     }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let (childPID, stdinFD, stdoutFD, stderrFD) = (pid, input[1], output[0], errors[0])
+    let killer = DispatchWorkItem { kill(childPID, SIGTERM) }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+    // Feed stdin and read both outputs at once, so that no pipe fills up and blocks the child.
+    let group = DispatchGroup()
+    nonisolated(unsafe) var outData = Data(), errData = Data()
+    DispatchQueue.global().async(group: group) {
+        if let stdin { FileHandle(fileDescriptor: stdinFD, closeOnDealloc: false).write(Data(stdin.utf8)) }
+        close(stdinFD)
+    }
+    DispatchQueue.global().async(group: group) {
+        errData = FileHandle(fileDescriptor: stderrFD, closeOnDealloc: true).readDataToEndOfFile()
+    }
+    outData = FileHandle(fileDescriptor: stdoutFD, closeOnDealloc: true).readDataToEndOfFile()
     group.wait()
-    process.waitUntilExit()
+    var status: Int32 = 0
+    while waitpid(childPID, &status, 0) == -1 && errno == EINTR {}
     killer.cancel()
-    return CommandOutput(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self))
+    // Exit code when it exited, or the signal number (as Process reports it) when killed.
+    let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : status & 0x7f
+    return CommandOutput(status: code, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// A command could not be started.
+public struct SpawnFailed: Error, CustomStringConvertible {
+    public let executable: String
+    public let code: Int32
+    public var description: String { "cannot run \(executable): \(String(cString: strerror(code)))" }
 }
 
