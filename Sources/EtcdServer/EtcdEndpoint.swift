@@ -1,5 +1,5 @@
 import GRPCCore
-import GRPCNIOTransportHTTP2
+import NIOSSL
 import KineLayer
 import Logging
 
@@ -7,8 +7,8 @@ import Logging
 /// `--etcd-servers` talk to.
 public final class EtcdEndpoint: Sendable {
     public let configuration: EtcdConfiguration
-    private let server: GRPCServer<HTTP2ServerTransport.Posix>
-    private let transport: HTTP2ServerTransport.Posix
+    private let server: GRPCServer<GRPCFrameTransport>
+    private let transport: GRPCFrameTransport
     private let logger: Logger
 
     /// Prepares the endpoint; ``run()`` starts serving.
@@ -23,22 +23,17 @@ public final class EtcdEndpoint: Sendable {
             name: configuration.name,
             clientURL: "\(scheme)://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(configuration.port)")
         let limits = RequestLimits(maxRequestBytes: configuration.maxRequestBytes, maxTxnOps: configuration.maxTxnOps)
-        let address: GRPCNIOTransportCore.SocketAddress = configuration.host.contains(":")
-            ? .ipv6(host: configuration.host, port: configuration.port)
-            : .ipv4(host: configuration.host, port: configuration.port)
-        transport = HTTP2ServerTransport.Posix(
-            address: address,
-            transportSecurity: Self.security(configuration.tls),
-            config: .defaults { config in
-                // Requests up to the limit plus gRPC's framing; larger ones are refused by
-                // the handlers with etcd's own "request is too large".
-                config.rpc.maxRequestPayloadSize = configuration.maxRequestBytes + 512 * 1024
-                // kube-apiserver multiplexes every watch on few connections.
-                config.http2.maxConcurrentStreams = 10_000
-                config.http2.targetWindowSize = 8 * 1024 * 1024
-            })
+        let kv = KVService(store: store, identity: identity, limits: limits)
+        var transportConfiguration = GRPCFrameTransport.Configuration(
+            host: configuration.host, port: configuration.port, tls: try Self.tls(configuration.tls),
+            // Requests up to the limit plus gRPC's framing; larger ones are refused by the
+            // handlers with etcd's own "request is too large".
+            maxMessageBytes: configuration.maxRequestBytes + 512 * 1024)
+        // kube-apiserver multiplexes every watch on few connections.
+        transportConfiguration.maxConcurrentStreams = 10_000
+        transport = GRPCFrameTransport(configuration: transportConfiguration, inline: kv.inlineMethods)
         server = GRPCServer(transport: transport, services: [
-            KVService(store: store, identity: identity, limits: limits),
+            kv,
             WatchService(store: store, identity: identity, progressNotifyInterval: configuration.progressNotifyInterval),
             LeaseService(store: store, identity: identity),
             MaintenanceService(store: store, identity: identity),
@@ -46,15 +41,18 @@ public final class EtcdEndpoint: Sendable {
         ])
     }
 
-    private static func security(_ tls: EtcdConfiguration.TLSFiles?) -> HTTP2ServerTransport.Posix.TransportSecurity {
-        guard let tls else { return .plaintext }
-        return .tls(certificateChain: [.file(path: tls.certificateFile, format: .pem)],
-                    privateKey: .file(path: tls.keyFile, format: .pem)) { config in
-            if let ca = tls.trustedCAFile {
-                config.clientCertificateVerification = .noHostnameVerification
-                config.trustRoots = .certificates([.file(path: ca, format: .pem)])
-            }
+    private static func tls(_ files: EtcdConfiguration.TLSFiles?) throws -> TLSConfiguration? {
+        guard let files else { return nil }
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificateFile).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: files.keyFile, format: .pem)))
+        // gRPC clients insist on ALPN's h2.
+        tls.applicationProtocols = ["h2"]
+        if let ca = files.trustedCAFile {
+            tls.certificateVerification = .noHostnameVerification
+            tls.trustRoots = .file(ca)
         }
+        return tls
     }
 
     /// Serves until the surrounding task is cancelled, then stops gracefully.
@@ -68,7 +66,6 @@ public final class EtcdEndpoint: Sendable {
 
     /// The port the endpoint listens on, once it does.
     public func listeningPort() async throws -> Int {
-        let address = try await transport.listeningAddress
-        return address.ipv4?.port ?? address.ipv6?.port ?? configuration.port
+        try await transport.listeningAddress.port ?? configuration.port
     }
 }

@@ -4,17 +4,19 @@ import KineLayer
 
 extension KVService {
     /// DeleteRange: every key of the range, at one revision, with `prev_kv`.
-    func deleteRange(request: Etcdserverpb_DeleteRangeRequest, context: ServerContext) async throws -> Etcdserverpb_DeleteRangeResponse {
-        try limits.check(request)
-        return try await EtcdError.mapping {
-            let result = try await store.txn(Txn(success: [.deleteRange(KeyRange(key: request.key, rangeEnd: request.rangeEnd))]))
-            var response = Etcdserverpb_DeleteRangeResponse()
-            response.header = identity.header(result.revision)
-            if case .deleteRange(let deleted) = result.results.first {
-                response.deleted = Int64(deleted.count)
-                if request.prevKv { response.prevKvs = deleted.map(Mvccpb_KeyValue.init) }
-            }
-            return response
+    func deleteRange(_ request: Etcdserverpb_DeleteRangeRequest, reply: @escaping Reply<Etcdserverpb_DeleteRangeResponse>) {
+        do { try limits.check(request) } catch { return reply(.failure(EtcdError.from(error))) }
+        let identity = self.identity
+        store.txn(Txn(success: [.deleteRange(KeyRange(key: request.key, rangeEnd: request.rangeEnd))])) { result in
+            reply(result.map { txn in
+                var response = Etcdserverpb_DeleteRangeResponse()
+                response.header = identity.header(txn.revision)
+                if case .deleteRange(let deleted)? = txn.results.first {
+                    response.deleted = Int64(deleted.count)
+                    if request.prevKv { response.prevKvs = deleted.map(Mvccpb_KeyValue.init) }
+                }
+                return response
+            }.mapError(EtcdError.from))
         }
     }
 }

@@ -6,7 +6,7 @@ extension KVService {
     /// Range: one key or a range, at a revision, with limit, sort, filters, keys-only and
     /// count-only. Reads are always linearizable here (one SQL database), so `serializable`
     /// needs no special path.
-    func range(request: Etcdserverpb_RangeRequest, context: ServerContext) async throws -> Etcdserverpb_RangeResponse {
+    func range(_ request: Etcdserverpb_RangeRequest) async throws -> Etcdserverpb_RangeResponse {
         try limits.check(request)
         return try await EtcdError.mapping {
             let (revision, result) = try await store.range(RangeQuery(request))

@@ -5,11 +5,10 @@ import KineLayer
 extension KVService {
     /// Txn: any compares, then the success or failure operations (range, put, delete,
     /// nested txn), atomically, all changes at one revision.
-    func txn(request: Etcdserverpb_TxnRequest, context: ServerContext) async throws -> Etcdserverpb_TxnResponse {
-        try limits.check(request)
-        return try await EtcdError.mapping {
-            let result = try await store.txn(Txn(request))
-            return txnResponse(for: result, request: request)
+    func txn(_ request: Etcdserverpb_TxnRequest, reply: @escaping Reply<Etcdserverpb_TxnResponse>) {
+        do { try limits.check(request) } catch { return reply(.failure(EtcdError.from(error))) }
+        store.txn(Txn(request)) { result in
+            reply(result.map { txnResponse(for: $0, request: request) }.mapError(EtcdError.from))
         }
     }
 

@@ -3,7 +3,7 @@ import Storage
 extension BatchContext {
     /// Applies a simple write: one key, one condition, one revision.
     func apply(_ op: WriteOperation) -> Result<WriteResult, KineError> {
-        let state = states[op.key] ?? KeyState(current: nil, lastRow: 0)
+        let state = states[HashedKey(op.key)] ?? KeyState(current: nil, lastRow: 0)
         if let failure = check(op, state.current) { return .failure(failure) }
         revision += 1
         let id = RowID.make(revision: revision, sub: 0)

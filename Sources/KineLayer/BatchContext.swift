@@ -16,7 +16,7 @@ final class BatchContext {
     let parameterLimit: Int
     /// The newest revision, including the batch's own changes.
     var revision: Int64
-    var states: [[UInt8]: KeyState] = [:]
+    var states: [HashedKey: KeyState] = [:]
     var liveLeases = Set<Int64>()
     var revokedLeases = Set<Int64>()
     /// Every row the batch wrote, in order; the first `flushed` are in SQL already.
@@ -34,21 +34,21 @@ final class BatchContext {
     /// which of their leases exist.
     static func load(for requests: [WriteRequest], on c: any SQLConnection, parameterLimit: Int) async throws -> BatchContext {
         let batch = BatchContext(c: c, parameterLimit: parameterLimit, revision: try await KineReader.currentRevision(c))
-        var keys = Set<[UInt8]>()
+        var keys = Set<HashedKey>()
         var leaseIDs = Set<Int64>()
         for request in requests {
             switch request {
             case .operation(let op):
-                keys.insert(op.key)
+                keys.insert(HashedKey(op.key))
                 if case .put(_, let lease) = op.action, lease != 0 { leaseIDs.insert(lease) }
             case .revokeLease(let id, _):
                 leaseIDs.insert(id)
-                for row in try await c.query(KineSQL.keysOfLease, [.integer(id)]) { keys.insert(KineRow(row).name) }
+                for row in try await c.query(KineSQL.keysOfLease, [.integer(id)]) { keys.insert(HashedKey(KineRow(row).name)) }
             case .txn(let txn):
                 txn.collectKeys(into: &keys, leases: &leaseIDs)
             }
         }
-        try await batch.loadStates(Array(keys))
+        try await batch.loadStates(keys.map(\.bytes))
         for chunk in Array(leaseIDs).chunked(parameterLimit) {
             for row in try await c.query(KineSQL.existingLeases(count: chunk.count), chunk.map { .integer($0) }) {
                 batch.liveLeases.insert(row.int(0))
@@ -61,7 +61,7 @@ final class BatchContext {
         for chunk in keys.chunked(parameterLimit) {
             for row in try await c.query(KineSQL.latestOf(count: chunk.count), chunk.map { .blob($0) }) {
                 let r = KineRow(row)
-                states[r.name] = KeyState(current: r.keyValue, lastRow: r.id)
+                states[HashedKey(r.name)] = KeyState(current: r.keyValue, lastRow: r.id)
             }
         }
     }
@@ -71,7 +71,7 @@ final class BatchContext {
     /// Records a row and makes it the key's newest.
     func append(_ row: KineRow) {
         rows.append(row)
-        states[row.name] = KeyState(current: row.keyValue, lastRow: row.id)
+        states[HashedKey(row.name)] = KeyState(current: row.keyValue, lastRow: row.id)
     }
 
     /// Inserts the rows not yet in SQL.
@@ -101,9 +101,9 @@ final class BatchContext {
 
     /// A key's state, reading it from SQL if the batch has not seen it yet.
     func state(of key: [UInt8]) async throws -> KeyState {
-        if let known = states[key] { return known }
+        if let known = states[HashedKey(key)] { return known }
         try await loadStates([key])
-        return states[key] ?? KeyState(current: nil, lastRow: 0)
+        return states[HashedKey(key)] ?? KeyState(current: nil, lastRow: 0)
     }
 
     /// Whether a lease exists, as the batch has left it.

@@ -2,10 +2,23 @@
 /// transaction. Every strategy applies requests in submission order per batch, publishes
 /// the resulting events to the watch feed, and answers each request on its own.
 protocol CommitStrategy: Sendable {
-    /// Applies one request and returns what it did, or throws why it did not happen.
-    func submit(_ request: WriteRequest) async throws -> WriteResult
+    /// Queues one request; `completion` gets what it did or why it did not happen, on the
+    /// committer's thread (keep it short).
+    func enqueue(_ request: WriteRequest, completion: @escaping WriteCompletion)
     /// Fails every request not yet taken and refuses new ones.
     func close()
+}
+
+/// Where a write's outcome goes.
+typealias WriteCompletion = @Sendable (Result<WriteResult, any Error>) -> Void
+
+extension CommitStrategy {
+    /// Applies one request and returns what it did, or throws why it did not happen.
+    func submit(_ request: WriteRequest) async throws -> WriteResult {
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue(request) { continuation.resume(with: $0) }
+        }
+    }
 }
 
 /// Which ``CommitStrategy`` a store uses.

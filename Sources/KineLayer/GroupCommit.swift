@@ -7,7 +7,7 @@ import Synchronization
 final class GroupCommit: CommitStrategy {
     private struct Pending {
         var request: WriteRequest
-        var continuation: CheckedContinuation<WriteResult, any Error>
+        var completion: WriteCompletion
     }
 
     private struct State {
@@ -27,20 +27,18 @@ final class GroupCommit: CommitStrategy {
         self.maxBatch = max(1, maxBatch)
     }
 
-    func submit(_ request: WriteRequest) async throws -> WriteResult {
-        try await withCheckedThrowingContinuation { continuation in
-            let startDrain: Bool? = state.withLock { s in
-                if s.closed { return nil }
-                s.queue.append(Pending(request: request, continuation: continuation))
-                if s.draining { return false }
-                s.draining = true
-                return true
-            }
-            switch startDrain {
-            case nil: continuation.resume(throwing: KineError.closed)
-            case true?: Task { await self.drain() }
-            case false?: break
-            }
+    func enqueue(_ request: WriteRequest, completion: @escaping WriteCompletion) {
+        let startDrain: Bool? = state.withLock { s in
+            if s.closed { return nil }
+            s.queue.append(Pending(request: request, completion: completion))
+            if s.draining { return false }
+            s.draining = true
+            return true
+        }
+        switch startDrain {
+        case nil: completion(.failure(KineError.closed))
+        case true?: Task(executorPreference: executor.db.writeExecutor) { await self.drain() }
+        case false?: break
         }
     }
 
@@ -50,7 +48,7 @@ final class GroupCommit: CommitStrategy {
             defer { s.queue = [] }
             return s.queue
         }
-        for p in abandoned { p.continuation.resume(throwing: KineError.closed) }
+        for p in abandoned { p.completion(.failure(KineError.closed)) }
     }
 
     /// Commits batches until the queue is empty. Only one drain runs at a time.
@@ -70,11 +68,12 @@ final class GroupCommit: CommitStrategy {
                 let outcome = try await executor.execute(batch.map(\.request))
                 feed.publish(outcome.events)
                 for (pending, result) in zip(batch, outcome.results) {
-                    pending.continuation.resume(with: result.widened)
+                    pending.completion(result.widened)
                 }
             } catch {
-                for pending in batch { pending.continuation.resume(throwing: error) }
+                for pending in batch { pending.completion(.failure(error)) }
             }
         }
     }
 }
+

@@ -114,6 +114,16 @@ public final class KineStore: Sendable {
         return (result.kv!, result.previous)
     }
 
+    /// ``put(_:value:lease:)`` with a completion instead of a suspension, for callers on an
+    /// event loop: no task per write. `completion` runs on the committer's thread.
+    public func put(_ key: [UInt8], value: [UInt8], lease: Int64 = 0,
+                    completion: @escaping @Sendable (Result<(kv: KeyValue, previous: KeyValue?), any Error>) -> Void) {
+        guard !key.isEmpty else { return completion(.failure(KineError.invalidArgument("key must not be empty"))) }
+        committer.enqueue(.operation(WriteOperation(key: key, action: .put(value: value, lease: lease), precondition: .none))) { result in
+            completion(result.map { ($0.kv!, $0.previous) })
+        }
+    }
+
     /// Deletes a key, if `expectedModRevision` is given only when it matches. Returns the
     /// deletion's revision and the deleted value.
     @discardableResult
@@ -130,6 +140,11 @@ public final class KineStore: Sendable {
     /// Runs an etcd transaction atomically; every change it makes gets one revision.
     public func txn(_ txn: Txn) async throws -> TxnResult {
         try await committer.submit(.txn(txn)).txn!
+    }
+
+    /// ``txn(_:)`` with a completion instead of a suspension (see ``put(_:value:lease:completion:)``).
+    public func txn(_ txn: Txn, completion: @escaping @Sendable (Result<TxnResult, any Error>) -> Void) {
+        committer.enqueue(.txn(txn)) { result in completion(result.map { $0.txn! }) }
     }
 
     /// A range read with etcd's options, and the current revision.

@@ -11,11 +11,17 @@ final class SerialCommit: CommitStrategy {
         self.feed = feed
     }
 
-    func submit(_ request: WriteRequest) async throws -> WriteResult {
-        if closed.withLock({ $0 }) { throw KineError.closed }
-        let outcome = try await executor.execute([request])
-        feed.publish(outcome.events)
-        return try outcome.results[0].get()
+    func enqueue(_ request: WriteRequest, completion: @escaping WriteCompletion) {
+        if closed.withLock({ $0 }) { return completion(.failure(KineError.closed)) }
+        Task {
+            do {
+                let outcome = try await executor.execute([request])
+                feed.publish(outcome.events)
+                completion(outcome.results[0].widened)
+            } catch {
+                completion(.failure(error))
+            }
+        }
     }
 
     func close() {

@@ -116,17 +116,17 @@ public indirect enum TxnOperationResult: Sendable, Hashable {
 extension Txn {
     /// The single keys and the leases the transaction may touch, so that a batch can load
     /// them with everything else.
-    func collectKeys(into keys: inout Set<[UInt8]>, leases: inout Set<Int64>) {
-        for compare in compares where compare.range.end == .single { keys.insert(compare.range.start) }
+    func collectKeys(into keys: inout Set<HashedKey>, leases: inout Set<Int64>) {
+        for compare in compares where compare.range.end == .single { keys.insert(HashedKey(compare.range.start)) }
         for op in success + failure {
             switch op {
             case .put(let put):
-                keys.insert(put.key)
+                keys.insert(HashedKey(put.key))
                 if put.lease != 0 { leases.insert(put.lease) }
             case .range(let query) where query.range.end == .single:
-                keys.insert(query.range.start)
+                keys.insert(HashedKey(query.range.start))
             case .deleteRange(let range) where range.end == .single:
-                keys.insert(range.start)
+                keys.insert(HashedKey(range.start))
             case .txn(let inner):
                 inner.collectKeys(into: &keys, leases: &leases)
             default:

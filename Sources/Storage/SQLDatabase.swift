@@ -35,4 +35,12 @@ public protocol SQLDatabase: Sendable {
 
     /// Closes every connection. Further calls fail with ``StorageError/closed``.
     func close() async
+
+    /// Where a task that runs write transactions is best run: statements then follow each
+    /// other on the writer's own thread with no hop between threads. `nil`: anywhere.
+    var writeExecutor: (any TaskExecutor)? { get }
+}
+
+extension SQLDatabase {
+    public var writeExecutor: (any TaskExecutor)? { nil }
 }

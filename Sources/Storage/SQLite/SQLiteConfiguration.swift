@@ -20,6 +20,8 @@ public struct SQLiteConfiguration: Sendable {
     public var busyTimeoutMilliseconds: Int32 = 1_000
     /// How long, in total, a busy database is retried before the caller gets an error.
     public var maxBusyWait: Duration = .seconds(30)
+    /// How much of the file is read through a memory map (0 turns it off).
+    public var mmapBytes: Int = 1 << 30
     /// Whether to hold an exclusive lock file beside the database (`PATH.lock`).
     public var lockFile: Bool = true
 

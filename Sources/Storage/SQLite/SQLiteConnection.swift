@@ -12,7 +12,11 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     private var handle: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
     private let queue: DispatchQueue
+    /// Runs tasks on the connection's queue (see ``SQLDatabase/writeExecutor``).
+    let executor: QueueTaskExecutor
     let path: String
+    /// Marks the connection's queue, so that work already on it runs in place.
+    private static let queueKey = DispatchSpecificKey<ObjectIdentifier>()
 
     /// SQLite's "let SQLite copy the bytes" destructor.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -20,6 +24,7 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     init(path: String, busyTimeoutMilliseconds: Int32) throws {
         self.path = path
         queue = DispatchQueue(label: "skiff.sqlite.connection")
+        executor = QueueTaskExecutor(queue: queue)
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -29,6 +34,7 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
             throw StorageError.openFailed(path: path, message: message)
         }
         handle = db
+        queue.setSpecific(key: Self.queueKey, value: ObjectIdentifier(self))
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
     }
@@ -53,9 +59,11 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         try await onQueue { try self.queryNow(sql, parameters) }
     }
 
-    /// Runs blocking SQLite work on the connection's own queue and waits for it.
+    /// Runs blocking SQLite work on the connection's own queue and waits for it; in place
+    /// when the caller already runs there.
     func onQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
+        if DispatchQueue.getSpecific(key: Self.queueKey) == ObjectIdentifier(self) { return try work() }
+        return try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try work() }) }
         }
     }

@@ -18,6 +18,7 @@ public final class SQLiteDatabase: SQLDatabase {
     public var maxParametersPerStatement: Int { 999 }
 
     private let writer: ResourcePool<SQLiteConnection>
+    public let writeExecutor: (any TaskExecutor)?
     private let readers: ResourcePool<SQLiteConnection>
     private let lock: DirectoryLock?
     private let logger: Logger
@@ -31,11 +32,13 @@ public final class SQLiteDatabase: SQLDatabase {
         let writeConnection = try SQLiteConnection(path: configuration.path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
         try Self.prepareWriter(writeConnection, configuration, logger: logger)
         writer = ResourcePool([writeConnection])
+        writeExecutor = writeConnection.executor
 
         var readConnections: [SQLiteConnection] = []
         for _ in 0..<max(1, configuration.readerCount) {
             let c = try SQLiteConnection(path: configuration.path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
             try c.executeNow(SQLiteSQL.foreignKeysOff)
+            try Self.tune(c, configuration)
             readConnections.append(c)
         }
         readers = ResourcePool(readConnections)
@@ -57,6 +60,14 @@ public final class SQLiteDatabase: SQLDatabase {
         try c.executeNow(SQLiteSQL.synchronous(configuration.synchronous))
         try c.executeNow(SQLiteSQL.journalSizeLimit)
         try c.executeNow(SQLiteSQL.foreignKeysOff)
+        try tune(c, configuration)
+    }
+
+    /// Memory settings every connection gets. (A page cache much larger than SQLite's 2 MB
+    /// default was tried: it made commits slower, some per-commit work grows with it.)
+    private static func tune(_ c: SQLiteConnection, _ configuration: SQLiteConfiguration) throws {
+        try c.executeNow(SQLiteSQL.tempStoreMemory)
+        _ = try c.queryNow(SQLiteSQL.mmapSize(configuration.mmapBytes))
     }
 
     // MARK: SQLDatabase

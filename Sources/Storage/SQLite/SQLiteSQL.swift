@@ -9,6 +9,10 @@ enum SQLiteSQL {
     static let pageSize = "PRAGMA page_size"
     static let freelistCount = "PRAGMA freelist_count"
     static let foreignKeysOff = "PRAGMA foreign_keys = OFF"
+    /// Sorts and temporary indexes in memory, not in files created and unlinked per query.
+    static let tempStoreMemory = "PRAGMA temp_store = MEMORY"
+    /// Pages are read through a shared memory map instead of a read system call each.
+    static func mmapSize(_ bytes: Int) -> String { "PRAGMA mmap_size = \(bytes)" }
     static let queryOnly = "PRAGMA query_only = 1"
     /// Keep the WAL file from staying large after a checkpoint.
     static let journalSizeLimit = "PRAGMA journal_size_limit = 67108864"

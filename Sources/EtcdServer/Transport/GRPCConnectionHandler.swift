@@ -1,0 +1,335 @@
+import GRPCCore
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// One HTTP/2 connection's gRPC calls, handled at the frame level on the connection's event
+/// loop: a dictionary of open streams, no channel or task per stream. Inline unary methods
+/// are answered here; every other call goes to the server core as a ``StreamedCall``.
+///
+/// Flow control is this handler's job (NIOHTTP2Handler leaves it to the layer above when it
+/// has no stream multiplexer): received bytes are acknowledged with WINDOW_UPDATEs for the
+/// connection and the stream once half the window has been used.
+final class GRPCConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    /// The sizes the handler enforces and advertises.
+    struct Limits: Sendable {
+        var maxMessageBytes: Int
+        /// The flow-control window for the connection and for each stream.
+        var windowBytes: Int
+        /// Request messages a streamed call may have waiting for its handler.
+        var bufferedMessages: Int
+    }
+
+    private enum Route {
+        case inline(any InlineUnaryMethod)
+        case streamed(StreamedCall)
+    }
+
+    private struct Call {
+        var route: Route
+        var deframer: GRPCDeframer
+        var request: [UInt8]? = nil
+        var unacknowledged = 0
+        var responseStarted = false
+    }
+
+    private let inline: [String: any InlineUnaryMethod]
+    private let limits: Limits
+    private let accept: @Sendable (StreamedCall) -> Void
+    private var calls: [HTTP2StreamID: Call] = [:]
+    private var connectionUnacknowledged = 0
+    private var connectionWindowOpened = false
+    private var context: ChannelHandlerContext?
+    private var reading = false
+    private var flushScheduled = false
+    private var remotePeer = ""
+    private var localPeer = ""
+
+    init(inline: [String: any InlineUnaryMethod], limits: Limits, accept: @escaping @Sendable (StreamedCall) -> Void) {
+        self.inline = inline
+        self.limits = limits
+        self.accept = accept
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        remotePeer = Self.describe(context.channel.remoteAddress)
+        localPeer = Self.describe(context.channel.localAddress)
+        if context.channel.isActive { openConnectionWindow(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        openConnectionWindow(context)
+        context.fireChannelActive()
+    }
+
+    /// The connection's window starts at 64 KiB whatever the settings say; it is raised to
+    /// the configured size once.
+    private func openConnectionWindow(_ context: ChannelHandlerContext) {
+        let increment = limits.windowBytes - 65_535
+        guard increment > 0, !connectionWindowOpened else { return }
+        connectionWindowOpened = true
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reading = true
+        let frame = unwrapInboundIn(data)
+        switch frame.payload {
+        case .headers(let headers): received(headers, on: frame.streamID)
+        case .data(let payload): received(payload, on: frame.streamID)
+        case .rstStream: end(frame.streamID, cancelling: RPCError(code: .cancelled, message: "the client reset the stream"))
+        default: break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let closed = event as? StreamClosedEvent {
+            end(closed.streamID, cancelling: RPCError(code: .cancelled, message: "the stream closed"))
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let error = RPCError(code: .unavailable, message: "the connection closed")
+        for id in Array(calls.keys) { end(id, cancelling: error) }
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Connection-level protocol errors close the connection (NIOHTTP2Handler has sent
+        // GOAWAY); stream-level ones arrive as StreamClosedEvents.
+        if error is NIOHTTP2Errors.StreamError { return }
+        context.close(promise: nil)
+    }
+
+    private func received(_ payload: HTTP2Frame.FramePayload.Headers, on id: HTTP2StreamID) {
+        if calls[id] != nil {
+            // Trailers from the client end its side.
+            if payload.endStream { endOfRequests(id) }
+            return
+        }
+        let headers = payload.headers
+        guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
+            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: [":status": "415"], endStream: true))))
+            return
+        }
+        if let encoding = headers.first(name: "grpc-encoding"), encoding != "identity" {
+            refuse(id, RPCError(code: .unimplemented, message: "compression '\(encoding)' is not supported"))
+            return
+        }
+        let path = headers.first(name: ":path") ?? ""
+        let deframer = GRPCDeframer(maxMessageBytes: limits.maxMessageBytes, allocator: context!.channel.allocator)
+        if let method = inline[path] {
+            calls[id] = Call(route: .inline(method), deframer: deframer)
+        } else {
+            guard let descriptor = Self.descriptor(path) else {
+                refuse(id, RPCError(code: .unimplemented, message: "no method at path '\(path)'"))
+                return
+            }
+            let writer = GRPCStreamWriter(connection: NIOLoopBound(self, eventLoop: context!.eventLoop), streamID: id)
+            let call = StreamedCall(descriptor: descriptor, bufferedMessages: limits.bufferedMessages, writer: writer,
+                                    remotePeer: remotePeer, localPeer: localPeer)
+            call.requests.yield(.metadata(GRPCHeaders.metadata(of: headers)))
+            calls[id] = Call(route: .streamed(call), deframer: deframer)
+            accept(call)
+        }
+        if payload.endStream { endOfRequests(id) }
+    }
+
+    private func received(_ payload: HTTP2Frame.FramePayload.Data, on id: HTTP2StreamID) {
+        guard case .byteBuffer(let bytes) = payload.data else { return }
+        let length = bytes.readableBytes + (payload.paddingBytes.map { $0 + 1 } ?? 0)
+        acknowledgeConnection(length)
+        guard var call = calls[id] else { return }
+        call.unacknowledged += length
+        if call.unacknowledged >= limits.windowBytes / 2, !payload.endStream {
+            write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: call.unacknowledged)))
+            call.unacknowledged = 0
+        }
+        call.deframer.append(bytes)
+        do {
+            while let message = try call.deframer.next() {
+                switch call.route {
+                case .inline:
+                    guard call.request == nil else {
+                        refuse(id, RPCError(code: .internalError, message: "a unary call got more than one request"))
+                        return
+                    }
+                    call.request = message
+                case .streamed(let streamed):
+                    if case .dropped = streamed.requests.yield(.message(message)) {
+                        refuse(id, RPCError(code: .resourceExhausted, message: "too many requests waiting on the stream"))
+                        return
+                    }
+                }
+            }
+        } catch {
+            switch error {
+            case .tooLarge(let size):
+                refuse(id, RPCError(code: .resourceExhausted,
+                                    message: "a request of \(size) bytes is larger than the limit of \(limits.maxMessageBytes) bytes"))
+            case .compressed:
+                refuse(id, RPCError(code: .internalError, message: "a compressed request, but no compression was negotiated"))
+            }
+            return
+        }
+        calls[id] = call
+        if payload.endStream { endOfRequests(id) }
+    }
+
+    private func acknowledgeConnection(_ length: Int) {
+        connectionUnacknowledged += length
+        if connectionUnacknowledged >= limits.windowBytes / 2 {
+            write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionUnacknowledged)))
+            connectionUnacknowledged = 0
+        }
+    }
+
+    /// The client finished sending: an inline call starts; a streamed call's requests end.
+    private func endOfRequests(_ id: HTTP2StreamID) {
+        guard let call = calls[id] else { return }
+        switch call.route {
+        case .streamed(let streamed):
+            if call.deframer.hasPartialMessage {
+                streamed.requests.finish(throwing: RPCError(code: .internalError, message: "the request stream ended inside a message"))
+            } else {
+                streamed.requests.finish()
+            }
+        case .inline(let method):
+            guard let request = call.request, !call.deframer.hasPartialMessage else {
+                refuse(id, RPCError(code: .internalError, message: "a unary call ended without a whole request"))
+                return
+            }
+            calls[id]?.request = nil
+            let connection = NIOLoopBound(self, eventLoop: context!.eventLoop)
+            method.call(request) { result in
+                connection.eventLoop.execute { connection.value.answer(id, result) }
+            }
+        }
+    }
+
+    /// Forgets a stream; a streamed call still running is cancelled.
+    private func end(_ id: HTTP2StreamID, cancelling error: RPCError) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        if case .streamed(let streamed) = call.route { streamed.cancel(error) }
+    }
+
+    // MARK: Outbound
+
+    /// Answers an inline call, if its stream is still open.
+    private func answer(_ id: HTTP2StreamID, _ result: Result<[UInt8], RPCError>) {
+        guard calls.removeValue(forKey: id) != nil, let context else { return }
+        switch result {
+        case .success(let message):
+            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.okHeaders))))
+            let data = GRPCDeframer.frame(message, allocator: context.channel.allocator)
+            write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(data)))))
+            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.okTrailers, endStream: true))))
+        case .failure(let error):
+            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.trailers(error), endStream: true))))
+        }
+        scheduleFlush()
+    }
+
+    /// Writes one response part of a streamed call.
+    func send(_ part: RPCResponsePart<[UInt8]>, on id: HTTP2StreamID, promise: EventLoopPromise<Void>) {
+        guard var call = calls[id], let context else {
+            promise.fail(RPCError(code: .cancelled, message: "the stream is closed"))
+            return
+        }
+        switch part {
+        case .metadata(let metadata):
+            call.responseStarted = true
+            calls[id] = call
+            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.response(metadata)))), promise: promise)
+        case .message(let message):
+            if !call.responseStarted {
+                call.responseStarted = true
+                calls[id] = call
+                write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.okHeaders))))
+            }
+            let data = GRPCDeframer.frame(message, allocator: context.channel.allocator)
+            write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(data)))), promise: promise)
+        case .status(let status, let metadata):
+            calls[id] = nil
+            let trailers = GRPCHeaders.trailers(status, metadata, trailersOnly: !call.responseStarted)
+            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: trailers, endStream: true))), promise: promise)
+        }
+        scheduleFlush()
+    }
+
+    /// Ends a streamed call with `error` unless its status has been written.
+    func finish(_ id: HTTP2StreamID, ifOpenWith error: RPCError) {
+        guard calls[id] != nil else { return }
+        send(.status(Status(code: Status.Code(error.code), message: error.message), error.metadata), on: id,
+             promise: context!.eventLoop.makePromise())
+    }
+
+    /// Refuses a call with a trailers-only answer and forgets it.
+    private func refuse(_ id: HTTP2StreamID, _ error: RPCError) {
+        let started = calls[id]?.responseStarted ?? false
+        end(id, cancelling: error)
+        let status = Status(code: Status.Code(error.code), message: error.message)
+        write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.trailers(status, error.metadata, trailersOnly: !started),
+                                                                endStream: true))))
+        scheduleFlush()
+    }
+
+    private func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>? = nil) {
+        guard let context else {
+            promise?.fail(RPCError(code: .unavailable, message: "the connection closed"))
+            return
+        }
+        context.write(wrapOutboundOut(frame), promise: promise)
+    }
+
+    /// Writes made outside a read are flushed once, after the other tasks queued on the loop.
+    private func scheduleFlush() {
+        guard !reading, !flushScheduled, let context else { return }
+        flushScheduled = true
+        let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            connection.value.flushScheduled = false
+            connection.value.context?.flush()
+        }
+    }
+
+    /// Closes the connection (server shutdown).
+    func close() {
+        context?.close(promise: nil)
+    }
+
+    // MARK: Helpers
+
+    private static let okHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+    private static let okTrailers: HPACKHeaders = ["grpc-status": "0"]
+
+    /// `/package.Service/Method` as a method descriptor.
+    static func descriptor(_ path: String) -> MethodDescriptor? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
+        return MethodDescriptor(fullyQualifiedService: String(parts[1]), method: String(parts[2]))
+    }
+
+    private static func describe(_ address: SocketAddress?) -> String {
+        switch address {
+        case .v4(let a)?: return "ipv4:\(a.host):\(address?.port ?? 0)"
+        case .v6(let a)?: return "ipv6:[\(a.host)]:\(address?.port ?? 0)"
+        case .unixDomainSocket?: return "unix:\(address?.pathname ?? "")"
+        case nil: return "unknown"
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import GRPCCore
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// A gRPC server transport for grpc-swift-2's `GRPCServer`: HTTP/2 on SwiftNIO, handled a
+/// frame at a time per connection (``GRPCConnectionHandler``) instead of a channel and a
+/// task per stream. Methods given as ``InlineUnaryMethod``s are answered by the transport
+/// itself; every other call runs in the server core, each in a child task of ``listen(streamHandler:)``.
+public final class GRPCFrameTransport: ServerTransport, Sendable {
+    public typealias Bytes = [UInt8]
+
+    /// Where and how to listen.
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// TLS, when set; client certificates are required when it has trust roots.
+        public var tls: TLSConfiguration?
+        public var maxMessageBytes: Int
+        public var maxConcurrentStreams: Int = 10_000
+        public var windowBytes: Int = 8 * 1024 * 1024
+        public var bufferedMessages: Int = 4096
+
+        public init(host: String, port: Int, tls: TLSConfiguration?, maxMessageBytes: Int) {
+            self.host = host
+            self.port = port
+            self.tls = tls
+            self.maxMessageBytes = maxMessageBytes
+        }
+    }
+
+    private let configuration: Configuration
+    private let inline: [String: any InlineUnaryMethod]
+    private let group: any EventLoopGroup
+    private let bound: EventLoopPromise<SocketAddress>
+    private let state = Mutex(State())
+
+    private struct State {
+        var listener: (any Channel)?
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var shuttingDown = false
+    }
+
+    public init(configuration: Configuration, inline: [any InlineUnaryMethod],
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.inline = Dictionary(inline.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        self.group = group
+        self.bound = group.next().makePromise()
+    }
+
+    /// The address the transport listens on, once it does.
+    public var listeningAddress: SocketAddress {
+        get async throws { try await bound.futureResult.get() }
+    }
+
+    public func listen(streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void) async throws {
+        let (calls, sink) = AsyncStream<StreamedCall>.makeStream()
+        let sslContext: NIOSSLContext?
+        do {
+            sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        } catch {
+            bound.fail(error)
+            throw error
+        }
+        let limits = GRPCConnectionHandler.Limits(maxMessageBytes: configuration.maxMessageBytes,
+                                                  windowBytes: configuration.windowBytes,
+                                                  bufferedMessages: configuration.bufferedMessages)
+        var settings = HTTP2Settings()
+        settings.append(HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxConcurrentStreams))
+        settings.append(HTTP2Setting(parameter: .initialWindowSize, value: configuration.windowBytes))
+        settings.append(HTTP2Setting(parameter: .maxHeaderListSize, value: 16 * 1024))
+        var http2 = NIOHTTP2Handler.ConnectionConfiguration()
+        http2.initialSettings = settings
+        let inline = self.inline
+        let listener: any Channel
+        do {
+            listener = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { [weak self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard let self, self.track(channel) else { throw ChannelError.ioOnClosedChannel }
+                        let sync = channel.pipeline.syncOperations
+                        if let sslContext { try sync.addHandler(NIOSSLServerHandler(context: sslContext)) }
+                        try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: http2))
+                        try sync.addHandler(GRPCConnectionHandler(inline: inline, limits: limits) { sink.yield($0) })
+                    }
+                }
+                .bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            bound.fail(error)
+            throw error
+        }
+        let stopNow = state.withLock { s in
+            s.listener = listener
+            return s.shuttingDown
+        }
+        bound.succeed(listener.localAddress!)
+        if stopNow { beginGracefulShutdown() }
+        listener.closeFuture.whenComplete { _ in sink.finish() }
+        await withDiscardingTaskGroup { group in
+            for await call in calls {
+                group.addTask { await call.run(streamHandler) }
+            }
+        }
+    }
+
+    /// Registers a new connection; `false` once the transport is stopping.
+    private func track(_ channel: any Channel) -> Bool {
+        let id = ObjectIdentifier(channel)
+        let accepted = state.withLock { s in
+            if s.shuttingDown { return false }
+            s.connections[id] = channel
+            return true
+        }
+        if accepted {
+            channel.closeFuture.whenComplete { [weak self] _ in
+                _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+            }
+        }
+        return accepted
+    }
+
+    /// Stops listening and closes every connection: calls in progress end (their clients see
+    /// the connection go and retry elsewhere, as etcd clients do).
+    public func beginGracefulShutdown() {
+        let (listener, connections) = state.withLock { s in
+            s.shuttingDown = true
+            return (s.listener, Array(s.connections.values))
+        }
+        listener?.close(promise: nil)
+        for connection in connections { connection.close(promise: nil) }
+    }
+}
