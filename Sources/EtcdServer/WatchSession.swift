@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import EtcdAPI
 import Foundation
 import GRPCCore
@@ -9,8 +8,8 @@ import Synchronization
 /// changes, and answers progress requests.
 ///
 /// Structure: one child task is the single writer (every response goes through one
-/// back-pressured channel, so a slow client slows its watches instead of growing a
-/// buffer); an inner discarding task group holds the progress-notify ticker and one child
+/// bounded ``ResponseBuffer``, so a slow client slows its watches instead of growing a
+/// buffer, and the writer takes whatever has queued at once); an inner discarding task group holds the progress-notify ticker and one child
 /// task per watch, while the request loop creates and cancels watches. The stream ends when
 /// the client cancels it or fails.
 final class WatchSession: Sendable {
@@ -39,7 +38,7 @@ final class WatchSession: Sendable {
     private let store: KineStore
     private let identity: EtcdIdentity
     private let state = Mutex(State())
-    private let outgoing = AsyncChannel<Etcdserverpb_WatchResponse>()
+    private let outgoing = ResponseBuffer<Etcdserverpb_WatchResponse>(capacity: 1024)
     /// Events per response at most, so that a huge batch never makes one huge message.
     private static let maxEventsPerResponse = 1000
 
@@ -53,7 +52,7 @@ final class WatchSession: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { outer in
             // The single writer: drains every response, in order, until the channel finishes.
             outer.addTask {
-                for await response in self.outgoing { try await writer.write(response) }
+                while let responses = await self.outgoing.next() { try await writer.write(contentsOf: responses) }
             }
             do {
                 try await withThrowingDiscardingTaskGroup { group in

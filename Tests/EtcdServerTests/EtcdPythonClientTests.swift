@@ -16,3 +16,27 @@ import Testing
         #expect(result.stdout.contains("7 passed, 0 failed"), "\(result.stdout)")
     }
 }
+
+/// The gRPC transport under raw calls (grpcio) and a plain HTTP/2 client (nghttp): the
+/// checks live in `python/grpc_transport.py`.
+@Suite(.serialized) struct GRPCTransportTests {
+    @Test func rawGRPCCallsGetClearStatuses() throws {
+        let etcd = try SkiffEtcd()
+        defer { etcd.destroy() }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("python/grpc_transport.py").path
+        let port = String(etcd.endpoint.split(separator: ":").last!)
+        let result = try run(try which("python3"), [script, "127.0.0.1", port], timeout: 300)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("6 passed, 0 failed"), "\(result.stdout)")
+    }
+
+    @Test func aRequestThatIsNotGRPCGets415() throws {
+        let etcd = try SkiffEtcd()
+        defer { etcd.destroy() }
+        let result = try run(try which("nghttp"), ["-v", "-H", "content-type: text/plain", "\(etcd.endpoint)/etcdserverpb.KV/Put"], timeout: 30)
+        #expect(result.stdout.contains(":status: 415"), "\(result.stdout)\(result.stderr)")
+        // The connection and the server still serve gRPC afterwards.
+        let put = try etcd.etcdctl(["put", "after", "415"])
+        #expect(put.status == 0 && put.stdout.contains("OK"), "\(put.stdout)\(put.stderr)")
+    }
+}

@@ -244,10 +244,30 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         scheduleFlush()
     }
 
+    /// Writes what a streamed call's writer has queued, then flushes once. The last frame's
+    /// promise tells the queue when the bytes are on the socket.
+    func drain(_ queue: OutboundQueue, on id: HTTP2StreamID) {
+        let parts = queue.take()
+        var bytes = 0
+        for part in parts {
+            if case .message(let message) = part { bytes += message.count + 5 }
+        }
+        guard let context else {
+            queue.written(bytes, .failure(RPCError(code: .unavailable, message: "the connection closed")))
+            return
+        }
+        guard !parts.isEmpty else { return }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { queue.written(bytes, $0) }
+        for (index, part) in parts.enumerated() {
+            send(part, on: id, promise: index == parts.count - 1 ? promise : nil)
+        }
+    }
+
     /// Writes one response part of a streamed call.
-    func send(_ part: RPCResponsePart<[UInt8]>, on id: HTTP2StreamID, promise: EventLoopPromise<Void>) {
+    private func send(_ part: RPCResponsePart<[UInt8]>, on id: HTTP2StreamID, promise: EventLoopPromise<Void>?) {
         guard var call = calls[id], let context else {
-            promise.fail(RPCError(code: .cancelled, message: "the stream is closed"))
+            promise?.fail(RPCError(code: .cancelled, message: "the stream is closed"))
             return
         }
         switch part {
@@ -274,8 +294,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     /// Ends a streamed call with `error` unless its status has been written.
     func finish(_ id: HTTP2StreamID, ifOpenWith error: RPCError) {
         guard calls[id] != nil else { return }
-        send(.status(Status(code: Status.Code(error.code), message: error.message), error.metadata), on: id,
-             promise: context!.eventLoop.makePromise())
+        send(.status(Status(code: Status.Code(error.code), message: error.message), error.metadata), on: id, promise: nil)
     }
 
     /// Refuses a call with a trailers-only answer and forgets it.

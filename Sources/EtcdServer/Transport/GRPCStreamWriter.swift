@@ -2,21 +2,27 @@ import GRPCCore
 import NIOCore
 import NIOHTTP2
 
-/// The response side of a ``StreamedCall``: each part becomes HTTP/2 frames on the
-/// connection's event loop, and a write returns once its frame has gone to the socket, so a
-/// reader that stops reading (HTTP/2 flow control) holds its writer back.
+/// The response side of a ``StreamedCall``: parts queue up in an ``OutboundQueue`` and the
+/// connection's event loop writes whatever has queued in one go, with one flush. A write
+/// returns at once while less than ``OutboundQueue/limit`` bytes of the stream wait to reach
+/// the socket (HTTP/2 flow control included); past that it waits, so a reader that stops
+/// reading holds its writer back.
 struct GRPCStreamWriter: ClosableRPCWriterProtocol {
     typealias Element = RPCResponsePart<[UInt8]>
 
     let connection: NIOLoopBound<GRPCConnectionHandler>
     let streamID: HTTP2StreamID
+    let queue = OutboundQueue()
 
     func write(_ element: Element) async throws {
-        let loop = connection.eventLoop
-        let promise = loop.makePromise(of: Void.self)
-        let connection = self.connection, streamID = self.streamID
-        loop.execute { connection.value.send(element, on: streamID, promise: promise) }
-        try await promise.futureResult.get()
+        let size: Int
+        if case .message(let bytes) = element { size = bytes.count + 5 } else { size = 0 }
+        let schedule = try queue.push(element, bytes: size)
+        if schedule {
+            let connection = self.connection, streamID = self.streamID, queue = self.queue
+            connection.eventLoop.execute { connection.value.drain(queue, on: streamID) }
+        }
+        try await queue.waitForRoom()
     }
 
     func write(contentsOf elements: some Sequence<Element>) async throws {
@@ -25,15 +31,18 @@ struct GRPCStreamWriter: ClosableRPCWriterProtocol {
 
     /// Ends the call; if no status was written, the client gets an internal error.
     func finish() async {
-        await end(RPCError(code: .internalError, message: "the server ended the call without a status"))
+        end(RPCError(code: .internalError, message: "the server ended the call without a status"))
     }
 
     func finish(throwing error: any Error) async {
-        await end(error as? RPCError ?? RPCError(code: .unknown, message: "\(error)"))
+        end(error as? RPCError ?? RPCError(code: .unknown, message: "\(error)"))
     }
 
-    private func end(_ error: RPCError) async {
-        let connection = self.connection, streamID = self.streamID
-        connection.eventLoop.execute { connection.value.finish(streamID, ifOpenWith: error) }
+    private func end(_ error: RPCError) {
+        let connection = self.connection, streamID = self.streamID, queue = self.queue
+        connection.eventLoop.execute {
+            connection.value.drain(queue, on: streamID)
+            connection.value.finish(streamID, ifOpenWith: error)
+        }
     }
 }

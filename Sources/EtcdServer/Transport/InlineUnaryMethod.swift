@@ -21,7 +21,7 @@ struct InlineMethod<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Mess
         do {
             decoded = try Request(serializedBytes: request)
         } catch {
-            reply(.failure(RPCError(code: .internalError, message: "could not decode \(Request.self): \(error)")))
+            reply(.failure(RPCError(code: .invalidArgument, message: "could not decode \(Request.self): \(error)")))
             return
         }
         run(decoded) { result in

@@ -10,20 +10,11 @@ import time
 import etcd3
 import etcd3.exceptions
 
+from checks import Checks
+
 HOST, PORT = sys.argv[1], int(sys.argv[2])
 client = etcd3.client(host=HOST, port=PORT, timeout=30)
-passed = []
-failed = []
-
-
-def check(fn):
-    try:
-        fn()
-        passed.append(fn.__name__)
-        print("ok  ", fn.__name__, flush=True)
-    except Exception as error:  # report every failing check, not just the first
-        failed.append(fn.__name__)
-        print("FAIL", fn.__name__, repr(error), flush=True)
+checks = Checks()
 
 
 def put_get_delete():
@@ -150,6 +141,5 @@ def status_and_members():
 for test in [put_get_delete, transactions, too_many_txn_operations, leases,
              watch_sees_every_event_of_concurrent_writers_in_order, watch_from_compacted_revision_is_refused,
              status_and_members]:
-    check(test)
-print("%d passed, %d failed" % (len(passed), len(failed)))
-sys.exit(1 if failed else 0)
+    checks.run(test)
+checks.finish()

@@ -1,0 +1,71 @@
+import GRPCCore
+import Synchronization
+
+/// One stream's response parts between the writing task and the event loop, and the bytes
+/// written but not yet on the socket. The first write error (the stream closed) fails every
+/// later write.
+final class OutboundQueue: Sendable {
+    typealias Part = RPCResponsePart<[UInt8]>
+
+    /// Bytes waiting beyond which a writer waits.
+    static let limit = 1 << 20
+
+    private struct State {
+        var parts: [Part] = []
+        var bytes = 0
+        var drainScheduled = false
+        var failure: (any Error)?
+        var waiters: [CheckedContinuation<Void, any Error>] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Queues a part; `true` when the event loop must be asked to drain the queue.
+    func push(_ part: Part, bytes: Int) throws -> Bool {
+        try state.withLock { s in
+            if let failure = s.failure { throw failure }
+            s.parts.append(part)
+            s.bytes += bytes
+            defer { s.drainScheduled = true }
+            return !s.drainScheduled
+        }
+    }
+
+    /// Returns once the stream's backlog is under the limit.
+    func waitForRoom() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let result: Result<Void, any Error>? = state.withLock { s in
+                if let failure = s.failure { return .failure(failure) }
+                if s.bytes <= Self.limit { return .success(()) }
+                s.waiters.append(continuation)
+                return nil
+            }
+            if let result { continuation.resume(with: result) }
+        }
+    }
+
+    /// Everything queued, for the event loop to write.
+    func take() -> [Part] {
+        state.withLock { s in
+            s.drainScheduled = false
+            defer { s.parts = [] }
+            return s.parts
+        }
+    }
+
+    /// `bytes` reached the socket, or could not (`result` is the failure).
+    func written(_ bytes: Int, _ result: Result<Void, any Error>) {
+        let (waiters, outcome): ([CheckedContinuation<Void, any Error>], Result<Void, any Error>) = state.withLock { s in
+            s.bytes -= bytes
+            if case .failure(let error) = result, s.failure == nil { s.failure = error }
+            if let failure = s.failure {
+                defer { s.waiters = [] }
+                return (s.waiters, .failure(failure))
+            }
+            guard s.bytes <= Self.limit else { return ([], .success(())) }
+            defer { s.waiters = [] }
+            return (s.waiters, .success(()))
+        }
+        for waiter in waiters { waiter.resume(with: outcome) }
+    }
+}

@@ -1,0 +1,131 @@
+"""Drives a running `skiff etcd` with raw gRPC calls (grpcio, the gRPC C core that the etcd3
+package uses) to check the transport itself: unknown methods, undecodable and oversized
+requests, requests larger than the HTTP/2 windows, many concurrent calls on one
+connection, and watch streams cancelled by the client.
+
+Usage: python3 grpc_transport.py HOST PORT
+Prints one line per check and a summary; exits non-zero if a check failed.
+"""
+import sys
+import threading
+
+import grpc
+from etcd3.etcdrpc import rpc_pb2
+
+from checks import Checks
+
+HOST, PORT = sys.argv[1], int(sys.argv[2])
+channel = grpc.insecure_channel(f"{HOST}:{PORT}")
+checks = Checks()
+
+
+def raw(method):
+    """A unary call that sends and returns bytes as they are."""
+    return channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+
+
+def put(key, value):
+    request = rpc_pb2.PutRequest(key=key, value=value).SerializeToString()
+    return rpc_pb2.PutResponse.FromString(raw("/etcdserverpb.KV/Put")(request, timeout=30))
+
+
+def get(key):
+    request = rpc_pb2.RangeRequest(key=key).SerializeToString()
+    return rpc_pb2.RangeResponse.FromString(raw("/etcdserverpb.KV/Range")(request, timeout=30))
+
+
+def expect_error(call, code, text):
+    try:
+        call()
+    except grpc.RpcError as error:
+        assert error.code() == code, (error.code(), error.details())
+        assert text in error.details(), error.details()
+        return
+    raise AssertionError(f"expected {code}")
+
+
+@checks.check
+def unknown_methods_are_unimplemented():
+    expect_error(lambda: raw("/etcdserverpb.KV/Nope")(b"", timeout=10), grpc.StatusCode.UNIMPLEMENTED, "")
+    expect_error(lambda: raw("/no.Such/Service")(b"", timeout=10), grpc.StatusCode.UNIMPLEMENTED, "")
+
+
+@checks.check
+def undecodable_requests_are_refused():
+    # Answered inline by the transport, and by the server core: the same code.
+    expect_error(lambda: raw("/etcdserverpb.KV/Put")(b"\xff\xff\xff", timeout=10), grpc.StatusCode.INVALID_ARGUMENT, "decode")
+    expect_error(lambda: raw("/etcdserverpb.Lease/LeaseGrant")(b"\xff\xff\xff", timeout=10),
+                 grpc.StatusCode.INVALID_ARGUMENT, "deserialize")
+
+
+@checks.check
+def oversized_messages_are_refused_and_the_connection_lives_on():
+    # Above etcd's request limit (1.5 MiB) but under the message limit: etcd's own error.
+    expect_error(lambda: put(b"/t/big", b"x" * (1600 * 1024)), grpc.StatusCode.INVALID_ARGUMENT, "etcdserver: request is too large")
+    # Above the transport's message limit: refused before it is read.
+    expect_error(lambda: raw("/etcdserverpb.KV/Put")(b"\0" * (3 * 1024 * 1024), timeout=30),
+                 grpc.StatusCode.RESOURCE_EXHAUSTED, "larger than the limit")
+    assert put(b"/t/after", b"ok").header.revision > 0
+
+
+@checks.check
+def requests_larger_than_the_windows_arrive_whole():
+    # 12 values of 1.4 MiB on one connection: more than the 8 MiB connection window and
+    # the 64 KiB a stream starts with, so the server must keep both windows open.
+    values = [bytes([65 + i]) * (1400 * 1024) for i in range(12)]
+    for i, value in enumerate(values):
+        put(f"/t/large/{i}".encode(), value)
+    for i, value in enumerate(values):
+        kvs = get(f"/t/large/{i}".encode()).kvs
+        assert len(kvs) == 1 and kvs[0].value == value, i
+
+
+@checks.check
+def many_concurrent_calls_on_one_connection():
+    errors = []
+
+    def writer(n):
+        try:
+            for j in range(20):
+                key = f"/t/many/{n}/{j}".encode()
+                put(key, str(j).encode())
+                assert get(key).kvs[0].value == str(j).encode()
+        except Exception as error:  # collected and reported below
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    request = rpc_pb2.RangeRequest(key=b"/t/many/", range_end=b"/t/many0", count_only=True).SerializeToString()
+    count = rpc_pb2.RangeResponse.FromString(raw("/etcdserverpb.KV/Range")(request, timeout=30)).count
+    assert count == 600, count
+
+
+@checks.check
+def cancelled_watch_streams_end_and_the_server_goes_on():
+    watch = channel.stream_stream("/etcdserverpb.Watch/Watch",
+                                  request_serializer=rpc_pb2.WatchRequest.SerializeToString,
+                                  response_deserializer=rpc_pb2.WatchResponse.FromString)
+    for round in range(50):
+        create = rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(key=b"/t/w", range_end=b"/t/x"))
+        done = threading.Event()
+
+        def requests():
+            yield create
+            done.wait(10)
+
+        call = watch(requests())
+        first = next(call)
+        assert first.created, first
+        put(b"/t/w/key", str(round).encode())
+        events = next(call).events
+        assert events[0].kv.value == str(round).encode(), events
+        call.cancel()
+        done.set()
+    assert put(b"/t/w/end", b"1").header.revision > 0
+
+
+checks.finish()
