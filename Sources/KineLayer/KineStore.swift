@@ -219,7 +219,9 @@ public final class KineStore: Sendable {
         }
         let (stream, continuation) = AsyncThrowingStream<WatchMessage, any Error>.makeStream(
             bufferingPolicy: .bufferingOldest(options.watchBufferLimit))
-        let (id, start, delivered) = hub.register(range, startRevision: startRevision, continuation: continuation)
+        // "From now" is after every write already answered, delivered to watchers or not.
+        let from = startRevision > 0 ? startRevision : max(hub.revision, feed.publishedRevision) + 1
+        let (id, start, delivered) = hub.register(range, startRevision: from, continuation: continuation)
         let hub = self.hub
         guard start <= delivered else {
             continuation.onTermination = { _ in hub.remove(id) }

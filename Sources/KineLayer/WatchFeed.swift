@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// The single, ordered path from committed changes to the ``WatchHub``.
 ///
@@ -12,6 +13,7 @@ final class WatchFeed: Sendable {
     private let logger: Logger
     private let stream: AsyncStream<[Event]>
     private let input: AsyncStream<[Event]>.Continuation
+    private let published = Mutex<Int64>(0)
 
     init(hub: WatchHub, reader: KineReader, logger: Logger) {
         self.hub = hub
@@ -22,9 +24,14 @@ final class WatchFeed: Sendable {
 
     /// Hands committed changes, in revision order, to the feed.
     func publish(_ events: [Event]) {
-        guard !events.isEmpty else { return }
+        guard let last = events.last?.revision else { return }
+        published.withLock { $0 = max($0, last) }
         input.yield(events)
     }
+
+    /// The newest revision published, which the hub may not have delivered yet: a watch
+    /// "from now" starts after it, so it never sees a write that returned before it began.
+    var publishedRevision: Int64 { published.withLock { $0 } }
 
     /// Asks the feed to read changes newer than the last delivered one from the log.
     func poke() {

@@ -7,13 +7,7 @@ import Testing
 /// written by 4 concurrent writers, in order.
 @Suite(.serialized) struct EtcdPythonClientTests {
     @Test func etcd3ClientChecksPass() throws {
-        let etcd = try SkiffEtcd()
-        defer { etcd.destroy() }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("python/etcd3_client.py").path
-        let port = String(etcd.endpoint.split(separator: ":").last!)
-        let result = try run(try which("python3"), [script, "127.0.0.1", port], timeout: 300)
-        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("7 passed, 0 failed"), "\(result.stdout)")
+        try runPythonChecks("etcd3_client.py", expecting: 7)
     }
 }
 
@@ -21,13 +15,7 @@ import Testing
 /// checks live in `python/grpc_transport.py`.
 @Suite(.serialized) struct GRPCTransportTests {
     @Test func rawGRPCCallsGetClearStatuses() throws {
-        let etcd = try SkiffEtcd()
-        defer { etcd.destroy() }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("python/grpc_transport.py").path
-        let port = String(etcd.endpoint.split(separator: ":").last!)
-        let result = try run(try which("python3"), [script, "127.0.0.1", port], timeout: 300)
-        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("6 passed, 0 failed"), "\(result.stdout)")
+        try runPythonChecks("grpc_transport.py", expecting: 6)
     }
 
     @Test func aRequestThatIsNotGRPCGets415() throws {
@@ -39,4 +27,16 @@ import Testing
         let put = try etcd.etcdctl(["put", "after", "415"])
         #expect(put.status == 0 && put.stdout.contains("OK"), "\(put.stdout)\(put.stderr)")
     }
+}
+
+/// Runs one of the scripts in `python/` against a fresh `skiff etcd`; every one of its
+/// `count` checks must pass.
+private func runPythonChecks(_ name: String, expecting count: Int) throws {
+    let etcd = try SkiffEtcd()
+    defer { etcd.destroy() }
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("python/" + name).path
+    let port = String(etcd.endpoint.split(separator: ":").last!)
+    let result = try run(try which("python3"), [script, "127.0.0.1", port], timeout: 300)
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains("\(count) passed, 0 failed"), "\(result.stdout)")
 }
