@@ -153,7 +153,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         guard case .byteBuffer(let bytes) = payload.data else { return }
         let length = bytes.readableBytes + (payload.paddingBytes.map { $0 + 1 } ?? 0)
         acknowledgeConnection(length)
-        guard var call = calls[id] else { return }
+        // Taken out of the dictionary while it changes, so that appending to its buffer
+        // does not copy what has accumulated (copy-on-write).
+        guard var call = calls.removeValue(forKey: id) else { return }
         call.unacknowledged += length
         if call.unacknowledged >= limits.windowBytes / 2, !payload.endStream {
             write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: call.unacknowledged)))
@@ -165,18 +167,21 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
                 switch call.route {
                 case .inline:
                     guard call.request == nil else {
+                        calls[id] = call
                         refuse(id, RPCError(code: .internalError, message: "a unary call got more than one request"))
                         return
                     }
                     call.request = message
                 case .streamed(let streamed):
                     if case .dropped = streamed.requests.yield(.message(message)) {
+                        calls[id] = call
                         refuse(id, RPCError(code: .resourceExhausted, message: "too many requests waiting on the stream"))
                         return
                     }
                 }
             }
         } catch {
+            calls[id] = call
             switch error {
             case .tooLarge(let size):
                 refuse(id, RPCError(code: .resourceExhausted,
