@@ -27,6 +27,8 @@ struct EtcdBenchmark: ParsableCommand {
     struct Figures {
         var checkPerf: String = "-"
         var checkPerfRate: Double = .nan
+        /// Server CPU per write during check perf, in microseconds.
+        var cpuPerWrite: Double = .nan
         var watch: WatchLatencyProbe.Result?
         var rss: Double = 0
     }
@@ -61,8 +63,13 @@ struct EtcdBenchmark: ParsableCommand {
             defer { server.stop() }
             var f = Figures()
             if checkPerf != "none" {
+                let cpuBefore = server.cpuSeconds
                 (f.checkPerf, f.checkPerfRate) = try runCheckPerf(port: port)
-                print("\(name): check perf --load=\(checkPerf): \(f.checkPerf)")
+                // check perf writes for 60 s at every load and reports writes per second of
+                // that; CPU used while it starts and reports is counted too (both servers alike).
+                let writes = f.checkPerfRate * 60
+                f.cpuPerWrite = (server.cpuSeconds - cpuBefore) / writes * 1_000_000
+                print("\(name): check perf --load=\(checkPerf): \(f.checkPerf); server CPU per write \(String(format: "%.0f", f.cpuPerWrite)) µs")
             }
             f.watch = try WatchLatencyProbe(watchers: watchers, rate: watchRate, seconds: watchSeconds).run(port: port, writerScript: writer)
             print(String(format: "%@: watch latency, %d watchers at %d writes/s: p50 %.2f ms, p99 %.2f ms (%d of %d events)",
@@ -76,6 +83,7 @@ struct EtcdBenchmark: ParsableCommand {
         print("summary                                     etcd        skiff       ratio skiff/etcd")
         if checkPerf != "none" {
             print(String(format: "check perf --load=%@ writes/s            %-11.0f %-11.0f %.2f", checkPerf, e.checkPerfRate, s.checkPerfRate, s.checkPerfRate / e.checkPerfRate))
+            print(String(format: "server CPU per write, µs                  %-11.0f %-11.0f %.2f", e.cpuPerWrite, s.cpuPerWrite, s.cpuPerWrite / e.cpuPerWrite))
         }
         print(String(format: "watch p99 ms (%d watchers, %d w/s)      %-11.2f %-11.2f %.2f", watchers, watchRate, e.watch!.p99, s.watch!.p99, s.watch!.p99 / e.watch!.p99))
         print(String(format: "server RSS MiB after the runs             %-11.1f %-11.1f %.2f", e.rss, s.rss, s.rss / e.rss))

@@ -71,6 +71,17 @@ final class ServerProcess {
         return kib / 1024
     }
 
+    /// CPU time the process has used so far (user + system), in seconds.
+    var cpuSeconds: Double {
+        // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, counted after the
+        // command name, which is in parentheses and may hold spaces.
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// kill -9 of the server and its child processes at once, as when its machine dies
     /// (its data stays, for a restart).
     func kill9() {
