@@ -24,13 +24,11 @@ public final class EtcdEndpoint: Sendable {
             clientURL: "\(scheme)://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(configuration.port)")
         let limits = RequestLimits(maxRequestBytes: configuration.maxRequestBytes, maxTxnOps: configuration.maxTxnOps)
         let kv = KVService(store: store, identity: identity, limits: limits)
-        var transportConfiguration = GRPCFrameTransport.Configuration(
+        let transportConfiguration = GRPCFrameTransport.Configuration(
             host: configuration.host, port: configuration.port, tls: try Self.tls(configuration.tls),
             // Requests up to the limit plus gRPC's framing; larger ones are refused by the
             // handlers with etcd's own "request is too large".
             maxMessageBytes: configuration.maxRequestBytes + 512 * 1024)
-        // kube-apiserver multiplexes every watch on few connections.
-        transportConfiguration.maxConcurrentStreams = 10_000
         transport = GRPCFrameTransport(configuration: transportConfiguration, inline: kv.inlineMethods)
         server = GRPCServer(transport: transport, services: [
             kv,

@@ -118,10 +118,9 @@ public final class KineStore: Sendable {
     /// event loop: no task per write. `completion` runs on the committer's thread.
     public func put(_ key: [UInt8], value: [UInt8], lease: Int64 = 0,
                     completion: @escaping @Sendable (Result<(kv: KeyValue, previous: KeyValue?), any Error>) -> Void) {
-        guard !key.isEmpty else { return completion(.failure(KineError.invalidArgument("key must not be empty"))) }
-        committer.enqueue(.operation(WriteOperation(key: key, action: .put(value: value, lease: lease), precondition: .none))) { result in
-            completion(result.map { ($0.kv!, $0.previous) })
-        }
+        let request: WriteRequest
+        do { request = try Self.operation(key, .put(value: value, lease: lease), .none) } catch { return completion(.failure(error)) }
+        committer.enqueue(request) { result in completion(result.map { ($0.kv!, $0.previous) }) }
     }
 
     /// Deletes a key, if `expectedModRevision` is given only when it matches. Returns the
@@ -133,8 +132,13 @@ public final class KineStore: Sendable {
     }
 
     private func submit(_ key: [UInt8], _ action: WriteOperation.Action, _ precondition: WriteOperation.Precondition) async throws -> WriteResult {
+        try await committer.submit(try Self.operation(key, action, precondition))
+    }
+
+    /// A one-key write request; the key must not be empty.
+    private static func operation(_ key: [UInt8], _ action: WriteOperation.Action, _ precondition: WriteOperation.Precondition) throws -> WriteRequest {
         guard !key.isEmpty else { throw KineError.invalidArgument("key must not be empty") }
-        return try await committer.submit(.operation(WriteOperation(key: key, action: action, precondition: precondition)))
+        return .operation(WriteOperation(key: key, action: action, precondition: precondition))
     }
 
     /// Runs an etcd transaction atomically; every change it makes gets one revision.

@@ -14,6 +14,12 @@ struct CELLexer {
     static let symbols = ["==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "+", "-", "*", "/", "%", "?", ":", ".", ",",
                           "[", "]", "(", ")", "{", "}"]
 
+    /// The one-character escapes in string literals and what they stand for.
+    private static let simpleEscapes: [Unicode.Scalar: String] = [
+        "n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", "\"": "\"", "`": "`", "?": "?",
+        "a": "\u{07}", "b": "\u{08}", "f": "\u{0C}", "v": "\u{0B}",
+    ]
+
     static func tokens(_ source: String) throws -> [Token] {
         let chars = Array(source.unicodeScalars)
         var i = 0
@@ -133,28 +139,20 @@ struct CELLexer {
             if c == "\\" && !raw {
                 i += 1
                 guard i < chars.count else { break }
-                switch chars[i] {
-                case "n": text += "\n"
-                case "t": text += "\t"
-                case "r": text += "\r"
-                case "\\": text += "\\"
-                case "'": text += "'"
-                case "\"": text += "\""
-                case "`": text += "`"
-                case "?": text += "?"
-                case "a": text += "\u{07}"
-                case "b": text += "\u{08}"
-                case "f": text += "\u{0C}"
-                case "v": text += "\u{0B}"
-                case "u", "U", "x":
-                    let width = chars[i] == "u" ? 4 : chars[i] == "U" ? 8 : 2
-                    let digits = String(String.UnicodeScalarView(chars[(i + 1)..<min(i + 1 + width, chars.count)]))
-                    guard let code = UInt32(digits, radix: 16), let scalar = Unicode.Scalar(code) else {
-                        throw CELError("Syntax error: bad escape")
+                if let simple = Self.simpleEscapes[chars[i]] {
+                    text += simple
+                } else {
+                    switch chars[i] {
+                    case "u", "U", "x":
+                        let width = chars[i] == "u" ? 4 : chars[i] == "U" ? 8 : 2
+                        let digits = String(String.UnicodeScalarView(chars[(i + 1)..<min(i + 1 + width, chars.count)]))
+                        guard let code = UInt32(digits, radix: 16), let scalar = Unicode.Scalar(code) else {
+                            throw CELError("Syntax error: bad escape")
+                        }
+                        text.unicodeScalars.append(scalar)
+                        i += width
+                    default: throw CELError("Syntax error: unknown escape \\\(chars[i])")
                     }
-                    text.unicodeScalars.append(scalar)
-                    i += width
-                default: throw CELError("Syntax error: unknown escape \\\(chars[i])")
                 }
                 i += 1
                 continue

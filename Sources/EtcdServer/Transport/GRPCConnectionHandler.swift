@@ -43,6 +43,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private var connectionUnacknowledged = 0
     private var connectionWindowOpened = false
     private var context: ChannelHandlerContext?
+    /// This handler as something other threads may hand work to (made once, in `handlerAdded`).
+    private var loopBound: NIOLoopBound<GRPCConnectionHandler>?
     private var reading = false
     private var flushScheduled = false
     private var remotePeer = ""
@@ -56,6 +58,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         remotePeer = Self.describe(context.channel.remoteAddress)
         localPeer = Self.describe(context.channel.localAddress)
         if context.channel.isActive { openConnectionWindow(context) }
@@ -131,7 +134,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             return
         }
         let path = headers.first(name: ":path") ?? ""
-        let deframer = GRPCDeframer(maxMessageBytes: limits.maxMessageBytes, allocator: context!.channel.allocator)
+        let deframer = GRPCDeframer(maxMessageBytes: limits.maxMessageBytes)
         if let method = inline[path] {
             calls[id] = Call(route: .inline(method), deframer: deframer)
         } else {
@@ -139,7 +142,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
                 refuse(id, RPCError(code: .unimplemented, message: "no method at path '\(path)'"))
                 return
             }
-            let writer = GRPCStreamWriter(connection: NIOLoopBound(self, eventLoop: context!.eventLoop), streamID: id)
+            let writer = GRPCStreamWriter(connection: loopBound!, streamID: id)
             let call = StreamedCall(descriptor: descriptor, bufferedMessages: limits.bufferedMessages, writer: writer,
                                     remotePeer: remotePeer, localPeer: localPeer)
             call.requests.yield(.metadata(GRPCHeaders.metadata(of: headers)))
@@ -219,7 +222,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
                 return
             }
             calls[id]?.request = nil
-            let connection = NIOLoopBound(self, eventLoop: context!.eventLoop)
+            let connection = loopBound!
             method.call(request) { result in
                 connection.eventLoop.execute { connection.value.answer(id, result) }
             }
@@ -244,7 +247,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(data)))))
             write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.okTrailers, endStream: true))))
         case .failure(let error):
-            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.trailers(error), endStream: true))))
+            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.trailers(error, trailersOnly: true), endStream: true))))
         }
         scheduleFlush()
     }
@@ -299,15 +302,14 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     /// Ends a streamed call with `error` unless its status has been written.
     func finish(_ id: HTTP2StreamID, ifOpenWith error: RPCError) {
         guard calls[id] != nil else { return }
-        send(.status(Status(code: Status.Code(error.code), message: error.message), error.metadata), on: id, promise: nil)
+        send(.status(Status(error), error.metadata), on: id, promise: nil)
     }
 
     /// Refuses a call with a trailers-only answer and forgets it.
     private func refuse(_ id: HTTP2StreamID, _ error: RPCError) {
         let started = calls[id]?.responseStarted ?? false
         end(id, cancelling: error)
-        let status = Status(code: Status.Code(error.code), message: error.message)
-        write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.trailers(status, error.metadata, trailersOnly: !started),
+        write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.trailers(error, trailersOnly: !started),
                                                                 endStream: true))))
         scheduleFlush()
     }
@@ -322,18 +324,12 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     /// Writes made outside a read are flushed once, after the other tasks queued on the loop.
     private func scheduleFlush() {
-        guard !reading, !flushScheduled, let context else { return }
+        guard !reading, !flushScheduled, let connection = loopBound else { return }
         flushScheduled = true
-        let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
+        connection.eventLoop.execute {
             connection.value.flushScheduled = false
             connection.value.context?.flush()
         }
-    }
-
-    /// Closes the connection (server shutdown).
-    func close() {
-        context?.close(promise: nil)
     }
 
     // MARK: Helpers

@@ -11,12 +11,12 @@ struct GRPCDeframer {
         case compressed
     }
 
-    private var buffer: ByteBuffer
+    /// The bytes not yet cut into messages; the first frame's buffer is taken as it is.
+    private var buffer = ByteBuffer()
     private let maxMessageBytes: Int
 
-    init(maxMessageBytes: Int, allocator: ByteBufferAllocator) {
+    init(maxMessageBytes: Int) {
         self.maxMessageBytes = maxMessageBytes
-        self.buffer = allocator.buffer(capacity: 0)
     }
 
     /// Adds a frame's bytes.

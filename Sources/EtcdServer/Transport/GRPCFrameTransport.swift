@@ -19,6 +19,7 @@ public final class GRPCFrameTransport: ServerTransport, Sendable {
         /// TLS, when set; client certificates are required when it has trust roots.
         public var tls: TLSConfiguration?
         public var maxMessageBytes: Int
+        /// kube-apiserver multiplexes every watch on few connections.
         public var maxConcurrentStreams: Int = 10_000
         public var windowBytes: Int = 8 * 1024 * 1024
         public var bufferedMessages: Int = 4096

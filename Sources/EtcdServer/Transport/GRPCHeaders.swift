@@ -46,9 +46,9 @@ enum GRPCHeaders {
         return headers
     }
 
-    /// A trailers-only answer for an error the transport finds itself.
-    static func trailers(_ error: RPCError) -> HPACKHeaders {
-        trailers(Status(code: Status.Code(error.code), message: error.message), error.metadata, trailersOnly: true)
+    /// The trailers that end a call with `error` (see ``trailers(_:_:trailersOnly:)``).
+    static func trailers(_ error: RPCError, trailersOnly: Bool) -> HPACKHeaders {
+        trailers(Status(error), error.metadata, trailersOnly: trailersOnly)
     }
 
     private static func add(_ metadata: Metadata, to headers: inout HPACKHeaders) {
@@ -78,5 +78,12 @@ enum GRPCHeaders {
 private extension String {
     func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+extension Status {
+    /// The status a call ends with when it fails with `error`.
+    init(_ error: RPCError) {
+        self.init(code: Status.Code(error.code), message: error.message)
     }
 }
