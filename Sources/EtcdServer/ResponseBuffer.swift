@@ -1,9 +1,10 @@
 import Synchronization
 
-/// Many producers, one consumer, bounded: producers wait while `capacity` elements are
-/// queued (a slow client slows its watches instead of growing a buffer), and the consumer
-/// takes everything queued at once, so a burst of responses costs one hand-over, not one per
-/// response.
+/// Many producers, one consumer, bounded twice: ``offer(_:force:)`` never waits, so it can
+/// be called while a watch's changes are delivered, and refuses elements past `limit` (the
+/// watch is then dropped as too slow); ``waitForRoom()`` lets a producer that may wait hold
+/// back while `capacity` elements are queued. The consumer takes everything queued at once,
+/// so a burst of responses costs one hand-over, not one per response.
 final class ResponseBuffer<Element: Sendable>: Sendable {
     private struct State {
         var elements: [Element] = []
@@ -13,28 +14,39 @@ final class ResponseBuffer<Element: Sendable>: Sendable {
     }
 
     private let capacity: Int
+    private let limit: Int
     private let state = Mutex(State())
 
-    init(capacity: Int) {
+    /// - Parameters:
+    ///   - capacity: queued elements at which ``waitForRoom()`` waits.
+    ///   - limit: queued elements at which ``offer(_:force:)`` refuses more.
+    init(capacity: Int, limit: Int) {
+        precondition(capacity <= limit)
         self.capacity = capacity
+        self.limit = limit
     }
 
-    /// Queues an element, waiting while the buffer is full. Dropped after ``finish()``.
-    func send(_ element: Element) async {
-        let consumer: CheckedContinuation<[Element]?, Never>? = state.withLock { s in
-            guard !s.finished else { return nil }
+    /// Queues an element without waiting. Returns `false`, queuing nothing, when `limit`
+    /// elements are queued and `force` is not set. After ``finish()`` elements are dropped.
+    @discardableResult
+    func offer(_ element: Element, force: Bool = false) -> Bool {
+        let outcome: (accepted: Bool, consumer: CheckedContinuation<[Element]?, Never>?) = state.withLock { s in
+            if s.finished { return (true, nil) }
             // A waiting consumer means an empty buffer: the element goes straight to it.
             if let waiting = s.consumer {
                 s.consumer = nil
-                return waiting
+                return (true, waiting)
             }
+            if s.elements.count >= limit && !force { return (false, nil) }
             s.elements.append(element)
-            return nil
+            return (true, nil)
         }
-        if let consumer {
-            consumer.resume(returning: [element])
-            return
-        }
+        outcome.consumer?.resume(returning: [element])
+        return outcome.accepted
+    }
+
+    /// Returns once fewer than `capacity` elements are queued (or the buffer finished).
+    func waitForRoom() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let wait = state.withLock { s in
                 if s.finished || s.elements.count < capacity { return false }

@@ -4,26 +4,39 @@ import GRPCCore
 import KineLayer
 import Synchronization
 
-/// One Watch stream: creates and cancels watches as the client asks, forwards each watch's
-/// changes, and answers progress requests.
+/// One Watch stream: creates and cancels watches as the client asks, turns each watch's
+/// changes into responses, and answers progress requests.
 ///
-/// Structure: one child task is the single writer (every response goes through one
-/// bounded ``ResponseBuffer``, so a slow client slows its watches instead of growing a
-/// buffer, and the writer takes whatever has queued at once); an inner discarding task group holds the progress-notify ticker and one child
-/// task per watch, while the request loop creates and cancels watches. The stream ends when
-/// the client cancels it or fails.
+/// Structure: the store hands every watch's messages to the session synchronously (a
+/// ``WatchSink`` per watch), and the session turns them into encoded responses under its
+/// lock, in order, into one ``ResponseBuffer``. One child task is the single writer, which
+/// takes whatever has queued at once. No task runs per watch, so a change seen by many
+/// watches of one stream costs one wake-up of the writer, not one per watch, and is encoded
+/// once (``WatchResponseEncoder``). A slow client fills the buffer: the request loop then
+/// waits, and a watch whose changes find the buffer at its limit is cancelled as too slow.
+/// A discarding task group holds the progress-notify ticker while the request loop creates
+/// and cancels watches. The stream ends when the client cancels it or fails.
 final class WatchSession: Sendable {
     /// Why a progress marker was asked for.
     private enum MarkerPurpose: Sendable { case requestProgress, periodic }
 
+    /// What reached a watch before its "created" response was queued.
+    private enum Early: Sendable {
+        case message(WatchMessage)
+        case ended(reason: String?)
+    }
+
     private struct Watch {
-        var kineID: Int
+        /// The store's ID; `nil` while the store is registering it.
+        var kineID: Int?
         var prevKV: Bool
         var noPut: Bool
         var noDelete: Bool
         var progressNotify: Bool
         /// Markers asked for and not yet seen, oldest first.
         var pendingMarkers: [MarkerPurpose] = []
+        /// Held until the "created" response is queued; `nil` after that.
+        var early: [Early]? = []
     }
 
     private struct State {
@@ -33,12 +46,24 @@ final class WatchSession: Sendable {
         /// lowest revision reported so far.
         var progressWaiting: Set<Int64>?
         var progressRevision = Int64.max
+        /// Shares the encoding of a batch between the watches that see all of it.
+        var encoder = WatchResponseEncoder()
+    }
+
+    /// Hands one watch's messages to its session.
+    private struct Sink: WatchSink {
+        let session: WatchSession
+        let id: Int64
+        func receive(_ message: WatchMessage) -> Bool { session.receive(message, for: id) }
+        func finish(_ error: (any Error)?) { session.ended(id, reason: error.map { EtcdError.from($0).message }) }
     }
 
     private let store: KineStore
     private let identity: EtcdIdentity
     private let state = Mutex(State())
-    private let outgoing = ResponseBuffer<Etcdserverpb_WatchResponse>(capacity: 1024)
+    /// The request loop waits past 1,024 queued responses; a watch's changes are refused
+    /// (the watch is cancelled as too slow) past 65,536.
+    private let outgoing = ResponseBuffer<EncodedMessage>(capacity: 1024, limit: 1 << 16)
     /// Events per response at most, so that a huge batch never makes one huge message.
     private static let maxEventsPerResponse = 1000
 
@@ -47,10 +72,10 @@ final class WatchSession: Sendable {
         self.identity = identity
     }
 
-    func run(requests: RPCAsyncSequence<Etcdserverpb_WatchRequest, any Error>, writer: RPCWriter<Etcdserverpb_WatchResponse>,
+    func run(requests: RPCAsyncSequence<Etcdserverpb_WatchRequest, any Error>, writer: RPCWriter<EncodedMessage>,
              progressNotifyInterval: Duration) async throws {
         try await withThrowingTaskGroup(of: Void.self) { outer in
-            // The single writer: drains every response, in order, until the channel finishes.
+            // The single writer: drains every response, in order, until the buffer finishes.
             outer.addTask {
                 while let responses = await self.outgoing.next() { try await writer.write(contentsOf: responses) }
             }
@@ -63,15 +88,12 @@ final class WatchSession: Sendable {
                         }
                     }
                     for try await request in requests {
+                        await self.outgoing.waitForRoom()
                         switch request.requestUnion {
-                        case .createRequest(let create):
-                            if let forward = await self.create(create) { group.addTask { try await forward() } }
-                        case .cancelRequest(let cancel):
-                            await self.cancel(cancel.watchID)
-                        case .progressRequest:
-                            await self.requestProgress()
-                        case nil:
-                            break
+                        case .createRequest(let create): await self.create(create)
+                        case .cancelRequest(let cancel): self.cancel(cancel.watchID)
+                        case .progressRequest: self.requestProgress()
+                        case nil: break
                         }
                     }
                     // The client closed its side. As etcd does, the watches go on until the
@@ -90,165 +112,189 @@ final class WatchSession: Sendable {
     }
 
     private func endAllWatches() {
-        for id in state.withLock({ Array($0.watches.values.map(\.kineID)) }) { store.cancelWatch(id) }
+        for id in state.withLock({ $0.watches.values.compactMap(\.kineID) }) { store.cancelWatch(id) }
     }
 
     // MARK: Create and cancel
 
-    /// Creates a watch and returns the work that forwards its changes, or `nil` if it could
-    /// not be created (the client has been told why).
-    private func create(_ c: Etcdserverpb_WatchCreateRequest) async -> (@Sendable () async throws -> Void)? {
+    /// Creates a watch; the client is told it was created, or why it could not be.
+    private func create(_ c: Etcdserverpb_WatchCreateRequest) async {
+        let filters = Set(c.filters)
         let id: Int64? = state.withLock { s in
+            let id: Int64
             if c.watchID != 0 {
-                return s.watches[c.watchID] == nil ? c.watchID : nil
+                guard s.watches[c.watchID] == nil else { return nil }
+                id = c.watchID
+            } else {
+                while s.watches[s.nextID] != nil { s.nextID += 1 }
+                id = s.nextID
+                s.nextID += 1
             }
-            while s.watches[s.nextID] != nil { s.nextID += 1 }
-            defer { s.nextID += 1 }
-            return s.nextID
+            s.watches[id] = Watch(prevKV: c.prevKv, noPut: filters.contains(.noput), noDelete: filters.contains(.nodelete),
+                                  progressNotify: c.progressNotify)
+            return id
         }
         guard let id else {
-            await send(response(c.watchID) { $0.created = true; $0.canceled = true; $0.cancelReason = "etcdserver: duplicate watch ID provided on the WatchStream" })
-            return nil
+            offer(response(c.watchID) { $0.created = true; $0.canceled = true; $0.cancelReason = "etcdserver: duplicate watch ID provided on the WatchStream" }, force: true)
+            return
         }
         let range = KeyRange(key: c.key, rangeEnd: c.rangeEnd)
-        let kineWatch: KineWatch
         do {
-            kineWatch = try await store.watch(range, startRevision: c.startRevision)
-        } catch KineError.compacted(let compactRevision, _) {
-            await send(response(id) { $0.created = true })
-            await send(response(id) {
-                $0.canceled = true
-                $0.compactRevision = compactRevision
-                $0.cancelReason = EtcdError.compacted.message
-            })
-            return nil
-        } catch {
-            await send(response(id) { $0.created = true; $0.canceled = true; $0.cancelReason = EtcdError.from(error).message })
-            return nil
-        }
-        let filters = Set(c.filters)
-        state.withLock { s in
-            s.watches[id] = Watch(kineID: kineWatch.id, prevKV: c.prevKv, noPut: filters.contains(.noput),
-                                  noDelete: filters.contains(.nodelete), progressNotify: c.progressNotify)
-        }
-        await send(response(id) { $0.created = true })
-        return { try await self.forward(id, kineWatch) }
-    }
-
-    private func cancel(_ id: Int64) async {
-        guard let watch = state.withLock({ $0.watches[id] }) else { return }
-        store.cancelWatch(watch.kineID)
-        // The forwarding task sends the "canceled" response when the stream ends.
-    }
-
-    // MARK: Forwarding
-
-    private func forward(_ id: Int64, _ watch: KineWatch) async throws {
-        do {
-            for try await message in watch.stream {
-                switch message {
-                case .events(let events): await send(events, for: id)
-                case .progress(let revision): await markerArrived(id, revision)
+            let kineID = try await store.watch(range, startRevision: c.startRevision, sink: Sink(session: self, id: id))
+            let overflowed: Bool = state.withLock { s in
+                s.watches[id]?.kineID = kineID
+                offer(response(id) { $0.created = true }, force: true)
+                let early = s.watches[id]?.early ?? []
+                s.watches[id]?.early = nil
+                for item in early {
+                    switch item {
+                    case .message(let message):
+                        if handle(message, for: id, in: &s) { continue }
+                        close(id, reason: EtcdError.from(KineError.watcherOverflow).message, in: &s)
+                        return true
+                    case .ended(let reason):
+                        close(id, reason: reason, in: &s)
+                    }
                 }
+                return false
             }
-            await closeWatch(id, reason: nil)
+            // Closed here for falling behind: the store's watch goes too (its sink then
+            // finds nothing to close).
+            if overflowed { store.cancelWatch(kineID) }
         } catch {
-            await closeWatch(id, reason: EtcdError.from(error).message)
+            _ = state.withLock { $0.watches.removeValue(forKey: id) }
+            offer(response(id) { $0.created = true }, force: true)
+            if case KineError.compacted(let compactRevision, _) = error {
+                offer(response(id) {
+                    $0.canceled = true
+                    $0.compactRevision = compactRevision
+                    $0.cancelReason = EtcdError.compacted.message
+                }, force: true)
+            } else {
+                offer(response(id) { $0.canceled = true; $0.cancelReason = EtcdError.from(error).message }, force: true)
+            }
         }
     }
 
-    private func send(_ events: [Event], for id: Int64) async {
-        guard let w = state.withLock({ $0.watches[id] }) else { return }
-        let kept = events.filter { ($0.kind == .put && !w.noPut) || ($0.kind == .delete && !w.noDelete) }
-        guard let last = kept.last else { return }
+    private func cancel(_ id: Int64) {
+        guard let kineID = state.withLock({ $0.watches[id]?.kineID }) else { return }
+        // The store finishes the watch's sink, which queues the "canceled" response.
+        store.cancelWatch(kineID)
+    }
+
+    // MARK: Delivery (called by the store)
+
+    /// A message for watch `id`; `false` when the stream cannot take more.
+    private func receive(_ message: WatchMessage, for id: Int64) -> Bool {
+        state.withLock { s in
+            guard s.watches[id] != nil else { return true }
+            if s.watches[id]?.early != nil {
+                s.watches[id]?.early?.append(.message(message))
+                return true
+            }
+            return handle(message, for: id, in: &s)
+        }
+    }
+
+    /// Watch `id` ended in the store.
+    private func ended(_ id: Int64, reason: String?) {
+        state.withLock { s in
+            guard s.watches[id] != nil else { return }
+            if s.watches[id]?.early != nil {
+                s.watches[id]?.early?.append(.ended(reason: reason))
+                return
+            }
+            close(id, reason: reason, in: &s)
+        }
+    }
+
+    private func handle(_ message: WatchMessage, for id: Int64, in s: inout State) -> Bool {
+        switch message {
+        case .events(let events): return send(events, for: id, in: &s)
+        case .progress(let revision): return markerArrived(id, revision, in: &s)
+        }
+    }
+
+    private func send(_ events: [Event], for id: Int64, in s: inout State) -> Bool {
+        guard let w = s.watches[id] else { return true }
+        let kept = w.noPut || w.noDelete
+            ? events.filter { ($0.kind == .put && !w.noPut) || ($0.kind == .delete && !w.noDelete) } : events
+        guard let last = kept.last else { return true }
         let header = identity.header(max(last.revision, store.watchRevision))
-        for chunk in stride(from: 0, to: kept.count, by: Self.maxEventsPerResponse) {
-            var r = Etcdserverpb_WatchResponse()
-            r.watchID = id
-            r.header = header
-            r.events = kept[chunk..<min(chunk + Self.maxEventsPerResponse, kept.count)].map { Mvccpb_Event($0, prevKV: w.prevKV) }
-            await send(r)
+        if kept.count <= Self.maxEventsPerResponse {
+            return outgoing.offer(EncodedMessage(bytes: s.encoder.response(watchID: id, header: header, events: kept, prevKV: w.prevKV)))
         }
+        for chunk in stride(from: 0, to: kept.count, by: Self.maxEventsPerResponse) {
+            let part = kept[chunk..<min(chunk + Self.maxEventsPerResponse, kept.count)]
+            if !outgoing.offer(EncodedMessage(bytes: s.encoder.response(watchID: id, header: header, events: part, prevKV: w.prevKV))) {
+                return false
+            }
+        }
+        return true
     }
 
-    private func closeWatch(_ id: Int64, reason: String?) async {
-        let removed = state.withLock { s -> Watch? in
-            let w = s.watches.removeValue(forKey: id)
-            s.progressWaiting?.remove(id)
-            return w
-        }
-        guard removed != nil else { return }
-        await send(response(id) { $0.canceled = true; if let reason { $0.cancelReason = reason } })
-        await finishProgressIfComplete()
+    /// Removes a watch and tells the client it was cancelled.
+    private func close(_ id: Int64, reason: String?, in s: inout State) {
+        guard s.watches.removeValue(forKey: id) != nil else { return }
+        s.progressWaiting?.remove(id)
+        offer(response(id) { $0.canceled = true; if let reason { $0.cancelReason = reason } }, force: true)
+        finishProgressIfComplete(in: &s)
     }
 
     // MARK: Progress
 
     /// RequestProgress: once every watch has passed a marker, one response with watch ID -1
     /// tells the revision up to which everything has been sent.
-    private func requestProgress() async {
-        let targets: [(Int64, Int)] = state.withLock { s in
+    private func requestProgress() {
+        let targets: [Int] = state.withLock { s in
             s.progressWaiting = Set(s.watches.keys)
             s.progressRevision = .max
             for id in s.watches.keys { s.watches[id]?.pendingMarkers.append(.requestProgress) }
-            return s.watches.map { ($0.key, $0.value.kineID) }
+            return s.watches.values.compactMap(\.kineID)
         }
-        for (id, kineID) in targets where !store.requestProgress(kineID) {
-            await closeWatch(id, reason: nil)
-        }
-        await finishProgressIfComplete()
+        // A watch the store no longer has has ended: its sink was finished, which closed it.
+        for kineID in targets { store.requestProgress(kineID) }
+        state.withLock { finishProgressIfComplete(in: &$0) }
     }
 
     private func requestPeriodicProgress() {
         let targets: [Int] = state.withLock { s in
             var ids: [Int] = []
             for (id, w) in s.watches where w.progressNotify {
+                guard let kineID = w.kineID else { continue }
                 s.watches[id]?.pendingMarkers.append(.periodic)
-                ids.append(w.kineID)
+                ids.append(kineID)
             }
             return ids
         }
         for kineID in targets { store.requestProgress(kineID) }
     }
 
-    private func markerArrived(_ id: Int64, _ revision: Int64) async {
-        let purpose: MarkerPurpose? = state.withLock { s in
-            guard var w = s.watches[id], !w.pendingMarkers.isEmpty else { return nil }
-            let p = w.pendingMarkers.removeFirst()
-            s.watches[id] = w
-            if p == .requestProgress, s.progressWaiting?.remove(id) != nil {
-                s.progressRevision = min(s.progressRevision, revision)
-            }
-            return p
-        }
+    private func markerArrived(_ id: Int64, _ revision: Int64, in s: inout State) -> Bool {
+        guard var w = s.watches[id], !w.pendingMarkers.isEmpty else { return true }
+        let purpose = w.pendingMarkers.removeFirst()
+        s.watches[id] = w
         switch purpose {
-        case .periodic?:
+        case .periodic:
             var r = response(id)
             r.header = identity.header(revision)
-            await send(r)
-        case .requestProgress?:
-            await finishProgressIfComplete()
-        case nil:
-            break
+            return outgoing.offer(EncodedMessage(bytes: WatchResponseEncoder.encode(r)))
+        case .requestProgress:
+            if s.progressWaiting?.remove(id) != nil { s.progressRevision = min(s.progressRevision, revision) }
+            finishProgressIfComplete(in: &s)
+            return true
         }
     }
 
-    /// Sends the stream-wide progress response once no watch is left to report. With no
+    /// Queues the stream-wide progress response once no watch is left to report. With no
     /// watch at all, everything delivered so far is the progress.
-    private func finishProgressIfComplete() async {
-        let revision: Int64? = state.withLock { s in
-            guard let waiting = s.progressWaiting, waiting.isEmpty else { return nil }
-            s.progressWaiting = nil
-            return s.progressRevision
-        }
-        guard let revision else { return }
-        await sendProgress(revision == .max ? store.watchRevision : revision)
-    }
-
-    private func sendProgress(_ revision: Int64) async {
+    private func finishProgressIfComplete(in s: inout State) {
+        guard let waiting = s.progressWaiting, waiting.isEmpty else { return }
+        s.progressWaiting = nil
+        let revision = s.progressRevision == .max ? store.watchRevision : s.progressRevision
         var r = response(-1)
         r.header = identity.header(revision)
-        await send(r)
+        offer(r, force: true)
     }
 
     // MARK: Responses
@@ -261,7 +307,7 @@ final class WatchSession: Sendable {
         return r
     }
 
-    private func send(_ response: Etcdserverpb_WatchResponse) async {
-        await outgoing.send(response)
+    private func offer(_ response: Etcdserverpb_WatchResponse, force: Bool) {
+        outgoing.offer(EncodedMessage(bytes: WatchResponseEncoder.encode(response)), force: force)
     }
 }

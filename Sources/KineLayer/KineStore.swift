@@ -217,38 +217,50 @@ public final class KineStore: Sendable {
     /// consumer falls more than ``KineOptions/watchBufferLimit`` batches behind, and ends
     /// when the store closes. Dropping the stream stops the watch.
     public func watch(_ range: KeyRange, startRevision: Int64 = 0) async throws -> KineWatch {
+        let (stream, continuation) = AsyncThrowingStream<WatchMessage, any Error>.makeStream(
+            bufferingPolicy: .bufferingOldest(options.watchBufferLimit))
+        let id = try await watch(range, startRevision: startRevision, sink: StreamWatchSink(continuation: continuation))
+        let hub = self.hub
+        continuation.onTermination = { _ in hub.remove(id) }
+        return KineWatch(id: id, stream: stream)
+    }
+
+    /// Watches `range` from `startRevision` (0 = changes after now), handing its batches of
+    /// changes and its progress markers to `sink` as they are delivered. Returns the watch's
+    /// ID, for ``requestProgress(_:)`` and ``cancelWatch(_:)``.
+    ///
+    /// Fails with ``KineError/compacted(compactRevision:requested:)`` if `startRevision` is
+    /// below the compact revision; otherwise the watch runs until it is cancelled (the sink
+    /// finishes normally), the store closes, the sink refuses a message
+    /// (``KineError/watcherOverflow``) or its history cannot be read.
+    public func watch(_ range: KeyRange, startRevision: Int64 = 0, sink: some WatchSink) async throws -> Int {
         if startRevision > 0 {
             let compacted = try await reader.compactRevision()
             if startRevision < compacted { throw KineError.compacted(compactRevision: compacted, requested: startRevision) }
         }
-        let (stream, continuation) = AsyncThrowingStream<WatchMessage, any Error>.makeStream(
-            bufferingPolicy: .bufferingOldest(options.watchBufferLimit))
         // "From now" is after every write already answered, delivered to watchers or not.
         let from = startRevision > 0 ? startRevision : max(hub.revision, feed.publishedRevision) + 1
-        let (id, start, delivered) = hub.register(range, startRevision: from, continuation: continuation)
-        let hub = self.hub
-        guard start <= delivered else {
-            continuation.onTermination = { _ in hub.remove(id) }
-            return KineWatch(id: id, stream: stream)
-        }
-        let reader = self.reader
-        let catchUp = Task {
+        let (id, start, delivered) = hub.register(range, startRevision: from, sink: sink)
+        guard start <= delivered else { return id }
+        let reader = self.reader, hub = self.hub
+        Task {
             do {
                 try await reader.history(range, from: start, to: delivered) { events in
-                    if case .dropped = continuation.yield(.events(events)) { throw KineError.watcherOverflow }
+                    guard hub.contains(id) else { throw WatchEnded() }
+                    if !sink.receive(.events(events)) { throw KineError.watcherOverflow }
                 }
                 hub.finishCatchUp(id)
+            } catch is WatchEnded {
+                // Cancelled while its history was read: whoever ended it finished the sink.
             } catch {
-                hub.remove(id)
-                continuation.finish(throwing: error)
+                hub.end(id, error)
             }
         }
-        continuation.onTermination = { _ in
-            catchUp.cancel()
-            hub.remove(id)
-        }
-        return KineWatch(id: id, stream: stream)
+        return id
     }
+
+    /// Stops reading a watch's history once the watch has ended.
+    private struct WatchEnded: Error {}
 
     /// Asks for a progress marker in a watch's stream: it comes after every change up to the
     /// revision it names. Returns `false` if the watch has ended.

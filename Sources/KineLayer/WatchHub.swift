@@ -7,18 +7,17 @@ import Synchronization
 /// the database, then released behind the history, so that it sees every change exactly
 /// once and in order.
 ///
-/// Locking: `state` guards the registry and is never held while a stream is yielded to or
-/// finished, because a stream's termination handler (run by a consumer being cancelled,
-/// while the runtime holds that task's lock) calls back into ``remove(_:)``. Yields happen
-/// under `delivery` instead, which serializes them so that each watcher receives changes
-/// and progress markers in order; ``remove(_:)`` never takes `delivery`.
+/// Locking: `state` guards the registry and is never held while a sink is called, because
+/// a sink may call back into the hub (a stream's termination handler, run by a consumer
+/// being cancelled, calls ``remove(_:)``; a sink's owner may cancel other watches). Sinks
+/// receive under `delivery` instead, which serializes deliveries so that each watcher gets
+/// changes and progress markers in order; ``remove(_:)`` and ``cancel(_:)`` never take
+/// `delivery`.
 final class WatchHub: Sendable {
-    typealias Continuation = AsyncThrowingStream<WatchMessage, any Error>.Continuation
-
     private struct Watcher {
         var range: KeyRange
         var startRevision: Int64
-        var continuation: Continuation
+        var sink: any WatchSink
         /// Live messages held while the history is read; `nil` once live.
         var held: [WatchMessage]?
         /// How many changes `held` holds.
@@ -51,39 +50,41 @@ final class WatchHub: Sendable {
     /// Returns its ID, the revision it starts from, and the last delivered revision `H`: if
     /// the start is at or before `H`, the caller must feed it the history up to `H` and then
     /// call ``finishCatchUp(_:)``.
-    func register(_ range: KeyRange, startRevision: Int64, continuation: Continuation) -> (id: Int, start: Int64, delivered: Int64) {
+    func register(_ range: KeyRange, startRevision: Int64, sink: any WatchSink) -> (id: Int, start: Int64, delivered: Int64) {
         state.withLock { s in
             let id = s.nextID
             s.nextID += 1
             let start = startRevision > 0 ? startRevision : s.revision + 1
             let catchingUp = start <= s.revision
-            s.watchers[id] = Watcher(range: range, startRevision: start, continuation: continuation, held: catchingUp ? [] : nil)
+            s.watchers[id] = Watcher(range: range, startRevision: start, sink: sink, held: catchingUp ? [] : nil)
             return (id, start, s.revision)
         }
     }
 
     /// Releases the messages held for a watcher whose history has been fed, and makes it live.
     func finishCatchUp(_ id: Int) {
-        let overflowed: Continuation? = delivery.withLock { _ in
-            let taken: (Continuation, [WatchMessage])? = state.withLock { s in
+        let overflowed: Bool = delivery.withLock { _ in
+            let taken: (any WatchSink, [WatchMessage])? = state.withLock { s in
                 guard let w = s.watchers[id], let held = w.held else { return nil }
                 s.watchers[id]?.held = nil
                 s.watchers[id]?.heldEvents = 0
-                return (w.continuation, held)
+                return (w.sink, held)
             }
-            guard let (continuation, held) = taken else { return nil }
-            for message in held {
-                if case .dropped = continuation.yield(message) { return continuation }
-            }
-            return nil
+            guard let (sink, held) = taken else { return false }
+            return !held.allSatisfy { sink.receive($0) }
         }
-        if let overflowed { drop(id, overflowed) }
+        if overflowed { drop(id) }
     }
 
-    /// Ends a watcher's stream normally and removes it.
+    /// Ends a watcher normally and removes it.
     func cancel(_ id: Int) {
         let removed = state.withLock { $0.watchers.removeValue(forKey: id) }
-        removed?.continuation.finish()
+        removed?.sink.finish(nil)
+    }
+
+    /// Whether a watcher is still registered.
+    func contains(_ id: Int) -> Bool {
+        state.withLock { $0.watchers[id] != nil }
     }
 
     /// Removes a watcher (it stopped, or its consumer went away). Takes only `state`.
@@ -94,60 +95,63 @@ final class WatchHub: Sendable {
     /// Delivers changes, which must follow the last delivered revision without a gap, in order.
     func deliver(_ events: [Event]) {
         guard let last = events.last else { return }
-        let overflowed: [(Int, Continuation)] = delivery.withLock { _ in
+        let overflowed: [Int] = delivery.withLock { _ in
             // Under `state`: advance the revision, hold changes for catching-up watchers,
-            // and pick what live watchers get; yield afterwards, outside `state`.
-            let (live, tooSlow): ([(Int, Continuation, [Event])], [(Int, Continuation)]) = state.withLock { s in
+            // and pick what live watchers get; hand over afterwards, outside `state`.
+            let (live, tooSlow): ([(Int, any WatchSink, [Event])], [Int]) = state.withLock { s in
                 s.revision = max(s.revision, last.revision)
-                var live: [(Int, Continuation, [Event])] = []
-                var tooSlow: [(Int, Continuation)] = []
+                var live: [(Int, any WatchSink, [Event])] = []
+                var tooSlow: [Int] = []
                 for (id, w) in s.watchers {
-                    let matching = events.filter { $0.revision >= w.startRevision && w.range.contains($0.kv.key) }
+                    let matching = Self.matching(events, w)
                     if matching.isEmpty { continue }
                     if w.held != nil {
                         if w.heldEvents + matching.count > Self.maxHeldEvents {
-                            tooSlow.append((id, w.continuation))
+                            tooSlow.append(id)
                         } else {
                             s.watchers[id]?.held?.append(.events(matching))
                             s.watchers[id]?.heldEvents += matching.count
                         }
                     } else {
-                        live.append((id, w.continuation, matching))
+                        live.append((id, w.sink, matching))
                     }
                 }
                 return (live, tooSlow)
             }
             var dropped = tooSlow
-            for (id, continuation, matching) in live {
-                if case .dropped = continuation.yield(.events(matching)) { dropped.append((id, continuation)) }
-            }
+            for (id, sink, matching) in live where !sink.receive(.events(matching)) { dropped.append(id) }
             return dropped
         }
-        for (id, continuation) in overflowed { drop(id, continuation) }
+        for id in overflowed { drop(id) }
+    }
+
+    /// The changes a watcher sees; the batch itself (no copy) when it sees all of them.
+    private static func matching(_ events: [Event], _ w: Watcher) -> [Event] {
+        let sees = { (e: Event) in e.revision >= w.startRevision && w.range.contains(e.kv.key) }
+        return events.allSatisfy(sees) ? events : events.filter(sees)
     }
 
     /// Puts a progress marker for the last delivered revision into a watcher's stream, behind
     /// every change already queued for it. Returns `false` if there is no such watcher.
     @discardableResult
     func requestProgress(_ id: Int) -> Bool {
-        let result: (found: Bool, overflowed: Continuation?) = delivery.withLock { _ in
+        let result: (found: Bool, overflowed: Bool) = delivery.withLock { _ in
             // Deliveries take `delivery` too, so the revision read here stays the last one
-            // delivered until the marker is queued.
-            let target: (Continuation?, WatchMessage)? = state.withLock { s in
+            // delivered until the marker is handed over.
+            let target: ((any WatchSink)?, WatchMessage)? = state.withLock { s in
                 guard let w = s.watchers[id] else { return nil }
                 let marker = WatchMessage.progress(revision: s.revision)
                 if w.held != nil {
                     s.watchers[id]?.held?.append(marker)
                     return (nil, marker)
                 }
-                return (w.continuation, marker)
+                return (w.sink, marker)
             }
-            guard let (continuation, marker) = target else { return (false, nil) }
-            guard let continuation else { return (true, nil) }
-            if case .dropped = continuation.yield(marker) { return (true, continuation) }
-            return (true, nil)
+            guard let (sink, marker) = target else { return (false, false) }
+            guard let sink else { return (true, false) }
+            return (true, !sink.receive(marker))
         }
-        if let overflowed = result.overflowed { drop(id, overflowed) }
+        if result.overflowed { drop(id) }
         return result.found
     }
 
@@ -155,14 +159,19 @@ final class WatchHub: Sendable {
     func closeAll(_ error: (any Error)? = nil) {
         let all = state.withLock { s in
             defer { s.watchers = [:] }
-            return s.watchers.values.map(\.continuation)
+            return s.watchers.values.map(\.sink)
         }
-        for c in all { c.finish(throwing: error) }
+        for sink in all { sink.finish(error) }
     }
 
-    /// Removes a watcher that fell behind and ends its stream with the overflow error.
-    private func drop(_ id: Int, _ continuation: Continuation) {
-        remove(id)
-        continuation.finish(throwing: KineError.watcherOverflow)
+    /// Removes a watcher and ends it with `error`, unless something else removed it first.
+    func end(_ id: Int, _ error: any Error) {
+        let removed = state.withLock { $0.watchers.removeValue(forKey: id) }
+        removed?.sink.finish(error)
+    }
+
+    /// Removes a watcher that fell behind and ends it with the overflow error.
+    private func drop(_ id: Int) {
+        end(id, KineError.watcherOverflow)
     }
 }

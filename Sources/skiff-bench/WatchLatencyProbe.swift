@@ -13,6 +13,9 @@ struct WatchLatencyProbe {
     var seconds: Int
     /// Watches per etcdctl process (each process multiplexes its watches on one stream).
     var watchesPerProcess = 25
+    /// If set, every sample is written here as "arrival seconds<TAB>latency ms<TAB>watching process", arrival
+    /// counted from the writer's start, to see when slow events happen.
+    var samplesFile: String?
 
     struct Result {
         var samples: Int
@@ -47,11 +50,12 @@ struct WatchLatencyProbe {
             inputs.append(input)
             group.enter()
             Thread.detachNewThread {
-                Self.read(output.fileHandleForReading, events: writes * watches, into: collected)
+                Self.read(output.fileHandleForReading, process: p, events: writes * watches, into: collected)
                 group.leave()
             }
         }
         Thread.sleep(forTimeInterval: 2) // the watches are created
+        let writerStart = monotonicNanoseconds()
         let writer = Process()
         writer.executableURL = URL(fileURLWithPath: try which("python3"))
         writer.arguments = [writerScript, "127.0.0.1", "\(port)", "\(rate)", "\(seconds)", "/wl/"]
@@ -61,6 +65,12 @@ struct WatchLatencyProbe {
         _ = group.wait(timeout: .now() + 30)
         for process in watchersRunning { process.terminate() }
         for input in inputs { try? input.fileHandleForWriting.close() }
+        if let samplesFile {
+            let lines = collected.timed.map {
+                String(format: "%.4f\t%.3f\t%d\n", Double(Int64(bitPattern: $0.arrival &- writerStart)) / 1e9, $0.latency, $0.process)
+            }
+            try lines.joined().write(toFile: samplesFile, atomically: true, encoding: .utf8)
+        }
         let sorted = collected.all.sorted()
         return Result(samples: sorted.count, expected: expected, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99))
     }
@@ -68,7 +78,7 @@ struct WatchLatencyProbe {
     /// Reads etcdctl's output and records, for every value line, now minus the time it
     /// carries. The lines of concurrent watches interleave, so only value lines (all digits:
     /// keys start with `/`, event lines are `PUT`) are looked at.
-    private static func read(_ handle: FileHandle, events: Int, into store: SampleStore) {
+    private static func read(_ handle: FileHandle, process: Int, events: Int, into store: SampleStore) {
         var received = 0
         var buffer = Data()
         while received < events {
@@ -76,12 +86,12 @@ struct WatchLatencyProbe {
             if chunk.isEmpty { break }
             let now = monotonicNanoseconds()
             buffer.append(chunk)
-            var samples: [Double] = []
+            var samples: [SampleStore.Sample] = []
             while let newline = buffer.firstIndex(of: 0x0A) {
                 let line = buffer[buffer.startIndex..<newline]
                 buffer.removeSubrange(buffer.startIndex...newline)
                 if let sent = UInt64(String(decoding: line, as: UTF8.self)) {
-                    samples.append(Double(Int64(bitPattern: now &- sent)) / 1e6)
+                    samples.append(SampleStore.Sample(arrival: now, latency: Double(Int64(bitPattern: now &- sent)) / 1e6, process: process))
                 }
             }
             received += samples.count
@@ -92,10 +102,20 @@ struct WatchLatencyProbe {
 
 /// Samples gathered by several reader threads.
 final class SampleStore: @unchecked Sendable {
+    struct Sample {
+        /// When the event was read (``monotonicNanoseconds()``).
+        var arrival: UInt64
+        /// Write to event, in ms.
+        var latency: Double
+        /// Which watching process printed it.
+        var process: Int
+    }
+
     private let lock = NSLock()
-    private var samples: [Double] = []
-    func add(_ more: [Double]) { lock.withLock { samples += more } }
-    var all: [Double] { lock.withLock { samples } }
+    private var samples: [Sample] = []
+    func add(_ more: [Sample]) { lock.withLock { samples += more } }
+    var all: [Double] { lock.withLock { samples.map(\.latency) } }
+    var timed: [Sample] { lock.withLock { samples } }
 }
 
 /// CLOCK_MONOTONIC in nanoseconds: the clock Python's time.monotonic_ns reads.

@@ -252,8 +252,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         scheduleFlush()
     }
 
-    /// Writes what a streamed call's writer has queued, then flushes once. The last frame's
-    /// promise tells the queue when the bytes are on the socket.
+    /// Writes what a streamed call's writer has queued, then flushes once. Messages queued
+    /// back to back go out in one DATA frame (HTTP/2 splits it where the peer's frame size
+    /// or window requires), so a burst of small responses costs one frame, not one each.
+    /// The last frame's promise tells the queue when the bytes are on the socket.
     func drain(_ queue: OutboundQueue, on id: HTTP2StreamID) {
         let parts = queue.take()
         var bytes = 0
@@ -267,9 +269,34 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         guard !parts.isEmpty else { return }
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { queue.written(bytes, $0) }
+        var data: ByteBuffer?
         for (index, part) in parts.enumerated() {
-            send(part, on: id, promise: index == parts.count - 1 ? promise : nil)
+            let isLast = index == parts.count - 1
+            if case .message(let message) = part {
+                if data == nil { data = context.channel.allocator.buffer(capacity: min(bytes, 1 << 16)) }
+                GRPCDeframer.append(message, to: &data!)
+                if isLast { sendData(data.take()!, on: id, promise: promise) }
+                continue
+            }
+            if let pending = data.take() { sendData(pending, on: id, promise: nil) }
+            send(part, on: id, promise: isLast ? promise : nil)
         }
+    }
+
+    /// Writes framed messages of a streamed call as one DATA frame, after the response
+    /// headers if none were sent yet.
+    private func sendData(_ data: ByteBuffer, on id: HTTP2StreamID, promise: EventLoopPromise<Void>?) {
+        guard var call = calls[id] else {
+            promise?.fail(RPCError(code: .cancelled, message: "the stream is closed"))
+            return
+        }
+        if !call.responseStarted {
+            call.responseStarted = true
+            calls[id] = call
+            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.okHeaders))))
+        }
+        write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(data)))), promise: promise)
+        scheduleFlush()
     }
 
     /// Writes one response part of a streamed call.
@@ -284,13 +311,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             calls[id] = call
             write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.response(metadata)))), promise: promise)
         case .message(let message):
-            if !call.responseStarted {
-                call.responseStarted = true
-                calls[id] = call
-                write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.okHeaders))))
-            }
-            let data = GRPCDeframer.frame(message, allocator: context.channel.allocator)
-            write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(data)))), promise: promise)
+            sendData(GRPCDeframer.frame(message, allocator: context.channel.allocator), on: id, promise: promise)
+            return
         case .status(let status, let metadata):
             calls[id] = nil
             let trailers = GRPCHeaders.trailers(status, metadata, trailersOnly: !call.responseStarted)

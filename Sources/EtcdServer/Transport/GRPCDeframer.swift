@@ -48,9 +48,14 @@ struct GRPCDeframer {
     /// `message` with gRPC's 5-byte prefix (uncompressed), ready for a DATA frame.
     static func frame(_ message: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
         var out = allocator.buffer(capacity: 5 + message.count)
-        out.writeInteger(UInt8(0))
-        out.writeInteger(UInt32(message.count))
-        out.writeBytes(message)
+        append(message, to: &out)
         return out
+    }
+
+    /// Appends `message`, length-prefixed and uncompressed, to `buffer`.
+    static func append(_ message: [UInt8], to buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt8(0))
+        buffer.writeInteger(UInt32(message.count))
+        buffer.writeBytes(message)
     }
 }

@@ -15,18 +15,22 @@ struct GRPCStreamWriter: ClosableRPCWriterProtocol {
     let queue = OutboundQueue()
 
     func write(_ element: Element) async throws {
-        let size: Int
-        if case .message(let bytes) = element { size = bytes.count + 5 } else { size = 0 }
-        let schedule = try queue.push(element, bytes: size)
+        try await write(contentsOf: CollectionOfOne(element))
+    }
+
+    /// Queues every element, asks the event loop to drain once, and waits once.
+    func write(contentsOf elements: some Sequence<Element>) async throws {
+        var schedule = false
+        for element in elements {
+            let size: Int
+            if case .message(let bytes) = element { size = bytes.count + 5 } else { size = 0 }
+            if try queue.push(element, bytes: size) { schedule = true }
+        }
         if schedule {
             let connection = self.connection, streamID = self.streamID, queue = self.queue
             connection.eventLoop.execute { connection.value.drain(queue, on: streamID) }
         }
         try await queue.waitForRoom()
-    }
-
-    func write(contentsOf elements: some Sequence<Element>) async throws {
-        for element in elements { try await write(element) }
     }
 
     /// Ends the call; if no status was written, the client gets an internal error.

@@ -33,6 +33,11 @@ final class OutboundQueue: Sendable {
 
     /// Returns once the stream's backlog is under the limit.
     func waitForRoom() async throws {
+        let ready: Bool = try state.withLock { s in
+            if let failure = s.failure { throw failure }
+            return s.bytes <= Self.limit
+        }
+        if ready { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let result: Result<Void, any Error>? = state.withLock { s in
                 if let failure = s.failure { return .failure(failure) }
