@@ -21,6 +21,9 @@ struct EtcdBenchmark: ParsableCommand {
     @Option(help: "Seconds of the latency run.")
     var watchSeconds: Int = 10
 
+    @Option(help: "Watches per etcdctl process in the latency run (each process holds its watches on one stream).")
+    var watchesPerProcess: Int = 25
+
     @Option(help: "A directory to write each server's watch samples to (NAME-watch.tsv: arrival s, latency ms).")
     var samplesDir: String?
 
@@ -74,7 +77,7 @@ struct EtcdBenchmark: ParsableCommand {
                 f.cpuPerWrite = (server.cpuSeconds - cpuBefore) / writes * 1_000_000
                 print("\(name): check perf --load=\(checkPerf): \(f.checkPerf); server CPU per write \(String(format: "%.0f", f.cpuPerWrite)) µs")
             }
-            f.watch = try WatchLatencyProbe(watchers: watchers, rate: watchRate, seconds: watchSeconds,
+            f.watch = try WatchLatencyProbe(watchers: watchers, rate: watchRate, seconds: watchSeconds, watchesPerProcess: watchesPerProcess,
                                         samplesFile: samplesDir.map { "\($0)/\(name)-watch.tsv" }).run(port: port, writerScript: writer)
             print(String(format: "%@: watch latency, %d watchers at %d writes/s: p50 %.2f ms, p99 %.2f ms (%d of %d events)",
                          name, watchers, watchRate, f.watch!.p50, f.watch!.p99, f.watch!.samples, f.watch!.expected))

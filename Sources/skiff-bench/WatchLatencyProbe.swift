@@ -77,21 +77,34 @@ struct WatchLatencyProbe {
 
     /// Reads etcdctl's output and records, for every value line, now minus the time it
     /// carries. The lines of concurrent watches interleave, so only value lines (all digits:
-    /// keys start with `/`, event lines are `PUT`) are looked at.
+    /// keys start with `/`, event lines are `PUT`) are looked at. The bytes are scanned once,
+    /// as they come, with the state of an unfinished line carried to the next read, so the
+    /// cost of a read grows with its size and never with the square of it: a reader that
+    /// fell behind must not fall further behind and show up as the server's latency.
     private static func read(_ handle: FileHandle, process: Int, events: Int, into store: SampleStore) {
         var received = 0
-        var buffer = Data()
+        var value: UInt64 = 0
+        var digits = 0
+        var onlyDigits = true
         while received < events {
             let chunk = handle.availableData
             if chunk.isEmpty { break }
             let now = monotonicNanoseconds()
-            buffer.append(chunk)
             var samples: [SampleStore.Sample] = []
-            while let newline = buffer.firstIndex(of: 0x0A) {
-                let line = buffer[buffer.startIndex..<newline]
-                buffer.removeSubrange(buffer.startIndex...newline)
-                if let sent = UInt64(String(decoding: line, as: UTF8.self)) {
-                    samples.append(SampleStore.Sample(arrival: now, latency: Double(Int64(bitPattern: now &- sent)) / 1e6, process: process))
+            for byte in chunk {
+                switch byte {
+                case 0x0A:
+                    if onlyDigits, (1...19).contains(digits) {
+                        samples.append(SampleStore.Sample(arrival: now, latency: Double(Int64(bitPattern: now &- value)) / 1e6, process: process))
+                    }
+                    value = 0
+                    digits = 0
+                    onlyDigits = true
+                case 0x30...0x39:
+                    value = value &* 10 &+ UInt64(byte - 0x30)
+                    digits += 1
+                default:
+                    onlyDigits = false
                 }
             }
             received += samples.count
