@@ -128,4 +128,58 @@ def cancelled_watch_streams_end_and_the_server_goes_on():
     assert put(b"/t/w/end", b"1").header.revision > 0
 
 
+@checks.check
+def watches_of_one_stream_each_get_their_own_view_of_a_batch():
+    # Four watches on one stream see the same changes; the server encodes a batch once for
+    # the watches that take all of it, so each watch's options must still show: previous
+    # values only where asked for, filtered kinds, and each its own ID.
+    watch = channel.stream_stream("/etcdserverpb.Watch/Watch",
+                                  request_serializer=rpc_pb2.WatchRequest.SerializeToString,
+                                  response_deserializer=rpc_pb2.WatchResponse.FromString)
+    put(b"/t/view/a", b"old")
+    done = threading.Event()
+    creates = [
+        rpc_pb2.WatchCreateRequest(key=b"/t/view/", range_end=b"/t/view0"),
+        rpc_pb2.WatchCreateRequest(key=b"/t/view/", range_end=b"/t/view0", prev_kv=True),
+        rpc_pb2.WatchCreateRequest(key=b"/t/view/", range_end=b"/t/view0", filters=[rpc_pb2.WatchCreateRequest.NOPUT]),
+        rpc_pb2.WatchCreateRequest(key=b"/t/view/a"),
+    ]
+
+    def requests():
+        for create in creates:
+            yield rpc_pb2.WatchRequest(create_request=create)
+        done.wait(20)
+
+    call = watch(requests())
+    ids = []
+    for response in call:
+        assert response.created, response
+        ids.append(response.watch_id)
+        if len(ids) == len(creates):
+            break
+    assert len(set(ids)) == 4, ids
+    first = put(b"/t/view/a", b"new").header.revision
+    put(b"/t/view/b", b"other")
+    delete = rpc_pb2.DeleteRangeRequest(key=b"/t/view/a").SerializeToString()
+    raw("/etcdserverpb.KV/DeleteRange")(delete, timeout=30)
+    seen = {i: [] for i in ids}
+    wanted = {ids[0]: 3, ids[1]: 3, ids[2]: 1, ids[3]: 2}
+    for response in call:
+        assert response.watch_id in seen, response
+        assert response.header.revision >= response.events[-1].kv.mod_revision, response
+        seen[response.watch_id] += list(response.events)
+        if all(len(seen[i]) >= n for i, n in wanted.items()):
+            break
+    call.cancel()
+    done.set()
+    plain, prev, deletes, one = (seen[i] for i in ids)
+    assert [(e.type, e.kv.key, e.kv.value) for e in plain] == [
+        (0, b"/t/view/a", b"new"), (0, b"/t/view/b", b"other"), (1, b"/t/view/a", b"")], plain
+    assert [e.kv.mod_revision for e in plain] == [first, first + 1, first + 2], plain
+    assert not any(e.HasField("prev_kv") for e in plain), plain
+    assert [e.prev_kv.value for e in prev] == [b"old", b"", b"new"], prev
+    assert [(e.type, e.kv.key) for e in deletes] == [(1, b"/t/view/a")], deletes
+    assert [(e.type, e.kv.value) for e in one] == [(0, b"new"), (1, b"")], one
+
+
 checks.finish()
