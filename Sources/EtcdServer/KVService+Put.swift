@@ -17,7 +17,7 @@ extension KVService {
         if request.ignoreValue || request.ignoreLease {
             store.txn(Txn(success: [.put(TxnPut(request))])) { result in
                 reply(result.map { txn in
-                    guard case .put(let previous)? = txn.results.first else { return respond(revision: txn.revision, previous: nil) }
+                    let previous: KeyValue? = if case .put(let p)? = txn.results.first { p } else { nil }
                     return respond(revision: txn.revision, previous: previous)
                 }.mapError(EtcdError.from))
             }

@@ -1,5 +1,4 @@
 import EtcdAPI
-import Foundation
 import GRPCCore
 import KineLayer
 import Synchronization
@@ -278,7 +277,7 @@ final class WatchSession: Sendable {
         case .periodic:
             var r = response(id)
             r.header = identity.header(revision)
-            return outgoing.offer(EncodedMessage(bytes: WatchResponseEncoder.encode(r)))
+            return offer(r)
         case .requestProgress:
             if s.progressWaiting?.remove(id) != nil { s.progressRevision = min(s.progressRevision, revision) }
             finishProgressIfComplete(in: &s)
@@ -307,7 +306,9 @@ final class WatchSession: Sendable {
         return r
     }
 
-    private func offer(_ response: Etcdserverpb_WatchResponse, force: Bool) {
+    /// Queues a response; `false` when the buffer is at its limit (never with `force`).
+    @discardableResult
+    private func offer(_ response: Etcdserverpb_WatchResponse, force: Bool = false) -> Bool {
         outgoing.offer(EncodedMessage(bytes: WatchResponseEncoder.encode(response)), force: force)
     }
 }

@@ -101,9 +101,10 @@ final class BatchContext {
 
     /// A key's state, reading it from SQL if the batch has not seen it yet.
     func state(of key: [UInt8]) async throws -> KeyState {
-        if let known = states[HashedKey(key)] { return known }
+        let hashed = HashedKey(key)
+        if let known = states[hashed] { return known }
         try await loadStates([key])
-        return states[HashedKey(key)] ?? KeyState(current: nil, lastRow: 0)
+        return states[hashed] ?? KeyState(current: nil, lastRow: 0)
     }
 
     /// Whether a lease exists, as the batch has left it.

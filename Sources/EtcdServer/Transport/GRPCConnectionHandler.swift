@@ -242,7 +242,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         guard calls.removeValue(forKey: id) != nil, let context else { return }
         switch result {
         case .success(let message):
-            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.okHeaders))))
+            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.ok))))
             let data = GRPCDeframer.frame(message, allocator: context.channel.allocator)
             write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(data)))))
             write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.okTrailers, endStream: true))))
@@ -257,11 +257,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     /// or window requires), so a burst of small responses costs one frame, not one each.
     /// The last frame's promise tells the queue when the bytes are on the socket.
     func drain(_ queue: OutboundQueue, on id: HTTP2StreamID) {
-        let parts = queue.take()
-        var bytes = 0
-        for part in parts {
-            if case .message(let message) = part { bytes += message.count + 5 }
-        }
+        let (parts, bytes) = queue.take()
         guard let context else {
             queue.written(bytes, .failure(RPCError(code: .unavailable, message: "the connection closed")))
             return
@@ -271,16 +267,16 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         promise.futureResult.whenComplete { queue.written(bytes, $0) }
         var data: ByteBuffer?
         for (index, part) in parts.enumerated() {
-            let isLast = index == parts.count - 1
             if case .message(let message) = part {
                 if data == nil { data = context.channel.allocator.buffer(capacity: min(bytes, 1 << 16)) }
                 GRPCDeframer.append(message, to: &data!)
-                if isLast { sendData(data.take()!, on: id, promise: promise) }
                 continue
             }
             if let pending = data.take() { sendData(pending, on: id, promise: nil) }
-            send(part, on: id, promise: isLast ? promise : nil)
+            send(part, on: id, promise: index == parts.count - 1 ? promise : nil)
         }
+        // Messages at the end: their frame is the last one written.
+        if let pending = data.take() { sendData(pending, on: id, promise: promise) }
     }
 
     /// Writes framed messages of a streamed call as one DATA frame, after the response
@@ -293,7 +289,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         if !call.responseStarted {
             call.responseStarted = true
             calls[id] = call
-            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.okHeaders))))
+            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.ok))))
         }
         write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(data)))), promise: promise)
         scheduleFlush()
@@ -356,7 +352,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     // MARK: Helpers
 
-    private static let okHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
     private static let okTrailers: HPACKHeaders = ["grpc-status": "0"]
 
     /// `/package.Service/Method` as a method descriptor.

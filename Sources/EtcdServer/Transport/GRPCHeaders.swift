@@ -29,9 +29,12 @@ enum GRPCHeaders {
         return rest == 0 ? value : value + String(repeating: "=", count: 4 - rest)
     }
 
+    /// The leading headers of every successful gRPC response.
+    static let ok: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+
     /// The response's leading headers.
     static func response(_ metadata: Metadata = Metadata()) -> HPACKHeaders {
-        var headers: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+        var headers = ok
         add(metadata, to: &headers)
         return headers
     }
@@ -39,7 +42,7 @@ enum GRPCHeaders {
     /// The trailers that end a call; with `trailersOnly`, also the leading headers (a call
     /// that ends before any response).
     static func trailers(_ status: Status, _ metadata: Metadata = Metadata(), trailersOnly: Bool) -> HPACKHeaders {
-        var headers: HPACKHeaders = trailersOnly ? [":status": "200", "content-type": "application/grpc"] : [:]
+        var headers: HPACKHeaders = trailersOnly ? ok : [:]
         headers.add(name: "grpc-status", value: String(status.code.rawValue))
         if !status.message.isEmpty { headers.add(name: "grpc-message", value: percentEncoded(status.message)) }
         add(metadata, to: &headers)

@@ -22,9 +22,7 @@ struct GRPCStreamWriter: ClosableRPCWriterProtocol {
     func write(contentsOf elements: some Sequence<Element>) async throws {
         var schedule = false
         for element in elements {
-            let size: Int
-            if case .message(let bytes) = element { size = bytes.count + 5 } else { size = 0 }
-            if try queue.push(element, bytes: size) { schedule = true }
+            if try queue.push(element) { schedule = true }
         }
         if schedule {
             let connection = self.connection, streamID = self.streamID, queue = self.queue

@@ -12,6 +12,9 @@ final class OutboundQueue: Sendable {
 
     private struct State {
         var parts: [Part] = []
+        /// Bytes of the parts queued and not yet taken.
+        var queued = 0
+        /// Bytes queued or taken that have not reached the socket.
         var bytes = 0
         var drainScheduled = false
         var failure: (any Error)?
@@ -20,12 +23,21 @@ final class OutboundQueue: Sendable {
 
     private let state = Mutex(State())
 
+    /// The bytes a part puts on the wire as a gRPC message (its 5-byte prefix included);
+    /// headers and trailers are not counted.
+    static func size(of part: Part) -> Int {
+        if case .message(let bytes) = part { return bytes.count + 5 }
+        return 0
+    }
+
     /// Queues a part; `true` when the event loop must be asked to drain the queue.
-    func push(_ part: Part, bytes: Int) throws -> Bool {
-        try state.withLock { s in
+    func push(_ part: Part) throws -> Bool {
+        let size = Self.size(of: part)
+        return try state.withLock { s in
             if let failure = s.failure { throw failure }
             s.parts.append(part)
-            s.bytes += bytes
+            s.queued += size
+            s.bytes += size
             defer { s.drainScheduled = true }
             return !s.drainScheduled
         }
@@ -49,12 +61,12 @@ final class OutboundQueue: Sendable {
         }
     }
 
-    /// Everything queued, for the event loop to write.
-    func take() -> [Part] {
+    /// Everything queued, for the event loop to write, and its size in bytes.
+    func take() -> (parts: [Part], bytes: Int) {
         state.withLock { s in
             s.drainScheduled = false
-            defer { s.parts = [] }
-            return s.parts
+            defer { s.parts = []; s.queued = 0 }
+            return (s.parts, s.queued)
         }
     }
 

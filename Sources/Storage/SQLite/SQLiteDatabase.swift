@@ -37,7 +37,6 @@ public final class SQLiteDatabase: SQLDatabase {
         var readConnections: [SQLiteConnection] = []
         for _ in 0..<max(1, configuration.readerCount) {
             let c = try SQLiteConnection(path: configuration.path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
-            try c.executeNow(SQLiteSQL.foreignKeysOff)
             try Self.tune(c, configuration)
             readConnections.append(c)
         }
@@ -59,13 +58,14 @@ public final class SQLiteDatabase: SQLDatabase {
         _ = try c.queryNow(SQLiteSQL.journalModeWAL)
         try c.executeNow(SQLiteSQL.synchronous(configuration.synchronous))
         try c.executeNow(SQLiteSQL.journalSizeLimit)
-        try c.executeNow(SQLiteSQL.foreignKeysOff)
         try tune(c, configuration)
     }
 
-    /// Memory settings every connection gets. (A page cache much larger than SQLite's 2 MB
-    /// default was tried: it made commits slower, some per-commit work grows with it.)
+    /// Settings every connection gets: no foreign keys, temporary data and the file map in
+    /// memory. (A page cache much larger than SQLite's 2 MB default was tried: it made
+    /// commits slower, some per-commit work grows with it.)
     private static func tune(_ c: SQLiteConnection, _ configuration: SQLiteConfiguration) throws {
+        try c.executeNow(SQLiteSQL.foreignKeysOff)
         try c.executeNow(SQLiteSQL.tempStoreMemory)
         _ = try c.queryNow(SQLiteSQL.mmapSize(configuration.mmapBytes))
     }
