@@ -9,6 +9,13 @@ import Testing
     @Test func etcd3ClientChecksPass() throws {
         try runPythonChecks("etcd3_client.py", expecting: 7)
     }
+
+    /// The Watch protocol with raw grpcio streams (`python/watch_protocol.py`): client-chosen
+    /// and duplicate watch IDs, filters, cancelling one watch of a stream, and a progress
+    /// request answered after every event sent.
+    @Test func watchProtocolChecksPass() throws {
+        try runPythonChecks("watch_protocol.py", expecting: 3)
+    }
 }
 
 /// The gRPC transport under raw calls (grpcio) and a plain HTTP/2 client (nghttp): the
