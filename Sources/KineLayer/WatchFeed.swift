@@ -4,7 +4,8 @@ import Synchronization
 /// The single, ordered path from committed changes to the ``WatchHub``.
 ///
 /// Committers publish the changes they made; the feed delivers them in revision order with
-/// no gap and no repeat. If changes arrive with a gap (another committer's, or another
+/// no gap and no repeat (the hub skips what it has delivered already, so the committer's
+/// direct delivery and the feed's task never repeat a change). If changes arrive with a gap (another committer's, or another
 /// node's, changes came first), the missing revisions are read from the log. ``poke()``
 /// asks it to look for changes it was not told about (made through another node).
 final class WatchFeed: Sendable {
@@ -22,11 +23,15 @@ final class WatchFeed: Sendable {
         (stream, input) = AsyncStream<[Event]>.makeStream()
     }
 
-    /// Hands committed changes, in revision order, to the feed.
+    /// Hands committed changes to the feed. Changes that directly follow the last delivered
+    /// ones are delivered at once, on the caller's thread, as etcd notifies its watchers at
+    /// the end of a write: no hand-over to the feed's task on the common path. Anything else
+    /// (a gap, changes published out of order) queues for the feed's task, which reads
+    /// what is missing from the log.
     func publish(_ events: [Event]) {
         guard let last = events.last?.revision else { return }
         published.withLock { $0 = max($0, last) }
-        input.yield(events)
+        if !hub.deliver(events, onlyIfNext: true) { input.yield(events) }
     }
 
     /// The newest revision published, which the hub may not have delivered yet: a watch

@@ -92,18 +92,25 @@ final class WatchHub: Sendable {
         _ = state.withLock { $0.watchers.removeValue(forKey: id) }
     }
 
-    /// Delivers changes, which must follow the last delivered revision without a gap, in order.
-    func deliver(_ events: [Event]) {
-        guard let last = events.last else { return }
-        let overflowed: [Int] = delivery.withLock { _ in
+    /// Delivers changes in revision order. Changes at or before the last delivered revision
+    /// were delivered already and are skipped, so two paths may offer overlapping batches.
+    /// With `onlyIfNext`, nothing is delivered (and `false` returned) unless the first new
+    /// change is exactly one revision after the last delivered one; otherwise the changes
+    /// must follow the last delivered revision with no change missing.
+    @discardableResult
+    func deliver(_ events: [Event], onlyIfNext: Bool = false) -> Bool {
+        let outcome: (delivered: Bool, overflowed: [Int]) = delivery.withLock { _ in
             // Under `state`: advance the revision, hold changes for catching-up watchers,
             // and pick what live watchers get; hand over afterwards, outside `state`.
-            let (live, tooSlow): ([(Int, any WatchSink, [Event])], [Int]) = state.withLock { s in
-                s.revision = max(s.revision, last.revision)
+            let picked: (live: [(Int, any WatchSink, [Event])], tooSlow: [Int])? = state.withLock { s in
+                let fresh = events.first.map { $0.revision > s.revision } == true ? events : events.filter { $0.revision > s.revision }
+                guard let first = fresh.first, let last = fresh.last else { return ([], []) }
+                if onlyIfNext && first.revision != s.revision + 1 { return nil }
+                s.revision = last.revision
                 var live: [(Int, any WatchSink, [Event])] = []
                 var tooSlow: [Int] = []
                 for (id, w) in s.watchers {
-                    let matching = Self.matching(events, w)
+                    let matching = Self.matching(fresh, w)
                     if matching.isEmpty { continue }
                     if w.held != nil {
                         if w.heldEvents + matching.count > Self.maxHeldEvents {
@@ -118,11 +125,13 @@ final class WatchHub: Sendable {
                 }
                 return (live, tooSlow)
             }
-            var dropped = tooSlow
-            for (id, sink, matching) in live where !sink.receive(.events(matching)) { dropped.append(id) }
-            return dropped
+            guard let picked else { return (false, []) }
+            var dropped = picked.tooSlow
+            for (id, sink, matching) in picked.live where !sink.receive(.events(matching)) { dropped.append(id) }
+            return (true, dropped)
         }
-        for id in overflowed { drop(id) }
+        for id in outcome.overflowed { drop(id) }
+        return outcome.delivered
     }
 
     /// The changes a watcher sees; the batch itself (no copy) when it sees all of them.

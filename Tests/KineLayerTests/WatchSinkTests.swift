@@ -108,4 +108,26 @@ private func eventually(_ condition: () -> Bool) async throws {
         #expect(cancelled.snapshot.ends == ["normal"])
         #expect(cancelled.snapshot.revisions.count == 1)
     }
+
+    /// The committer delivers a batch that follows the last delivered revision at once; a
+    /// batch after a gap is refused (the feed reads the gap from the log first), and a
+    /// batch overlapping what was delivered is cut to what is new.
+    @Test func theHubDeliversOnlyWhatFollowsAndSkipsWhatItHasDelivered() {
+        func events(_ revisions: ClosedRange<Int64>) -> [Event] {
+            revisions.map { Event(kind: .put, kv: KeyValue(key: .k("/h/\($0)"), value: [], createRevision: $0, modRevision: $0, version: 1, lease: 0), prevKV: nil) }
+        }
+        let hub = WatchHub(revision: 10)
+        let sink = RecordingSink()
+        _ = hub.register(.prefix("/h/"), startRevision: 0, sink: sink)
+        #expect(hub.deliver(events(11...12), onlyIfNext: true))
+        #expect(!hub.deliver(events(14...15), onlyIfNext: true))
+        #expect(hub.revision == 12)
+        // The feed's path: the gap read from the log plus the refused batch, overlapping
+        // what was delivered.
+        #expect(hub.deliver(events(12...15)))
+        #expect(hub.deliver(events(11...15)))
+        #expect(hub.deliver(events(15...16), onlyIfNext: true))
+        #expect(sink.snapshot.revisions == Array(11...16))
+        #expect(hub.revision == 16)
+    }
 }
