@@ -29,10 +29,10 @@ public final class EtcdEndpoint: Sendable {
             // Requests up to the limit plus gRPC's framing; larger ones are refused by the
             // handlers with etcd's own "request is too large".
             maxMessageBytes: configuration.maxRequestBytes + 512 * 1024)
-        transport = GRPCFrameTransport(configuration: transportConfiguration, inline: kv.inlineMethods)
+        let watch = WatchService(store: store, identity: identity, progressNotifyInterval: configuration.progressNotifyInterval)
+        transport = GRPCFrameTransport(configuration: transportConfiguration, inline: kv.inlineMethods, streaming: [watch])
         server = GRPCServer(transport: transport, services: [
             kv,
-            WatchService(store: store, identity: identity, progressNotifyInterval: configuration.progressNotifyInterval),
             LeaseService(store: store, identity: identity),
             MaintenanceService(store: store, identity: identity),
             ClusterService(store: store, identity: identity),

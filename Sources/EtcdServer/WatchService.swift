@@ -1,28 +1,27 @@
 import EtcdAPI
 import GRPCCore
-import GRPCProtobuf
 import KineLayer
 
 /// The etcd `Watch` service: each bidirectional stream is a ``WatchSession`` carrying many
-/// watches. Registered by hand rather than through the generated protocol because the
-/// session sends responses it has encoded itself (``WatchResponseEncoder``).
-struct WatchService: RegistrableRPCService {
+/// watches. The transport runs it itself (an ``InlineStreamingMethod``): the session sends
+/// responses it has encoded (``WatchResponseEncoder``) straight to the connection from the
+/// thread that delivers the changes, with no task or server-core writer in between.
+struct WatchService: InlineStreamingMethod {
     let store: KineStore
     let identity: EtcdIdentity
     let progressNotifyInterval: Duration
 
-    func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
-        let store = self.store, identity = self.identity, interval = progressNotifyInterval
-        router.registerHandler(
-            forMethod: Etcdserverpb_Watch.Method.Watch.descriptor,
-            deserializer: ProtobufDeserializer<Etcdserverpb_WatchRequest>(),
-            serializer: EncodedMessageSerializer(),
-            handler: { request, _ in
-                StreamingServerResponse { writer in
-                    let session = WatchSession(store: store, identity: identity)
-                    try await session.run(requests: request.messages, writer: writer, progressNotifyInterval: interval)
-                    return [:]
-                }
-            })
+    var path: String { "/" + Etcdserverpb_Watch.Method.Watch.descriptor.fullyQualifiedMethod }
+
+    func serve(requests: StreamRequests, output: StreamOutput) async throws {
+        let decoded = requests.map { bytes in
+            do {
+                return try Etcdserverpb_WatchRequest(serializedBytes: bytes)
+            } catch {
+                throw RPCError(code: .invalidArgument, message: "could not decode a WatchRequest: \(error)")
+            }
+        }
+        let session = WatchSession(store: store, identity: identity, output: output)
+        try await session.run(requests: decoded, progressNotifyInterval: progressNotifyInterval)
     }
 }

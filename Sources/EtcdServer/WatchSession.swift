@@ -8,13 +8,14 @@ import Synchronization
 ///
 /// Structure: the store hands every watch's messages to the session synchronously (a
 /// ``WatchSink`` per watch), and the session turns them into encoded responses under its
-/// lock, in order, into one ``ResponseBuffer``. One child task is the single writer, which
-/// takes whatever has queued at once. No task runs per watch, so a change seen by many
-/// watches of one stream costs one wake-up of the writer, not one per watch, and is encoded
-/// once (``WatchResponseEncoder``). A slow client fills the buffer: the request loop then
-/// waits, and a watch whose changes find the buffer at its limit is cancelled as too slow.
-/// A discarding task group holds the progress-notify ticker while the request loop creates
-/// and cancels watches. The stream ends when the client cancels it or fails.
+/// lock, in order, and queues them on the stream's ``StreamOutput``, whose event loop
+/// writes whatever has queued with one flush. No task runs per watch or per stream, so a
+/// change seen by many watches of one stream costs one hand-over to the event loop, and is
+/// encoded once (``WatchResponseEncoder``). A slow client leaves bytes waiting: past
+/// the output's limit the request loop waits, and a watch whose changes find more than
+/// ``maxBacklogBytes`` waiting is cancelled as too slow. A discarding task group holds the
+/// progress-notify ticker while the request loop creates and cancels watches. The stream
+/// ends when the client cancels it or fails.
 final class WatchSession: Sendable {
     /// Why a progress marker was asked for.
     private enum MarkerPurpose: Sendable { case requestProgress, periodic }
@@ -59,54 +60,42 @@ final class WatchSession: Sendable {
 
     private let store: KineStore
     private let identity: EtcdIdentity
+    private let output: StreamOutput
     private let state = Mutex(State())
-    /// The request loop waits past 1,024 queued responses; a watch's changes are refused
-    /// (the watch is cancelled as too slow) past 65,536.
-    private let outgoing = ResponseBuffer<EncodedMessage>(capacity: 1024, limit: 1 << 16)
+    /// Bytes waiting for a slow client past which a watch's changes are refused (the watch is
+    /// cancelled as too slow). The request loop already waits at the output's own, lower limit.
+    static let maxBacklogBytes = 32 << 20
     /// Events per response at most, so that a huge batch never makes one huge message.
     private static let maxEventsPerResponse = 1000
 
-    init(store: KineStore, identity: EtcdIdentity) {
+    init(store: KineStore, identity: EtcdIdentity, output: StreamOutput) {
         self.store = store
         self.identity = identity
+        self.output = output
     }
 
-    func run(requests: RPCAsyncSequence<Etcdserverpb_WatchRequest, any Error>, writer: RPCWriter<EncodedMessage>,
+    /// Serves the stream's requests until the call is cancelled; every watch then ends.
+    func run(requests: some AsyncSequence<Etcdserverpb_WatchRequest, any Error> & Sendable,
              progressNotifyInterval: Duration) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { outer in
-            // The single writer: drains every response, in order, until the buffer finishes.
-            outer.addTask {
-                while let responses = await self.outgoing.next() { try await writer.write(contentsOf: responses) }
-            }
-            do {
-                try await withThrowingDiscardingTaskGroup { group in
-                    group.addTask {
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: progressNotifyInterval)
-                            if !Task.isCancelled { self.requestPeriodicProgress() }
-                        }
-                    }
-                    for try await request in requests {
-                        await self.outgoing.waitForRoom()
-                        switch request.requestUnion {
-                        case .createRequest(let create): await self.create(create)
-                        case .cancelRequest(let cancel): self.cancel(cancel.watchID)
-                        case .progressRequest: self.requestProgress()
-                        case nil: break
-                        }
-                    }
-                    // The client closed its side. As etcd does, the watches go on until the
-                    // client cancels the call, which cancels this group.
+        defer { endAllWatches() }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: progressNotifyInterval)
+                    if !Task.isCancelled { self.requestPeriodicProgress() }
                 }
-                endAllWatches()
-            } catch {
-                endAllWatches()
-                outgoing.finish()
-                outer.cancelAll()
-                throw error
             }
-            outgoing.finish()
-            try await outer.waitForAll()
+            for try await request in requests {
+                try await self.output.waitForRoom()
+                switch request.requestUnion {
+                case .createRequest(let create): await self.create(create)
+                case .cancelRequest(let cancel): self.cancel(cancel.watchID)
+                case .progressRequest: self.requestProgress()
+                case nil: break
+                }
+            }
+            // The client closed its side. As etcd does, the watches go on until the client
+            // cancels the call, which cancels this group.
         }
     }
 
@@ -221,13 +210,11 @@ final class WatchSession: Sendable {
         guard let last = kept.last else { return true }
         let header = identity.header(max(last.revision, store.watchRevision))
         if kept.count <= Self.maxEventsPerResponse {
-            return outgoing.offer(EncodedMessage(bytes: s.encoder.response(watchID: id, header: header, events: kept, prevKV: w.prevKV)))
+            return offer(s.encoder.response(watchID: id, header: header, events: kept, prevKV: w.prevKV))
         }
         for chunk in stride(from: 0, to: kept.count, by: Self.maxEventsPerResponse) {
             let part = kept[chunk..<min(chunk + Self.maxEventsPerResponse, kept.count)]
-            if !outgoing.offer(EncodedMessage(bytes: s.encoder.response(watchID: id, header: header, events: part, prevKV: w.prevKV))) {
-                return false
-            }
+            if !offer(s.encoder.response(watchID: id, header: header, events: part, prevKV: w.prevKV)) { return false }
         }
         return true
     }
@@ -306,9 +293,18 @@ final class WatchSession: Sendable {
         return r
     }
 
-    /// Queues a response; `false` when the buffer is at its limit (never with `force`).
+    /// Queues a response; `false` when the client has ``maxBacklogBytes`` waiting already
+    /// (never with `force`).
     @discardableResult
     private func offer(_ response: Etcdserverpb_WatchResponse, force: Bool = false) -> Bool {
-        outgoing.offer(EncodedMessage(bytes: WatchResponseEncoder.encode(response)), force: force)
+        offer(WatchResponseEncoder.encode(response), force: force)
+    }
+
+    /// Queues an encoded response, as ``offer(_:force:)``. A stream that has closed takes
+    /// nothing, and that is not the watch's fault: the call is ending and ends every watch.
+    private func offer(_ bytes: [UInt8], force: Bool = false) -> Bool {
+        if !force && output.backlog > Self.maxBacklogBytes { return false }
+        try? output.send(bytes)
+        return true
     }
 }

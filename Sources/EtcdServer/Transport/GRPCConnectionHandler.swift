@@ -5,7 +5,8 @@ import NIOHTTP2
 
 /// One HTTP/2 connection's gRPC calls, handled at the frame level on the connection's event
 /// loop: a dictionary of open streams, no channel or task per stream. Inline unary methods
-/// are answered here; every other call goes to the server core as a ``StreamedCall``.
+/// are answered here; every other call is a ``StreamedCall``, run by its inline streaming
+/// method or by the server core.
 ///
 /// Flow control is this handler's job (NIOHTTP2Handler leaves it to the layer above when it
 /// has no stream multiplexer): received bytes are acknowledged with WINDOW_UPDATEs for the
@@ -37,6 +38,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     }
 
     private let inline: [String: any InlineUnaryMethod]
+    private let streaming: [String: any InlineStreamingMethod]
     private let limits: Limits
     private let accept: @Sendable (StreamedCall) -> Void
     private var calls: [HTTP2StreamID: Call] = [:]
@@ -50,8 +52,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private var remotePeer = ""
     private var localPeer = ""
 
-    init(inline: [String: any InlineUnaryMethod], limits: Limits, accept: @escaping @Sendable (StreamedCall) -> Void) {
+    init(inline: [String: any InlineUnaryMethod], streaming: [String: any InlineStreamingMethod], limits: Limits,
+         accept: @escaping @Sendable (StreamedCall) -> Void) {
         self.inline = inline
+        self.streaming = streaming
         self.limits = limits
         self.accept = accept
     }
@@ -143,7 +147,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
                 return
             }
             let writer = GRPCStreamWriter(connection: loopBound!, streamID: id)
-            let call = StreamedCall(descriptor: descriptor, bufferedMessages: limits.bufferedMessages, writer: writer,
+            let call = StreamedCall(descriptor: descriptor, method: streaming[path], bufferedMessages: limits.bufferedMessages, writer: writer,
                                     remotePeer: remotePeer, localPeer: localPeer)
             call.requests.yield(.metadata(GRPCHeaders.metadata(of: headers)))
             calls[id] = Call(route: .streamed(call), deframer: deframer)

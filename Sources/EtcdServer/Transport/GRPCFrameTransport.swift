@@ -8,7 +8,8 @@ import Synchronization
 /// A gRPC server transport for grpc-swift-2's `GRPCServer`: HTTP/2 on SwiftNIO, handled a
 /// frame at a time per connection (``GRPCConnectionHandler``) instead of a channel and a
 /// task per stream. Methods given as ``InlineUnaryMethod``s are answered by the transport
-/// itself; every other call runs in the server core, each in a child task of ``listen(streamHandler:)``.
+/// itself; calls of ``InlineStreamingMethod``s and every other call (run in the server core)
+/// each run in a child task of ``listen(streamHandler:)``.
 public final class GRPCFrameTransport: ServerTransport, Sendable {
     public typealias Bytes = [UInt8]
 
@@ -34,6 +35,7 @@ public final class GRPCFrameTransport: ServerTransport, Sendable {
 
     private let configuration: Configuration
     private let inline: [String: any InlineUnaryMethod]
+    private let streaming: [String: any InlineStreamingMethod]
     private let group: any EventLoopGroup
     private let bound: EventLoopPromise<SocketAddress>
     private let state = Mutex(State())
@@ -44,10 +46,11 @@ public final class GRPCFrameTransport: ServerTransport, Sendable {
         var shuttingDown = false
     }
 
-    public init(configuration: Configuration, inline: [any InlineUnaryMethod],
+    public init(configuration: Configuration, inline: [any InlineUnaryMethod], streaming: [any InlineStreamingMethod] = [],
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
         self.inline = Dictionary(inline.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        self.streaming = Dictionary(streaming.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         self.group = group
         self.bound = group.next().makePromise()
     }
@@ -75,7 +78,7 @@ public final class GRPCFrameTransport: ServerTransport, Sendable {
         settings.append(HTTP2Setting(parameter: .maxHeaderListSize, value: 16 * 1024))
         var http2 = NIOHTTP2Handler.ConnectionConfiguration()
         http2.initialSettings = settings
-        let inline = self.inline
+        let inline = self.inline, streaming = self.streaming
         let listener: any Channel
         do {
             listener = try await ServerBootstrap(group: group)
@@ -88,7 +91,7 @@ public final class GRPCFrameTransport: ServerTransport, Sendable {
                         let sync = channel.pipeline.syncOperations
                         if let sslContext { try sync.addHandler(NIOSSLServerHandler(context: sslContext)) }
                         try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: http2))
-                        try sync.addHandler(GRPCConnectionHandler(inline: inline, limits: limits) { sink.yield($0) })
+                        try sync.addHandler(GRPCConnectionHandler(inline: inline, streaming: streaming, limits: limits) { sink.yield($0) })
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port).get()

@@ -20,15 +20,21 @@ struct GRPCStreamWriter: ClosableRPCWriterProtocol {
 
     /// Queues every element, asks the event loop to drain once, and waits once.
     func write(contentsOf elements: some Sequence<Element>) async throws {
-        var schedule = false
-        for element in elements {
-            if try queue.push(element) { schedule = true }
-        }
-        if schedule {
-            let connection = self.connection, streamID = self.streamID, queue = self.queue
-            connection.eventLoop.execute { connection.value.drain(queue, on: streamID) }
-        }
+        for element in elements { try enqueue(element) }
         try await queue.waitForRoom()
+    }
+
+    /// Queues an element without waiting; the first element queued since the last drain
+    /// asks the event loop for one.
+    func enqueue(_ element: Element) throws {
+        guard try queue.push(element) else { return }
+        let connection = self.connection, streamID = self.streamID, queue = self.queue
+        connection.eventLoop.execute { connection.value.drain(queue, on: streamID) }
+    }
+
+    /// Ends the call with status OK.
+    func finishOK() {
+        try? enqueue(.status(Status(code: .ok, message: ""), [:]))
     }
 
     /// Ends the call; if no status was written, the client gets an internal error.

@@ -43,6 +43,9 @@ final class OutboundQueue: Sendable {
         }
     }
 
+    /// Bytes queued or taken that have not reached the socket.
+    var backlog: Int { state.withLock { $0.bytes } }
+
     /// Returns once the stream's backlog is under the limit.
     func waitForRoom() async throws {
         let ready: Bool = try state.withLock { s in

@@ -1,9 +1,9 @@
 import GRPCCore
 import Synchronization
 
-/// A call the transport hands to the server core (every method that is not an
-/// ``InlineUnaryMethod``): its request parts flow in through `inbound`, and the connection can
-/// cancel it.
+/// A streamed call: one the transport runs itself (an ``InlineStreamingMethod``) or hands
+/// to the server core (every other method that is not an ``InlineUnaryMethod``). Its request
+/// parts flow in through `inbound`, and the connection can cancel it.
 final class StreamedCall: Sendable {
     typealias Inbound = AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>
 
@@ -14,6 +14,8 @@ final class StreamedCall: Sendable {
     }
 
     let descriptor: MethodDescriptor
+    /// The method when the transport runs it; `nil` for the server core.
+    let method: (any InlineStreamingMethod)?
     let inbound: Inbound
     let requests: Inbound.Continuation
     let writer: GRPCStreamWriter
@@ -21,8 +23,10 @@ final class StreamedCall: Sendable {
     let localPeer: String
     private let cancellation = Mutex(Cancellation.waiting)
 
-    init(descriptor: MethodDescriptor, bufferedMessages: Int, writer: GRPCStreamWriter, remotePeer: String, localPeer: String) {
+    init(descriptor: MethodDescriptor, method: (any InlineStreamingMethod)?, bufferedMessages: Int, writer: GRPCStreamWriter,
+         remotePeer: String, localPeer: String) {
         self.descriptor = descriptor
+        self.method = method
         (inbound, requests) = Inbound.makeStream(bufferingPolicy: .bufferingOldest(bufferedMessages))
         self.writer = writer
         self.remotePeer = remotePeer
@@ -52,15 +56,42 @@ final class StreamedCall: Sendable {
         handle?.cancel()
     }
 
-    /// Runs the call in the server core.
+    /// Runs the call: its own method, or else `handler` (the server core).
     func run(_ handler: @Sendable (RPCStream<RPCAsyncSequence<RPCRequestPart<[UInt8]>, any Error>,
                                              RPCWriter<RPCResponsePart<[UInt8]>>.Closable>, ServerContext) async -> Void) async {
         await withServerContextRPCCancellationHandle { handle in
             attach(handle)
+            if let method {
+                await serve(method, cancellation: handle)
+                return
+            }
             let stream = RPCStream(descriptor: descriptor, inbound: RPCAsyncSequence(wrapping: inbound),
                                    outbound: RPCWriter.Closable(wrapping: writer))
             let context = ServerContext(descriptor: descriptor, remotePeer: remotePeer, localPeer: localPeer, cancellation: handle)
             await handler(stream, context)
+        }
+    }
+
+    /// Runs an inline method until it ends, or until the call is cancelled, which cancels it.
+    /// Its outcome is the call's status.
+    private func serve(_ method: any InlineStreamingMethod, cancellation handle: ServerContext.RPCCancellationHandle) async {
+        // The response headers go at once, as the server core sends them: some clients wait
+        // for them before they count a stream as started.
+        try? writer.enqueue(.metadata([:]))
+        let output = StreamOutput(writer: writer)
+        let requests = StreamRequests(parts: inbound), writer = self.writer
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await method.serve(requests: requests, output: output)
+                    writer.finishOK()
+                } catch {
+                    await writer.finish(throwing: error)
+                }
+            }
+            group.addTask { try? await handle.cancelled }
+            await group.next()
+            group.cancelAll()
         }
     }
 }
