@@ -22,7 +22,7 @@ import Testing
 /// checks live in `python/grpc_transport.py`.
 @Suite(.serialized) struct GRPCTransportTests {
     @Test func rawGRPCCallsGetClearStatuses() throws {
-        try runPythonChecks("grpc_transport.py", expecting: 7)
+        try runPythonChecks("grpc_transport.py", expecting: 9)
     }
 
     @Test func aRequestThatIsNotGRPCGets415() throws {

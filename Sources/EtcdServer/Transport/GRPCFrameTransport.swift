@@ -24,6 +24,19 @@ public final class GRPCFrameTransport: ServerTransport, Sendable {
         public var maxConcurrentStreams: Int = 10_000
         public var windowBytes: Int = 8 * 1024 * 1024
         public var bufferedMessages: Int = 4096
+        /// PING and SETTINGS frames a client may send before the connection is closed as
+        /// abusive. gRPC clients measure bandwidth with a PING after each DATA frame they
+        /// receive once the previous PING is answered (grpc-go's BDP estimator), so a client
+        /// receiving a steady flow of responses sends hundreds of PINGs a second: NIOHTTP2's
+        /// default of 200 per 30 s closed every busy etcd client's connection within a
+        /// second, and the client reconnected and re-created its watches. The rate stays
+        /// bounded (the counter keeps one timestamp per frame in the window).
+        public var controlFrameRateLimit: NIOHTTP2Handler.ControlFrameRateLimitConfiguration = {
+            var limit = NIOHTTP2Handler.ControlFrameRateLimitConfiguration()
+            limit.maximumCount = 10_000
+            limit.windowLength = .seconds(1)
+            return limit
+        }()
 
         public init(host: String, port: Int, tls: TLSConfiguration?, maxMessageBytes: Int) {
             self.host = host
@@ -78,6 +91,7 @@ public final class GRPCFrameTransport: ServerTransport, Sendable {
         settings.append(HTTP2Setting(parameter: .maxHeaderListSize, value: 16 * 1024))
         var http2 = NIOHTTP2Handler.ConnectionConfiguration()
         http2.initialSettings = settings
+        http2.controlFrameRateLimit = configuration.controlFrameRateLimit
         let inline = self.inline, streaming = self.streaming
         let listener: any Channel
         do {

@@ -1,13 +1,17 @@
 """Drives a running `skiff etcd` with raw gRPC calls (grpcio, the gRPC C core that the etcd3
 package uses) to check the transport itself: unknown methods, undecodable and oversized
 requests, requests larger than the HTTP/2 windows, many concurrent calls on one
-connection, and watch streams cancelled by the client.
+connection, watch streams cancelled by the client, and (over a plain socket, frame by
+frame) how many PINGs a client may send.
 
 Usage: python3 grpc_transport.py HOST PORT
 Prints one line per check and a summary; exits non-zero if a check failed.
 """
+import socket
+import struct
 import sys
 import threading
+import time
 
 import grpc
 from etcd3.etcdrpc import rpc_pb2
@@ -180,6 +184,93 @@ def watches_of_one_stream_each_get_their_own_view_of_a_batch():
     assert [e.prev_kv.value for e in prev] == [b"old", b"", b"new"], prev
     assert [(e.type, e.kv.key) for e in deletes] == [(1, b"/t/view/a")], deletes
     assert [(e.type, e.kv.value) for e in one] == [(0, b"new"), (1, b"")], one
+
+
+
+class RawHTTP2:
+    """An HTTP/2 connection spoken frame by frame over a plain socket, to send what gRPC
+    libraries send only under load (a PING after every DATA frame received)."""
+    PING, GOAWAY, SETTINGS = 6, 7, 4
+
+    def __init__(self):
+        self.socket = socket.create_connection((HOST, PORT), timeout=20)
+        self.buffer = b""
+        self.socket.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + self.frame(self.SETTINGS, 0, b""))
+
+    @staticmethod
+    def frame(kind, flags, payload, stream=0):
+        return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+
+    def ping(self, n):
+        return self.frame(self.PING, 0, struct.pack(">Q", n))
+
+    def next_frame(self):
+        """(type, flags, payload), or None once the server closed the connection."""
+        while len(self.buffer) < 9 or len(self.buffer) < 9 + int.from_bytes(self.buffer[:3], "big"):
+            chunk = self.socket.recv(65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        length = int.from_bytes(self.buffer[:3], "big")
+        kind, flags = self.buffer[3], self.buffer[4]
+        payload = self.buffer[9:9 + length]
+        self.buffer = self.buffer[9 + length:]
+        if kind == self.SETTINGS and not flags & 1:
+            self.socket.sendall(self.frame(self.SETTINGS, 1, b""))
+        return kind, flags, payload
+
+    def acks_until(self, last):
+        """Reads until the ACK of PING `last`; returns how many PING ACKs came and the GOAWAY
+        error code if the server sent one."""
+        acks = 0
+        while True:
+            got = self.next_frame()
+            if got is None:
+                return acks, None
+            kind, flags, payload = got
+            if kind == self.PING and flags & 1:
+                acks += 1
+                if struct.unpack(">Q", payload)[0] == last:
+                    return acks, None
+            if kind == self.GOAWAY:
+                return acks, struct.unpack(">I", payload[4:8])[0]
+
+
+@checks.check
+def a_client_that_pings_after_every_response_keeps_its_connection():
+    # grpc-go sends a bandwidth-probing PING whenever DATA arrives and its last PING has been
+    # answered: a client reading a busy watch sends hundreds a second. 1,500 over 1.5 s
+    # must all be answered, with no GOAWAY (NIOHTTP2's default allowed 200 per 30 s).
+    connection = RawHTTP2()
+    acks = 0
+    for n in range(1, 1501):
+        connection.socket.sendall(connection.ping(n))
+        got, goaway = connection.acks_until(n)
+        acks += got
+        assert goaway is None, f"GOAWAY {goaway} after {n} PINGs"
+        if n % 100 == 0:
+            time.sleep(0.1)
+    assert acks == 1500, acks
+    connection.socket.close()
+    assert put(b"/t/pinged", b"ok").header.revision > 0
+
+
+@checks.check
+def a_ping_flood_gets_a_goaway():
+    # Far beyond any client's probing: PINGs sent in bursts of 1,000 as fast as they are
+    # answered. Past 10,000 in a second the server answers with GOAWAY ENHANCE_YOUR_CALM
+    # (0xb) and closes the connection; other clients go on.
+    connection = RawHTTP2()
+    sent, acks, goaway = 0, 0, None
+    while goaway is None and sent < 30000:
+        connection.socket.sendall(b"".join(connection.ping(n) for n in range(sent + 1, sent + 1001)))
+        sent += 1000
+        got, goaway = connection.acks_until(sent)
+        acks += got
+    assert goaway == 0xB, (sent, acks, goaway)
+    assert 9900 <= acks < sent, (sent, acks)
+    connection.socket.close()
+    assert put(b"/t/flooded", b"ok").header.revision > 0
 
 
 checks.finish()
