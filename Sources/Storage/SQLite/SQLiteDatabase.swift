@@ -58,6 +58,7 @@ public final class SQLiteDatabase: SQLDatabase {
         _ = try c.queryNow(SQLiteSQL.journalModeWAL)
         try c.executeNow(SQLiteSQL.synchronous(configuration.synchronous))
         try c.executeNow(SQLiteSQL.journalSizeLimit)
+        _ = try c.queryNow(SQLiteSQL.walAutocheckpoint(configuration.checkpointPages))
         try tune(c, configuration)
     }
 
