@@ -177,6 +177,31 @@ import Testing
         await db.close()
     }
 
+    /// The WAL is copied back into the database once it holds `checkpointPages` pages, and
+    /// then reused: with a small setting it stays small, with the default it keeps every
+    /// commit of this test.
+    @Test func theWALIsCheckpointedAfterTheConfiguredNumberOfPages() async throws {
+        func walBytes(checkpointPages: Int?) async throws -> Int64 {
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let db = try open(dir) { c in
+                c.synchronous = .off
+                if let checkpointPages { c.checkpointPages = checkpointPages }
+            }
+            let blob = SQLValue.blob(Array(repeating: 7, count: 3000))
+            try await db.write { c in try await c.execute("CREATE TABLE t (v BLOB)") }
+            for _ in 0..<600 { try await db.write { c in try await c.execute("INSERT INTO t VALUES (?)", [blob]) } }
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: dir.path + "/test.db-wal")[.size] as? Int64) ?? nil
+            await db.close()
+            return bytes ?? 0
+        }
+        let small = try await walBytes(checkpointPages: 100)
+        let byDefault = try await walBytes(checkpointPages: nil)
+        // Each commit adds at least its row's page to the log (4 KiB pages plus headers).
+        #expect(small < 250 * 4120, "\(small) bytes")
+        #expect(byDefault > 600 * 4096, "\(byDefault) bytes")
+    }
+
     @Test func backupIsAConsistentReadableCopy() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
