@@ -25,16 +25,17 @@ public final class GRPCFrameTransport: ServerTransport, Sendable {
         public var windowBytes: Int = 8 * 1024 * 1024
         public var bufferedMessages: Int = 4096
         /// PING and SETTINGS frames a client may send before the connection is closed as
-        /// abusive. gRPC clients measure bandwidth with a PING after each DATA frame they
-        /// receive once the previous PING is answered (grpc-go's BDP estimator), so a client
-        /// receiving a steady flow of responses sends hundreds of PINGs a second: NIOHTTP2's
-        /// default of 200 per 30 s closed every busy etcd client's connection within a
-        /// second, and the client reconnected and re-created its watches. The rate stays
-        /// bounded (the counter keeps one timestamp per frame in the window).
+        /// abusive: 2,000 in any 200 ms. gRPC clients measure bandwidth with a PING after
+        /// each DATA frame they receive once the previous PING is answered (grpc-go's BDP
+        /// estimator), so a client receiving a steady flow of responses sends hundreds of
+        /// PINGs a second: NIOHTTP2's default of 200 per 30 s closed every busy etcd
+        /// client's connection within a second, and the client reconnected and re-created
+        /// its watches. The window is short because the counter keeps one timestamp per
+        /// frame in it, for every connection.
         public var controlFrameRateLimit: NIOHTTP2Handler.ControlFrameRateLimitConfiguration = {
             var limit = NIOHTTP2Handler.ControlFrameRateLimitConfiguration()
-            limit.maximumCount = 10_000
-            limit.windowLength = .seconds(1)
+            limit.maximumCount = 2_000
+            limit.windowLength = .milliseconds(200)
             return limit
         }()
 

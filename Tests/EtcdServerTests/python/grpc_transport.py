@@ -258,7 +258,7 @@ def a_client_that_pings_after_every_response_keeps_its_connection():
 @checks.check
 def a_ping_flood_gets_a_goaway():
     # Far beyond any client's probing: PINGs sent in bursts of 1,000 as fast as they are
-    # answered. Past 10,000 in a second the server answers with GOAWAY ENHANCE_YOUR_CALM
+    # answered. Past 2,000 in 200 ms the server answers with GOAWAY ENHANCE_YOUR_CALM
     # (0xb) and closes the connection; other clients go on.
     connection = RawHTTP2()
     sent, acks, goaway = 0, 0, None
@@ -268,7 +268,7 @@ def a_ping_flood_gets_a_goaway():
         got, goaway = connection.acks_until(sent)
         acks += got
     assert goaway == 0xB, (sent, acks, goaway)
-    assert 9900 <= acks < sent, (sent, acks)
+    assert 1900 <= acks < sent, (sent, acks)
     connection.socket.close()
     assert put(b"/t/flooded", b"ok").header.revision > 0
 
