@@ -1,7 +1,8 @@
 """Drives the Watch protocol of a running etcd v3 endpoint with raw gRPC streams (grpcio):
 client-chosen and duplicate watch IDs, filters, cancelling one watch of a stream, and a
-progress request answered after every event already sent. The same checks pass against
-Debian's etcd.
+progress request answered after every event already sent (these pass against Debian's
+etcd too), and a watch whose client stops reading, which skiff cancels as too slow once
+32 MiB wait for it (etcd instead holds slow watchers back and never cancels them).
 
 Usage: python3 watch_protocol.py HOST PORT
 Prints one line per check and a summary; exits non-zero if a check failed.
@@ -63,9 +64,9 @@ def delete(key):
 class WatchStream:
     """One Watch call: requests are sent whenever the check wants, responses read in order."""
 
-    def __init__(self):
+    def __init__(self, method=watch_method):
         self.requests = queue.Queue()
-        self.call = watch_method(iter(self.requests.get, None), timeout=60)
+        self.call = method(iter(self.requests.get, None), timeout=60)
 
     def send(self, request):
         self.requests.put(request)
@@ -152,6 +153,40 @@ def a_progress_request_is_answered_after_every_event_sent():
         assert progress.header.revision == revisions[-1], (progress.header.revision, revisions)
     finally:
         stream.close()
+
+
+
+@checks.check
+def a_watch_whose_client_stops_reading_is_cancelled_and_the_stream_goes_on():
+    # No bandwidth probing, so the client's windows stay small while nothing is read: what
+    # the server sends piles up on the server's side of the stream.
+    slow_channel = grpc.insecure_channel(f"{HOST}:{PORT}", options=[("grpc.http2.bdp_probe", 0),
+                                                                     ("grpc.max_receive_message_length", 8 << 20)])
+    method = slow_channel.stream_stream("/etcdserverpb.Watch/Watch", request_serializer=None,
+                                        response_deserializer=rpc_pb2.WatchResponse.FromString)
+    stream = WatchStream(method)
+    try:
+        slow = stream.create(key=b"/p/slow/", range_end=b"/p/slow0").watch_id
+        quiet = stream.create(key=b"/p/quiet").watch_id
+        value = b"v" * (1 << 20)
+        revisions = [put(b"/p/slow/%d" % (i % 4), value) for i in range(48)]
+        seen, cancelled = [], None
+        while cancelled is None:
+            response = stream.next()
+            assert response.watch_id == slow, response
+            if response.canceled:
+                cancelled = response
+            seen += [e.kv.mod_revision for e in response.events]
+        assert "fell behind" in cancelled.cancel_reason, cancelled.cancel_reason
+        # What came before the cancellation came in order, from the first change, no gap.
+        assert seen == revisions[:len(seen)] and len(seen) < len(revisions), (len(seen), len(revisions))
+        # The stream and its other watch go on.
+        revision = put(b"/p/quiet", b"1")
+        response = stream.next()
+        assert response.watch_id == quiet and [e.kv.mod_revision for e in response.events] == [revision], response
+    finally:
+        stream.close()
+        slow_channel.close()
 
 
 checks.finish()
