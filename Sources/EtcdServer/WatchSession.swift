@@ -13,9 +13,13 @@ import Synchronization
 /// change seen by many watches of one stream costs one hand-over to the event loop, and is
 /// encoded once (``WatchResponseEncoder``). A slow client leaves bytes waiting: past
 /// the output's limit the request loop waits, and a watch whose changes find more than
-/// ``maxBacklogBytes`` waiting is cancelled as too slow. A discarding task group holds the
-/// progress-notify ticker while the request loop creates and cancels watches. The stream
-/// ends when the client cancels it or fails.
+/// ``maxBacklogBytes`` waiting falls behind, as etcd's slow watchers do: its registration in
+/// the store is dropped, and once the client has read what waits it is registered again
+/// from the first change it missed (the store reads those from the log). It is never
+/// cancelled for being slow, unless the changes it missed have been compacted meanwhile.
+/// A discarding task group holds the progress-notify ticker and the task that resumes
+/// lagging watches while the request loop creates and cancels watches. The stream ends
+/// when the client cancels it or fails.
 final class WatchSession: Sendable {
     /// Why a progress marker was asked for.
     private enum MarkerPurpose: Sendable { case requestProgress, periodic }
@@ -27,8 +31,14 @@ final class WatchSession: Sendable {
     }
 
     private struct Watch {
-        /// The store's ID; `nil` while the store is registering it.
+        /// The store's ID; `nil` while the store is registering it, or while lagging.
         var kineID: Int?
+        var range: KeyRange
+        /// Counts the watch's registrations in the store: messages from an older one (a
+        /// registration dropped when the watch fell behind) are ignored.
+        var generation = 0
+        /// While the client is too far behind: the revision to register again from.
+        var resumeFrom: Int64?
         var prevKV: Bool
         var noPut: Bool
         var noDelete: Bool
@@ -54,24 +64,34 @@ final class WatchSession: Sendable {
     private struct Sink: WatchSink {
         let session: WatchSession
         let id: Int64
-        func receive(_ message: WatchMessage) -> Bool { session.receive(message, for: id) }
-        func finish(_ error: (any Error)?) { session.ended(id, reason: error.map { EtcdError.from($0).message }) }
+        let generation: Int
+        func receive(_ message: WatchMessage) -> Bool { session.receive(message, for: id, generation: generation) }
+        func finish(_ error: (any Error)?) {
+            session.ended(id, generation: generation, reason: error.map { EtcdError.from($0).message })
+        }
     }
 
     private let store: KineStore
     private let identity: EtcdIdentity
     private let output: StreamOutput
     private let state = Mutex(State())
-    /// Bytes waiting for a slow client past which a watch's changes are refused (the watch is
-    /// cancelled as too slow). The request loop already waits at the output's own, lower limit.
+    /// Signals that a watch fell behind; the resuming task waits for the client to read.
+    private let lagged: AsyncStream<Void>
+    private let lagSignal: AsyncStream<Void>.Continuation
+    /// Bytes waiting for a slow client past which a watch's changes are not sent (the watch
+    /// falls behind). The request loop already waits at the output's own, lower limit.
     static let maxBacklogBytes = 32 << 20
-    /// Events per response at most, so that a huge batch never makes one huge message.
+    /// Events per response at most, and roughly the most bytes of keys and values, so that a
+    /// huge batch (a catch-up from the log) never makes one huge message: gRPC clients
+    /// refuse messages over 4 MiB by default.
     private static let maxEventsPerResponse = 1000
+    private static let maxBytesPerResponse = 1 << 20
 
     init(store: KineStore, identity: EtcdIdentity, output: StreamOutput) {
         self.store = store
         self.identity = identity
         self.output = output
+        (lagged, lagSignal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Serves the stream's requests until the call is cancelled; every watch then ends.
@@ -83,6 +103,13 @@ final class WatchSession: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: progressNotifyInterval)
                     if !Task.isCancelled { self.requestPeriodicProgress() }
+                }
+            }
+            group.addTask {
+                // Once the client has read what waited, lagging watches start again.
+                for await _ in self.lagged {
+                    try await self.output.waitForRoom()
+                    await self.resumeLaggingWatches()
                 }
             }
             for try await request in requests {
@@ -118,7 +145,7 @@ final class WatchSession: Sendable {
                 id = s.nextID
                 s.nextID += 1
             }
-            s.watches[id] = Watch(prevKV: c.prevKv, noPut: filters.contains(.noput), noDelete: filters.contains(.nodelete),
+            s.watches[id] = Watch(range: KeyRange(key: c.key, rangeEnd: c.rangeEnd), prevKV: c.prevKv, noPut: filters.contains(.noput), noDelete: filters.contains(.nodelete),
                                   progressNotify: c.progressNotify)
             return id
         }
@@ -128,7 +155,7 @@ final class WatchSession: Sendable {
         }
         let range = KeyRange(key: c.key, rangeEnd: c.rangeEnd)
         do {
-            let kineID = try await store.watch(range, startRevision: c.startRevision, sink: Sink(session: self, id: id))
+            let kineID = try await store.watch(range, startRevision: c.startRevision, sink: Sink(session: self, id: id, generation: 0))
             let overflowed: Bool = state.withLock { s in
                 s.watches[id]?.kineID = kineID
                 offer(response(id) { $0.created = true }, force: true)
@@ -137,17 +164,16 @@ final class WatchSession: Sendable {
                 for item in early {
                     switch item {
                     case .message(let message):
-                        if handle(message, for: id, in: &s) { continue }
-                        close(id, reason: EtcdError.from(KineError.watcherOverflow).message, in: &s)
-                        return true
+                        // Fell behind: the rest is read again from the log when it resumes.
+                        if !handle(message, for: id, in: &s) { return true }
                     case .ended(let reason):
                         close(id, reason: reason, in: &s)
                     }
                 }
                 return false
             }
-            // Closed here for falling behind: the store's watch goes too (its sink then
-            // finds nothing to close).
+            // Fell behind already: this registration goes (its sink belongs to an older
+            // generation now, so its end closes nothing).
             if overflowed { store.cancelWatch(kineID) }
         } catch {
             _ = state.withLock { $0.watches.removeValue(forKey: id) }
@@ -165,17 +191,74 @@ final class WatchSession: Sendable {
     }
 
     private func cancel(_ id: Int64) {
-        guard let kineID = state.withLock({ $0.watches[id]?.kineID }) else { return }
+        let kineID: Int? = state.withLock { s in
+            guard let w = s.watches[id] else { return nil }
+            if w.resumeFrom != nil {
+                // Lagging: no registration to end (one being made is dropped on return).
+                close(id, reason: nil, in: &s)
+                return nil
+            }
+            return w.kineID
+        }
         // The store finishes the watch's sink, which queues the "canceled" response.
-        store.cancelWatch(kineID)
+        if let kineID { store.cancelWatch(kineID) }
+    }
+
+    // MARK: Falling behind
+
+    /// Drops a watch's registration because its client has too much waiting, to register
+    /// it again from `revision` later. A requested progress counts it as having sent
+    /// everything before `revision`.
+    private func startLagging(_ id: Int64, from revision: Int64, in s: inout State) {
+        guard s.watches[id] != nil else { return }
+        s.watches[id]?.generation += 1
+        s.watches[id]?.kineID = nil
+        s.watches[id]?.resumeFrom = revision
+        s.watches[id]?.pendingMarkers = []
+        if s.progressWaiting?.remove(id) != nil { s.progressRevision = min(s.progressRevision, revision - 1) }
+        finishProgressIfComplete(in: &s)
+        lagSignal.yield()
+    }
+
+    /// Registers every lagging watch again from the first change it missed. A watch whose
+    /// missed changes were compacted meanwhile is cancelled, as a watch created that far
+    /// back would be.
+    private func resumeLaggingWatches() async {
+        let lagging: [(Int64, KeyRange, Int64, Int)] = state.withLock { s in
+            s.watches.compactMap { id, w in w.resumeFrom.map { (id, w.range, $0, w.generation) } }
+        }
+        for (id, range, from, generation) in lagging {
+            do {
+                let kineID = try await store.watch(range, startRevision: from, sink: Sink(session: self, id: id, generation: generation))
+                let current: Bool = state.withLock { s in
+                    guard s.watches[id]?.generation == generation else { return false }
+                    s.watches[id]?.kineID = kineID
+                    s.watches[id]?.resumeFrom = nil
+                    return true
+                }
+                // Cancelled, or behind again, while it registered.
+                if !current { store.cancelWatch(kineID) }
+            } catch {
+                state.withLock { s in
+                    guard s.watches[id]?.generation == generation else { return }
+                    s.watches.removeValue(forKey: id)
+                    s.progressWaiting?.remove(id)
+                    var r = response(id) { $0.canceled = true; $0.cancelReason = EtcdError.from(error).message }
+                    if case KineError.compacted(let compactRevision, _) = error { r.compactRevision = compactRevision }
+                    offer(r, force: true)
+                    finishProgressIfComplete(in: &s)
+                }
+            }
+        }
     }
 
     // MARK: Delivery (called by the store)
 
-    /// A message for watch `id`; `false` when the stream cannot take more.
-    private func receive(_ message: WatchMessage, for id: Int64) -> Bool {
+    /// A message for watch `id`; `false` when the watch fell behind (the store then drops
+    /// this registration).
+    private func receive(_ message: WatchMessage, for id: Int64, generation: Int) -> Bool {
         state.withLock { s in
-            guard s.watches[id] != nil else { return true }
+            guard s.watches[id]?.generation == generation else { return true }
             if s.watches[id]?.early != nil {
                 s.watches[id]?.early?.append(.message(message))
                 return true
@@ -185,9 +268,9 @@ final class WatchSession: Sendable {
     }
 
     /// Watch `id` ended in the store.
-    private func ended(_ id: Int64, reason: String?) {
+    private func ended(_ id: Int64, generation: Int, reason: String?) {
         state.withLock { s in
-            guard s.watches[id] != nil else { return }
+            guard s.watches[id]?.generation == generation else { return }
             if s.watches[id]?.early != nil {
                 s.watches[id]?.early?.append(.ended(reason: reason))
                 return
@@ -198,25 +281,48 @@ final class WatchSession: Sendable {
 
     private func handle(_ message: WatchMessage, for id: Int64, in s: inout State) -> Bool {
         switch message {
-        case .events(let events): return send(events, for: id, in: &s)
+        case .events(let events):
+            if send(events, for: id, in: &s) { return true }
+            startLagging(id, from: events.first?.revision ?? store.watchRevision + 1, in: &s)
+            return false
         case .progress(let revision): return markerArrived(id, revision, in: &s)
         }
     }
 
+    /// Queues a watch's responses for `events`; `false`, queuing nothing, when the client
+    /// has ``maxBacklogBytes`` waiting.
     private func send(_ events: [Event], for id: Int64, in s: inout State) -> Bool {
         guard let w = s.watches[id] else { return true }
+        if output.backlog > Self.maxBacklogBytes { return false }
         let kept = w.noPut || w.noDelete
             ? events.filter { ($0.kind == .put && !w.noPut) || ($0.kind == .delete && !w.noDelete) } : events
         guard let last = kept.last else { return true }
         let header = identity.header(max(last.revision, store.watchRevision))
-        if kept.count <= Self.maxEventsPerResponse {
-            return offer(s.encoder.response(watchID: id, header: header, events: kept, prevKV: w.prevKV))
+        let parts = Self.responseParts(kept, prevKV: w.prevKV)
+        if parts.count == 1 {
+            return offer(s.encoder.response(watchID: id, header: header, events: kept, prevKV: w.prevKV), force: true)
         }
-        for chunk in stride(from: 0, to: kept.count, by: Self.maxEventsPerResponse) {
-            let part = kept[chunk..<min(chunk + Self.maxEventsPerResponse, kept.count)]
-            if !offer(s.encoder.response(watchID: id, header: header, events: part, prevKV: w.prevKV)) { return false }
+        for part in parts {
+            offer(s.encoder.response(watchID: id, header: header, events: part, prevKV: w.prevKV), force: true)
         }
         return true
+    }
+
+    /// Splits events into runs that each fit one response.
+    private static func responseParts(_ events: [Event], prevKV: Bool) -> [ArraySlice<Event>] {
+        var parts: [ArraySlice<Event>] = []
+        var start = 0, bytes = 0
+        for (i, e) in events.enumerated() {
+            let size = e.kv.key.count + e.kv.value.count + (prevKV ? (e.prevKV.map { $0.key.count + $0.value.count } ?? 0) : 0) + 64
+            if i > start && (i - start >= maxEventsPerResponse || bytes + size > maxBytesPerResponse) {
+                parts.append(events[start..<i])
+                start = i
+                bytes = 0
+            }
+            bytes += size
+        }
+        parts.append(events[start...])
+        return parts
     }
 
     /// Removes a watch and tells the client it was cancelled.
@@ -233,9 +339,17 @@ final class WatchSession: Sendable {
     /// tells the revision up to which everything has been sent.
     private func requestProgress() {
         let targets: [Int] = state.withLock { s in
-            s.progressWaiting = Set(s.watches.keys)
+            s.progressWaiting = []
             s.progressRevision = .max
-            for id in s.watches.keys { s.watches[id]?.pendingMarkers.append(.requestProgress) }
+            for (id, w) in s.watches {
+                // A lagging watch has sent everything before the change it resumes from.
+                if let resumeFrom = w.resumeFrom {
+                    s.progressRevision = min(s.progressRevision, resumeFrom - 1)
+                    continue
+                }
+                s.progressWaiting?.insert(id)
+                s.watches[id]?.pendingMarkers.append(.requestProgress)
+            }
             return s.watches.values.compactMap(\.kineID)
         }
         // A watch the store no longer has has ended: its sink was finished, which closed it.
@@ -262,9 +376,11 @@ final class WatchSession: Sendable {
         s.watches[id] = w
         switch purpose {
         case .periodic:
+            // Left out when the client is far behind: the next one will do.
             var r = response(id)
             r.header = identity.header(revision)
-            return offer(r)
+            offer(r)
+            return true
         case .requestProgress:
             if s.progressWaiting?.remove(id) != nil { s.progressRevision = min(s.progressRevision, revision) }
             finishProgressIfComplete(in: &s)

@@ -1,8 +1,7 @@
 """Drives the Watch protocol of a running etcd v3 endpoint with raw gRPC streams (grpcio):
 client-chosen and duplicate watch IDs, filters, cancelling one watch of a stream, and a
 progress request answered after every event already sent (these pass against Debian's
-etcd too), and a watch whose client stops reading, which skiff cancels as too slow once
-32 MiB wait for it (etcd instead holds slow watchers back and never cancels them).
+etcd too), and a watch whose client stops reading, which falls behind and catches up.
 
 Usage: python3 watch_protocol.py HOST PORT
 Prints one line per check and a summary; exits non-zero if a check failed.
@@ -157,9 +156,11 @@ def a_progress_request_is_answered_after_every_event_sent():
 
 
 @checks.check
-def a_watch_whose_client_stops_reading_is_cancelled_and_the_stream_goes_on():
+def a_watch_whose_client_stops_reading_falls_behind_and_catches_up():
     # No bandwidth probing, so the client's windows stay small while nothing is read: what
-    # the server sends piles up on the server's side of the stream.
+    # the server sends piles up on the server's side of the stream, past the 32 MiB at
+    # which skiff stops sending to the watch. Once the client reads again, the watch
+    # resumes from the first change it missed: every change arrives, once, in order.
     slow_channel = grpc.insecure_channel(f"{HOST}:{PORT}", options=[("grpc.http2.bdp_probe", 0),
                                                                      ("grpc.max_receive_message_length", 8 << 20)])
     method = slow_channel.stream_stream("/etcdserverpb.Watch/Watch", request_serializer=None,
@@ -170,16 +171,12 @@ def a_watch_whose_client_stops_reading_is_cancelled_and_the_stream_goes_on():
         quiet = stream.create(key=b"/p/quiet").watch_id
         value = b"v" * (1 << 20)
         revisions = [put(b"/p/slow/%d" % (i % 4), value) for i in range(48)]
-        seen, cancelled = [], None
-        while cancelled is None:
+        seen = []
+        while len(seen) < len(revisions):
             response = stream.next()
-            assert response.watch_id == slow, response
-            if response.canceled:
-                cancelled = response
+            assert response.watch_id == slow and not response.canceled, response
             seen += [e.kv.mod_revision for e in response.events]
-        assert "fell behind" in cancelled.cancel_reason, cancelled.cancel_reason
-        # What came before the cancellation came in order, from the first change, no gap.
-        assert seen == revisions[:len(seen)] and len(seen) < len(revisions), (len(seen), len(revisions))
+        assert seen == revisions, (seen, revisions)
         # The stream and its other watch go on.
         revision = put(b"/p/quiet", b"1")
         response = stream.next()
