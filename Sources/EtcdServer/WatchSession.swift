@@ -135,6 +135,7 @@ final class WatchSession: Sendable {
     /// Creates a watch; the client is told it was created, or why it could not be.
     private func create(_ c: Etcdserverpb_WatchCreateRequest) async {
         let filters = Set(c.filters)
+        let range = KeyRange(key: c.key, rangeEnd: c.rangeEnd)
         let id: Int64? = state.withLock { s in
             let id: Int64
             if c.watchID != 0 {
@@ -145,15 +146,14 @@ final class WatchSession: Sendable {
                 id = s.nextID
                 s.nextID += 1
             }
-            s.watches[id] = Watch(range: KeyRange(key: c.key, rangeEnd: c.rangeEnd), prevKV: c.prevKv, noPut: filters.contains(.noput), noDelete: filters.contains(.nodelete),
-                                  progressNotify: c.progressNotify)
+            s.watches[id] = Watch(range: range, prevKV: c.prevKv, noPut: filters.contains(.noput),
+                                  noDelete: filters.contains(.nodelete), progressNotify: c.progressNotify)
             return id
         }
         guard let id else {
             offer(response(c.watchID) { $0.created = true; $0.canceled = true; $0.cancelReason = "etcdserver: duplicate watch ID provided on the WatchStream" }, force: true)
             return
         }
-        let range = KeyRange(key: c.key, rangeEnd: c.rangeEnd)
         do {
             let kineID = try await store.watch(range, startRevision: c.startRevision, sink: Sink(session: self, id: id, generation: 0))
             let overflowed: Bool = state.withLock { s in
