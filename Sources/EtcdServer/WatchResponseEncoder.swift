@@ -9,37 +9,50 @@ import SwiftProtobuf
 /// (`header` = 1, `watch_id` = 2, repeated `events` = 11); every other response is encoded
 /// by SwiftProtobuf.
 ///
+/// A batch too large for one response (a catch-up read from the log) is split into several:
+/// at most ``maxEventsPerResponse`` events and about ``maxBytesPerResponse`` bytes each, as
+/// gRPC clients refuse messages over 4 MiB by default.
+///
 /// Not thread-safe: its owner serializes access.
 struct WatchResponseEncoder {
-    /// The batch whose encodings are kept. Holding the array keeps its storage alive, so
-    /// another batch can never be mistaken for it by address.
-    private var batch: [Event] = []
-    private var encodedEvents: [Bool: [UInt8]] = [:]
+    static let maxEventsPerResponse = 1000
+    static let maxBytesPerResponse = 1 << 20
+
+    /// A batch of changes and its encoded event fields, per response and per choice of
+    /// previous values. Holding the array keeps its storage alive, so another batch can
+    /// never be mistaken for it by address.
+    private struct Encoded {
+        var batch: [Event]
+        var parts: [Bool: [[UInt8]]]
+    }
+
+    /// The batches seen last, most recent first: the one batch every unfiltered watch of a
+    /// delivery shares stays here while filtered copies come and go.
+    private var recent: [Encoded] = []
+    private static let recentLimit = 4
     private var headerRevision: Int64 = -1
     private var encodedHeader: [UInt8] = []
 
-    /// The encoded response carrying `events` for watch `id`. `events` counts as the batch
-    /// seen last when it is that very array (the same storage); then its encoding is reused.
-    mutating func response(watchID id: Int64, header: Etcdserverpb_ResponseHeader, events: [Event], prevKV: Bool) -> [UInt8] {
-        let fields: [UInt8]
-        if Self.same(events, batch) {
-            if let cached = encodedEvents[prevKV] {
-                fields = cached
+    /// The encoded responses carrying `events` for watch `id`: one, or several for a batch
+    /// too large for one. When `events` is an array seen recently (the same storage), its
+    /// encoding is reused.
+    mutating func responses(watchID id: Int64, header: Etcdserverpb_ResponseHeader, events: [Event], prevKV: Bool) -> [[UInt8]] {
+        let parts: [[UInt8]]
+        if let index = recent.firstIndex(where: { Self.same(events, $0.batch) }) {
+            var entry = recent.remove(at: index)
+            if let cached = entry.parts[prevKV] {
+                parts = cached
             } else {
-                fields = Self.eventFields(events[...], prevKV: prevKV)
-                encodedEvents[prevKV] = fields
+                parts = Self.eventParts(events, prevKV: prevKV)
+                entry.parts[prevKV] = parts
             }
+            recent.insert(entry, at: 0)
         } else {
-            fields = Self.eventFields(events[...], prevKV: prevKV)
-            batch = events
-            encodedEvents = [prevKV: fields]
+            parts = Self.eventParts(events, prevKV: prevKV)
+            recent.insert(Encoded(batch: events, parts: [prevKV: parts]), at: 0)
+            if recent.count > Self.recentLimit { recent.removeLast() }
         }
-        return response(watchID: id, header: header, eventFields: fields)
-    }
-
-    /// The encoded response carrying a slice of a batch (no sharing).
-    mutating func response(watchID id: Int64, header: Etcdserverpb_ResponseHeader, events: ArraySlice<Event>, prevKV: Bool) -> [UInt8] {
-        response(watchID: id, header: header, eventFields: Self.eventFields(events, prevKV: prevKV))
+        return parts.map { response(watchID: id, header: header, eventFields: $0) }
     }
 
     /// Encodes any other response.
@@ -66,16 +79,26 @@ struct WatchResponseEncoder {
         return out
     }
 
-    /// Field 11 once per event: key, length, encoded `mvccpb.Event`.
-    private static func eventFields(_ events: ArraySlice<Event>, prevKV: Bool) -> [UInt8] {
-        var out: [UInt8] = []
+    /// Field 11 once per event (key, length, encoded `mvccpb.Event`), grouped into the runs
+    /// that each make one response.
+    private static func eventParts(_ events: [Event], prevKV: Bool) -> [[UInt8]] {
+        var parts: [[UInt8]] = []
+        var current: [UInt8] = []
+        var count = 0
         for event in events {
             let encoded: [UInt8] = try! Mvccpb_Event(event, prevKV: prevKV).serializedBytes()
-            appendKey(field: 11, lengthDelimited: true, to: &out)
-            appendVarint(UInt64(encoded.count), to: &out)
-            out += encoded
+            if count > 0 && (count == maxEventsPerResponse || current.count + encoded.count > maxBytesPerResponse) {
+                parts.append(current)
+                current = []
+                count = 0
+            }
+            appendKey(field: 11, lengthDelimited: true, to: &current)
+            appendVarint(UInt64(encoded.count), to: &current)
+            current += encoded
+            count += 1
         }
-        return out
+        parts.append(current)
+        return parts
     }
 
     private static func same(_ a: [Event], _ b: [Event]) -> Bool {

@@ -79,13 +79,9 @@ final class WatchSession: Sendable {
     private let lagged: AsyncStream<Void>
     private let lagSignal: AsyncStream<Void>.Continuation
     /// Bytes waiting for a slow client past which a watch's changes are not sent (the watch
-    /// falls behind). The request loop already waits at the output's own, lower limit.
+    /// falls behind) and periodic progress is left out. The request loop already waits at
+    /// the output's own, lower limit.
     static let maxBacklogBytes = 32 << 20
-    /// Events per response at most, and roughly the most bytes of keys and values, so that a
-    /// huge batch (a catch-up from the log) never makes one huge message: gRPC clients
-    /// refuse messages over 4 MiB by default.
-    private static let maxEventsPerResponse = 1000
-    private static let maxBytesPerResponse = 1 << 20
 
     init(store: KineStore, identity: EtcdIdentity, output: StreamOutput) {
         self.store = store
@@ -151,14 +147,14 @@ final class WatchSession: Sendable {
             return id
         }
         guard let id else {
-            offer(response(c.watchID) { $0.created = true; $0.canceled = true; $0.cancelReason = "etcdserver: duplicate watch ID provided on the WatchStream" }, force: true)
+            offer(response(c.watchID) { $0.created = true; $0.canceled = true; $0.cancelReason = "etcdserver: duplicate watch ID provided on the WatchStream" })
             return
         }
         do {
             let kineID = try await store.watch(range, startRevision: c.startRevision, sink: Sink(session: self, id: id, generation: 0))
             let overflowed: Bool = state.withLock { s in
                 s.watches[id]?.kineID = kineID
-                offer(response(id) { $0.created = true }, force: true)
+                offer(response(id) { $0.created = true })
                 let early = s.watches[id]?.early ?? []
                 s.watches[id]?.early = nil
                 for item in early {
@@ -177,16 +173,8 @@ final class WatchSession: Sendable {
             if overflowed { store.cancelWatch(kineID) }
         } catch {
             _ = state.withLock { $0.watches.removeValue(forKey: id) }
-            offer(response(id) { $0.created = true }, force: true)
-            if case KineError.compacted(let compactRevision, _) = error {
-                offer(response(id) {
-                    $0.canceled = true
-                    $0.compactRevision = compactRevision
-                    $0.cancelReason = EtcdError.compacted.message
-                }, force: true)
-            } else {
-                offer(response(id) { $0.canceled = true; $0.cancelReason = EtcdError.from(error).message }, force: true)
-            }
+            offer(response(id) { $0.created = true })
+            offer(cancelled(id, by: error))
         }
     }
 
@@ -243,9 +231,7 @@ final class WatchSession: Sendable {
                     guard s.watches[id]?.generation == generation else { return }
                     s.watches.removeValue(forKey: id)
                     s.progressWaiting?.remove(id)
-                    var r = response(id) { $0.canceled = true; $0.cancelReason = EtcdError.from(error).message }
-                    if case KineError.compacted(let compactRevision, _) = error { r.compactRevision = compactRevision }
-                    offer(r, force: true)
+                    offer(cancelled(id, by: error))
                     finishProgressIfComplete(in: &s)
                 }
             }
@@ -282,8 +268,8 @@ final class WatchSession: Sendable {
     private func handle(_ message: WatchMessage, for id: Int64, in s: inout State) -> Bool {
         switch message {
         case .events(let events):
-            if send(events, for: id, in: &s) { return true }
-            startLagging(id, from: events.first?.revision ?? store.watchRevision + 1, in: &s)
+            guard let first = events.first, !send(events, for: id, in: &s) else { return true }
+            startLagging(id, from: first.revision, in: &s)
             return false
         case .progress(let revision): return markerArrived(id, revision, in: &s)
         }
@@ -298,38 +284,15 @@ final class WatchSession: Sendable {
             ? events.filter { ($0.kind == .put && !w.noPut) || ($0.kind == .delete && !w.noDelete) } : events
         guard let last = kept.last else { return true }
         let header = identity.header(max(last.revision, store.watchRevision))
-        let parts = Self.responseParts(kept, prevKV: w.prevKV)
-        if parts.count == 1 {
-            return offer(s.encoder.response(watchID: id, header: header, events: kept, prevKV: w.prevKV), force: true)
-        }
-        for part in parts {
-            offer(s.encoder.response(watchID: id, header: header, events: part, prevKV: w.prevKV), force: true)
-        }
+        for response in s.encoder.responses(watchID: id, header: header, events: kept, prevKV: w.prevKV) { offer(response) }
         return true
-    }
-
-    /// Splits events into runs that each fit one response.
-    private static func responseParts(_ events: [Event], prevKV: Bool) -> [ArraySlice<Event>] {
-        var parts: [ArraySlice<Event>] = []
-        var start = 0, bytes = 0
-        for (i, e) in events.enumerated() {
-            let size = e.kv.key.count + e.kv.value.count + (prevKV ? (e.prevKV.map { $0.key.count + $0.value.count } ?? 0) : 0) + 64
-            if i > start && (i - start >= maxEventsPerResponse || bytes + size > maxBytesPerResponse) {
-                parts.append(events[start..<i])
-                start = i
-                bytes = 0
-            }
-            bytes += size
-        }
-        parts.append(events[start...])
-        return parts
     }
 
     /// Removes a watch and tells the client it was cancelled.
     private func close(_ id: Int64, reason: String?, in s: inout State) {
         guard s.watches.removeValue(forKey: id) != nil else { return }
         s.progressWaiting?.remove(id)
-        offer(response(id) { $0.canceled = true; if let reason { $0.cancelReason = reason } }, force: true)
+        offer(response(id) { $0.canceled = true; if let reason { $0.cancelReason = reason } })
         finishProgressIfComplete(in: &s)
     }
 
@@ -377,9 +340,11 @@ final class WatchSession: Sendable {
         switch purpose {
         case .periodic:
             // Left out when the client is far behind: the next one will do.
-            var r = response(id)
-            r.header = identity.header(revision)
-            offer(r)
+            if output.backlog <= Self.maxBacklogBytes {
+                var r = response(id)
+                r.header = identity.header(revision)
+                offer(r)
+            }
             return true
         case .requestProgress:
             if s.progressWaiting?.remove(id) != nil { s.progressRevision = min(s.progressRevision, revision) }
@@ -396,10 +361,20 @@ final class WatchSession: Sendable {
         let revision = s.progressRevision == .max ? store.watchRevision : s.progressRevision
         var r = response(-1)
         r.header = identity.header(revision)
-        offer(r, force: true)
+        offer(r)
     }
 
     // MARK: Responses
+
+    /// The response cancelling watch `id` because the store could not (re)start it; for
+    /// changes already compacted, with the compact revision, as etcd answers.
+    private func cancelled(_ id: Int64, by error: any Error) -> Etcdserverpb_WatchResponse {
+        response(id) {
+            $0.canceled = true
+            $0.cancelReason = EtcdError.from(error).message
+            if case KineError.compacted(let compactRevision, _) = error { $0.compactRevision = compactRevision }
+        }
+    }
 
     private func response(_ id: Int64, _ configure: (inout Etcdserverpb_WatchResponse) -> Void = { _ in }) -> Etcdserverpb_WatchResponse {
         var r = Etcdserverpb_WatchResponse()
@@ -409,18 +384,13 @@ final class WatchSession: Sendable {
         return r
     }
 
-    /// Queues a response; `false` when the client has ``maxBacklogBytes`` waiting already
-    /// (never with `force`).
-    @discardableResult
-    private func offer(_ response: Etcdserverpb_WatchResponse, force: Bool = false) -> Bool {
-        offer(WatchResponseEncoder.encode(response), force: force)
+    private func offer(_ response: Etcdserverpb_WatchResponse) {
+        offer(WatchResponseEncoder.encode(response))
     }
 
-    /// Queues an encoded response, as ``offer(_:force:)``. A stream that has closed takes
-    /// nothing, and that is not the watch's fault: the call is ending and ends every watch.
-    private func offer(_ bytes: [UInt8], force: Bool = false) -> Bool {
-        if !force && output.backlog > Self.maxBacklogBytes { return false }
+    /// Queues an encoded response. A stream that has closed takes nothing, and that is not
+    /// the watch's fault: the call is ending and ends every watch.
+    private func offer(_ bytes: [UInt8]) {
         try? output.send(bytes)
-        return true
     }
 }

@@ -5,9 +5,10 @@ import Synchronization
 ///
 /// Committers publish the changes they made; the feed delivers them in revision order with
 /// no gap and no repeat (the hub skips what it has delivered already, so the committer's
-/// direct delivery and the feed's task never repeat a change). If changes arrive with a gap (another committer's, or another
-/// node's, changes came first), the missing revisions are read from the log. ``poke()``
-/// asks it to look for changes it was not told about (made through another node).
+/// direct delivery and the feed's task never repeat a change). If changes arrive with a gap
+/// (another committer's, or another node's, changes came first), the missing revisions are
+/// read from the log. ``poke()`` asks it to look for changes it was not told about (made
+/// through another node).
 final class WatchFeed: Sendable {
     private let hub: WatchHub
     private let reader: KineReader

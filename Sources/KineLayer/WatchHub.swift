@@ -103,7 +103,7 @@ final class WatchHub: Sendable {
             // Under `state`: advance the revision, hold changes for catching-up watchers,
             // and pick what live watchers get; hand over afterwards, outside `state`.
             let picked: (live: [(Int, any WatchSink, [Event])], tooSlow: [Int])? = state.withLock { s in
-                let fresh = events.first.map { $0.revision > s.revision } == true ? events : events.filter { $0.revision > s.revision }
+                let fresh = (events.first?.revision ?? 0) > s.revision ? events : events.filter { $0.revision > s.revision }
                 guard let first = fresh.first, let last = fresh.last else { return ([], []) }
                 if onlyIfNext && first.revision != s.revision + 1 { return nil }
                 s.revision = last.revision

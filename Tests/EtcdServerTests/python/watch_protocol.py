@@ -1,7 +1,8 @@
 """Drives the Watch protocol of a running etcd v3 endpoint with raw gRPC streams (grpcio):
 client-chosen and duplicate watch IDs, filters, cancelling one watch of a stream, and a
 progress request answered after every event already sent (these pass against Debian's
-etcd too), and a watch whose client stops reading, which falls behind and catches up.
+etcd too), and a watch whose client stops reading, which falls behind and catches up, or
+is cancelled with the compact revision if what it missed was compacted meanwhile.
 
 Usage: python3 watch_protocol.py HOST PORT
 Prints one line per check and a summary; exits non-zero if a check failed.
@@ -18,6 +19,8 @@ HOST, PORT = sys.argv[1], int(sys.argv[2])
 channel = grpc.insecure_channel(f"{HOST}:{PORT}")
 kv_put = channel.unary_unary("/etcdserverpb.KV/Put", request_serializer=rpc_pb2.PutRequest.SerializeToString,
                              response_deserializer=rpc_pb2.PutResponse.FromString)
+kv_compact = channel.unary_unary("/etcdserverpb.KV/Compact", request_serializer=rpc_pb2.CompactionRequest.SerializeToString,
+                                 response_deserializer=rpc_pb2.CompactionResponse.FromString)
 kv_delete = channel.unary_unary("/etcdserverpb.KV/DeleteRange",
                                 request_serializer=rpc_pb2.DeleteRangeRequest.SerializeToString,
                                 response_deserializer=rpc_pb2.DeleteRangeResponse.FromString)
@@ -155,17 +158,22 @@ def a_progress_request_is_answered_after_every_event_sent():
 
 
 
-@checks.check
-def a_watch_whose_client_stops_reading_falls_behind_and_catches_up():
-    # No bandwidth probing, so the client's windows stay small while nothing is read: what
-    # the server sends piles up on the server's side of the stream, past the 32 MiB at
-    # which skiff stops sending to the watch. Once the client reads again, the watch
-    # resumes from the first change it missed: every change arrives, once, in order.
+def slow_reader_stream():
+    """A Watch stream on a channel without bandwidth probing, so the client's windows stay
+    small while nothing is read: what the server sends piles up on the server's side of
+    the stream, past the 32 MiB at which skiff stops sending to a watch."""
     slow_channel = grpc.insecure_channel(f"{HOST}:{PORT}", options=[("grpc.http2.bdp_probe", 0),
                                                                      ("grpc.max_receive_message_length", 8 << 20)])
     method = slow_channel.stream_stream("/etcdserverpb.Watch/Watch", request_serializer=None,
                                         response_deserializer=rpc_pb2.WatchResponse.FromString)
-    stream = WatchStream(method)
+    return slow_channel, WatchStream(method)
+
+
+@checks.check
+def a_watch_whose_client_stops_reading_falls_behind_and_catches_up():
+    # Once the client reads again, the watch resumes from the first change it missed:
+    # every change arrives, once, in order.
+    slow_channel, stream = slow_reader_stream()
     try:
         slow = stream.create(key=b"/p/slow/", range_end=b"/p/slow0").watch_id
         quiet = stream.create(key=b"/p/quiet").watch_id
@@ -181,6 +189,32 @@ def a_watch_whose_client_stops_reading_falls_behind_and_catches_up():
         revision = put(b"/p/quiet", b"1")
         response = stream.next()
         assert response.watch_id == quiet and [e.kv.mod_revision for e in response.events] == [revision], response
+    finally:
+        stream.close()
+        slow_channel.close()
+
+
+@checks.check
+def a_watch_that_fell_behind_past_a_compaction_is_cancelled_with_the_compact_revision():
+    # The changes it missed are compacted before the client reads again: it cannot resume,
+    # and is cancelled as a watch created that far back would be.
+    slow_channel, stream = slow_reader_stream()
+    try:
+        slow = stream.create(key=b"/p/gone/", range_end=b"/p/gone0").watch_id
+        value = b"v" * (1 << 20)
+        revisions = [put(b"/p/gone/%d" % (i % 4), value) for i in range(48)]
+        kv_compact(rpc_pb2.CompactionRequest(revision=revisions[-1], physical=True), timeout=30)
+        seen, cancelled = [], None
+        while cancelled is None:
+            response = stream.next()
+            assert response.watch_id == slow, response
+            seen += [e.kv.mod_revision for e in response.events]
+            if response.canceled:
+                cancelled = response
+        assert cancelled.compact_revision == revisions[-1], cancelled
+        assert "compacted" in cancelled.cancel_reason, cancelled.cancel_reason
+        # What came before the cancellation came in order, from the first change, no gap.
+        assert seen == revisions[:len(seen)] and len(seen) < len(revisions), (len(seen), len(revisions))
     finally:
         stream.close()
         slow_channel.close()
