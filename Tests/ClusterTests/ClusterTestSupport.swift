@@ -89,6 +89,8 @@ struct MemberStatus: Decodable {
     var role: String
     var leader: Bool
     var healthy: Bool
+    /// Why the member did not answer the probe, when it did not.
+    var error: String?
 }
 
 /// A cluster of real `skiff etcd` processes on loopback.
@@ -151,13 +153,18 @@ final class TestCluster: @unchecked Sendable {
     func waitForStatus(timeout: TimeInterval, _ condition: ([MemberStatus]) -> Bool) async throws -> [MemberStatus] {
         let deadline = Date().addingTimeInterval(timeout)
         var last: [MemberStatus] = []
+        var lastError: (any Error)?
         while Date() < deadline {
-            if let s = try? status() {
-                last = s
-                if condition(s) { return s }
+            do {
+                last = try status()
+                lastError = nil
+                if condition(last) { return last }
+            } catch {
+                lastError = error
             }
             try await Task.sleep(for: .milliseconds(300))
         }
+        if let lastError { print("the last `skiff cluster status` failed: \(lastError)") }
         return last
     }
 

@@ -145,7 +145,7 @@ extension ClusterIntegrationTests {
         }
         #expect(caughtUp == expected, "restarted member sees \(caughtUp) of \(expected) keys")
         let healed = try await cluster.waitForStatus(timeout: 30) { s in s.filter { $0.role == "voter" && $0.healthy }.count == 3 }
-        #expect(healed.filter { $0.role == "voter" && $0.healthy }.count == 3, "\(healed)")
+        #expect(healed.filter { $0.role == "voter" && $0.healthy }.count == 3, "\(healed)\n\(cluster.logs)")
     }
 }
 
