@@ -27,7 +27,9 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         executor = QueueTaskExecutor(queue: queue)
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        // WAL writes gathered per commit (see CoalescingWALVFS); the default VFS if that
+        // could not be registered.
+        let rc = sqlite3_open_v2(path, &db, flags, CoalescingWALVFS.name)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(db)
