@@ -64,8 +64,10 @@ final class GroupCommit: CommitStrategy {
                 return Array(s.queue.prefix(n))
             }
             if batch.isEmpty { return }
+            var changes = 0
             do {
                 let outcome = try await executor.execute(batch.map(\.request))
+                changes = outcome.events.count
                 feed.publish(outcome.events)
                 for (pending, result) in zip(batch, outcome.results) {
                     pending.completion(result.widened)
@@ -73,6 +75,7 @@ final class GroupCommit: CommitStrategy {
             } catch {
                 for pending in batch { pending.completion(.failure(error)) }
             }
+            HeapTrim.after(changes: changes)
         }
     }
 }

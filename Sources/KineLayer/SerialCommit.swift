@@ -14,13 +14,16 @@ final class SerialCommit: CommitStrategy {
     func enqueue(_ request: WriteRequest, completion: @escaping WriteCompletion) {
         if closed.withLock({ $0 }) { return completion(.failure(KineError.closed)) }
         Task {
+            var changes = 0
             do {
                 let outcome = try await executor.execute([request])
+                changes = outcome.events.count
                 feed.publish(outcome.events)
                 completion(outcome.results[0].widened)
             } catch {
                 completion(.failure(error))
             }
+            HeapTrim.after(changes: changes)
         }
     }
 

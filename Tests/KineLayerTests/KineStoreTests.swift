@@ -48,6 +48,29 @@ import Testing
         }
     }
 
+    /// A delete range over more keys than HeapTrim's threshold (the write after which the
+    /// heap is trimmed) removes them all at one revision, and the store goes on.
+    @Test func aDeleteRangeOverThousandsOfKeysIsOneRevision() async throws {
+        try await withStore(testOptions()) { store, _ in
+            let count = HeapTrim.changesThreshold + 1
+            for start in stride(from: 0, to: count, by: 1000) {
+                let puts = (start..<min(start + 1000, count)).map { TxnOperation.put(TxnPut(key: .k("/many/\($0)"), value: .k("v"))) }
+                _ = try await store.txn(Txn(success: puts))
+            }
+            let before = try await store.currentRevision()
+            let result = try await store.txn(Txn(success: [.deleteRange(.prefix("/many/"))]))
+            guard case .deleteRange(let deleted)? = result.results.first else {
+                Issue.record("unexpected result \(result.results)")
+                return
+            }
+            #expect(deleted.count == count)
+            #expect(result.revision == before + 1)
+            #expect(try await store.count(.prefix("/many/")).count == 0)
+            let after = try await store.create(.k("/many/again"), value: .k("v"))
+            #expect(after.modRevision == before + 2)
+        }
+    }
+
     @Test func putReturnsPreviousAndLeaseMustExist() async throws {
         try await withStore(testOptions()) { store, _ in
             let (first, none) = try await store.put(.k("/p"), value: .k("x"))
