@@ -54,6 +54,18 @@ extension BatchContext {
         return try await RangeQuery(range: range).run(c, current: revision).kvs
     }
 
+    /// The live keys of a range with the id of each one's newest row, as the batch has left
+    /// them: from the batch's states for a single key, else from one range read (after the
+    /// batch's rows are flushed, a live key's row in that read is its newest).
+    private func liveKeysWithRows(_ range: KeyRange, _ scope: TxnScope) async throws -> [(kv: KeyValue, lastRow: Int64)] {
+        if case .single = range.end {
+            let state = try await state(of: range.start)
+            return state.current.map { [($0, state.lastRow)] } ?? []
+        }
+        try await flushForRead(scope)
+        return try await RangeQuery.liveRows(of: range, c, current: revision).compactMap { row in row.keyValue.map { ($0, row.id) } }
+    }
+
     /// Runs a (possibly nested) transaction; its changes get revision `txnRevision` and
     /// consecutive sub-revisions from `sub`.
     private func run(_ txn: Txn, at txnRevision: inout Int64, sub: inout Int64, _ scope: TxnScope) async throws -> TxnResult {
@@ -85,9 +97,8 @@ extension BatchContext {
 
             case .deleteRange(let range):
                 var deleted: [KeyValue] = []
-                for kv in try await liveKeys(range, scope) {
-                    let state = try await state(of: kv.key)
-                    append(Self.tombstone(kv, id: nextID(&txnRevision, &sub), lastRow: state.lastRow))
+                for (kv, lastRow) in try await liveKeysWithRows(range, scope) {
+                    append(Self.tombstone(kv, id: nextID(&txnRevision, &sub), lastRow: lastRow))
                     deleted.append(kv)
                 }
                 results.append(.deleteRange(deleted: deleted))

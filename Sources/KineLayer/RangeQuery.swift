@@ -47,6 +47,14 @@ public struct RangeQuery: Sendable, Hashable {
         return RangeResult(kvs: shown, more: false, count: count)
     }
 
+    /// The row of every live key of `range` at `current`, in key order: each is its key's
+    /// newest row (what a delete of the range supersedes).
+    static func liveRows(of range: KeyRange, _ c: any SQLConnection, current: Int64) async throws -> [KineRow] {
+        let (condition, parameters) = KineSQL.rangeCondition(range)
+        return try await c.query(KineSQL.list(condition), parameters + [.integer(RowID.last(of: current)), .integer(-1)])
+            .map(KineRow.init)
+    }
+
     /// Runs the query inside a transaction whose newest revision is `current`.
     /// The count is that of the whole range (before the limit and the filters); it costs a
     /// `COUNT` query only when the rows read do not tell it (a limited plain read that found more).
