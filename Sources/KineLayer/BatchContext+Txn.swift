@@ -49,9 +49,7 @@ extension BatchContext {
     /// The live keys of a range as the transaction sees them: from the batch's key states
     /// for one key, from SQL otherwise.
     private func liveKeys(_ range: KeyRange, _ scope: TxnScope) async throws -> [KeyValue] {
-        if case .single = range.end { return (try await state(of: range.start)).current.map { [$0] } ?? [] }
-        try await flushForRead(scope)
-        return try await RangeQuery(range: range).run(c, current: revision).kvs
+        try await liveKeysWithRows(range, scope).map(\.kv)
     }
 
     /// The live keys of a range with the id of each one's newest row, as the batch has left
@@ -63,7 +61,7 @@ extension BatchContext {
             return state.current.map { [($0, state.lastRow)] } ?? []
         }
         try await flushForRead(scope)
-        return try await RangeQuery.liveRows(of: range, c, current: revision).compactMap { row in row.keyValue.map { ($0, row.id) } }
+        return try await RangeQuery.liveRows(of: range, c, at: revision).compactMap { row in row.keyValue.map { ($0, row.id) } }
     }
 
     /// Runs a (possibly nested) transaction; its changes get revision `txnRevision` and

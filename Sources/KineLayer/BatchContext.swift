@@ -116,12 +116,6 @@ final class BatchContext {
         return found
     }
 
-    /// The live keys of a range, as the batch has left them.
-    func liveKeys(_ range: KeyRange) async throws -> [KeyValue] {
-        try await flush()
-        return try await RangeQuery(range: range).run(c, current: revision).kvs
-    }
-
     // MARK: Row construction
 
     /// The row that sets `key` to `value` with `lease`.

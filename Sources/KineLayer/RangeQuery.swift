@@ -47,11 +47,11 @@ public struct RangeQuery: Sendable, Hashable {
         return RangeResult(kvs: shown, more: false, count: count)
     }
 
-    /// The row of every live key of `range` at `current`, in key order: each is its key's
-    /// newest row (what a delete of the range supersedes).
-    static func liveRows(of range: KeyRange, _ c: any SQLConnection, current: Int64) async throws -> [KineRow] {
+    /// The row of every live key of `range` at `revision`, in key order, at most `limit`
+    /// (-1: all): each is its key's newest row then (what a delete of the range supersedes).
+    static func liveRows(of range: KeyRange, _ c: any SQLConnection, at revision: Int64, limit: Int64 = -1) async throws -> [KineRow] {
         let (condition, parameters) = KineSQL.rangeCondition(range)
-        return try await c.query(KineSQL.list(condition), parameters + [.integer(RowID.last(of: current)), .integer(-1)])
+        return try await c.query(KineSQL.list(condition), parameters + [.integer(RowID.last(of: revision)), .integer(limit)])
             .map(KineRow.init)
     }
 
@@ -59,17 +59,16 @@ public struct RangeQuery: Sendable, Hashable {
     /// The count is that of the whole range (before the limit and the filters); it costs a
     /// `COUNT` query only when the rows read do not tell it (a limited plain read that found more).
     func run(_ c: any SQLConnection, current: Int64) async throws -> RangeResult {
-        let at = RowID.last(of: revision > 0 ? revision : current)
+        let readRevision = revision > 0 ? revision : current
         let (condition, parameters) = KineSQL.rangeCondition(range)
         func countAll() async throws -> Int64 {
-            try await c.queryFirst(KineSQL.count(condition), parameters + [.integer(at)])?.int(0) ?? 0
+            try await c.queryFirst(KineSQL.count(condition), parameters + [.integer(RowID.last(of: readRevision))])?.int(0) ?? 0
         }
         if countOnly { return RangeResult(kvs: [], more: false, count: try await countAll()) }
 
         // A plain read asks SQL for one row past the limit, to know whether there are more.
         let sqlLimit: Int64 = (isPlainKeyOrder && limit > 0) ? limit + 1 : -1
-        var kvs = try await c.query(KineSQL.list(condition), parameters + [.integer(at), .integer(sqlLimit)])
-            .compactMap { KineRow($0).keyValue }
+        var kvs = try await Self.liveRows(of: range, c, at: readRevision, limit: sqlLimit).compactMap(\.keyValue)
         let total = (sqlLimit > 0 && kvs.count > limit) ? try await countAll() : Int64(kvs.count)
         kvs = kvs.filter { kv in
             (minModRevision == 0 || kv.modRevision >= minModRevision)

@@ -68,6 +68,8 @@ import Testing
             #expect(try await store.count(.prefix("/many/")).count == 0)
             let after = try await store.create(.k("/many/again"), value: .k("v"))
             #expect(after.modRevision == before + 2)
+            // Each tombstone points at the row it superseded: compaction removes both.
+            #expect(try await store.compact(to: after.modRevision) == Int64(2 * count))
         }
     }
 

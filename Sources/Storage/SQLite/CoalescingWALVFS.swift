@@ -24,7 +24,8 @@ enum CoalescingWALVFS {
         guard let base = sqlite3_vfs_find(nil) else { return nil }
         let vfs = UnsafeMutablePointer<sqlite3_vfs>.allocate(capacity: 1)
         vfs.initialize(to: sqlite3_vfs())
-        vfs.pointee.iVersion = 2
+        // Version 2 adds xCurrentTimeInt64 only; the system-call overrides of version 3 stay the base's own.
+        vfs.pointee.iVersion = min(base.pointee.iVersion, 2)
         vfs.pointee.szOsFile = base.pointee.szOsFile + Int32(headerSize)
         vfs.pointee.mxPathname = base.pointee.mxPathname
         vfs.pointee.zName = UnsafePointer(strdup(vfsName))
@@ -87,11 +88,7 @@ enum CoalescingWALVFS {
         }
         vfs.pointee.xCurrentTimeInt64 = { vfs, time in
             let base = CoalescingWALVFS.base(vfs)
-            if base.pointee.iVersion >= 2, let now = base.pointee.xCurrentTimeInt64 { return now(base, time) }
-            var days = 0.0
-            let rc = base.pointee.xCurrentTime(base, &days)
-            time?.pointee = sqlite3_int64(days * 86_400_000)
-            return rc
+            return base.pointee.xCurrentTimeInt64(base, time)
         }
         guard sqlite3_vfs_register(vfs, 0) == SQLITE_OK else { return nil }
         return vfsName
