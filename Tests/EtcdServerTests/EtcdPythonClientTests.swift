@@ -14,9 +14,10 @@ import Testing
     /// and duplicate watch IDs, filters, cancelling one watch of a stream, a progress request
     /// answered after every event sent, and a watch whose client stops reading: it falls
     /// behind and catches up, or is cancelled with the compact revision if what it missed
-    /// was compacted meanwhile.
+    /// was compacted meanwhile; and periodic progress, every second here, for watches
+    /// created with progress_notify only.
     @Test func watchProtocolChecksPass() throws {
-        try runPythonChecks("watch_protocol.py", expecting: 5)
+        try runPythonChecks("watch_protocol.py", expecting: 6, serverArguments: ["--experimental-watch-progress-notify-interval", "1s"])
     }
 }
 
@@ -40,8 +41,8 @@ import Testing
 
 /// Runs one of the scripts in `python/` against a fresh `skiff etcd`; every one of its
 /// `count` checks must pass.
-private func runPythonChecks(_ name: String, expecting count: Int) throws {
-    let etcd = try SkiffEtcd()
+private func runPythonChecks(_ name: String, expecting count: Int, serverArguments: [String] = []) throws {
+    let etcd = try SkiffEtcd(extraArguments: serverArguments)
     defer { etcd.destroy() }
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("python/" + name).path
     let port = String(etcd.endpoint.split(separator: ":").last!)

@@ -2,13 +2,16 @@
 client-chosen and duplicate watch IDs, filters, cancelling one watch of a stream, and a
 progress request answered after every event already sent (these pass against Debian's
 etcd too), and a watch whose client stops reading, which falls behind and catches up, or
-is cancelled with the compact revision if what it missed was compacted meanwhile.
+is cancelled with the compact revision if what it missed was compacted meanwhile; and
+periodic progress for watches created with progress_notify (the server must run with
+--experimental-watch-progress-notify-interval 1s).
 
 Usage: python3 watch_protocol.py HOST PORT
 Prints one line per check and a summary; exits non-zero if a check failed.
 """
 import queue
 import sys
+import threading
 
 import grpc
 from etcd3.etcdrpc import rpc_pb2
@@ -218,6 +221,34 @@ def a_watch_that_fell_behind_past_a_compaction_is_cancelled_with_the_compact_rev
     finally:
         stream.close()
         slow_channel.close()
+
+
+@checks.check
+def a_progress_notify_watch_gets_periodic_progress_and_no_other_watch_does():
+    # The server runs with --experimental-watch-progress-notify-interval 1s.
+    stream = WatchStream()
+    try:
+        notified = stream.create(key=b"/p/n/a", progress_notify=True).watch_id
+        plain = stream.create(key=b"/p/n-other/", range_end=b"/p/n-other0").watch_id
+        revision = put(b"/p/n/a", b"1")
+        threading.Timer(3.5, lambda: put(b"/p/n-other/stop", b"x")).start()
+        events, progress = [], []
+        while True:
+            response = stream.next()
+            if response.events:
+                events.append((response.watch_id, [e.kv.key for e in response.events]))
+                if response.watch_id == plain:
+                    break
+            else:
+                progress.append((response.watch_id, response.header.revision, len(events)))
+        assert events[0] == (notified, [b"/p/n/a"]), events
+        # About three in 3.5 s, every one for the progress_notify watch, none for the other;
+        # those after the put report its revision at least.
+        assert all(watch_id == notified for watch_id, _, _ in progress), progress
+        after_put = [at for _, at, seen in progress if seen > 0]
+        assert len(after_put) >= 2 and all(at >= revision for at in after_put), (progress, revision)
+    finally:
+        stream.close()
 
 
 checks.finish()
