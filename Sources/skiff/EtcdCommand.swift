@@ -47,7 +47,7 @@ struct EtcdCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("experimental-watch-progress-notify-interval"),
             help: "How often watches created with progress_notify get an empty response with the current revision.")
-    var progressNotifyInterval = GoDuration(.seconds(600))
+    var progressNotifyInterval = DurationArgument(.seconds(600))
 
     @OptionGroup var datastore: DatastoreOptions
 

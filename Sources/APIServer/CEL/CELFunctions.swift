@@ -23,7 +23,7 @@ enum CELFunctions {
         case ("dyn", 1): return arguments[0]
         case ("matches", 2): return try method("matches", arguments[0], [arguments[1]])
         case ("duration", 1):
-            guard case .string(let text) = arguments[0], let seconds = parseDuration(text) else {
+            guard case .string(let text) = arguments[0], let seconds = GoDuration.seconds(text) else {
                 throw CELError("invalid duration \(arguments[0].text)")
             }
             return .duration(seconds)
@@ -168,22 +168,5 @@ enum CELFunctions {
             return .double(d)
         default: throw CELError("type conversion error to double from \(value.typeName)")
         }
-    }
-
-    /// Go-style durations: `1h30m`, `10s`, `250ms`, `1.5h`.
-    static func parseDuration(_ text: String) -> Double? {
-        var rest = Substring(text), total = 0.0, negative = false
-        if rest.hasPrefix("-") { negative = true; rest = rest.dropFirst() }
-        let units: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("h", 3600), ("m", 60), ("s", 1)]
-        guard !rest.isEmpty else { return nil }
-        while !rest.isEmpty {
-            let digits = rest.prefix { $0.isNumber || $0 == "." }
-            guard let value = Double(digits) else { return nil }
-            rest = rest.dropFirst(digits.count)
-            guard let (unit, factor) = units.first(where: { rest.hasPrefix($0.0) }) else { return nil }
-            rest = rest.dropFirst(unit.count)
-            total += value * factor
-        }
-        return negative ? -total : total
     }
 }

@@ -288,7 +288,7 @@ public struct StructuralValidation: Sendable {
         case "cidr":
             let parts = text.split(separator: "/")
             return parts.count == 2 && IPAddressBytes(String(parts[0])) != nil && Int(parts[1]) != nil
-        case "duration": return CELFunctions.parseDuration(text) != nil
+        case "duration": return GoDuration.seconds(text) != nil
         default: return true
         }
     }
