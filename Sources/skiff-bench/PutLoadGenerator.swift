@@ -1,0 +1,184 @@
+import Foundation
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import NIOPosix
+
+/// A closed-loop write load on any etcd v3 endpoint: `clients` callers, spread over
+/// `connections` HTTP/2 connections, each sending its next `KV.Put` as soon as its last one is
+/// answered, for `seconds`. Every Put writes a new random 256-byte key with a 1 KiB value under
+/// `prefix`, the shape `etcdctl check perf` writes. Unlike check perf, no rate limiter paces
+/// it, so it measures how many writes the server completes while it shares the machine with
+/// the load.
+///
+/// It speaks gRPC over NIOHTTP2 directly (one stream per call: request headers, one
+/// length-prefixed message, response headers, message, trailers) and counts a call as written
+/// only when its trailers carry `grpc-status: 0`.
+struct PutLoadGenerator {
+    var clients: Int
+    var connections: Int
+    var seconds: Double
+    var prefix = "/skiff-bench-load/"
+
+    struct Result {
+        var writes: Int
+        var failures: Int
+        var seconds: Double
+        var p50: Double
+        var p99: Double
+        var firstFailure: String?
+        var rate: Double { Double(writes) / seconds }
+    }
+
+    /// One caller's tally.
+    private struct Tally: Sendable {
+        var latencies: [Double] = []
+        var failures = 0
+        var firstFailure: String?
+    }
+
+    private typealias Stream = NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>
+    private typealias Multiplexer = NIOHTTP2Handler.AsyncStreamMultiplexer<Void>
+
+    func run(port: Int) async throws -> Result {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        // grpc-go servers (etcd) PING after each response DATA frame to estimate bandwidth:
+        // NIOHTTP2's default limit of 200 control frames per 30 s would make the client close
+        // a busy connection with ENHANCE_YOUR_CALM within a second.
+        var http2 = NIOHTTP2Handler.Configuration()
+        http2.connection.controlFrameRateLimit.maximumCount = 100_000
+        http2.connection.controlFrameRateLimit.windowLength = .milliseconds(100)
+        var channels: [Channel] = []
+        var multiplexers: [Multiplexer] = []
+        do {
+            for _ in 0..<max(1, min(connections, clients)) {
+                let (channel, multiplexer) = try await ClientBootstrap(group: group)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .connect(host: "127.0.0.1", port: port) { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(mode: .client, configuration: http2) {
+                                $0.eventLoop.makeSucceededVoidFuture()
+                            }
+                            return (channel, multiplexer)
+                        }
+                    }
+                channels.append(channel)
+                multiplexers.append(multiplexer)
+            }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            try? await group.shutdownGracefully()
+            throw error
+        }
+
+        let headers: HPACKHeaders = [
+            ":method": "POST", ":scheme": "http", ":path": "/etcdserverpb.KV/Put",
+            ":authority": "127.0.0.1:\(port)", "content-type": "application/grpc", "te": "trailers",
+        ]
+        let started = ContinuousClock.now
+        let deadline = started + .milliseconds(Int(seconds * 1000))
+        let tallies = await withTaskGroup(of: Tally?.self) { group in
+            for caller in 0..<clients {
+                let multiplexer = multiplexers[caller % multiplexers.count]
+                group.addTask { await Self.call(multiplexer, headers: headers, prefix: prefix, until: deadline) }
+            }
+            // A call the server never answers would hold the run forever: closing the
+            // connections 10 s after the deadline fails it.
+            group.addTask { [channels] in
+                try? await Task.sleep(until: deadline + .seconds(10))
+                if !Task.isCancelled { for channel in channels { channel.close(promise: nil) } }
+                return nil
+            }
+            var tallies: [Tally] = []
+            while let finished = await group.next() {
+                guard let tally = finished else { continue }
+                tallies.append(tally)
+                if tallies.count == clients { group.cancelAll() }
+            }
+            return tallies
+        }
+        let elapsed = ContinuousClock.now - started
+        for channel in channels { try? await channel.close() }
+        try? await group.shutdownGracefully()
+
+        let latencies = tallies.flatMap(\.latencies).sorted()
+        func percentile(_ p: Double) -> Double {
+            latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+        }
+        return Result(writes: latencies.count, failures: tallies.reduce(0) { $0 + $1.failures },
+                      seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                      p50: percentile(0.50), p99: percentile(0.99),
+                      firstFailure: tallies.lazy.compactMap(\.firstFailure).first)
+    }
+
+    /// One caller: Puts back to back until the deadline.
+    private static func call(_ multiplexer: Multiplexer, headers: HPACKHeaders, prefix: String,
+                             until deadline: ContinuousClock.Instant) async -> Tally {
+        var tally = Tally()
+        var key = [UInt8](prefix.utf8) + [UInt8](repeating: 0, count: 256)
+        let value = [UInt8](repeating: 0, count: 1024)
+        while ContinuousClock.now < deadline {
+            withUnsafeBytes(of: UInt64.random(in: .min ... .max)) { random in
+                key.replaceSubrange(prefix.utf8.count..<prefix.utf8.count + 8, with: random)
+            }
+            let start = ContinuousClock.now
+            do {
+                let status = try await put(multiplexer, headers: headers, message: putRequest(key: key, value: value))
+                if status == "0" {
+                    let d = ContinuousClock.now - start
+                    tally.latencies.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+                } else {
+                    tally.failures += 1
+                    tally.firstFailure = tally.firstFailure ?? status
+                }
+            } catch {
+                tally.failures += 1
+                tally.firstFailure = tally.firstFailure ?? "\(error)"
+                // A broken connection fails every call at once: do not spin on it.
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        return tally
+    }
+
+    /// One Put on a new stream; returns the trailers' grpc-status and grpc-message.
+    private static func put(_ multiplexer: Multiplexer, headers: HPACKHeaders, message: ByteBuffer) async throws -> String {
+        let stream = try await multiplexer.openStream { channel in
+            channel.eventLoop.makeCompletedFuture { try Stream(wrappingChannelSynchronously: channel) }
+        }
+        return try await stream.executeThenClose { inbound, outbound in
+            try await outbound.write(contentsOf: [
+                .headers(.init(headers: headers)),
+                .data(.init(data: .byteBuffer(message), endStream: true)),
+            ])
+            var status = "no grpc-status"
+            for try await frame in inbound {
+                guard case .headers(let received) = frame else { continue }
+                if let code = received.headers.first(name: "grpc-status") {
+                    status = code == "0" ? code : "grpc-status \(code): \(received.headers.first(name: "grpc-message") ?? "")"
+                }
+            }
+            return status
+        }
+    }
+
+    /// A gRPC length-prefixed `PutRequest { key = 1; value = 2 }` in protobuf's wire format.
+    private static func putRequest(key: [UInt8], value: [UInt8]) -> ByteBuffer {
+        var body = ByteBuffer()
+        for (tag, bytes) in [(UInt8(0x0A), key), (UInt8(0x12), value)] {
+            body.writeInteger(tag)
+            var length = bytes.count
+            while length >= 0x80 {
+                body.writeInteger(UInt8(length & 0x7F | 0x80))
+                length >>= 7
+            }
+            body.writeInteger(UInt8(length))
+            body.writeBytes(bytes)
+        }
+        var framed = ByteBuffer()
+        framed.writeInteger(UInt8(0))
+        framed.writeInteger(UInt32(body.readableBytes))
+        framed.writeBuffer(&body)
+        return framed
+    }
+}
