@@ -22,11 +22,11 @@ public struct SQLiteConfiguration: Sendable {
     public var maxBusyWait: Duration = .seconds(30)
     /// How much of the file is read through a memory map (0 turns it off).
     public var mmapBytes: Int = 1 << 30
-    /// WAL pages after which a commit starts copying the log back into the database file,
-    /// in the background (see ``WALCheckpointer``); at twice as many the writer finishes the
-    /// copy itself. SQLite's default of 1,000 made a checkpoint every hundred-odd commits
-    /// under load; 10,000 (about 40 MB of log) copies each hot page once for ten times as
-    /// many commits.
+    /// WAL pages after which a commit copies the log back into the database file (SQLite's
+    /// `wal_autocheckpoint`). SQLite's default of 1,000 made a checkpoint every hundred-odd
+    /// commits under load, each run on the writer between commits; 10,000 (a log of about
+    /// 40 MB at most, under the 64 MB journal size limit) copies each hot page
+    /// once for ten times as many commits.
     public var checkpointPages: Int = 10_000
     /// Whether to hold an exclusive lock file beside the database (`PATH.lock`).
     public var lockFile: Bool = true

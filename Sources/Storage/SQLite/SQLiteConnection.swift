@@ -47,57 +47,8 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     func closeNow() {
         for (_, stmt) in statements { sqlite3_finalize(stmt) }
         statements = [:]
-        if let handle {
-            sqlite3_wal_hook(handle, nil, nil)
-            sqlite3_close_v2(handle)
-        }
+        if let handle { sqlite3_close_v2(handle) }
         handle = nil
-        commitHook?.release()
-        commitHook = nil
-    }
-
-    // MARK: WAL checkpoints
-
-    /// What ``onCommit(_:)`` installed, kept alive for SQLite's hook.
-    private final class CommitHook {
-        let body: (Int) -> Void
-        init(_ body: @escaping (Int) -> Void) { self.body = body }
-    }
-    private var commitHook: Unmanaged<CommitHook>?
-
-    /// Calls `body` after each commit of this connection, on the thread that committed, with
-    /// the number of frames in the WAL. It replaces SQLite's automatic checkpoint, which
-    /// is the same hook.
-    func onCommit(_ body: @escaping (_ walFrames: Int) -> Void) {
-        guard let handle else { return }
-        let hook = Unmanaged.passRetained(CommitHook(body))
-        sqlite3_wal_hook(handle, { context, _, _, frames in
-            Unmanaged<CommitHook>.fromOpaque(context!).takeUnretainedValue().body(Int(frames))
-            return SQLITE_OK
-        }, hook.toOpaque())
-        commitHook?.release()
-        commitHook = hook
-    }
-
-    /// Copies into the database file every WAL frame that no reader still needs, without
-    /// waiting for any lock (SQLite's PASSIVE checkpoint). Returns SQLite's result code
-    /// (`SQLITE_BUSY` when another connection's checkpoint is running) and how many of the
-    /// log's frames are now in the database file.
-    func checkpointPassiveNow() -> (code: Int32, copiedFrames: Int) {
-        guard let handle else { return (SQLITE_MISUSE, 0) }
-        var log: Int32 = 0, copied: Int32 = 0
-        let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &copied)
-        return (rc, Int(copied))
-    }
-
-    /// Runs `work` on the connection's queue without waiting for it.
-    func enqueue(_ work: @escaping @Sendable () -> Void) {
-        queue.async(execute: work)
-    }
-
-    /// Runs `work` on the connection's queue and waits for it, after whatever is queued.
-    func drain<T>(_ work: () throws -> T) rethrows -> T {
-        try queue.sync(execute: work)
     }
 
     // MARK: SQLConnection

@@ -20,7 +20,6 @@ public final class SQLiteDatabase: SQLDatabase {
     private let writer: ResourcePool<SQLiteConnection>
     public let writeExecutor: (any TaskExecutor)?
     private let readers: ResourcePool<SQLiteConnection>
-    private let checkpointer: WALCheckpointer
     private let lock: DirectoryLock?
     private let logger: Logger
 
@@ -32,8 +31,6 @@ public final class SQLiteDatabase: SQLDatabase {
 
         let writeConnection = try SQLiteConnection(path: configuration.path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
         try Self.prepareWriter(writeConnection, configuration, logger: logger)
-        checkpointer = try WALCheckpointer(configuration, logger: logger)
-        checkpointer.attach(to: writeConnection)
         writer = ResourcePool([writeConnection])
         writeExecutor = writeConnection.executor
 
@@ -61,6 +58,7 @@ public final class SQLiteDatabase: SQLDatabase {
         _ = try c.queryNow(SQLiteSQL.journalModeWAL)
         try c.executeNow(SQLiteSQL.synchronous(configuration.synchronous))
         try c.executeNow(SQLiteSQL.journalSizeLimit)
+        _ = try c.queryNow(SQLiteSQL.walAutocheckpoint(configuration.checkpointPages))
         try tune(c, configuration)
     }
 
@@ -130,7 +128,6 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     public func close() async {
-        checkpointer.close()
         for c in writer.close() { c.closeNow() }
         for c in readers.close() { c.closeNow() }
         lock?.release()

@@ -14,6 +14,8 @@ enum SQLiteSQL {
     /// Pages are read through a shared memory map instead of a read system call each.
     static func mmapSize(_ bytes: Int) -> String { "PRAGMA mmap_size = \(bytes)" }
     static let queryOnly = "PRAGMA query_only = 1"
+    /// How many WAL pages trigger a checkpoint after a commit.
+    static func walAutocheckpoint(_ pages: Int) -> String { "PRAGMA wal_autocheckpoint = \(pages)" }
     /// Keep the WAL file from staying large after a checkpoint.
     static let journalSizeLimit = "PRAGMA journal_size_limit = 67108864"
     static let incrementalVacuum = "PRAGMA incremental_vacuum"
