@@ -90,10 +90,22 @@ final class ClusterConnectionRouter: ChannelInboundHandler, RemovableChannelHand
         context.close(promise: nil)
     }
 
-    private func relay(context: ChannelHandlerContext) {
+    /// Connects to the node's local socket and relays the connection to it. While the node's
+    /// accept backlog is full (the node is busy), the connect is tried again every 5 ms for
+    /// up to a second, on the event loop's timer: a blocking connect would stop every other
+    /// connection of this event loop, Raft traffic included, until the node accepted.
+    private func relay(context: ChannelHandlerContext, attempt: Int = 0) {
         let fd: Int32
         do {
             fd = try LocalSocket.connectAbstract(nodeSocket)
+        } catch is LocalSocket.Busy where attempt < 200 {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(5)) {
+                let (router, context) = loopBound.value
+                guard context.channel.isActive else { return }
+                router.relay(context: context, attempt: attempt + 1)
+            }
+            return
         } catch {
             logger.warning("cannot relay to the local node", metadata: ["error": "\(error)"])
             context.close(promise: nil)
