@@ -40,6 +40,10 @@ struct EtcdBenchmark: AsyncParsableCommand {
     @Option(help: "Rounds: each measures every server once, in alternating order; the summary gives the means.")
     var rounds: Int = 2
 
+    @Option(name: .customLong("skiff-arg"), parsing: .unconditionalSingleValue,
+            help: "An argument added to `skiff etcd`'s command line, to measure a variant (repeatable; e.g. --skiff-arg=--sqlite-synchronous=normal).")
+    var skiffArguments: [String] = []
+
     @Option(help: "Which servers to measure, comma-separated.")
     var servers: String = "etcd,skiff"
 
@@ -57,6 +61,7 @@ struct EtcdBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         print("etcd v3 endpoint benchmark: Debian etcd vs skiff etcd (SQLite, synchronous=FULL), both on loopback, one at a time")
+        if !skiffArguments.isEmpty { print("skiff etcd runs with: " + skiffArguments.joined(separator: " ")) }
         let names = servers.split(separator: ",").map(String.init)
         var results: [String: [Figures]] = [:]
         for round in 1...max(1, rounds) {
@@ -117,7 +122,7 @@ struct EtcdBenchmark: AsyncParsableCommand {
         } else {
             server = try ServerProcess(name: name, executable: skiff, arguments: [
                 "etcd", "--data-dir", dir, "--listen-client-urls", "http://127.0.0.1:\(port)",
-            ], port: port, dataDir: dir)
+            ] + skiffArguments, port: port, dataDir: dir)
         }
         defer { server.stop() }
         var f = Figures()
