@@ -45,9 +45,7 @@ struct EtcdCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-txn-ops"), help: "The most operations in one transaction.")
     var maxTxnOps: Int = 128
 
-    @Option(name: .customLong("experimental-watch-progress-notify-interval"),
-            help: "How often watches created with progress_notify get an empty response with the current revision.")
-    var progressNotifyInterval = DurationArgument(.seconds(600))
+    @OptionGroup var watchProgress: WatchProgressOptions
 
     @OptionGroup var datastore: DatastoreOptions
 
@@ -56,9 +54,6 @@ struct EtcdCommand: AsyncParsableCommand {
             throw ValidationError("--auto-compaction-mode \(autoCompactionMode) is not supported; use revision")
         }
         if (certFile == nil) != (keyFile == nil) { throw ValidationError("--cert-file and --key-file go together") }
-        if progressNotifyInterval.duration <= .zero {
-            throw ValidationError("--experimental-watch-progress-notify-interval must be positive")
-        }
         if clientCertAuth && trustedCAFile == nil { throw ValidationError("--client-cert-auth needs --trusted-ca-file") }
         let urls = listenClientURLs.split(separator: ",")
         guard urls.count == 1 else { throw ValidationError("--listen-client-urls takes one URL in this version") }
@@ -77,7 +72,7 @@ struct EtcdCommand: AsyncParsableCommand {
         configuration.name = name
         configuration.maxRequestBytes = maxRequestBytes
         configuration.maxTxnOps = maxTxnOps
-        configuration.progressNotifyInterval = progressNotifyInterval.duration
+        configuration.progressNotifyInterval = watchProgress.interval.duration
         let announced = "\(configuration.tls == nil ? "http" : "https")://\(configuration.host)"
 
         var options = KineOptions()

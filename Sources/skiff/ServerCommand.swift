@@ -22,6 +22,8 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("etcd-listen"), help: "Also serve the etcd v3 API (plain HTTP/2) on ADDR:PORT.")
     var etcdListen: String?
 
+    @OptionGroup var watchProgress: WatchProgressOptions
+
     @Option(name: .customLong("tls-san"), help: "An extra host name or IP address for the serving certificate (repeatable).")
     var tlsSANs: [String] = []
 
@@ -98,8 +100,9 @@ struct ServerCommand: AsyncParsableCommand {
         var etcd: EtcdEndpoint? = nil
         if let etcdListen {
             let (etcdHost, etcdPort) = try Self.hostPort(etcdListen, flag: "--etcd-listen")
-            etcd = try EtcdEndpoint(store: store, configuration: EtcdConfiguration(host: etcdHost, port: etcdPort),
-                                    clusterName: "default", logger: logger)
+            var configuration = EtcdConfiguration(host: etcdHost, port: etcdPort)
+            configuration.progressNotifyInterval = watchProgress.interval.duration
+            etcd = try EtcdEndpoint(store: store, configuration: configuration, clusterName: "default", logger: logger)
         }
         let server = bootstrap.server
         do {

@@ -2,8 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Python's `kubernetes` client (PyPI) and raw HTTPS requests against a real `skiff server`
-/// that also serves its etcd endpoint (used to compact the log).
+/// Python's `kubernetes` client (PyPI), raw HTTPS requests and grpcio against a real
+/// `skiff server` that also serves its etcd endpoint.
 @Suite struct PythonClientTests {
     @Test func pythonClientSeesKubernetesSemantics() throws {
         let server = try SkiffServer(extraArguments: ["--etcd-listen", "127.0.0.1:0"])
@@ -14,5 +14,20 @@ import Testing
                              timeout: 300)
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.hasSuffix("OK\n"), "\(result.stdout)")
+    }
+
+    /// `skiff server`'s etcd endpoint passes the watch protocol checks `skiff etcd` passes
+    /// (grpcio), periodic progress for progress_notify watches at the flag's interval included:
+    /// at the 10-minute default that check fails.
+    @Test func etcdEndpointPassesTheWatchProtocolChecks() throws {
+        let server = try SkiffServer(extraArguments: ["--etcd-listen", "127.0.0.1:0",
+                                                      "--experimental-watch-progress-notify-interval", "1s"])
+        defer { server.destroy() }
+        let etcd = try #require(server.etcdEndpoint, "the server announces its etcd endpoint")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../EtcdServerTests/python/watch_protocol.py").standardized.path
+        let result = try run(try which("python3"), [script, "127.0.0.1", String(etcd.split(separator: ":").last!)], timeout: 300)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("6 passed, 0 failed"), "\(result.stdout)")
     }
 }
