@@ -137,6 +137,7 @@ let package = Package(
             name: "skiff-bench",
             dependencies: [
                 "Cluster",
+                "EtcdAPI",
                 "KineLayer",
                 "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

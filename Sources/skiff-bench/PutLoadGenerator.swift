@@ -1,3 +1,4 @@
+import EtcdAPI
 import Foundation
 import NIOCore
 import NIOHPACK
@@ -13,7 +14,8 @@ import NIOPosix
 ///
 /// It speaks gRPC over NIOHTTP2 directly (one stream per call: request headers, one
 /// length-prefixed message, response headers, message, trailers) and counts a call as written
-/// only when its trailers carry `grpc-status: 0`.
+/// only when its trailers carry `grpc-status: 0`. Requests are the project's generated etcd
+/// messages (EtcdAPI).
 struct PutLoadGenerator {
     var clients: Int
     var connections: Int
@@ -102,12 +104,8 @@ struct PutLoadGenerator {
         try? await group.shutdownGracefully()
 
         let latencies = tallies.flatMap(\.latencies).sorted()
-        func percentile(_ p: Double) -> Double {
-            latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
-        }
-        return Result(writes: latencies.count, failures: tallies.reduce(0) { $0 + $1.failures },
-                      seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                      p50: percentile(0.50), p99: percentile(0.99),
+        return Result(writes: latencies.count, failures: tallies.reduce(0) { $0 + $1.failures }, seconds: elapsed.seconds,
+                      p50: percentile(latencies, 0.50), p99: percentile(latencies, 0.99),
                       firstFailure: tallies.lazy.compactMap(\.firstFailure).first)
     }
 
@@ -123,13 +121,11 @@ struct PutLoadGenerator {
             }
             let start = ContinuousClock.now
             do {
-                let status = try await put(multiplexer, headers: headers, message: putRequest(key: key, value: value))
-                if status == "0" {
-                    let d = ContinuousClock.now - start
-                    tally.latencies.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
-                } else {
+                if let failure = try await put(multiplexer, headers: headers, message: try putRequest(key: key, value: value)) {
                     tally.failures += 1
-                    tally.firstFailure = tally.firstFailure ?? status
+                    tally.firstFailure = tally.firstFailure ?? failure
+                } else {
+                    tally.latencies.append((ContinuousClock.now - start).seconds * 1000)
                 }
             } catch {
                 tally.failures += 1
@@ -141,8 +137,8 @@ struct PutLoadGenerator {
         return tally
     }
 
-    /// One Put on a new stream; returns the trailers' grpc-status and grpc-message.
-    private static func put(_ multiplexer: Multiplexer, headers: HPACKHeaders, message: ByteBuffer) async throws -> String {
+    /// One Put on a new stream; `nil` if its trailers carry `grpc-status: 0`, else why not.
+    private static func put(_ multiplexer: Multiplexer, headers: HPACKHeaders, message: ByteBuffer) async throws -> String? {
         let stream = try await multiplexer.openStream { channel in
             channel.eventLoop.makeCompletedFuture { try Stream(wrappingChannelSynchronously: channel) }
         }
@@ -151,34 +147,26 @@ struct PutLoadGenerator {
                 .headers(.init(headers: headers)),
                 .data(.init(data: .byteBuffer(message), endStream: true)),
             ])
-            var status = "no grpc-status"
+            var failure: String? = "no grpc-status"
             for try await frame in inbound {
-                guard case .headers(let received) = frame else { continue }
-                if let code = received.headers.first(name: "grpc-status") {
-                    status = code == "0" ? code : "grpc-status \(code): \(received.headers.first(name: "grpc-message") ?? "")"
-                }
+                guard case .headers(let received) = frame, let code = received.headers.first(name: "grpc-status") else { continue }
+                failure = code == "0" ? nil : "grpc-status \(code): \(received.headers.first(name: "grpc-message") ?? "")"
             }
-            return status
+            return failure
         }
     }
 
-    /// A gRPC length-prefixed `PutRequest { key = 1; value = 2 }` in protobuf's wire format.
-    private static func putRequest(key: [UInt8], value: [UInt8]) -> ByteBuffer {
-        var body = ByteBuffer()
-        for (tag, bytes) in [(UInt8(0x0A), key), (UInt8(0x12), value)] {
-            body.writeInteger(tag)
-            var length = bytes.count
-            while length >= 0x80 {
-                body.writeInteger(UInt8(length & 0x7F | 0x80))
-                length >>= 7
-            }
-            body.writeInteger(UInt8(length))
-            body.writeBytes(bytes)
-        }
+    /// A gRPC length-prefixed `PutRequest` (the project's generated etcd message).
+    private static func putRequest(key: [UInt8], value: [UInt8]) throws -> ByteBuffer {
+        var request = Etcdserverpb_PutRequest()
+        request.key = Data(key)
+        request.value = Data(value)
+        let body: [UInt8] = try request.serializedBytes()
         var framed = ByteBuffer()
+        framed.reserveCapacity(5 + body.count)
         framed.writeInteger(UInt8(0))
-        framed.writeInteger(UInt32(body.readableBytes))
-        framed.writeBuffer(&body)
+        framed.writeInteger(UInt32(body.count))
+        framed.writeBytes(body)
         return framed
     }
 }
