@@ -39,7 +39,6 @@ import Testing
         await db.close()
 
         let reopened = try open(dir)
-        defer { Task { await reopened.close() } }
         let check = try await reopened.read { c in try await c.queryFirst("PRAGMA integrity_check")?[0] }
         #expect(check == .text("ok"))
         let (rows, wrong) = try await reopened.read { c in
@@ -48,6 +47,7 @@ import Testing
         }
         #expect(rows == count / 2)
         #expect(wrong == 0)
+        await reopened.close()
     }
 
     /// A commit is in the file, for every other connection, when the write returns, in each
