@@ -123,12 +123,14 @@ final class BatchContext {
         let current = state.current
         return KineRow(id: id, name: key, created: current == nil, deleted: false,
                        createRevision: current?.createRevision ?? RowID.revision(id), prevID: state.lastRow, lease: lease,
-                       value: value, oldValue: current?.value ?? [], version: (current?.version ?? 0) + 1)
+                       value: value, version: (current?.version ?? 0) + 1,
+                       previous: current.map { KineRow.Previous(value: $0.value, lease: $0.lease) })
     }
 
     /// The tombstone of a live key.
     static func tombstone(_ kv: KeyValue, id: Int64, lastRow: Int64) -> KineRow {
         KineRow(id: id, name: kv.key, created: false, deleted: true, createRevision: kv.createRevision,
-                prevID: lastRow, lease: 0, value: [], oldValue: kv.value, version: kv.version)
+                prevID: lastRow, lease: 0, value: [], version: kv.version,
+                previous: KineRow.Previous(value: kv.value, lease: kv.lease))
     }
 }

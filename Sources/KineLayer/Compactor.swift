@@ -1,8 +1,10 @@
 import Storage
 
-/// Removes history that is no longer needed: rows superseded at or before the target
-/// revision, and tombstones older than it. The state at every revision from the target on
-/// stays readable, and so does every change from the target on (watchers can start there).
+/// Removes history that is no longer needed: rows superseded before the target revision,
+/// and tombstones older than it. The state at every revision from the target on stays
+/// readable, and so does every change from the target on (watchers can start there), with
+/// its previous key-value: the rows the target's own changes replaced are kept, because a
+/// change's previous value is read from the row it replaced. The next compaction removes them.
 ///
 /// The compact revision is raised first, so reads below it fail at once; rows are then removed
 /// in windows of revisions, each in its own short transaction, so writers are never held up
@@ -33,8 +35,10 @@ actor Compactor {
             return try await c.queryFirst(KineSQL.compactProgress)?.int(0) ?? 0
         }
         var removed: Int64 = 0
-        while from < revision {
-            let to = min(from + window, revision)
+        // Rows replaced at the target itself are still some change's previous value.
+        let last = revision - 1
+        while from < last {
+            let to = min(from + window, last)
             removed += try await db.write { c in
                 let superseded = try await c.execute(KineSQL.deleteSuperseded, [.integer(RowID.last(of: from)), .integer(RowID.last(of: to))])
                 let tombstones = try await c.execute(KineSQL.deleteTombstones, [

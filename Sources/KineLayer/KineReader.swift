@@ -30,7 +30,7 @@ struct KineReader: Sendable {
         try await db.read { c in
             let current = try await Self.checkedRevision(c, requested: revision)
             let at = RowID.last(of: revision > 0 ? revision : current)
-            let row = try await c.queryFirst(KineSQL.latestAt, [.blob(key), .integer(at)]).map(KineRow.init)
+            let row = try await c.queryFirst(KineSQL.latestAt, [.blob(key), .integer(at)]).map { KineRow($0) }
             return (current, row?.keyValue)
         }
     }
@@ -67,14 +67,14 @@ struct KineReader: Sendable {
         try await db.read { c in
             let compact = try await Self.compactRevision(c)
             if from < compact { throw KineError.compacted(compactRevision: compact, requested: from) }
-            let (condition, rangeParameters) = KineSQL.rangeCondition(range)
+            let (condition, rangeParameters) = KineSQL.rangeCondition(range, column: "k.name")
             // Page by row id, so that a page boundary never splits the changes of one revision
             // from the ones after them.
             var next = RowID.first(of: from)
             let last = RowID.last(of: to)
             while next <= last {
                 let rows = try await c.query(KineSQL.history(condition),
-                                             rangeParameters + [.integer(next), .integer(last), .integer(Int64(pageSize))]).map(KineRow.init)
+                                             rangeParameters + [.integer(next), .integer(last), .integer(Int64(pageSize))]).map(KineRow.init(event:))
                 if rows.isEmpty { break }
                 try deliver(rows.map(\.event))
                 next = rows[rows.count - 1].id + 1
@@ -86,7 +86,7 @@ struct KineReader: Sendable {
     /// Every change with a revision in `(after, through]`, oldest first.
     func window(after: Int64, through: Int64) async throws -> [Event] {
         try await db.read { c in
-            try await c.query(KineSQL.window, [.integer(RowID.last(of: after)), .integer(RowID.last(of: through))]).map { KineRow($0).event }
+            try await c.query(KineSQL.window, [.integer(RowID.last(of: after)), .integer(RowID.last(of: through))]).map { KineRow(event: $0).event }
         }
     }
 

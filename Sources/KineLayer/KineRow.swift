@@ -2,10 +2,17 @@ import Storage
 
 /// One row of the log, decoded.
 ///
-/// A put row holds the new value and, in `old_value`, the value it replaced. A tombstone
-/// (`deleted`) holds the deleted value in `old_value` and, in `version`, the version the key
-/// had when it was deleted.
+/// A put row holds the new value. A tombstone (`deleted`) holds no value and, in `version`,
+/// the version the key had when it was deleted. Neither stores the value it replaced: that
+/// is the previous row's (`prevID`), which a row carries as ``previous`` when it was just
+/// written or read with ``KineSQL/eventColumns``.
 struct KineRow: Sendable, Hashable {
+    /// What a change replaced: the value and lease of the key's previous row.
+    struct Previous: Sendable, Hashable {
+        var value: [UInt8]
+        var lease: Int64
+    }
+
     var id: Int64
     var name: [UInt8]
     var created: Bool
@@ -15,11 +22,13 @@ struct KineRow: Sendable, Hashable {
     var prevID: Int64
     var lease: Int64
     var value: [UInt8]
-    var oldValue: [UInt8]
     var version: Int64
+    /// The previous row's value and lease, when known: `nil` for a row read without them,
+    /// for one that created its key, and once the previous row has been compacted away.
+    var previous: Previous?
 
     init(id: Int64, name: [UInt8], created: Bool, deleted: Bool, createRevision: Int64, prevID: Int64,
-         lease: Int64, value: [UInt8], oldValue: [UInt8], version: Int64) {
+         lease: Int64, value: [UInt8], version: Int64, previous: Previous?) {
         self.id = id
         self.name = name
         self.created = created
@@ -28,8 +37,8 @@ struct KineRow: Sendable, Hashable {
         self.prevID = prevID
         self.lease = lease
         self.value = value
-        self.oldValue = oldValue
         self.version = version
+        self.previous = previous
     }
 
     /// Decodes a row selected with ``KineSQL/columns``.
@@ -42,14 +51,24 @@ struct KineRow: Sendable, Hashable {
         prevID = row.int(5)
         lease = row.int(6)
         value = row.bytes(7) ?? []
-        oldValue = row.bytes(8) ?? []
-        version = row.int(9)
+        version = row.int(8)
+        previous = nil
+    }
+
+    /// Decodes a row selected with ``KineSQL/eventColumns``: the row, then its previous row's
+    /// id (NULL when there is none left), value and lease.
+    init(event row: SQLRow) {
+        self.init(row)
+        let count = KineSQL.columnCount
+        if prevID != 0, row.int(count) == prevID {
+            previous = Previous(value: row.bytes(count + 1) ?? [], lease: row.int(count + 2))
+        }
     }
 
     /// The row's values in ``KineSQL/columns`` order.
     var parameters: [SQLValue] {
         [.integer(id), .blob(name), .integer(created ? 1 : 0), .integer(deleted ? 1 : 0), .integer(createRevision),
-         .integer(prevID), .integer(lease), .blob(value), .blob(oldValue), .integer(version)]
+         .integer(prevID), .integer(lease), .blob(value), .integer(version)]
     }
 
     /// The revision of the change.
@@ -62,10 +81,10 @@ struct KineRow: Sendable, Hashable {
 
     /// The key as it stood before this row, when it existed.
     var previousKeyValue: KeyValue? {
-        if created || prevID == 0 { return nil }
+        guard !created, prevID != 0, let previous else { return nil }
         let previousVersion = deleted ? version : version - 1
-        return KeyValue(key: name, value: oldValue, createRevision: createRevision, modRevision: RowID.revision(prevID),
-                        version: previousVersion, lease: 0)
+        return KeyValue(key: name, value: previous.value, createRevision: createRevision, modRevision: RowID.revision(prevID),
+                        version: previousVersion, lease: previous.lease)
     }
 
     /// The change this row records.

@@ -6,8 +6,13 @@ import Storage
 /// The log is one append-only table: each row is one change of one key. Its `id` packs the
 /// change's revision and sub-revision (``RowID``); `create_revision` is a revision. Deletes
 /// append tombstones (`deleted = 1`). `prev_id` is the id of the key's previous row, which
-/// is what compaction follows to find superseded rows. Parameters named "revision" below
-/// are revisions; those compared with `id` are row ids.
+/// is what compaction follows to find superseded rows, and what a change's previous value is
+/// read through. Parameters named "revision" below are revisions; those compared with `id`
+/// are row ids.
+///
+/// `old_value` is no longer written or read: files written before held each change's previous
+/// value in it, a second copy of the previous row's value. Events now join the previous row
+/// instead (``eventColumns``), so an update or delete writes the key's value at most once.
 enum KineSQL {
     static let schema = [
         """
@@ -33,9 +38,15 @@ enum KineSQL {
         "INSERT OR IGNORE INTO kine_meta (name, value) VALUES ('compact_progress', 0)",
     ]
 
-    /// The columns every row query selects, in ``KineRow``'s order.
-    static let columns = "id, name, created, deleted, create_revision, prev_id, lease, value, old_value, version"
-    static let columnCount = 10
+    /// The columns every row query selects and every insert writes, in ``KineRow``'s order.
+    static let columns = "id, name, created, deleted, create_revision, prev_id, lease, value, version"
+    static let columnCount = 9
+
+    /// A change's row (`k`) and its previous row's id, value and lease (`p`), for events
+    /// with a previous key-value; the previous row's columns are NULL when it has been
+    /// compacted away, and for a row that created its key.
+    static let eventColumns = prefixed("k") + ", p.id, p.value, p.lease"
+    static let previousRowJoin = "LEFT JOIN kine p ON p.id = k.prev_id AND k.created = 0"
 
     // MARK: Revisions
 
@@ -63,11 +74,12 @@ enum KineSQL {
     }
 
     /// The `[lower, upper)` condition on `name` for a range, and its parameters.
-    static func rangeCondition(_ range: KeyRange) -> (sql: String, parameters: [SQLValue]) {
+    /// `column` names the key column, qualified where a query joins two rows.
+    static func rangeCondition(_ range: KeyRange, column: String = "name") -> (sql: String, parameters: [SQLValue]) {
         switch range.end {
-        case .single: return ("name = ?", [.blob(range.start)])
-        case .unbounded: return ("name >= ?", [.blob(range.start)])
-        case .before(let end): return ("name >= ? AND name < ?", [.blob(range.start), .blob(end)])
+        case .single: return ("\(column) = ?", [.blob(range.start)])
+        case .unbounded: return ("\(column) >= ?", [.blob(range.start)])
+        case .before(let end): return ("\(column) >= ? AND \(column) < ?", [.blob(range.start), .blob(end)])
         }
     }
 
@@ -87,13 +99,17 @@ enum KineSQL {
         """
     }
 
-    /// Rows of a range with ids in `[from, to]`, oldest first (parameters: range, from, to, limit).
+    /// Rows of a range with ids in `[from, to]`, oldest first, as ``eventColumns`` (parameters:
+    /// range on `k.name`, from, to, limit).
     static func history(_ condition: String) -> String {
-        "SELECT \(columns) FROM kine WHERE \(condition) AND id >= ? AND id <= ? ORDER BY id LIMIT ?"
+        """
+        SELECT \(eventColumns) FROM kine k \(previousRowJoin)
+        WHERE \(condition) AND k.id >= ? AND k.id <= ? ORDER BY k.id LIMIT ?
+        """
     }
 
     /// All rows with ids in `(after, through]`, oldest first (parameters: after, through).
-    static let window = "SELECT \(columns) FROM kine WHERE id > ? AND id <= ? ORDER BY id"
+    static let window = "SELECT \(eventColumns) FROM kine k \(previousRowJoin) WHERE k.id > ? AND k.id <= ? ORDER BY k.id"
 
     /// Every row with an id in `[from, to]`, in id order, at most `limit` (parameters: from, to, limit).
     static let export = "SELECT \(columns) FROM kine WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?"

@@ -26,7 +26,7 @@ extension KineStore {
             let compacted = try await KineReader.compactRevision(c)
             var next: Int64 = 0
             while true {
-                let rows = try await c.query(KineSQL.export, [.integer(next), .integer(Int64.max), .integer(Int64(pageSize))]).map(KineRow.init)
+                let rows = try await c.query(KineSQL.export, [.integer(next), .integer(Int64.max), .integer(Int64(pageSize))]).map { KineRow($0) }
                 if rows.isEmpty { break }
                 try deliver(rows.map { row in
                     LogEntry(revision: row.revision, sub: row.id & (RowID.maxChangesPerRevision - 1), isTombstone: row.deleted,

@@ -52,7 +52,7 @@ public struct RangeQuery: Sendable, Hashable {
     static func liveRows(of range: KeyRange, _ c: any SQLConnection, at revision: Int64, limit: Int64 = -1) async throws -> [KineRow] {
         let (condition, parameters) = KineSQL.rangeCondition(range)
         return try await c.query(KineSQL.list(condition), parameters + [.integer(RowID.last(of: revision)), .integer(limit)])
-            .map(KineRow.init)
+            .map { KineRow($0) }
     }
 
     /// Runs the query inside a transaction whose newest revision is `current`.
