@@ -22,6 +22,9 @@ struct EtcdBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds of the closed-loop load.")
     var loadSeconds: Double = 20
 
+    @Option(help: "Distinct keys the closed-loop load writes, so that most Puts update a key (by default each Put writes a new key).")
+    var loadKeys: UInt64?
+
     @Option(help: "Watchers in the latency run.")
     var watchers: Int = 100
 
@@ -138,7 +141,7 @@ struct EtcdBenchmark: AsyncParsableCommand {
         if loadClients > 0 {
             let cpuBefore = server.cpuSeconds
             let load = try await PutLoadGenerator(clients: loadClients, connections: loadConnections ?? loadClients,
-                                                  seconds: loadSeconds).run(port: port)
+                                                  seconds: loadSeconds, keys: loadKeys).run(port: port)
             f.load = load
             f.loadCPUPerWrite = (server.cpuSeconds - cpuBefore) / Double(max(load.writes, 1)) * 1_000_000
             print(String(format: "%@: closed-loop Put load, %d callers on %d connections: %.0f writes/s, p50 %.2f ms, p99 %.2f ms, %d failed%@; server CPU per write %.0f µs",

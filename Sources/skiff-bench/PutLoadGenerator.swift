@@ -7,8 +7,9 @@ import NIOPosix
 
 /// A closed-loop write load on any etcd v3 endpoint: `clients` callers, spread over
 /// `connections` HTTP/2 connections, each sending its next `KV.Put` as soon as its last one is
-/// answered, for `seconds`. Every Put writes a new random 256-byte key with a 1 KiB value under
-/// `prefix`, the shape `etcdctl check perf` writes. Unlike check perf, no rate limiter paces
+/// answered, for `seconds`. Every Put writes a random 256-byte key with a 1 KiB value under
+/// `prefix`, the shape `etcdctl check perf` writes: a new key each time, or with `keys` one of
+/// that many, so that most Puts update a key (as Kubernetes mostly updates its objects). Unlike check perf, no rate limiter paces
 /// it, so it measures how many writes the server completes while it shares the machine with
 /// the load.
 ///
@@ -20,6 +21,8 @@ struct PutLoadGenerator {
     var clients: Int
     var connections: Int
     var seconds: Double
+    /// How many distinct keys the Puts write; `nil` for a new key each time.
+    var keys: UInt64?
     var prefix = "/skiff-bench-load/"
 
     struct Result {
@@ -82,7 +85,7 @@ struct PutLoadGenerator {
         let tallies = await withTaskGroup(of: Tally?.self) { group in
             for caller in 0..<clients {
                 let multiplexer = multiplexers[caller % multiplexers.count]
-                group.addTask { await Self.call(multiplexer, headers: headers, prefix: prefix, until: deadline) }
+                group.addTask { await Self.call(multiplexer, headers: headers, prefix: prefix, keys: keys, until: deadline) }
             }
             // A call the server never answers would hold the run forever: closing the
             // connections 10 s after the deadline fails it.
@@ -110,13 +113,14 @@ struct PutLoadGenerator {
     }
 
     /// One caller: Puts back to back until the deadline.
-    private static func call(_ multiplexer: Multiplexer, headers: HPACKHeaders, prefix: String,
+    private static func call(_ multiplexer: Multiplexer, headers: HPACKHeaders, prefix: String, keys: UInt64?,
                              until deadline: ContinuousClock.Instant) async -> Tally {
         var tally = Tally()
         var key = [UInt8](prefix.utf8) + [UInt8](repeating: 0, count: 256)
         let value = [UInt8](repeating: 0, count: 1024)
         while ContinuousClock.now < deadline {
-            withUnsafeBytes(of: UInt64.random(in: .min ... .max)) { random in
+            let number = keys.map { UInt64.random(in: 0..<max($0, 1)) } ?? UInt64.random(in: .min ... .max)
+            withUnsafeBytes(of: number) { random in
                 key.replaceSubrange(prefix.utf8.count..<prefix.utf8.count + 8, with: random)
             }
             let start = ContinuousClock.now
