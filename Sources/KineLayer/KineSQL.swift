@@ -84,7 +84,21 @@ enum KineSQL {
     }
 
     /// Live keys of a range at a row id, in key order (parameters: range, row id, limit).
+    ///
+    /// The newest row id of each key comes from the `(name, id)` index, grouped in key order,
+    /// and `CROSS JOIN` keeps that scan the outer loop, so the rows stream out in key order:
+    /// no temporary B-tree holds the whole range (values included) to sort it, and a `LIMIT`
+    /// stops the scan early. SQL does not promise that order, though; ``listSorted(_:)`` is
+    /// the same query with an `ORDER BY`, for the case that it ever comes out otherwise.
     static func list(_ condition: String) -> String {
+        """
+        SELECT \(prefixed("k")) FROM (SELECT name, MAX(id) AS mid FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
+        CROSS JOIN kine k ON k.id = m.mid WHERE k.deleted = 0 LIMIT ?
+        """
+    }
+
+    /// ``list(_:)`` sorted by SQL (parameters: range, row id, limit).
+    static func listSorted(_ condition: String) -> String {
         """
         SELECT \(prefixed("k")) FROM (SELECT MAX(id) AS mid FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
         JOIN kine k ON k.id = m.mid WHERE k.deleted = 0 ORDER BY k.name LIMIT ?

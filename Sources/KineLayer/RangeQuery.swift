@@ -51,8 +51,17 @@ public struct RangeQuery: Sendable, Hashable {
     /// (-1: all): each is its key's newest row then (what a delete of the range supersedes).
     static func liveRows(of range: KeyRange, _ c: any SQLConnection, at revision: Int64, limit: Int64 = -1) async throws -> [KineRow] {
         let (condition, parameters) = KineSQL.rangeCondition(range)
-        return try await c.query(KineSQL.list(condition), parameters + [.integer(RowID.last(of: revision)), .integer(limit)])
-            .map { KineRow($0) }
+        let all = parameters + [.integer(RowID.last(of: revision)), .integer(limit)]
+        let rows = try await c.query(KineSQL.list(condition), all).map { KineRow($0) }
+        if inKeyOrder(rows) { return rows }
+        // The plan that streams in key order was not chosen: let SQL sort (a limited read
+        // must take the first keys, so sorting what came back would not do).
+        return try await c.query(KineSQL.listSorted(condition), all).map { KineRow($0) }
+    }
+
+    /// Whether each row's key is greater than the one before it.
+    static func inKeyOrder(_ rows: [KineRow]) -> Bool {
+        zip(rows, rows.dropFirst()).allSatisfy { $0.name.lexicographicallyPrecedes($1.name) }
     }
 
     /// Runs the query inside a transaction whose newest revision is `current`.
