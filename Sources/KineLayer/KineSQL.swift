@@ -29,7 +29,11 @@ enum KineSQL {
             version INTEGER NOT NULL
         )
         """,
-        "CREATE INDEX IF NOT EXISTS kine_name_id ON kine (name, id)",
+        // Each key's history in order, with whether each change deleted the key, so that
+        // ranges and counts tell live keys from deleted ones without reading rows.
+        "CREATE INDEX IF NOT EXISTS kine_name_id_deleted ON kine (name, id, deleted)",
+        // Files written before had the index without `deleted`; the one above replaces it.
+        "DROP INDEX IF EXISTS kine_name_id",
         "CREATE INDEX IF NOT EXISTS kine_lease_key ON kine (lease) WHERE lease != 0",
         "CREATE TABLE IF NOT EXISTS kine_lease (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL, expires_at INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS kine_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
@@ -90,10 +94,14 @@ enum KineSQL {
     /// no temporary B-tree holds the whole range (values included) to sort it, and a `LIMIT`
     /// stops the scan early. SQL does not promise that order, though; ``listSorted(_:)`` is
     /// the same query with an `ORDER BY`, for the case that it ever comes out otherwise.
+    ///
+    /// `deleted` beside `MAX(id)` is the deleted flag of the row with that id (SQLite takes a
+    /// bare column from the row that holds the maximum), read from the index: keys whose
+    /// newest row is a tombstone are skipped without reading that row.
     static func list(_ condition: String) -> String {
         """
-        SELECT \(prefixed("k")) FROM (SELECT name, MAX(id) AS mid FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
-        CROSS JOIN kine k ON k.id = m.mid WHERE k.deleted = 0 LIMIT ?
+        SELECT \(prefixed("k")) FROM (SELECT name, MAX(id) AS mid, deleted FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
+        CROSS JOIN kine k ON k.id = m.mid WHERE m.deleted = 0 LIMIT ?
         """
     }
 
@@ -106,10 +114,11 @@ enum KineSQL {
     }
 
     /// How many live keys a range holds at a row id (parameters: range, row id).
+    /// Only the index is read (see ``list(_:)`` for the bare `deleted` column).
     static func count(_ condition: String) -> String {
         """
-        SELECT COUNT(*) FROM (SELECT MAX(id) AS mid FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
-        JOIN kine k ON k.id = m.mid WHERE k.deleted = 0
+        SELECT COUNT(*) FROM (SELECT MAX(id) AS mid, deleted FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
+        WHERE m.deleted = 0
         """
     }
 

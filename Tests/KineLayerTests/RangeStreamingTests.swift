@@ -59,3 +59,48 @@ import Testing
         }
     }
 }
+
+/// Counting a range reads only the `(name, id, deleted)` index, and files written with the
+/// earlier `(name, id)` index get the new one when opened.
+@Suite struct RangeCountIndexTests {
+    @Test func countingReadsOnlyTheIndex() async throws {
+        try await withStore(testOptions()) { store, _ in
+            for i in 0..<20 { try await store.create(.k("/n/\(i)"), value: .k("v")) }
+            for i in 0..<20 where i % 4 == 0 { try await store.delete(.k("/n/\(i)")) }
+            let before = try await store.currentRevision()
+            try await store.delete(.k("/n/1"))
+            #expect(try await store.list(.prefix("/n/"), limit: 3, withCount: true).count == 14)
+            #expect(try await store.list(.prefix("/n/"), revision: before, limit: 3, withCount: true).count == 15)
+
+            let (condition, parameters) = KineSQL.rangeCondition(.prefix("/n/"))
+            let plan = try await store.database.read { c in
+                try await c.query("EXPLAIN QUERY PLAN " + KineSQL.count(condition), parameters + [.integer(Int64.max)])
+                    .map { $0.values.last?.text ?? "" }
+            }
+            #expect(plan.contains { $0.contains("COVERING INDEX kine_name_id_deleted") }, "\(plan)")
+            #expect(!plan.contains { $0.contains("PRIMARY KEY") }, "no row is read: \(plan)")
+        }
+    }
+
+    @Test func aFileWithTheEarlierIndexGetsTheNewOneOnOpen() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var store = try await KineStore.open(directory: dir.path, options: testOptions())
+        try await store.create(.k("/m/a"), value: .k("1"))
+        try await store.database.write { c in
+            try await c.execute("DROP INDEX kine_name_id_deleted")
+            try await c.execute("CREATE INDEX kine_name_id ON kine (name, id)")
+        }
+        await store.close()
+
+        store = try await KineStore.open(directory: dir.path, options: testOptions())
+        let indexes = try await store.database.read { c in
+            try await c.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'kine' ORDER BY name")
+                .compactMap { $0.values.first?.text }
+        }
+        #expect(indexes.contains("kine_name_id_deleted"))
+        #expect(!indexes.contains("kine_name_id"))
+        #expect(try await store.get(.k("/m/a")).kv?.valueString == "1")
+        await store.close()
+    }
+}
