@@ -60,10 +60,18 @@ public final class DqliteClient: Sendable {
         let frame = writer.frame(type)
         let promise = channel.eventLoop.makePromise(of: DqliteResponse.self)
         let channel = self.channel, seconds = Double(timeout.nanoseconds) / 1e9
+        // The answer's promise is failed here, not only by the frame handler: once the
+        // connection has closed, the handler is gone from the pipeline, and a write or an
+        // error sent down it would never reach the promise (the request would wait forever).
         let timer = channel.eventLoop.scheduleTask(in: timeout) {
-            channel.pipeline.fireErrorCaught(DqliteError.timeout(seconds: seconds))
+            promise.fail(DqliteError.timeout(seconds: seconds))
+            channel.close(promise: nil)
         }
-        channel.writeAndFlush((frame, promise), promise: nil)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            promise.fail(error as? DqliteError ?? .connectionLost("cannot send to the node: \(error)"))
+        }
+        channel.writeAndFlush((frame, promise), promise: written)
         defer { timer.cancel() }
         let response = try await promise.futureResult.get()
         if response.type == DqliteWire.Response.failure.rawValue {
