@@ -138,6 +138,7 @@ let package = Package(
             dependencies: [
                 "Cluster",
                 "EtcdAPI",
+                "EtcdServer",
                 "KineLayer",
                 "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -100,7 +100,7 @@ enum KineSQL {
     /// newest row is a tombstone are skipped without reading that row.
     static func list(_ condition: String) -> String {
         """
-        SELECT \(prefixed("k")) FROM (SELECT name, MAX(id) AS mid, deleted FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
+        SELECT \(prefixed("k")) FROM (SELECT MAX(id) AS mid, deleted FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
         CROSS JOIN kine k ON k.id = m.mid WHERE m.deleted = 0 LIMIT ?
         """
     }

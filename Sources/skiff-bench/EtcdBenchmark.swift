@@ -65,6 +65,10 @@ struct EtcdBenchmark: AsyncParsableCommand {
     func run() async throws {
         print("etcd v3 endpoint benchmark: Debian etcd vs skiff etcd (SQLite, synchronous=FULL), both on loopback, one at a time")
         if !skiffArguments.isEmpty { print("skiff etcd runs with: " + skiffArguments.joined(separator: " ")) }
+        let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let skiff = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("skiff").path
+        let writer = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../scripts/bench/paced_writer.py").standardized.path
         let names = servers.split(separator: ",").map(String.init)
         var results: [String: [Figures]] = [:]
         for round in 1...max(1, rounds) {
@@ -73,7 +77,7 @@ struct EtcdBenchmark: AsyncParsableCommand {
             // Every other round goes in the other order, so that neither server always runs
             // on the machine the other has just warmed (page cache, CPU frequency).
             for name in round % 2 == 1 ? names : names.reversed() {
-                results[name, default: []].append(try await measure(name, round: round))
+                results[name, default: []].append(try await measure(name, round: round, skiff: skiff, writer: writer))
             }
         }
         guard let e = results["etcd"], let s = results["skiff"] else { return }
@@ -105,12 +109,9 @@ struct EtcdBenchmark: AsyncParsableCommand {
         print("targets: write throughput ratio >= 1.0, watch p99 ratio <= 2.0")
     }
 
-    /// Starts one server on a fresh data directory, measures it, and stops it.
-    private func measure(_ name: String, round: Int) async throws -> Figures {
-        let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let skiff = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("skiff").path
-        let writer = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../scripts/bench/paced_writer.py").standardized.path
+    /// Starts one server on a fresh data directory, measures it, and stops it. `skiff` is the
+    /// skiff executable, `writer` the watch probe's paced writer script.
+    private func measure(_ name: String, round: Int, skiff: String, writer: String) async throws -> Figures {
         let port = ServerProcess.freePort()
         let dir = NSTemporaryDirectory() + "bench-\(name)-" + UUID().uuidString
         let server: ServerProcess

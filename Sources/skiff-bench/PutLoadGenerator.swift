@@ -1,4 +1,5 @@
 import EtcdAPI
+import EtcdServer
 import Foundation
 import NIOCore
 import NIOHPACK
@@ -9,9 +10,9 @@ import NIOPosix
 /// `connections` HTTP/2 connections, each sending its next `KV.Put` as soon as its last one is
 /// answered, for `seconds`. Every Put writes a random 256-byte key with a 1 KiB value under
 /// `prefix`, the shape `etcdctl check perf` writes: a new key each time, or with `keys` one of
-/// that many, so that most Puts update a key (as Kubernetes mostly updates its objects). Unlike check perf, no rate limiter paces
-/// it, so it measures how many writes the server completes while it shares the machine with
-/// the load.
+/// that many, so that most Puts update a key (as Kubernetes mostly updates its objects).
+/// Unlike check perf, no rate limiter paces it, so it measures how many writes the server
+/// completes while it shares the machine with the load.
 ///
 /// It speaks gRPC over NIOHTTP2 directly (one stream per call: request headers, one
 /// length-prefixed message, response headers, message, trailers) and counts a call as written
@@ -160,17 +161,12 @@ struct PutLoadGenerator {
         }
     }
 
-    /// A gRPC length-prefixed `PutRequest` (the project's generated etcd message).
+    /// A gRPC length-prefixed `PutRequest` (the project's generated etcd message, framed as
+    /// skiff's own gRPC transport frames its messages).
     private static func putRequest(key: [UInt8], value: [UInt8]) throws -> ByteBuffer {
         var request = Etcdserverpb_PutRequest()
         request.key = Data(key)
         request.value = Data(value)
-        let body: [UInt8] = try request.serializedBytes()
-        var framed = ByteBuffer()
-        framed.reserveCapacity(5 + body.count)
-        framed.writeInteger(UInt8(0))
-        framed.writeInteger(UInt32(body.count))
-        framed.writeBytes(body)
-        return framed
+        return GRPCDeframer.frame(try request.serializedBytes(), allocator: ByteBufferAllocator())
     }
 }

@@ -2,7 +2,7 @@ import NIOCore
 
 /// Cuts gRPC's length-prefixed messages (a compressed flag, a 4-byte big-endian length,
 /// the bytes) out of a stream's DATA frames, however the frames split them.
-struct GRPCDeframer {
+public struct GRPCDeframer {
     /// Why the stream's bytes cannot be read as messages.
     enum Failure: Error, Equatable {
         /// A message longer than the limit was announced.
@@ -46,14 +46,14 @@ struct GRPCDeframer {
     var hasPartialMessage: Bool { buffer.readableBytes > 0 }
 
     /// `message` with gRPC's 5-byte prefix (uncompressed), ready for a DATA frame.
-    static func frame(_ message: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
+    public static func frame(_ message: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
         var out = allocator.buffer(capacity: 5 + message.count)
         append(message, to: &out)
         return out
     }
 
     /// Appends `message`, length-prefixed and uncompressed, to `buffer`.
-    static func append(_ message: [UInt8], to buffer: inout ByteBuffer) {
+    public static func append(_ message: [UInt8], to buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(0))
         buffer.writeInteger(UInt32(message.count))
         buffer.writeBytes(message)
