@@ -7,7 +7,7 @@ import Testing
 /// written by 4 concurrent writers, in order.
 @Suite(.serialized) struct EtcdPythonClientTests {
     @Test func etcd3ClientChecksPass() throws {
-        try runPythonChecks("etcd3_client.py", expecting: 7)
+        try runPythonChecks("etcd3_client.py", expecting: 8)
     }
 
     /// The Watch protocol with raw grpcio streams (`python/watch_protocol.py`): client-chosen

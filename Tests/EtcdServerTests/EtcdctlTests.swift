@@ -73,6 +73,29 @@ import Testing
         #expect(revisions["/cfg/mode"] == revisions["/cfg/new"])
     }
 
+    /// A limited get reports the count of live keys in the range (deleted keys left out),
+    /// now and at an earlier revision, and that more keys matched.
+    @Test func aLimitedGetCountsOnlyLiveKeys() throws {
+        let etcd = try SkiffEtcd()
+        defer { etcd.destroy() }
+        for key in ["a", "b", "c", "d"] { try etcd.etcdctl(["put", "/n/\(key)", key]) }
+        let beforeDelete = try json(etcd.etcdctl(["get", "/n/a", "-w", "json"]).stdout).object("header")?.int("revision") ?? 0
+        try etcd.etcdctl(["del", "/n/b"])
+
+        let now = try json(etcd.etcdctl(["get", "/n/", "--prefix", "--limit", "2", "-w", "json"]).stdout)
+        #expect(now.array("kvs").map { unb64($0["key"]) } == ["/n/a", "/n/c"])
+        #expect(now.int("count") == 3)
+        #expect(now["more"] as? Bool == true)
+
+        let earlier = try json(etcd.etcdctl(["get", "/n/", "--prefix", "--limit", "2", "--rev", "\(beforeDelete)", "-w", "json"]).stdout)
+        #expect(earlier.array("kvs").map { unb64($0["key"]) } == ["/n/a", "/n/b"])
+        #expect(earlier.int("count") == 4)
+
+        let all = try json(etcd.etcdctl(["get", "/n/", "--prefix", "--keys-only", "-w", "json"]).stdout)
+        #expect(all.array("kvs").map { unb64($0["key"]) } == ["/n/a", "/n/c", "/n/d"])
+        #expect(all.int("count") == 3)
+    }
+
     @Test func watchFromARevisionWithPreviousValues() throws {
         let etcd = try SkiffEtcd()
         defer { etcd.destroy() }

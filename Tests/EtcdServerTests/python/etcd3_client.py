@@ -117,6 +117,40 @@ def watch_sees_every_event_of_concurrent_writers_in_order():
         assert values == list(range(per_writer)), "writer %d's values out of order" % w
 
 
+def watch_replay_carries_previous_value_and_lease():
+    lease = client.lease(ttl=600)
+    client.put("/pk", "v1", lease=lease)
+    start = client.status().raft_index
+    client.put("/pk", "v2")
+    client.delete("/pk")
+    events_iterator, cancel = client.watch("/pk", start_revision=start, prev_kv=True)
+    received = []
+
+    def consume():
+        for event in events_iterator:
+            received.append(event)
+            if len(received) == 5:
+                break
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    # Replayed from the log: the create, an update and the delete. Then live: a recreate
+    # with the lease and an update.
+    deadline = time.time() + 30
+    while len(received) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    client.put("/pk", "v3", lease=lease)
+    client.put("/pk", "v4")
+    consumer.join(timeout=30)
+    cancel()
+    lease.revoke()
+    assert len(received) == 5, received
+    kinds = [type(e).__name__ for e in received]
+    assert kinds == ["PutEvent", "PutEvent", "DeleteEvent", "PutEvent", "PutEvent"], kinds
+    assert [e.prev_value for e in received] == [b"", b"v1", b"v2", b"", b"v3"], [e.prev_value for e in received]
+    assert [e.prev_lease for e in received] == [0, lease.id, 0, 0, lease.id], [e.prev_lease for e in received]
+
+
 def watch_from_compacted_revision_is_refused():
     for i in range(5):
         client.put("/cw", str(i))
@@ -139,7 +173,8 @@ def status_and_members():
 
 
 for test in [put_get_delete, transactions, too_many_txn_operations, leases,
-             watch_sees_every_event_of_concurrent_writers_in_order, watch_from_compacted_revision_is_refused,
+             watch_sees_every_event_of_concurrent_writers_in_order, watch_replay_carries_previous_value_and_lease,
+             watch_from_compacted_revision_is_refused,
              status_and_members]:
     checks.run(test)
 checks.finish()
