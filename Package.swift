@@ -153,6 +153,6 @@ let package = Package(
         .testTarget(name: "KineLayerTests", dependencies: ["KineLayer", "Storage", "TestSupport", "skiff-bench"]),
         .testTarget(name: "EtcdServerTests", dependencies: ["EtcdServer", "EtcdAPI", "KineLayer", "TestSupport", "skiff"], exclude: ["python"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Storage", "TestSupport", "skiff", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"]),
-        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KineLayer", "TestSupport", "skiff"], exclude: ["python"]),
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KineLayer", "TestSupport", "skiff"], exclude: ["python", "Fixtures"]),
     ]
 )

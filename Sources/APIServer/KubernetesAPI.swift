@@ -68,6 +68,7 @@ public final class KubernetesAPI: HTTPResponder {
         var verb = request.method.rawValue.lowercased()
         var resource = ""
         var response: HTTPResponse
+        var format = ResponseFormat.json
         do {
             switch await authenticator.authenticate(request) {
             case .authenticated(let u): user = try await impersonation.effectiveUser(request, authenticated: u)
@@ -81,7 +82,7 @@ public final class KubernetesAPI: HTTPResponder {
                 verb = info.verb.rawValue
                 resource = info.resource + (info.subresource.map { "/" + $0 } ?? "")
                 try await authorize(info, user: user!)
-                response = try await serveResource(info, request, user: user!)
+                response = try await serveResource(info, request, user: user!, format: &format)
             } else {
                 if let user {
                     // Non-resource requests are authorized by the lower-cased method, HEAD as get.
@@ -98,6 +99,7 @@ public final class KubernetesAPI: HTTPResponder {
         } catch {
             response = ResourceEngine.translate(error).response
         }
+        if format.encoding == .protobuf { response = protobufResponse(response) }
         let code = Int(response.status.code)
         audit?.record(request: request, user: user, verb: verb, info: requestInfo, response: response, received: received,
                       protobuf: protobuf)
@@ -140,7 +142,27 @@ public final class KubernetesAPI: HTTPResponder {
                           details: ["name": .string(info.name ?? ""), "group": .string(info.group), "kind": .string(info.resource)])
     }
 
-    private func serveResource(_ info: RequestInfo, _ request: HTTPRequest, user: UserInfo) async throws -> HTTPResponse {
+    /// A JSON answer rewritten in protobuf, when its kind has a protobuf message.
+    func protobufResponse(_ response: HTTPResponse) -> HTTPResponse {
+        guard case .bytes(let body) = response.body,
+              response.headers.first(name: "content-type")?.hasPrefix("application/json") == true,
+              let object = try? JSON.parse(body), let encoded = protobuf.encode(object) else { return response }
+        var rewritten = response
+        rewritten.headers.replaceOrAdd(name: "Content-Type", value: KubernetesProtobuf.mediaType)
+        rewritten.body = .bytes(encoded)
+        return rewritten
+    }
+
+    /// The conversions (`as=`) an endpoint offers.
+    static func conversions(_ verb: RequestInfo.Verb) -> Set<ResponseFormat.Target> {
+        switch verb {
+        case .list: return [.table, .partialObjectMetadataList]
+        default: return [.table, .partialObjectMetadata]
+        }
+    }
+
+    private func serveResource(_ info: RequestInfo, _ request: HTTPRequest, user: UserInfo,
+                               format: inout ResponseFormat) async throws -> HTTPResponse {
         var found = catalog.resource(group: info.group, version: info.version, plural: info.resource)
         if found == nil, let customResources {
             // A definition created a moment ago may not be in this server's catalog yet.
@@ -157,7 +179,11 @@ public final class KubernetesAPI: HTTPResponder {
         if let namespace = info.namespace, !NameValidation.labelErrors(namespace).isEmpty, resource.namespaced {
             throw StatusError.notFound(resource, name: info.name ?? "")
         }
-        return try await engine.handle(ResourceRequest(info: info, resource: resource, http: request, user: user, protobuf: protobuf))
+        format = try ResponseFormat.negotiate(accept: request.headers.first(name: "accept"), protobuf: resource.custom == nil,
+                                              targets: Self.conversions(info.verb))
+        var resourceRequest = ResourceRequest(info: info, resource: resource, http: request, user: user, protobuf: protobuf)
+        resourceRequest.format = format
+        return try await engine.handle(resourceRequest)
     }
 
     private func serveMeta(_ request: HTTPRequest, user: UserInfo?) throws -> HTTPResponse {

@@ -2,7 +2,7 @@ import Testing
 @testable import APIServer
 
 /// Builds protobuf wire bytes for the tests.
-struct ProtobufWriter {
+struct WireBuilder {
     var bytes: [UInt8] = []
 
     mutating func varint(_ value: UInt64) {
@@ -27,19 +27,19 @@ struct ProtobufWriter {
 
     mutating func field(_ number: Int, _ text: String) { field(number, Array(text.utf8)) }
 
-    static func message(_ build: (inout ProtobufWriter) -> Void) -> [UInt8] {
-        var writer = ProtobufWriter()
+    static func message(_ build: (inout WireBuilder) -> Void) -> [UInt8] {
+        var writer = WireBuilder()
         build(&writer)
         return writer.bytes
     }
 }
 
-@Suite struct ProtobufTests {
+@Suite(.timeLimit(.minutes(1))) struct ProtobufTests {
     let decoder = KubernetesProtobuf(schema: try! ProtobufSchema.builtIn())
 
     func envelope(apiVersion: String, kind: String, raw: [UInt8]) -> [UInt8] {
-        KubernetesProtobuf.magic + ProtobufWriter.message { w in
-            w.field(1, ProtobufWriter.message { t in
+        KubernetesProtobuf.magic + WireBuilder.message { w in
+            w.field(1, WireBuilder.message { t in
                 t.field(1, apiVersion)
                 t.field(2, kind)
             })
@@ -48,17 +48,17 @@ struct ProtobufWriter {
     }
 
     @Test func decodesAConfigMapWithMetadataMapsAndTimes() throws {
-        let meta = ProtobufWriter.message { m in
+        let meta = WireBuilder.message { m in
             m.field(1, "settings")
             m.field(2, "")                      // empty strings are Go zero values: left out
             m.field(7, 0)
-            m.field(8, ProtobufWriter.message { t in t.field(1, 1_700_000_000) })
-            m.field(11, ProtobufWriter.message { e in e.field(1, "app"); e.field(2, "web") })
+            m.field(8, WireBuilder.message { t in t.field(1, 1_700_000_000) })
+            m.field(11, WireBuilder.message { e in e.field(1, "app"); e.field(2, "web") })
         }
-        let raw = ProtobufWriter.message { c in
+        let raw = WireBuilder.message { c in
             c.field(1, meta)
-            c.field(2, ProtobufWriter.message { e in e.field(1, "k"); e.field(2, "v") })
-            c.field(3, ProtobufWriter.message { e in e.field(1, "bin"); e.field(2, [0, 1, 2]) })
+            c.field(2, WireBuilder.message { e in e.field(1, "k"); e.field(2, "v") })
+            c.field(3, WireBuilder.message { e in e.field(1, "bin"); e.field(2, [0, 1, 2]) })
         }
         let object = try decoder.decode(envelope(apiVersion: "v1", kind: "ConfigMap", raw: raw))
         #expect(object["kind"] == "ConfigMap")
@@ -72,19 +72,19 @@ struct ProtobufWriter {
     }
 
     @Test func decodesIntOrStringAndKeepsMeaningfulZeros() throws {
-        let spec = ProtobufWriter.message { s in
+        let spec = WireBuilder.message { s in
             s.field(1, 0)                       // replicas: 0 is meaningful
             s.field(5, 0)                       // minReadySeconds: 0 is not
-            s.field(4, ProtobufWriter.message { st in
+            s.field(4, WireBuilder.message { st in
                 st.field(1, "RollingUpdate")
-                st.field(2, ProtobufWriter.message { r in
-                    r.field(1, ProtobufWriter.message { i in i.field(1, 1); i.field(3, "25%") })
-                    r.field(2, ProtobufWriter.message { i in i.field(1, 0); i.field(2, 2) })
+                st.field(2, WireBuilder.message { r in
+                    r.field(1, WireBuilder.message { i in i.field(1, 1); i.field(3, "25%") })
+                    r.field(2, WireBuilder.message { i in i.field(1, 0); i.field(2, 2) })
                 })
             })
         }
-        let raw = ProtobufWriter.message { d in
-            d.field(1, ProtobufWriter.message { m in m.field(1, "web") })
+        let raw = WireBuilder.message { d in
+            d.field(1, WireBuilder.message { m in m.field(1, "web") })
             d.field(2, spec)
         }
         let object = try decoder.decode(envelope(apiVersion: "apps/v1", kind: "Deployment", raw: raw))
@@ -94,13 +94,22 @@ struct ProtobufWriter {
         #expect(object[path: ["spec", "strategy", "rollingUpdate", "maxSurge"]] == 2)
     }
 
-    @Test func unknownKindsFieldsAndBadBytesAreClearErrors() throws {
+    @Test func unknownKindsAndBadBytesAreClearErrorsButUnknownFieldsAreSkipped() throws {
         let unknownKind = envelope(apiVersion: "example.com/v1", kind: "Widget", raw: [])
         #expect { try decoder.decode(unknownKind) } throws: { ($0 as? StatusError)?.code == 415 }
-        let unknownField = envelope(apiVersion: "v1", kind: "ConfigMap", raw: ProtobufWriter.message { $0.field(99, "x") })
-        #expect { try decoder.decode(unknownField) } throws: { ($0 as? StatusError)?.code == 400 }
+        // A field this server does not know (a newer client's) is skipped, as Go skips it.
+        let unknownField = envelope(apiVersion: "v1", kind: "ConfigMap", raw: WireBuilder.message {
+            $0.field(1, WireBuilder.message { m in m.field(1, "newer") })
+            $0.field(99, "x")
+            $0.field(98, 7)
+        })
+        let decoded = try decoder.decode(unknownField)
+        #expect(decoded[path: ["metadata", "name"]] == "newer")
+        // A known field with the wrong wire type is refused.
+        let wrongWire = envelope(apiVersion: "v1", kind: "ConfigMap", raw: WireBuilder.message { $0.field(1, 5) })
+        #expect { try decoder.decode(wrongWire) } throws: { ($0 as? StatusError)?.code == 400 }
         #expect { try decoder.decode([1, 2, 3, 4, 5]) } throws: { ($0 as? StatusError)?.code == 400 }
-        let truncated = Array(envelope(apiVersion: "v1", kind: "ConfigMap", raw: ProtobufWriter.message { $0.field(1, "abc") }).dropLast(2))
+        let truncated = Array(envelope(apiVersion: "v1", kind: "ConfigMap", raw: WireBuilder.message { $0.field(1, "abc") }).dropLast(2))
         #expect { try decoder.decode(truncated) } throws: { ($0 as? StatusError)?.code == 400 }
     }
 

@@ -30,6 +30,12 @@ extension ResourceEngine {
         var metadata: JSON = ["resourceVersion": .string(String(page.revision))]
         if let token = page.continueToken { metadata["continue"] = .string(token) }
         if let remaining = page.remaining, remaining > 0 { metadata["remainingItemCount"] = .int(remaining) }
+        if request.format.target == .partialObjectMetadataList {
+            let apiVersion = request.format.metaAPIVersion
+            let items = try page.objects().map { Self.partialObjectMetadata($0, apiVersion: apiVersion) }
+            return .json(.ok, ["apiVersion": .string(apiVersion), "kind": "PartialObjectMetadataList",
+                               "metadata": metadata, "items": .array(items)])
+        }
         // The list's envelope is written around the items' stored bytes (each with its
         // resourceVersion spliced in), without parsing them.
         var out = Array(#"{"apiVersion":"#.utf8)
@@ -120,7 +126,9 @@ extension ResourceEngine {
                     break scan
                 }
                 lastKey = entry.key
-                if try !filtering || Self.matches(entry.decoded(), labels, fields) { entries.append(entry) }
+                if try !filtering || Self.matches(entry.decoded(), labels, fields, strategy: request.resource.strategy) {
+                    entries.append(entry)
+                }
             }
             guard page.more, let last = page.entries.last else { break }
             if limit > 0 && entries.count == limit {
@@ -139,8 +147,8 @@ extension ResourceEngine {
         return ListPage(entries: entries, strategy: request.resource.strategy, revision: revision, continueToken: token, remaining: remaining)
     }
 
-    static func matches(_ object: JSON, _ labels: LabelSelector, _ fields: FieldSelector) -> Bool {
-        if !fields.isEverything && !fields.matches(object) { return false }
+    static func matches(_ object: JSON, _ labels: LabelSelector, _ fields: FieldSelector, strategy: any ResourceStrategy) -> Bool {
+        if !fields.isEverything && !fields.matches(object, value: { strategy.fieldValue($0, of: object) }) { return false }
         if labels.isEverything { return true }
         let map = (object[path: ["metadata", "labels"]]?.objectValue ?? [:]).compactMapValues(\.stringValue)
         return labels.matches(map)

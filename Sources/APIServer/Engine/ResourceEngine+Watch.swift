@@ -54,9 +54,12 @@ extension ResourceEngine {
         let resource = request.resource
         let store = self.store
         let interval = bookmarkInterval
-        let headers: [(String, String)] = [("Content-Type", "application/json"), ("Cache-Control", "no-cache, private")]
+        let protobuf = request.format.encoding == .protobuf ? request.protobuf : nil
+        let contentType = protobuf == nil ? "application/json" : KubernetesProtobuf.watchMediaType
+        let headers: [(String, String)] = [("Content-Type", contentType), ("Cache-Control", "no-cache, private")]
+        let format = request.format
         return HTTPResponse(status: .ok, headers: .init(headers), body: .stream { writer in
-            let encoder = WatchEventEncoder(table: table, resource: resource)
+            let encoder = WatchEventEncoder(table: table, resource: resource, format: format, protobuf: protobuf)
             let kineWatch: KineWatch
             do {
                 kineWatch = try await store.kine.watch(.prefix(Array(prefix.utf8)), startRevision: startRevision + 1)
@@ -77,7 +80,7 @@ extension ResourceEngine {
                         case .events(let events):
                             var out: [UInt8] = []
                             for event in events {
-                                guard let (type, object) = try Self.watchEvent(event, labels, fields) else { continue }
+                                guard let (type, object) = try Self.watchEvent(event, labels, fields, strategy: resource.strategy) else { continue }
                                 out.append(contentsOf: encoder.line(type, object))
                             }
                             if !out.isEmpty { try await writer.write(out) }
@@ -102,17 +105,18 @@ extension ResourceEngine {
     }
 
     /// The watch event a change makes for a client with these selectors, if any.
-    static func watchEvent(_ event: Event, _ labels: LabelSelector, _ fields: FieldSelector) throws -> (String, JSON)? {
+    static func watchEvent(_ event: Event, _ labels: LabelSelector, _ fields: FieldSelector,
+                           strategy: any ResourceStrategy) throws -> (String, JSON)? {
         switch event.kind {
         case .delete:
             guard let previous = event.prevKV else { return nil }
             let old = try ObjectStore.decode(previous, revision: event.revision).object
-            return matches(old, labels, fields) ? ("DELETED", old) : nil
+            return matches(old, labels, fields, strategy: strategy) ? ("DELETED", old) : nil
         case .put:
             let new = try ObjectStore.decode(event.kv).object
-            let newMatches = matches(new, labels, fields)
+            let newMatches = matches(new, labels, fields, strategy: strategy)
             guard !event.isCreate, let previous = event.prevKV else { return newMatches ? ("ADDED", new) : nil }
-            let oldMatches = matches(try ObjectStore.decode(previous).object, labels, fields)
+            let oldMatches = matches(try ObjectStore.decode(previous).object, labels, fields, strategy: strategy)
             switch (oldMatches, newMatches) {
             case (true, true): return ("MODIFIED", new)
             case (false, true): return ("ADDED", new)
@@ -123,11 +127,14 @@ extension ResourceEngine {
     }
 }
 
-/// Writes watch events as JSON lines, objects as one-row Tables when the client asked for
-/// Table output.
+/// Writes watch events as JSON lines or as length-prefixed protobuf `WatchEvent` frames;
+/// objects as one-row Tables or as their metadata alone when the client asked for that.
 struct WatchEventEncoder: Sendable {
     let table: TablePrinter?
     let resource: ResourceDescriptor
+    var format: ResponseFormat = .json
+    /// Set when events are written in protobuf.
+    var protobuf: KubernetesProtobuf? = nil
 
     func line(_ type: String, _ object: JSON, raw: Bool = false) -> [UInt8] {
         var payload = object
@@ -136,6 +143,10 @@ struct WatchEventEncoder: Sendable {
             payload = table.table([payload], resourceVersion: object[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
                                   includeObject: "Metadata")
         }
+        if format.target == .partialObjectMetadata, type != "ERROR" {
+            payload = ResourceEngine.partialObjectMetadata(payload, apiVersion: format.metaAPIVersion)
+        }
+        if let protobuf, let frame = protobuf.watchFrame(type: type, object: payload) { return frame }
         var out = JSON.object(["type": .string(type), "object": payload]).serialized()
         out.append(UInt8(ascii: "\n"))
         return out

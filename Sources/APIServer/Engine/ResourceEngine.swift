@@ -124,10 +124,13 @@ public struct ResourceEngine: Sendable {
         }
     }
 
-    /// The object as JSON or as a one-row Table.
+    /// The object as JSON, as its metadata alone or as a one-row Table.
     func render(_ object: JSON, _ request: ResourceRequest, status: Int = 200) -> HTTPResponse {
         var object = object
         request.resource.strategy.present(&object)
+        if request.format.target == .partialObjectMetadata {
+            return .json(.init(statusCode: status), Self.partialObjectMetadata(object, apiVersion: request.format.metaAPIVersion))
+        }
         if request.wantsTable {
             let table = TablePrinter.forResource(request.resource).table(
                 [object], resourceVersion: object[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
@@ -135,6 +138,12 @@ public struct ResourceEngine: Sendable {
             return .json(.init(statusCode: status), table)
         }
         return .json(.init(statusCode: status), object)
+    }
+
+    /// An object's metadata alone, as a `PartialObjectMetadata` (what metadata-only informers,
+    /// like the garbage collector's, read).
+    static func partialObjectMetadata(_ object: JSON, apiVersion: String) -> JSON {
+        ["apiVersion": .string(apiVersion), "kind": "PartialObjectMetadata", "metadata": object["metadata"] ?? .emptyObject]
     }
 
     /// The object as the schema knows it: unknown fields dropped; with `fieldValidation=Strict`

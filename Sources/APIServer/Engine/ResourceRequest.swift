@@ -7,12 +7,11 @@ public struct ResourceRequest: Sendable {
     public var user: UserInfo
     /// Reads protobuf request bodies of typed clients.
     public var protobuf: KubernetesProtobuf?
+    /// What the answer is written as (negotiated from `Accept`).
+    public var format: ResponseFormat = .json
 
     /// Whether the client asked for server-side Table output.
-    public var wantsTable: Bool {
-        guard let accept = http.headers.first(name: "accept") else { return false }
-        return accept.split(separator: ",").first.map { $0.contains("as=Table") } ?? false
-    }
+    public var wantsTable: Bool { format.target == .table }
 
     public var dryRun: Bool { http.query["dryRun"]?.contains("All") ?? false }
 

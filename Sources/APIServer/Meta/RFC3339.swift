@@ -11,7 +11,39 @@ public enum RFC3339 {
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+        return "\(year(Int(parts.tm_year) + 1900))-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+
+    /// A year as Go writes it in RFC 3339: four digits, zero-padded (`0001`).
+    static func year(_ year: Int) -> String {
+        guard year >= 0, year < 1000 else { return String(year) }
+        let digits = String(year)
+        return String(repeating: "0", count: 4 - digits.count) + digits
+    }
+
+    /// Whole seconds since the epoch, with microseconds (`MicroTime`) or without (`Time`).
+    public static func string(seconds: Int64, nanoseconds: Int64, micro: Bool) -> String {
+        let text = string(Date(timeIntervalSince1970: Double(seconds)))
+        guard micro else { return text }
+        let digits = String(max(0, min(999_999, nanoseconds / 1000)))
+        return String(text.dropLast()) + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
+    }
+
+    /// Whole seconds since the epoch and the fraction's nanoseconds of a timestamp.
+    public static func parts(_ text: String) -> (seconds: Int64, nanoseconds: Int64)? {
+        guard let date = parse(text) else { return nil }
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        guard seconds.magnitude < 1e15 else { return nil }
+        var nanoseconds: Int64 = 0
+        if let dot = text.firstIndex(of: ".") {
+            var scale: Int64 = 100_000_000
+            for c in text[text.index(after: dot)...] {
+                guard let digit = c.wholeNumberValue else { break }
+                nanoseconds += Int64(digit) * scale
+                scale /= 10
+            }
+        }
+        return (Int64(seconds), nanoseconds)
     }
 
     /// With microseconds, as `MicroTime` fields carry them (`2023-11-14T22:13:20.250000Z`).

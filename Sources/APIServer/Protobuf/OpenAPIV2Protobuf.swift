@@ -87,35 +87,3 @@ enum OpenAPIV2Protobuf {
         return w.bytes
     }
 }
-
-/// Writes protobuf fields (proto3 wire format).
-struct ProtobufWriter {
-    private(set) var bytes: [UInt8] = []
-
-    mutating func varint(_ field: Int, _ value: UInt64) {
-        key(field, 0)
-        raw(value)
-    }
-
-    mutating func double(_ field: Int, _ value: Double) {
-        key(field, 1)
-        var bits = value.bitPattern
-        for _ in 0..<8 { bytes.append(UInt8(bits & 0xFF)); bits >>= 8 }
-    }
-
-    mutating func string(_ field: Int, _ value: String) { message(field, Array(value.utf8)) }
-
-    mutating func message(_ field: Int, _ value: [UInt8]) {
-        key(field, 2)
-        raw(UInt64(value.count))
-        bytes += value
-    }
-
-    private mutating func key(_ field: Int, _ wireType: UInt64) { raw(UInt64(field) << 3 | wireType) }
-
-    private mutating func raw(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 { bytes.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
-        bytes.append(UInt8(v))
-    }
-}

@@ -1,26 +1,62 @@
 import Foundation
 import OpenAPIDocuments
 
-/// The protobuf wire schema of the built-in kinds (`openapi/protobuf.json`): for each message,
-/// field number → JSON name, shape and value kind.
+/// Kubernetes' protobuf wire schema (`openapi/protobuf.json`, made by
+/// `scripts/generate-protobuf` from the 1.35 `generated.proto` files and Go types): for every
+/// message its fields by number, with what Go's JSON encoding needs to keep zero and absent
+/// apart, and the kinds that name a message.
 public struct ProtobufSchema: Sendable {
+    /// A message's JSON form where Go marshals it by hand instead of field by field.
+    public enum Form: String, Sendable {
+        case time, microtime, duration, intorstring, quantity
+        /// JSON text carried as bytes (`RawExtension`, `FieldsV1`, apiextensions `JSON`).
+        case raw
+        /// A named slice wrapped in a message (`Verbs`, `ExtraValue`): a JSON array.
+        case array
+        case schemaOrArray, schemaOrBool, schemaOrStringArray
+    }
+
     public struct Field: Sendable {
-        public enum Shape: Sendable { case single, repeated, map, inline }
+        public enum Shape: Sendable { case single, repeated, map }
+        public var number: Int
+        /// The JSON member name ("" for an inlined struct).
         public var name: String
         public var shape: Shape
         /// `s` string, `b` bytes, `t` bool, `i` varint, `z` zigzag varint, `d` double,
-        /// `e` float, `m` message.
-        public var kind: Character
+        /// `e` float, `x` fixed64, `y` fixed32, `m` message.
+        public var kind: UInt8
         public var messageType: String
-        /// Whether the field is required (so a zero value is still written in JSON).
-        public var required: Bool
+        /// Go holds the field by pointer: present means set, even at zero.
+        public var pointer: Bool
+        /// Go's JSON tag says `omitempty`.
+        public var omitEmpty: Bool
+        /// Go's `json:",inline"`: the message's members are the parent's.
+        public var inline: Bool
+
+        /// The wire type a value of this kind uses.
+        var wireType: Int {
+            switch kind {
+            case UInt8(ascii: "d"), UInt8(ascii: "x"): return 1
+            case UInt8(ascii: "e"), UInt8(ascii: "y"): return 5
+            case UInt8(ascii: "s"), UInt8(ascii: "b"), UInt8(ascii: "m"): return 2
+            default: return 0
+            }
+        }
     }
 
-    public private(set) var messages: [String: [Int: Field]] = [:]
-    /// `group/version/Kind` → message name.
+    public struct Message: Sendable {
+        public var name: String
+        public var fields: [Int: Field]
+        /// The fields in number order, as Go writes them.
+        public var ordered: [Field]
+        public var form: Form?
+    }
+
+    public private(set) var messages: [String: Message] = [:]
+    /// `group/version/Kind` (`/v1/Kind` for core) → message name.
     public private(set) var kinds: [String: String] = [:]
 
-    /// The schema generated from kubectl's descriptors.
+    /// The schema generated from Kubernetes' definitions.
     public static func builtIn() throws -> ProtobufSchema {
         try ProtobufSchema(json: JSON.parse(Array(try OpenAPIDocuments.protobuf())))
     }
@@ -29,23 +65,29 @@ public struct ProtobufSchema: Sendable {
         for (kind, message) in json["kinds"]?.objectValue ?? [:] {
             kinds[kind] = message.stringValue
         }
+        let forms = json["forms"]?.objectValue ?? [:]
         for (name, table) in json["messages"]?.objectValue ?? [:] {
             var fields: [Int: Field] = [:]
             for (number, entry) in table.objectValue ?? [:] {
-                guard let n = Int(number), let e = entry.arrayValue, e.count >= 4,
+                guard let n = Int(number), let e = entry.arrayValue, e.count >= 5,
                       let fieldName = e[0].stringValue, let shape = e[1].stringValue,
-                      let kind = e[2].stringValue?.first, let type = e[3].stringValue else { continue }
-                let s: Field.Shape = shape == "r" ? .repeated : shape == "M" ? .map : shape == "I" ? .inline : .single
-                fields[n] = Field(name: fieldName, shape: s, kind: kind, messageType: type, required: e.count > 4)
+                      let kind = e[2].stringValue?.utf8.first, let type = e[3].stringValue,
+                      let flags = e[4].stringValue else { continue }
+                fields[n] = Field(number: n, name: fieldName, shape: shape == "r" ? .repeated : shape == "M" ? .map : .single,
+                                  kind: kind, messageType: type, pointer: flags.contains("p"),
+                                  omitEmpty: flags.contains("o"), inline: flags.contains("i"))
             }
-            messages[name] = fields
+            messages[name] = Message(name: name, fields: fields, ordered: fields.values.sorted { $0.number < $1.number },
+                                     form: forms[name]?.stringValue.flatMap(Form.init(rawValue:)))
         }
     }
 
     /// The message of a kind, by its apiVersion and kind.
     public func message(apiVersion: String, kind: String) -> String? {
-        let parts = apiVersion.split(separator: "/")
-        let key = parts.count == 2 ? "\(parts[0])/\(parts[1])/\(kind)" : "/\(apiVersion)/\(kind)"
-        return kinds[key]
+        kinds[Self.kindKey(apiVersion: apiVersion, kind: kind)]
+    }
+
+    static func kindKey(apiVersion: String, kind: String) -> String {
+        apiVersion.contains("/") ? "\(apiVersion)/\(kind)" : "/\(apiVersion)/\(kind)"
     }
 }

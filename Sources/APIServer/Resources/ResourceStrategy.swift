@@ -11,6 +11,9 @@ public protocol ResourceStrategy: Sendable {
     func nameErrors(_ name: String) -> [String]
     /// Field selector fields beyond `metadata.name` and `metadata.namespace`.
     var selectableFields: [String] { get }
+    /// A selectable field's value as field selectors compare it (kube-apiserver's field set:
+    /// Go's zero value when the field is absent, derived values where it derives them).
+    func fieldValue(_ field: String, of object: JSON) -> String
     /// Sets what depends on the object as admission left it (a pod's QoS class).
     func finishCreate(_ object: inout JSON)
     /// The problems of an object about to be stored (`old`: the object an update replaces).
@@ -25,6 +28,7 @@ extension ResourceStrategy {
     public func present(_ object: inout JSON) {}
     public func nameErrors(_ name: String) -> [String] { NameValidation.subdomainErrors(name) }
     public var selectableFields: [String] { [] }
+    public func fieldValue(_ field: String, of object: JSON) -> String { FieldSelector.value(of: field, in: object) }
 }
 
 /// The strategy of resources without special rules: objects with a status subresource
@@ -40,6 +44,10 @@ public struct DefaultStrategy: ResourceStrategy {
 
     public func prepareForUpdate(_ object: inout JSON, old: JSON) {
         if resource.hasStatusSubresource { object["status"] = old["status"] }
+    }
+
+    public var selectableFields: [String] {
+        resource.group == "certificates.k8s.io" && resource.kind == "CertificateSigningRequest" ? ["spec.signerName"] : []
     }
 }
 
@@ -129,7 +137,20 @@ struct PodStrategy: ResourceStrategy {
 
     var selectableFields: [String] {
         ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork",
-         "status.phase", "status.podIP", "status.nominatedNodeName"]
+         "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName", "spec.host"]
+    }
+
+    func fieldValue(_ field: String, of object: JSON) -> String {
+        switch field {
+        case "spec.host": return FieldSelector.value(of: "spec.nodeName", in: object)
+        case "spec.hostNetwork": return object[path: ["spec", "hostNetwork"]]?.boolValue == true ? "true" : "false"
+        case "status.podIP":
+            // The first of podIPs, as kube-apiserver's field set has it.
+            return object[path: ["status", "podIPs"]]?.arrayValue?.first?["ip"]?.stringValue
+                ?? FieldSelector.value(of: field, in: object)
+        case "status.podIPs": return ""
+        default: return FieldSelector.value(of: field, in: object)
+        }
     }
 }
 
@@ -170,6 +191,8 @@ struct ServiceStrategy: ResourceStrategy {
     }
 
     func nameErrors(_ name: String) -> [String] { NameValidation.dns1035LabelErrors(name) }
+
+    var selectableFields: [String] { ["spec.clusterIP", "spec.type"] }
 }
 
 /// Workloads with a pod template and replicas (Deployment, ReplicaSet, StatefulSet,
@@ -232,6 +255,10 @@ struct WorkloadStrategy: ResourceStrategy {
     var selectableFields: [String] {
         resource.kind == "ReplicaSet" || resource.kind == "ReplicationController" ? ["status.replicas"] : []
     }
+
+    func fieldValue(_ field: String, of object: JSON) -> String {
+        field == "status.replicas" ? String(object[path: ["status", "replicas"]]?.intValue ?? 0) : FieldSelector.value(of: field, in: object)
+    }
 }
 
 /// Jobs: the spec defaults, and the selector and pod labels that tie a job to its pods by
@@ -274,6 +301,10 @@ struct JobStrategy: ResourceStrategy {
 
     func prepareForUpdate(_ object: inout JSON, old: JSON) { object["status"] = old["status"] }
     var selectableFields: [String] { ["status.successful"] }
+
+    func fieldValue(_ field: String, of object: JSON) -> String {
+        field == "status.successful" ? String(object[path: ["status", "succeeded"]]?.intValue ?? 0) : FieldSelector.value(of: field, in: object)
+    }
 }
 
 /// CronJobs: the spec defaults, and the job template's.
@@ -331,6 +362,13 @@ struct EventStrategy: ResourceStrategy {
          "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
          "reason", "reportingComponent", "source", "type"]
     }
+
+    func fieldValue(_ field: String, of object: JSON) -> String {
+        guard field == "source" else { return FieldSelector.value(of: field, in: object) }
+        // The source component, or the reporting controller of events written without one.
+        let component = FieldSelector.value(of: "source.component", in: object)
+        return component.isEmpty ? FieldSelector.value(of: "reportingComponent", in: object) : component
+    }
 }
 
 /// Nodes: `spec.unschedulable` is selectable; status is the kubelet's.
@@ -338,6 +376,11 @@ struct NodeStrategy: ResourceStrategy {
     func prepareForCreate(_ object: inout JSON) {}
     func prepareForUpdate(_ object: inout JSON, old: JSON) { object["status"] = old["status"] }
     var selectableFields: [String] { ["spec.unschedulable"] }
+
+    func fieldValue(_ field: String, of object: JSON) -> String {
+        guard field == "spec.unschedulable" else { return FieldSelector.value(of: field, in: object) }
+        return object[path: ["spec", "unschedulable"]]?.boolValue == true ? "true" : "false"
+    }
 }
 
 /// RBAC roles and bindings: any name that can be a path segment (`system:basic-user`).

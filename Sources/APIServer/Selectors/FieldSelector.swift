@@ -41,9 +41,13 @@ public struct FieldSelector: Sendable, Hashable {
 
     /// Whether the object's field values satisfy every requirement.
     public func matches(_ object: JSON) -> Bool {
+        matches(object) { FieldSelector.value(of: $0, in: object) }
+    }
+
+    /// Whether the field values `value` gives (a resource's own field set) satisfy every requirement.
+    public func matches(_ object: JSON, value: (String) -> String) -> Bool {
         requirements.allSatisfy { requirement in
-            let actual = FieldSelector.value(of: requirement.field, in: object)
-            return (actual == requirement.value) == requirement.equal
+            (value(requirement.field) == requirement.value) == requirement.equal
         }
     }
 
