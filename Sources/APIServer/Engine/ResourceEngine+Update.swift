@@ -89,11 +89,24 @@ extension ResourceEngine {
             meta[key] = oldMeta[key]
         }
         if meta["generateName"] == nil { meta["generateName"] = oldMeta["generateName"] }
+        if request.info.subresource == "finalize" {
+            // A namespace's finalize subresource changes anything but the status.
+            new["metadata"] = meta
+            new["status"] = old["status"]
+            return new
+        }
+        if request.info.subresource == "approval" {
+            // A CSR's approval subresource changes its conditions, nothing else.
+            var approved = old
+            approved[path: ["status", "conditions"]] = object[path: ["status", "conditions"]]
+            return approved
+        }
         if request.info.subresource == "status" {
-            // Only the status changes through the status subresource.
-            var statusOnly = old
-            statusOnly["status"] = object["status"]
-            return statusOnly
+            // The status changes through the status subresource, and the metadata the
+            // resource's status strategy lets through.
+            var statusObject = object
+            statusObject["metadata"] = meta
+            return request.resource.strategy.statusUpdate(statusObject, old: old)
         }
         new["metadata"] = meta
         // Defaults apply to every write, as Kubernetes defaults every decoded object; what the

@@ -59,8 +59,9 @@ public struct ResourceEngine: Sendable {
             }
             switch (sub, request.info.verb) {
             case ("status", .get): return try await get(request)
-            case ("status", .update): return try await update(request)
-            case ("status", .patch), ("scale", .patch): return try await patch(request)
+            case ("status", .update), ("approval", .update), ("finalize", .update): return try await update(request)
+            case ("status", .patch), ("scale", .patch), ("approval", .patch): return try await patch(request)
+            case ("approval", .get): return try await get(request)
             case ("scale", .get): return try await getScale(request)
             case ("scale", .update): return try await updateScale(request)
             case ("token", .create): return try await createToken(request)

@@ -55,6 +55,7 @@ public struct ResourceDescriptor: Sendable, Hashable, Codable {
         switch sub {
         case "scale": return ("autoscaling", "v1", "Scale", "io.k8s.api.autoscaling.v1.Scale", ["get", "patch", "update"])
         case "token": return ("authentication.k8s.io", "v1", "TokenRequest", "io.k8s.api.authentication.v1.TokenRequest", ["create"])
+        case "finalize": return (group, version, kind, definition ?? "", ["update"])
         default: return (group, version, kind, definition ?? "", ["get", "patch", "update"])
         }
     }

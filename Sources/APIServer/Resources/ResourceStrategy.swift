@@ -7,6 +7,9 @@ public protocol ResourceStrategy: Sendable {
     func prepareForCreate(_ object: inout JSON)
     /// Carries over what an update of the main resource may not change.
     func prepareForUpdate(_ object: inout JSON, old: JSON)
+    /// The object a write to the status subresource stores: `old` with the client's status
+    /// and what else kube-apiserver's status strategy lets it change.
+    func statusUpdate(_ object: JSON, old: JSON) -> JSON
     /// Errors of the object's name (empty = valid).
     func nameErrors(_ name: String) -> [String]
     /// Field selector fields beyond `metadata.name` and `metadata.namespace`.
@@ -29,6 +32,19 @@ extension ResourceStrategy {
     public func nameErrors(_ name: String) -> [String] { NameValidation.subdomainErrors(name) }
     public var selectableFields: [String] { [] }
     public func fieldValue(_ field: String, of object: JSON) -> String { FieldSelector.value(of: field, in: object) }
+    /// Most status strategies reset only the spec: labels, annotations, finalizers and owner
+    /// references written through `/status` are kept.
+    public func statusUpdate(_ object: JSON, old: JSON) -> JSON {
+        statusUpdate(object, old: old, keeping: ["labels", "annotations", "finalizers", "ownerReferences"])
+    }
+
+    /// `old` with the client's status and the client's values of these metadata members.
+    func statusUpdate(_ object: JSON, old: JSON, keeping metadata: [String]) -> JSON {
+        var new = old
+        new["status"] = object["status"]
+        for key in metadata { new[path: ["metadata", key]] = object[path: ["metadata", key]] }
+        return new
+    }
 }
 
 /// The strategy of resources without special rules: objects with a status subresource
@@ -48,6 +64,15 @@ public struct DefaultStrategy: ResourceStrategy {
 
     public var selectableFields: [String] {
         resource.group == "certificates.k8s.io" && resource.kind == "CertificateSigningRequest" ? ["spec.signerName"] : []
+    }
+
+    /// Kinds whose status writes change nothing else (kube-apiserver resets their metadata).
+    static let statusOnly: Set<String> = ["ServiceCIDR", "ResourceClaim", "VolumeAttachment", "StorageVersion", "FlowSchema",
+                                          "PriorityLevelConfiguration", "PodCertificateRequest"]
+
+    public func statusUpdate(_ object: JSON, old: JSON) -> JSON {
+        let kept = Self.statusOnly.contains(resource.kind) ? [] : ["labels", "annotations", "finalizers", "ownerReferences"]
+        return statusUpdate(object, old: old, keeping: kept)
     }
 }
 
@@ -259,6 +284,13 @@ struct WorkloadStrategy: ResourceStrategy {
     func fieldValue(_ field: String, of object: JSON) -> String {
         field == "status.replicas" ? String(object[path: ["status", "replicas"]]?.intValue ?? 0) : FieldSelector.value(of: field, in: object)
     }
+
+    /// Deployments keep their labels through status writes too.
+    func statusUpdate(_ object: JSON, old: JSON) -> JSON {
+        let kept = resource.kind == "Deployment" ? ["annotations", "finalizers", "ownerReferences"]
+                                                  : ["labels", "annotations", "finalizers", "ownerReferences"]
+        return statusUpdate(object, old: old, keeping: kept)
+    }
 }
 
 /// Jobs: the spec defaults, and the selector and pod labels that tie a job to its pods by
@@ -351,6 +383,20 @@ struct SecretStrategy: ResourceStrategy {
     }
 
     var selectableFields: [String] { ["type"] }
+
+    func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause] {
+        ConfigDataValidation.causes(object, fields: ["data"], kind: "Secret")
+    }
+}
+
+/// ConfigMaps: keys and size checked as kube-apiserver checks them.
+struct ConfigMapStrategy: ResourceStrategy {
+    func prepareForCreate(_ object: inout JSON) {}
+    func prepareForUpdate(_ object: inout JSON, old: JSON) {}
+
+    func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause] {
+        ConfigDataValidation.causes(object, fields: ["data", "binaryData"], kind: "ConfigMap")
+    }
 }
 
 /// Events: the fields `kubectl get events --field-selector` uses.
@@ -399,6 +445,7 @@ extension ResourceDescriptor {
         case ("", "Pod"): return PodStrategy()
         case ("", "Service"): return ServiceStrategy()
         case ("", "Secret"): return SecretStrategy()
+        case ("", "ConfigMap"): return ConfigMapStrategy()
         case ("", "Event"): return EventStrategy()
         case ("", "Node"): return NodeStrategy()
         case ("batch", "Job"): return JobStrategy()
