@@ -189,18 +189,42 @@ public struct APIServerBootstrap: Sendable {
             try await serviceAddresses.allocate(&service)
             _ = try await objects.create(serviceKey, service)
         }
-        let endpointsKey = RegistryKey(group: "", resource: "endpoints", namespace: "default", name: "kubernetes").path
         let subsets: JSON = [["addresses": [["ip": .string(advertisedHost)]],
                               "ports": [["name": "https", "port": .int(Int64(port)), "protocol": "TCP"]]]]
-        if let current = try await objects.get(endpointsKey) {
-            var endpoints = current.object
-            endpoints["subsets"] = subsets
-            if endpoints != current.object { _ = try await objects.update(endpointsKey, endpoints, expectedRevision: current.modRevision) }
+        try await ensure(RegistryKey(group: "", resource: "endpoints", namespace: "default", name: "kubernetes").path,
+                         JSON.newObject(apiVersion: "v1", kind: "Endpoints", name: "kubernetes", namespace: "default",
+                                        labels: ["endpointslice.kubernetes.io/skip-mirror": "true"])) { $0["subsets"] = subsets }
+        try await ensure(RegistryKey(group: "discovery.k8s.io", resource: "endpointslices", namespace: "default", name: "kubernetes").path,
+                         JSON.newObject(apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", name: "kubernetes", namespace: "default",
+                                        labels: ["kubernetes.io/service-name": "kubernetes"])) { slice in
+            slice["addressType"] = "IPv4"
+            slice["endpoints"] = [["addresses": [.string(advertisedHost)], "conditions": ["ready": true]]]
+            slice["ports"] = [["name": "https", "port": .int(Int64(port)), "protocol": "TCP"]]
+        }
+        // The default ServiceCIDR: the --service-cluster-ip-range, kept in step with it.
+        let cidr = serviceAddresses.cidr
+        try await ensure(RegistryKey(group: "networking.k8s.io", resource: "servicecidrs", namespace: nil, name: "kubernetes").path,
+                         JSON.newObject(apiVersion: "networking.k8s.io/v1", kind: "ServiceCIDR", name: "kubernetes")) { object in
+            object["spec"] = ["cidrs": [.string(cidr)]]
+            if object[path: ["status", "conditions"]] == nil {
+                object["status"] = ["conditions": [["type": "Ready", "status": "True", "reason": "",
+                                                    "message": "Kubernetes Service CIDR is ready",
+                                                    "lastTransitionTime": .string(ResourceEngine.now())]]]
+            }
+        }
+    }
+
+    /// Creates `fresh` with `correct` applied at `key`, or applies `correct` to what is there
+    /// and writes it back if that changed it.
+    func ensure(_ key: String, _ fresh: JSON, correct: (inout JSON) -> Void) async throws {
+        if let current = try await objects.get(key) {
+            var object = current.object
+            correct(&object)
+            if object != current.object { _ = try await objects.update(key, object, expectedRevision: current.modRevision) }
         } else {
-            var endpoints = JSON.newObject(apiVersion: "v1", kind: "Endpoints", name: "kubernetes", namespace: "default",
-                                           labels: ["endpointslice.kubernetes.io/skip-mirror": "true"])
-            endpoints["subsets"] = subsets
-            _ = try await objects.create(endpointsKey, endpoints)
+            var object = fresh
+            correct(&object)
+            _ = try await objects.create(key, object)
         }
     }
 

@@ -4,8 +4,8 @@ public struct KineOptions: Sendable {
     public var commitMode: CommitMode = .group()
     /// How often automatic compaction runs; `nil` turns it off.
     public var compactionInterval: Duration? = .seconds(300)
-    /// How many of the newest revisions automatic compaction keeps.
-    public var retainedRevisions: Int64 = 1_000
+    /// Which history each automatic compaction round removes.
+    public var compactionPolicy: any CompactionPolicy = RetainRevisions(1_000)
     /// How often expired leases are looked for.
     public var leaseCheckInterval: Duration = .milliseconds(250)
     /// The most change batches buffered for one watcher before it is dropped as too slow.

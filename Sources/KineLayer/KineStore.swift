@@ -165,12 +165,12 @@ public final class KineStore: Sendable {
         try await compactor.compact(to: revision)
     }
 
-    /// One round of automatic compaction: compacts to the current revision less
-    /// ``KineOptions/retainedRevisions`` and reclaims free pages. Returns the rows removed.
+    /// One round of automatic compaction: compacts to the revision the
+    /// ``KineOptions/compactionPolicy`` gives and reclaims free pages. Returns the rows removed.
     @discardableResult
     public func compactNow() async throws -> Int64 {
         let current = try await reader.currentRevision()
-        let target = current - options.retainedRevisions
+        let target = options.compactionPolicy.target(current: current)
         var removed: Int64 = 0
         if target > (try await reader.compactRevision()) {
             removed = try await compactor.compact(to: target)

@@ -80,7 +80,7 @@ struct KineBenchmark: AsyncParsableCommand {
     private func measureRewrites(root: String, name: String, compaction: Bool) async throws -> (mib: Double, seconds: Double) {
         var options = KineOptions()
         options.compactionInterval = compaction ? .seconds(1) : nil
-        options.retainedRevisions = 1_000
+        options.compactionPolicy = RetainRevisions(1_000)
         let store = try await KineStore.open(directory: root + "/" + name, options: options)
         let value = [UInt8](repeating: 0x62, count: 256)
         let key = Array("/bench/one-key".utf8)

@@ -77,7 +77,7 @@ struct EtcdCommand: AsyncParsableCommand {
 
         var options = KineOptions()
         if autoCompactionRetention > 0 {
-            options.retainedRevisions = autoCompactionRetention
+            options.compactionPolicy = RetainRevisions(autoCompactionRetention)
         } else {
             options.compactionInterval = nil
         }

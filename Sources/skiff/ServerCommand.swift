@@ -35,6 +35,10 @@ struct ServerCommand: AsyncParsableCommand {
 
     @OptionGroup var datastore: DatastoreOptions
 
+    @Option(name: .customLong("etcd-compaction-interval"),
+            help: "How often history older than the previous round is compacted, as kube-apiserver compacts (Go duration; 0 turns it off).")
+    var compactionInterval: DurationArgument = DurationArgument(.seconds(60))
+
     @Option(name: .customLong("audit-log-path"), help: "Write an audit log here: one JSON line (audit.k8s.io/v1 Event) per request.")
     var auditLogPath: String?
 
@@ -78,7 +82,10 @@ struct ServerCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let opened: OpenedStore
         do {
-            opened = try await datastore.open(dataDir: dataDir, sqliteSubdirectory: "db", options: KineOptions(), logger: logger)
+            var options = KineOptions()
+            options.compactionInterval = compactionInterval.duration > .zero ? compactionInterval.duration : nil
+            options.compactionPolicy = RetainOneInterval()
+            opened = try await datastore.open(dataDir: dataDir, sqliteSubdirectory: "db", options: options, logger: logger)
         } catch {
             throw ValidationError("cannot open the datastore in \(dataDir): \(error)")
         }

@@ -57,7 +57,7 @@ import Testing
     @Test func automaticCompactionKeepsTheRetainedRevisions() async throws {
         var options = testOptions()
         options.compactionInterval = .milliseconds(200)
-        options.retainedRevisions = 10
+        options.compactionPolicy = RetainRevisions(10)
         try await withStore(options) { store, _ in
             for i in 0..<100 { try await store.put(.k("/auto"), value: .k("\(i)")) }
             var compact: Int64 = 0
@@ -74,7 +74,7 @@ import Testing
     /// round, four times as many further rewrites leave the file about the same size.
     @Test func fileSizeStaysBoundedUnderRewritesWithCompaction() async throws {
         var options = testOptions()
-        options.retainedRevisions = 100
+        options.compactionPolicy = RetainRevisions(100)
         try await withStore(options) { store, _ in
             let value = [UInt8](repeating: 0x5A, count: 1024)
             func rewrite(_ n: Int) async throws {
@@ -94,5 +94,16 @@ import Testing
             #expect(afterMore < 2_000_000)
             #expect(try await store.get(.k("/big")).kv?.version == 20_000)
         }
+    }
+
+    @Test func kubeAPIServersPolicyCompactsToTheRevisionOfTheRoundBefore() {
+        let policy = RetainOneInterval()
+        // The first round has nothing older than itself to drop; each later one drops what
+        // the round before saw, however few revisions came between.
+        #expect(policy.target(current: 40) == 0)
+        #expect(policy.target(current: 45) == 40)
+        #expect(policy.target(current: 45) == 45)
+        #expect(policy.target(current: 1_000) == 45)
+        #expect(RetainRevisions(100).target(current: 1_000) == 900)
     }
 }

@@ -59,7 +59,7 @@ public final class NamespaceController: Sendable {
         // shares its keys).
         var seen = Set<String>()
         for resource in catalog.resources where resource.namespaced && resource.isStored {
-            let prefix = RegistryKey.namespacePrefix(group: resource.group, resource: resource.plural, namespace: name)
+            let prefix = resource.namespacePrefix(name)
             guard seen.insert(prefix).inserted else { continue }
             try await store.forEach(prefix: prefix) { entry in
                 let object = try entry.decoded()

@@ -20,7 +20,7 @@ struct ContinueToken: Sendable, Hashable {
         var padded = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while padded.count % 4 != 0 { padded += "=" }
         guard let data = Data(base64Encoded: padded), let json = try? JSON.parse(Array(data)),
-              let revision = json["rv"]?.intValue, revision > 0, let start = json["start"]?.stringValue,
+              let revision = json["rv"]?.intValue, revision > 0 || revision == -1, let start = json["start"]?.stringValue,
               !start.contains("..") else {
             throw StatusError.badRequest("continue key is not valid: the token is malformed")
         }

@@ -43,7 +43,7 @@ extension ResourceEngine {
         out.append(contentsOf: #","items":["#.utf8)
         for (index, entry) in page.entries.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            if request.resource.custom == nil, let bytes = entry.bytesWithResourceVersion() {
+            if request.resource.storedAsServed, let bytes = entry.bytesWithResourceVersion() {
                 out.append(contentsOf: bytes)
             } else {
                 var object = try entry.decoded()
@@ -71,7 +71,7 @@ extension ResourceEngine {
     func listPrefix(_ request: ResourceRequest, fields: FieldSelector) -> String {
         let resource = request.resource
         if resource.namespaced, let namespace = request.info.namespace ?? fields.equalValue(of: "metadata.namespace") {
-            return RegistryKey.namespacePrefix(group: resource.group, resource: resource.plural, namespace: namespace)
+            return resource.namespacePrefix(namespace)
         }
         return resource.keyPrefix
     }
@@ -87,11 +87,14 @@ extension ResourceEngine {
                 throw StatusError.badRequest("specifying resource version is not allowed when using continue")
             }
             let decoded = try ContinueToken(decoding: token)
-            revision = decoded.revision
+            // -1: an inconsistent continuation, read at the newest revision.
+            revision = max(0, decoded.revision)
             start = prefix + decoded.start
             let compacted = try await store.compactRevision()
-            if revision < compacted {
-                throw StatusError.expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+            if revision > 0, revision < compacted {
+                var expired = StatusError.expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
+                expired.metadata = ["continue": .string(ContinueToken(revision: -1, start: decoded.start).encoded)]
+                throw expired
             }
         } else if let rv = try Self.resourceVersion(request.parameter("resourceVersion")), rv > 0 {
             let match = request.parameter("resourceVersionMatch") ?? ""

@@ -43,7 +43,10 @@ extension ResourceEngine {
                     let scale = try Self.applyPatch(type, patch, to: Self.scale(of: current.object, request.resource), schema: scaleSchema)
                     return try await writeScale(scale, over: current, request)
                 }
-                let applied = try Self.applyPatch(type, patch, to: current.object, schema: schema)
+                // Patches apply to the object as this resource serves it (its version's form).
+                var served = current.object
+                request.resource.strategy.present(&served)
+                let applied = try Self.applyPatch(type, patch, to: served, schema: schema)
                 guard case .object = applied else { throw StatusError.badRequest("the patched object is not a JSON object") }
                 var (patched, warnings) = try validateFields(applied, duplicates: duplicates, request)
                 if let rv = patched[path: ["metadata", "resourceVersion"]]?.stringValue, rv != String(current.modRevision) {
@@ -105,7 +108,9 @@ extension ResourceEngine {
                     continue
                 }
             }
-            let result = try ManagedFields.apply(config, to: current.object, manager: manager, apiVersion: request.resource.groupVersion,
+            var served = current.object
+            request.resource.strategy.present(&served)
+            let result = try ManagedFields.apply(config, to: served, manager: manager, apiVersion: request.resource.groupVersion,
                                                  force: force, schema: schema)
             do {
                 return Self.withWarnings(try await write(result, over: current, request, applied: true), warnings)

@@ -7,6 +7,8 @@ public struct StatusError: Error, Sendable, CustomStringConvertible {
     public var reason: String
     public var message: String
     public var details: JSON?
+    /// The `Status`'s list metadata (an expired list's `continue` for an inconsistent list).
+    public var metadata: JSON = .emptyObject
 
     public init(code: Int, reason: String, message: String, details: JSON? = nil) {
         self.code = code
@@ -20,7 +22,7 @@ public struct StatusError: Error, Sendable, CustomStringConvertible {
     /// The `Status` object.
     public var status: JSON {
         var status: JSON = [
-            "kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Failure",
+            "kind": "Status", "apiVersion": "v1", "metadata": metadata, "status": "Failure",
             "message": .string(message), "reason": .string(reason), "code": .int(Int64(code)),
         ]
         if let details { status["details"] = details }

@@ -11,6 +11,8 @@ public struct ServiceAddressAllocator: Sendable {
     /// The IPv4 range, as a base address and a size.
     let base: UInt32
     let size: UInt32
+    /// The range as `--service-cluster-ip-range` names it, normalized (`10.96.0.0/12`).
+    public let cidr: String
     static let nodePorts: ClosedRange<Int> = 30000...32767
 
     public init(store: ObjectStore, range: String) throws {
@@ -24,6 +26,7 @@ public struct ServiceAddressAllocator: Sendable {
         self.store = store
         base = value & mask
         size = ~mask &+ 1
+        cidr = "\(Self.text(value & mask))/\(bits)"
     }
 
     /// The first address of the range: the `kubernetes` Service's.
@@ -34,6 +37,9 @@ public struct ServiceAddressAllocator: Sendable {
     }
 
     static func ipKey(_ ip: String) -> String { "/registry/skiff/serviceips/" + ip }
+    static func ipAddressKey(_ ip: String) -> String {
+        RegistryKey(group: "networking.k8s.io", resource: "ipaddresses", namespace: nil, name: ip).path
+    }
     static func portKey(_ port: Int) -> String { "/registry/skiff/nodeports/" + String(port) }
 
     struct Owner: Equatable {
@@ -87,6 +93,7 @@ public struct ServiceAddressAllocator: Sendable {
                     }
                     ip = requested
                 }
+                try await publishIPAddress(ip, for: owner)
                 service[path: ["spec", "clusterIP"]] = .string(ip)
                 service[path: ["spec", "clusterIPs"]] = [.string(ip)]
                 service[path: ["spec", "ipFamilies"]] = ["IPv4"]
@@ -130,10 +137,35 @@ public struct ServiceAddressAllocator: Sendable {
         throw StatusError.internalError("no free node port left")
     }
 
+    /// The `networking.k8s.io/v1` IPAddress object of an allocated cluster IP, naming its
+    /// Service, as kube-apiserver's allocator keeps one per address.
+    func publishIPAddress(_ ip: String, for owner: Owner) async throws {
+        let key = Self.ipAddressKey(ip)
+        var object = JSON.newObject(apiVersion: "networking.k8s.io/v1", kind: "IPAddress", name: ip,
+                                    labels: ["ipaddress.kubernetes.io/ip-family": "IPv4",
+                                             "ipaddress.kubernetes.io/managed-by": "ipallocator.k8s.io"])
+        object["spec"] = ["parentRef": ["group": "", "resource": "services", "namespace": .string(owner.namespace),
+                                        "name": .string(owner.name)]]
+        for _ in 0..<3 {
+            if try await store.create(key, object) != nil { return }
+            guard let current = try await store.get(key) else { continue }
+            if current.object["spec"] == object["spec"] { return }
+            if case .written = try await store.update(key, object, expectedRevision: current.modRevision) { return }
+        }
+    }
+
     /// Gives back what a deleted Service held.
     public func release(_ service: JSON) async throws {
         var keys: [String] = []
-        if let ip = service[path: ["spec", "clusterIP"]]?.stringValue, !ip.isEmpty, ip != "None" { keys.append(Self.ipKey(ip)) }
+        if let ip = service[path: ["spec", "clusterIP"]]?.stringValue, !ip.isEmpty, ip != "None" {
+            keys.append(Self.ipKey(ip))
+            let key = Self.ipAddressKey(ip)
+            if let current = try await store.get(key),
+               current.object[path: ["spec", "parentRef", "name"]]?.stringValue == service[path: ["metadata", "name"]]?.stringValue,
+               current.object[path: ["spec", "parentRef", "namespace"]]?.stringValue == service[path: ["metadata", "namespace"]]?.stringValue {
+                _ = try await store.delete(key, expectedRevision: current.modRevision)
+            }
+        }
         for port in service[path: ["spec", "ports"]]?.arrayValue ?? [] {
             if let nodePort = port["nodePort"]?.intValue { keys.append(Self.portKey(Int(nodePort))) }
         }

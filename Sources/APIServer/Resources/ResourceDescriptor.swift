@@ -60,10 +60,22 @@ public struct ResourceDescriptor: Sendable, Hashable, Codable {
         }
     }
 
+    /// Whether stored objects are served as they are (no version conversion on the way out).
+    public var storedAsServed: Bool { custom == nil && storageGroup == group }
+
+    /// The group whose keys hold the objects: events.k8s.io Events are core Events, stored
+    /// once at the core keys as kube-apiserver stores them.
+    public var storageGroup: String { group == "events.k8s.io" && plural == "events" ? "" : group }
+
     /// The storage key prefix of every object of the resource.
-    public var keyPrefix: String { RegistryKey.resourcePrefix(group: group, resource: plural) }
+    public var keyPrefix: String { RegistryKey.resourcePrefix(group: storageGroup, resource: plural) }
+
+    /// The storage key prefix of the resource's objects in one namespace.
+    public func namespacePrefix(_ namespace: String) -> String {
+        RegistryKey.namespacePrefix(group: storageGroup, resource: plural, namespace: namespace)
+    }
 
     public func key(namespace: String?, name: String) -> String {
-        RegistryKey(group: group, resource: plural, namespace: namespaced ? namespace : nil, name: name).path
+        RegistryKey(group: storageGroup, resource: plural, namespace: namespaced ? namespace : nil, name: name).path
     }
 }

@@ -447,6 +447,7 @@ extension ResourceDescriptor {
         case ("", "Secret"): return SecretStrategy()
         case ("", "ConfigMap"): return ConfigMapStrategy()
         case ("", "Event"): return EventStrategy()
+        case ("events.k8s.io", "Event"): return EventsV1Strategy()
         case ("", "Node"): return NodeStrategy()
         case ("batch", "Job"): return JobStrategy()
         case ("batch", "CronJob"): return CronJobStrategy()
