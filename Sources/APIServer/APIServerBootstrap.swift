@@ -112,7 +112,8 @@ public struct APIServerBootstrap: Sendable {
         try await admissionPolicies.load()
         let authorizer: any Authorizer
         // Mutating plugins first, then validating ones; quota last, as kube-apiserver orders them.
-        var admission: [any AdmissionPlugin] = [ServiceAccountAdmission(store: objects), LimitRanger(store: objects),
+        var admission: [any AdmissionPlugin] = [ServiceAccountAdmission(store: objects), RuntimeClassAdmission(store: objects),
+                                                LimitRanger(store: objects),
                                                 PodSecurityAdmission(store: objects),
                                                 ValidatingAdmissionPolicyAdmission(objects: admissionPolicies, store: objects, catalog: catalog)]
         switch configuration.authorizationMode {

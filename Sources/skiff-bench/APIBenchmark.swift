@@ -3,6 +3,8 @@ import Foundation
 
 /// `skiff-bench api`: the Kubernetes API server under HTTP/2 load from h2load (Debian's
 /// nghttp2-client): GET of one ConfigMap, CREATE of ConfigMaps, LIST of 10,000 ConfigMaps,
+/// a watch replaying them (read by curl), the GET, LIST and watch once in JSON and once in
+/// Kubernetes protobuf (`Accept: application/vnd.kubernetes.protobuf`, as Go clients ask),
 /// and the server's resident memory idle and after 10,000 objects.
 struct APIBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,10 +55,18 @@ struct APIBenchmark: ParsableCommand {
                                 + headers + [base], work: work)
         print(create.line("CREATE configmap"))
         let loaded = server.residentMiB
-        let get = try load(h2load, ["-n", String(gets), "-c", String(clients), "-m", String(streams)] + headers + [base + "/bench-get"], work: work)
-        print(get.line("GET one configmap"))
-        let list = try load(h2load, ["-n", "20", "-c", "1", "-m", "1"] + headers + [base], work: work)
-        print(list.line("LIST \(objects + 1) configmaps"))
+        for (format, accept) in [("JSON", "application/json"), ("protobuf", "application/vnd.kubernetes.protobuf")] {
+            let negotiated = ["-H", "authorization: Bearer \(token)", "-H", "accept: \(accept)"]
+            let get = try load(h2load, ["-n", String(gets), "-c", String(clients), "-m", String(streams)] + negotiated
+                                + [base + "/bench-get"], work: work)
+            print(get.line("GET one configmap, \(format)"))
+            let list = try load(h2load, ["-n", "20", "-c", "1", "-m", "1"] + negotiated + [base], work: work)
+            print(list.line("LIST \(objects + 1), \(format)"))
+            let watch = try watchReplay(url: base + "?watch=true&timeoutSeconds=120", token: token, accept: accept, events: objects)
+            print(String(format: "%@: %d events in %.0f ms (%.0f events/s), %.1f MiB read",
+                         "WATCH \(objects) ADDED, \(format)".padding(toLength: 24, withPad: " ", startingAt: 0),
+                         watch.events, watch.seconds * 1000, Double(watch.events) / watch.seconds, Double(watch.bytes) / 1_048_576))
+        }
         print(String(format: "server RSS: %.1f MiB idle, %.1f MiB after %d objects (%.1f KiB per object)",
                      idle, loaded, objects, (loaded - idle) * 1024 / Double(objects)))
     }
@@ -72,6 +82,46 @@ struct APIBenchmark: ParsableCommand {
             String(format: "%@: %.0f req/s, p50 %.2f ms, p99 %.2f ms (%d of %d succeeded)",
                    name.padding(toLength: 24, withPad: " ", startingAt: 0), perSecond, p50, p99, succeeded, requests)
         }
+    }
+
+    /// Opens a watch with curl and reads its stream until `events` events have arrived (JSON
+    /// lines, or length-prefixed protobuf frames): how fast the server writes a watch's
+    /// initial events in that encoding.
+    func watchReplay(url: String, token: String, accept: String, events: Int) throws
+        -> (events: Int, seconds: Double, bytes: Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try which("curl"))
+        process.arguments = ["-sk", "-N", "-H", "authorization: Bearer \(token)", "-H", "accept: \(accept)", url]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        let started = Date()
+        try process.run()
+        defer { if process.isRunning { process.terminate() }; process.waitUntilExit() }
+        let protobuf = accept.contains("protobuf")
+        var buffer: [UInt8] = []
+        var seen = 0, bytes = 0, offset = 0
+        while seen < events {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            bytes += chunk.count
+            buffer.append(contentsOf: chunk)
+            if protobuf {
+                while buffer.count - offset >= 4 {
+                    let length = buffer[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+                    guard buffer.count - offset - 4 >= length else { break }
+                    offset += 4 + length
+                    seen += 1
+                }
+            } else {
+                while let newline = buffer[offset...].firstIndex(of: UInt8(ascii: "\n")) {
+                    offset = newline + 1
+                    seen += 1
+                }
+            }
+            if offset > 1 << 20 { buffer.removeFirst(offset); offset = 0 }
+        }
+        return (seen, Date().timeIntervalSince(started), bytes)
     }
 
     /// Runs h2load and reads its rate and, from its per-request log, the latency percentiles.

@@ -30,4 +30,17 @@ import Testing
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("6 passed, 0 failed"), "\(result.stdout)")
     }
+
+    /// kube-apiserver's exact behaviours over raw HTTPS (protobuf answers and watches, content
+    /// negotiation, metadata-only lists, status/finalize/approval subresources, config key
+    /// checks, field selectors, the two Events APIs, published objects, continue tokens past
+    /// compaction), against a server that compacts every second.
+    @Test(.timeLimit(.minutes(5))) func rawRequestsSeeKubeAPIServersBehaviour() throws {
+        let server = try SkiffServer(extraArguments: ["--etcd-compaction-interval", "1s"])
+        defer { server.destroy() }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("python/kube_parity.py").path
+        let result = try run(try which("python3"), [script, server.url, server.dataDir], timeout: 240)
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)\n\(server.logTail())")
+        #expect(result.stdout.hasSuffix("OK\n"), "\(result.stdout)")
+    }
 }

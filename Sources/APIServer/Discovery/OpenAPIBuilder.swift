@@ -56,10 +56,57 @@ public struct OpenAPIBuilder: Sendable {
         }
         v3Documents = documents
         v3Root = ["paths": .object(root)]
+        // Custom kinds are published in v2 as kube-apiserver publishes them there.
+        var v2Definitions = definitions
+        for r in catalog.resources {
+            guard let custom = r.custom, let name = r.definition, let schema = definitions[name] else { continue }
+            v2Definitions[name] = Self.v2CustomSchema(schema, preservesUnknownFields: custom.schema["x-kubernetes-preserve-unknown-fields"] == true)
+        }
         let v2: JSON = ["swagger": "2.0", "info": ["title": "Kubernetes", "version": .string(SkiffVersion.gitVersion)],
-                        "paths": .object(allPaths), "definitions": .object(definitions)]
+                        "paths": .object(allPaths), "definitions": .object(v2Definitions)]
         v2Document = v2.serialized()
-        v2Protobuf = OpenAPIV2Protobuf.document(title: "Kubernetes", version: SkiffVersion.gitVersion, definitions: definitions)
+        v2Protobuf = OpenAPIV2Protobuf.document(title: "Kubernetes", version: SkiffVersion.gitVersion, definitions: v2Definitions)
+    }
+
+    /// A custom kind's schema in OpenAPI v2: a root that keeps unknown fields is only an object
+    /// (kubectl would refuse any field a v2 schema leaves out); otherwise what v2 cannot say
+    /// is taken out (allOf, oneOf, anyOf, not; nullable members lose their type and are not
+    /// required; members that keep unknown fields lose their properties and items).
+    static func v2CustomSchema(_ schema: JSON, preservesUnknownFields: Bool) -> JSON {
+        if preservesUnknownFields {
+            var root: JSON = ["type": "object"]
+            root["x-kubernetes-group-version-kind"] = schema["x-kubernetes-group-version-kind"]
+            return root
+        }
+        return v2Structural(schema)
+    }
+
+    static func v2Structural(_ node: JSON) -> JSON {
+        guard case .object(var members) = node else { return node }
+        for key in ["allOf", "oneOf", "anyOf", "not"] { members[key] = nil }
+        if members["nullable"] == true {
+            for key in ["type", "nullable", "items", "properties"] { members[key] = nil }
+        }
+        if members["x-kubernetes-preserve-unknown-fields"] == true {
+            members["items"] = nil
+            members["properties"] = nil
+            if members["type"] == "object" { members["type"] = nil }
+        }
+        if members["items"] == nil, members["type"] == "array" { members["type"] = nil }
+        if case .object(let properties)? = members["properties"] {
+            let nullable = Set(properties.filter { $0.value["nullable"] == true }.keys)
+            if !nullable.isEmpty, let required = members["required"]?.arrayValue {
+                let kept = required.filter { !nullable.contains($0.stringValue ?? "") }
+                members["required"] = kept.isEmpty ? nil : .array(kept)
+            }
+            members["properties"] = .object(properties.mapValues(v2Structural))
+        }
+        if let items = members["items"] { members["items"] = v2Structural(items) }
+        if let additional = members["additionalProperties"], case .object = additional {
+            if additional["nullable"] == true { members["required"] = nil }
+            members["additionalProperties"] = v2Structural(additional)
+        }
+        return .object(members)
     }
 
     /// Every definition reachable from `names`.

@@ -87,7 +87,7 @@ extension ResourceEngine {
             body = try JSON.parseYAML(request.http.body)
         }
         guard case .object = body else { throw StatusError.badRequest("an apply configuration must be an object") }
-        var (config, warnings) = try validateFields(body, duplicates: duplicates, request)
+        var (config, warnings) = try validateFields(body, duplicates: duplicates, request, apply: true)
         guard config["apiVersion"] != nil, config["kind"] != nil else {
             throw StatusError.badRequest("an apply configuration must set apiVersion and kind")
         }

@@ -96,8 +96,12 @@ extension ResourceEngine {
             return new
         }
         if request.info.subresource == "approval" {
-            // A CSR's approval subresource changes its conditions, nothing else.
-            var approved = old
+            // A CSR's approval subresource changes its conditions, and metadata as a status
+            // write does; the rest of the status stays.
+            var statusObject = object
+            statusObject["metadata"] = meta
+            var approved = request.resource.strategy.statusUpdate(statusObject, old: old)
+            approved["status"] = old["status"]
             approved[path: ["status", "conditions"]] = object[path: ["status", "conditions"]]
             return approved
         }

@@ -150,7 +150,10 @@ public struct ResourceEngine: Sendable {
     /// The object as the schema knows it: unknown fields dropped; with `fieldValidation=Strict`
     /// unknown or duplicate fields refuse the request (400), with `Warn` (the default) they
     /// come back as warnings.
-    func validateFields(_ object: JSON, duplicates: [String], _ request: ResourceRequest) throws -> (JSON, warnings: [String]) {
+    /// An apply configuration's unknown fields are reported as server-side apply reports them
+    /// (`.path: field not declared in schema`).
+    func validateFields(_ object: JSON, duplicates: [String], _ request: ResourceRequest,
+                        apply: Bool = false) throws -> (JSON, warnings: [String]) {
         let directive = try FieldValidation.directive(request.parameter("fieldValidation"))
         guard let name = request.resource.definition, let schema = SchemaNode(definition: name, in: definitions) else {
             return (object, [])
@@ -160,6 +163,10 @@ public struct ResourceEngine: Sendable {
                                                           version: request.resource.version, checkTypes: request.resource.custom == nil)
         let problems = unknown.map { "unknown field \"\($0)\"" } + duplicates.map { "duplicate field \"\($0)\"" }
         switch directive {
+        case .strict where apply && !unknown.isEmpty:
+            let gvk = "\(request.resource.groupVersion), Kind=\(request.resource.kind)"
+            throw StatusError.badRequest("failed to create typed patch object (\(gvk)): "
+                                         + unknown.map { ".\($0): field not declared in schema" }.joined(separator: ", "))
         case .strict where !problems.isEmpty:
             let kind = request.resource.kind
             throw StatusError.badRequest("\(kind) in version \"\(request.resource.version)\" cannot be handled as a \(kind): strict decoding error: "

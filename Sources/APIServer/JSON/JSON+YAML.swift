@@ -9,11 +9,29 @@ extension JSON {
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            // Go's YAML decoder names the line of the second occurrence.
+            let key = duplicates.first ?? ""
+            let line = secondOccurrence(of: key, in: text, after: context.mark) ?? context.mark.line
+            throw StatusError.badRequest("the YAML body is not valid: yaml: unmarshal errors:\n  line \(line): key \"\(key)\" already set in map")
         } catch {
             throw StatusError.badRequest("the YAML body is not valid: \(error)")
         }
         guard let node else { return .null }
         return try convert(node)
+    }
+
+    /// The 1-based line where `key` appears again at the first occurrence's column.
+    static func secondOccurrence(of key: String, in text: String, after mark: Mark) -> Int? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let indent = max(0, mark.column - 1)
+        guard mark.line >= 1 else { return nil }
+        for index in mark.line..<lines.count {
+            let line = lines[index]
+            let content = line.drop(while: { $0 == " " })
+            if line.count - content.count == indent, content.hasPrefix(key + ":") { return index + 1 }
+        }
+        return nil
     }
 
     private static func convert(_ node: Node) throws -> JSON {

@@ -97,14 +97,19 @@ public final class CustomResourceRegistry: Sendable {
         return (stage == "beta" ? 2_000_000 : 1_000_000) + major * 1000 + minor
     }
 
+    static let apiVersionDescription = "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources"
+    static let kindDescription = "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"
+    static let metadataDescription = "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
+
     /// The schema the engine and OpenAPI use for a custom kind: the definition's, with
     /// `apiVersion`, `kind` and `metadata` that every object has.
     static func rootSchema(_ descriptor: ResourceDescriptor) -> JSON {
         var schema = descriptor.custom?.schema ?? .emptyObject
         var properties = schema["properties"]?.objectValue ?? [:]
-        properties["apiVersion"] = ["type": "string"]
-        properties["kind"] = ["type": "string"]
-        properties["metadata"] = ["$ref": .string("#/definitions/\(objectMeta)")]
+        // The descriptions the API's own definitions give these members.
+        properties["apiVersion"] = ["type": "string", "description": .string(Self.apiVersionDescription)]
+        properties["kind"] = ["type": "string", "description": .string(Self.kindDescription)]
+        properties["metadata"] = ["$ref": .string("#/definitions/\(objectMeta)"), "description": .string(Self.metadataDescription)]
         if schema["x-kubernetes-preserve-unknown-fields"] != true || schema["properties"] != nil { schema["properties"] = .object(properties) }
         schema["x-kubernetes-group-version-kind"] = [["group": .string(descriptor.group), "version": .string(descriptor.version),
                                                       "kind": .string(descriptor.kind)]]

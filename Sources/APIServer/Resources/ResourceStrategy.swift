@@ -429,6 +429,20 @@ struct NodeStrategy: ResourceStrategy {
     }
 }
 
+/// PersistentVolumes and claims start Pending (a volume also records when its phase changed);
+/// the status is the volume controllers'.
+struct PersistentVolumeStrategy: ResourceStrategy {
+    let resource: ResourceDescriptor
+
+    func prepareForCreate(_ object: inout JSON) {
+        object["status"] = resource.kind == "PersistentVolume"
+            ? ["phase": "Pending", "lastPhaseTransitionTime": .string(ResourceEngine.now())]
+            : ["phase": "Pending"]
+    }
+
+    func prepareForUpdate(_ object: inout JSON, old: JSON) { object["status"] = old["status"] }
+}
+
 /// RBAC roles and bindings: any name that can be a path segment (`system:basic-user`).
 struct RBACStrategy: ResourceStrategy {
     func prepareForCreate(_ object: inout JSON) {}
@@ -449,6 +463,7 @@ extension ResourceDescriptor {
         case ("", "Event"): return EventStrategy()
         case ("events.k8s.io", "Event"): return EventsV1Strategy()
         case ("", "Node"): return NodeStrategy()
+        case ("", "PersistentVolume"), ("", "PersistentVolumeClaim"): return PersistentVolumeStrategy(resource: self)
         case ("batch", "Job"): return JobStrategy()
         case ("batch", "CronJob"): return CronJobStrategy()
         case ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),

@@ -1,0 +1,255 @@
+"""Drives a running `skiff server` over raw HTTPS where kube-apiserver's behaviour is exact:
+protobuf answers and watch streams, content negotiation, metadata-only lists, status and
+finalize subresources, CSR approval, config key validation, field selectors, the two Events
+APIs, the objects the server publishes, and continue tokens that outlive compaction.
+
+Usage: kube_parity.py SERVER_URL DATA_DIR   (the server compacts every second)
+Prints one line per check and exits non-zero at the first failure.
+"""
+import base64
+import json
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from checks import check
+
+url, data_dir = sys.argv[1:3]
+context = ssl.create_default_context(cafile=data_dir + "/pki/ca.crt")
+context.load_cert_chain(data_dir + "/pki/admin.crt", data_dir + "/pki/admin.key")
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+
+
+def call(method, path, body=None, content_type="application/json", accept="application/json"):
+    """(status, content type, body bytes) of one request."""
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, method=method,
+                                     headers={"Content-Type": content_type, "Accept": accept})
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=30) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read()
+
+
+def js(method, path, body=None, **kw):
+    status, _, raw = call(method, path, body, **kw)
+    return status, (json.loads(raw) if raw else None)
+
+
+# --- a minimal protobuf reader and writer, enough to check the wire format ---
+def varint(data, i):
+    shift = value = 0
+    while True:
+        b = data[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return value, i
+        shift += 7
+
+
+def fields(data):
+    """{field number: [values]}; length-delimited values as bytes."""
+    out, i = {}, 0
+    while i < len(data):
+        tag, i = varint(data, i)
+        number, wire = tag >> 3, tag & 7
+        if wire == 0:
+            value, i = varint(data, i)
+        elif wire == 2:
+            length, i = varint(data, i)
+            value, i = data[i:i + length], i + length
+        elif wire == 1:
+            value, i = data[i:i + 8], i + 8
+        else:
+            value, i = data[i:i + 4], i + 4
+        out.setdefault(number, []).append(value)
+    return out
+
+
+def envelope(data):
+    """(apiVersion, kind, message fields) of a `k8s\\0` + runtime.Unknown body."""
+    check(data[:4] == b"k8s\x00", "a protobuf body starts with the k8s magic")
+    unknown = fields(data[4:])
+    type_meta = fields(unknown[1][0])
+    return type_meta[1][0].decode(), type_meta[2][0].decode(), fields(unknown[2][0])
+
+
+def put_varint(value):
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def field(number, payload):
+    if isinstance(payload, int):
+        return put_varint(number << 3) + put_varint(payload)
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return put_varint(number << 3 | 2) + put_varint(len(payload)) + payload
+
+
+ns = "parity"
+check(js("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})[0] == 201,
+      "the namespace is created")
+base = "/api/v1/namespaces/%s" % ns
+
+# Protobuf in: a ConfigMap written by hand, with a field number this server does not know.
+meta = field(1, "from-protobuf") + field(11, field(1, "app") + field(2, "pb"))
+config_map = field(1, meta) + field(2, field(1, "k") + field(2, "v")) + field(99, "from a newer client")
+body = b"k8s\x00" + field(1, field(1, "v1") + field(2, "ConfigMap")) + field(2, config_map)
+status, ctype, raw = call("POST", base + "/configmaps", body, content_type=PROTOBUF, accept=PROTOBUF + ", application/json")
+check(status == 201, "a protobuf create with an unknown field number is accepted (%d %r)" % (status, raw[:200]))
+check(ctype == PROTOBUF, "the answer is protobuf when the client prefers it: %s" % ctype)
+api_version, kind, message = envelope(raw)
+check((api_version, kind) == ("v1", "ConfigMap"), "the answer's envelope names v1 ConfigMap")
+object_meta = fields(message[1][0])
+check(object_meta[1][0] == b"from-protobuf" and object_meta[3][0] == ns.encode(), "the answer's metadata has name and namespace")
+check(js("GET", base + "/configmaps/from-protobuf")[1]["data"] == {"k": "v"}, "the stored object reads back as JSON")
+
+# Protobuf out: a list, and a Status error.
+status, ctype, raw = call("GET", base + "/configmaps", accept=PROTOBUF)
+api_version, kind, message = envelope(raw)
+check(kind == "ConfigMapList" and len(message.get(2, [])) >= 1, "a list answers ConfigMapList in protobuf")
+status, ctype, raw = call("GET", base + "/configmaps/missing", accept=PROTOBUF)
+api_version, kind, message = envelope(raw)
+check(status == 404 and kind == "Status" and message[6][0] == 404, "a 404 is a protobuf Status")
+
+# Negotiation: q-values, and 406 when nothing offered can be served.
+status, ctype, _ = call("GET", base + "/configmaps", accept=PROTOBUF + ";q=0.5, application/json")
+check(ctype.startswith("application/json"), "a lower q-value for protobuf gets JSON")
+status, _, raw = call("GET", base + "/configmaps", accept="text/html")
+check(status == 406 and json.loads(raw)["reason"] == "NotAcceptable", "Accept: text/html gets 406")
+
+# A protobuf watch: length-prefixed WatchEvent frames around enveloped objects.
+stream = urllib.request.urlopen(urllib.request.Request(
+    url + base + "/configmaps?watch=true&timeoutSeconds=5", headers={"Accept": PROTOBUF}), context=context, timeout=30)
+check(stream.headers.get("Content-Type") == PROTOBUF + ";stream=watch", "a protobuf watch is application/vnd.kubernetes.protobuf;stream=watch")
+frames = []
+while len(frames) < 2:
+    length = int.from_bytes(stream.read(4), "big")
+    frames.append(fields(stream.read(length)))
+stream.close()
+event = frames[0]
+check(event[1][0] == b"ADDED", "the first frame is an ADDED WatchEvent")
+api_version, kind, message = envelope(fields(event[2][0])[1][0])
+check(kind == "ConfigMap", "the frame's object is an enveloped ConfigMap")
+
+# Metadata-only answers (what kube-controller-manager's garbage collector reads).
+status, listed = js("GET", base + "/configmaps", accept="application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+check(listed["kind"] == "PartialObjectMetadataList" and "data" not in listed["items"][0]
+      and listed["items"][0]["metadata"]["namespace"] == ns, "as=PartialObjectMetadataList lists metadata only")
+status, _, raw = call("GET", base + "/configmaps/from-protobuf", accept=PROTOBUF + ";as=PartialObjectMetadata;g=meta.k8s.io;v=v1")
+check(envelope(raw)[:2] == ("meta.k8s.io/v1", "PartialObjectMetadata"), "as=PartialObjectMetadata in protobuf")
+
+# Status writes keep the metadata changes kube-apiserver keeps; finalize changes finalizers.
+status, patched = js("PATCH", "/api/v1/namespaces/%s/status" % ns,
+                     {"metadata": {"annotations": {"patched": "yes"}}, "status": {"conditions": [{"type": "Probe", "status": "True"}]}},
+                     content_type="application/merge-patch+json")
+check(status == 200 and patched["metadata"]["annotations"].get("patched") == "yes", "a namespaces/status patch keeps its annotation")
+check(patched["status"]["conditions"][0]["type"] == "Probe", "and its status")
+finalize = dict(patched)
+finalize["spec"] = {"finalizers": ["kubernetes", "example.com/hold"]}
+status, finalized = js("PUT", "/api/v1/namespaces/%s/finalize" % ns, finalize)
+check(status == 200 and finalized["spec"]["finalizers"] == ["kubernetes", "example.com/hold"], "namespaces/finalize sets finalizers")
+finalize["spec"] = {"finalizers": ["kubernetes"]}
+finalize["metadata"] = finalized["metadata"]
+js("PUT", "/api/v1/namespaces/%s/finalize" % ns, finalize)
+
+# CertificateSigningRequest approval.
+csr = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest", "metadata": {"name": "parity-csr"},
+       "spec": {"request": base64.b64encode(b"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n").decode(),
+                "signerName": "example.com/parity", "usages": ["digital signature"]}}
+js("POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", csr)
+status, got = js("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests/parity-csr/approval")
+check(status == 200, "certificatesigningrequests/approval is served (%d)" % status)
+got["status"] = {"conditions": [{"type": "Approved", "status": "True", "reason": "Parity", "message": "approved"}]}
+status, approved = js("PUT", "/apis/certificates.k8s.io/v1/certificatesigningrequests/parity-csr/approval", got)
+check(status == 200 and approved["status"]["conditions"][0]["type"] == "Approved", "an approval is written through it")
+status, selected = js("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests?fieldSelector=spec.signerName%3Dexample.com/parity")
+check([c["metadata"]["name"] for c in selected["items"]] == ["parity-csr"], "CSRs select on spec.signerName")
+
+# Config keys and sizes.
+status, refused = js("POST", base + "/secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "bad"}, "data": {"": "eA=="}})
+check(status == 422 and "data[]" in refused["message"], "a Secret with an empty data key is refused: %s" % refused["message"])
+status, refused = js("POST", base + "/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"},
+                                                    "data": {"a": "x" * (600 << 10), "b": "y" * (600 << 10)}})
+check(status == 422 and "Too long" in refused["message"], "ConfigMap data over 1 MiB is refused")
+
+# Field selectors with kube-apiserver's field sets.
+js("POST", base + "/services", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "headless"},
+                                "spec": {"clusterIP": "None", "ports": [{"port": 80}]}})
+js("POST", base + "/services", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}})
+status, selected = js("GET", base + "/services?fieldSelector=spec.clusterIP!%3DNone")
+check(status == 200 and [s["metadata"]["name"] for s in selected["items"]] == ["web"], "services select on spec.clusterIP (kubelets' query)")
+check(js("GET", base + "/services?fieldSelector=spec.type%3DClusterIP")[1]["items"] != [], "and on spec.type")
+js("POST", base + "/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "x"}]}})
+check(len(js("GET", base + "/pods?fieldSelector=spec.hostNetwork%3Dfalse")[1]["items"]) == 1, "pods without hostNetwork match spec.hostNetwork=false")
+status, refused = js("GET", base + "/pods?fieldSelector=spec.bogus%3Dx")
+check(status == 400 and "field label not supported: spec.bogus" in refused["message"], "an unknown field label is a 400")
+
+# The Service's cluster IP has its IPAddress object; the server publishes its own.
+web = js("GET", base + "/services/web")[1]
+ip = web["spec"]["clusterIP"]
+status, address = js("GET", "/apis/networking.k8s.io/v1/ipaddresses/" + ip)
+check(status == 200 and address["spec"]["parentRef"] == {"group": "", "resource": "services", "namespace": ns, "name": "web"},
+      "the cluster IP %s has an IPAddress naming its Service" % ip)
+js("DELETE", base + "/services/web")
+check(js("GET", "/apis/networking.k8s.io/v1/ipaddresses/" + ip)[0] == 404, "and it goes with the Service")
+status, cidr = js("GET", "/apis/networking.k8s.io/v1/servicecidrs/kubernetes")
+check(status == 200 and cidr["spec"]["cidrs"] == ["10.96.0.0/12"], "the default ServiceCIDR is published")
+status, slice_ = js("GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes")
+check(status == 200 and slice_["ports"][0]["name"] == "https" and slice_["endpoints"][0]["addresses"],
+      "the kubernetes Service has its EndpointSlice")
+
+# One Event, two APIs.
+event = {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e1"}, "eventTime": "2026-01-02T03:04:05.000000Z",
+         "reportingController": "parity-controller", "reportingInstance": "i", "action": "Test", "reason": "Checked",
+         "note": "from events.k8s.io", "type": "Normal", "regarding": {"kind": "Pod", "name": "p", "namespace": ns}}
+check(js("POST", "/apis/events.k8s.io/v1/namespaces/%s/events" % ns, event)[0] == 201, "an events.k8s.io/v1 Event is created")
+status, core = js("GET", base + "/events/e1")
+check(status == 200 and core["message"] == "from events.k8s.io" and core["involvedObject"]["name"] == "p",
+      "it is read through core/v1 with message and involvedObject")
+check([e["metadata"]["name"] for e in js("GET", base + "/events?fieldSelector=source%3Dparity-controller")[1]["items"]] == ["e1"],
+      "core/v1 selects it by source (the reporting controller)")
+listed = js("GET", "/apis/events.k8s.io/v1/namespaces/%s/events?fieldSelector=reportingController%%3Dparity-controller" % ns)[1]
+check([e["metadata"]["name"] for e in listed["items"]] == ["e1"] and listed["items"][0]["note"] == "from events.k8s.io",
+      "events.k8s.io/v1 lists it by reportingController, as written")
+status, patched = js("PATCH", "/apis/events.k8s.io/v1/namespaces/%s/events/e1" % ns, {"note": "patched"},
+                     content_type="application/merge-patch+json")
+check(status == 200 and patched["note"] == "patched" and js("GET", base + "/events/e1")[1]["message"] == "patched",
+      "a patch through events.k8s.io/v1 changes the one stored event")
+
+# A continue token that outlives compaction: 410 with an inconsistent continuation.
+for i in range(6):
+    js("POST", base + "/podtemplates", {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t%d" % i},
+                                        "template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}})
+first = js("GET", base + "/podtemplates?limit=2")[1]
+token = first["metadata"]["continue"]
+check(first["metadata"]["remainingItemCount"] == 4, "a page of 2 of 6 reports 4 remaining")
+deadline = time.time() + 60
+expired = None
+while time.time() < deadline:
+    js("POST", base + "/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "tick-"}})
+    status, answer = js("GET", base + "/podtemplates?limit=2&continue=" + token)
+    if status == 410:
+        expired = answer
+        break
+    time.sleep(0.5)
+check(expired is not None and expired["reason"] == "Expired", "the first page's token expires once its revision is compacted")
+inconsistent = expired["metadata"].get("continue", "")
+check(inconsistent != "", "the 410 carries a continue token for an inconsistent list")
+status, second = js("GET", base + "/podtemplates?limit=2&continue=" + inconsistent)
+check(status == 200 and [t["metadata"]["name"] for t in second["items"]] == ["t2", "t3"]
+      and second["metadata"]["resourceVersion"] != first["metadata"]["resourceVersion"],
+      "it continues after the last key at a newer revision")
+third = js("GET", base + "/podtemplates?limit=2&continue=" + second["metadata"]["continue"])[1]
+check([t["metadata"]["name"] for t in third["items"]] == ["t4", "t5"] and third["metadata"]["resourceVersion"] == second["metadata"]["resourceVersion"],
+      "and the pages after it keep that revision")
+print("OK")
