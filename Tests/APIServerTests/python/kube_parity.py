@@ -194,6 +194,31 @@ check(len(js("GET", base + "/pods?fieldSelector=spec.hostNetwork%3Dfalse")[1]["i
 status, refused = js("GET", base + "/pods?fieldSelector=spec.bogus%3Dx")
 check(status == 400 and "field label not supported: spec.bogus" in refused["message"], "an unknown field label is a 400")
 
+# RuntimeClass admission, and volumes that start Pending.
+status, refused = js("POST", base + "/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "rc"},
+                                              "spec": {"runtimeClassName": "missing", "containers": [{"name": "c", "image": "x"}]}})
+check(status == 403 and 'RuntimeClass "missing" not found' in refused["message"], "a pod naming a missing RuntimeClass is refused")
+js("POST", "/apis/node.k8s.io/v1/runtimeclasses", {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "parity"},
+                                                   "handler": "runc", "overhead": {"podFixed": {"cpu": "250m"}},
+                                                   "scheduling": {"nodeSelector": {"sandbox": "yes"}}})
+status, pod = js("POST", base + "/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "rc"},
+                                          "spec": {"runtimeClassName": "parity", "containers": [{"name": "c", "image": "x"}]}})
+check(status == 201 and pod["spec"]["overhead"] == {"cpu": "250m"} and pod["spec"]["nodeSelector"] == {"sandbox": "yes"},
+      "a pod naming a RuntimeClass gets its overhead and node selector")
+status, claim = js("POST", base + "/persistentvolumeclaims", {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"},
+                                                              "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
+check(status == 201 and claim["status"]["phase"] == "Pending", "a new claim is Pending")
+
+# Server-side apply's strict errors and YAML's duplicate keys, in Go's words.
+yaml_body = b"\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: one\n  a: two\n"
+status, _, raw = call("PATCH", base + "/configmaps/applied?fieldManager=parity&fieldValidation=Strict", yaml_body,
+                      content_type="application/apply-patch+yaml")
+check(status == 400 and b'line 8: key \\"a\\" already set in map' in raw, "a key given twice names the second line: %r" % raw[:300])
+yaml_body = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\nbogus: 1\n"
+status, _, raw = call("PATCH", base + "/configmaps/applied?fieldManager=parity&fieldValidation=Strict", yaml_body,
+                      content_type="application/apply-patch+yaml")
+check(status == 400 and b".bogus: field not declared in schema" in raw, "a strict apply names the undeclared field")
+
 # The Service's cluster IP has its IPAddress object; the server publishes its own.
 web = js("GET", base + "/services/web")[1]
 ip = web["spec"]["clusterIP"]
@@ -225,6 +250,21 @@ status, patched = js("PATCH", "/apis/events.k8s.io/v1/namespaces/%s/events/e1" %
                      content_type="application/merge-patch+json")
 check(status == 200 and patched["note"] == "patched" and js("GET", base + "/events/e1")[1]["message"] == "patched",
       "a patch through events.k8s.io/v1 changes the one stored event")
+
+# Custom kinds in OpenAPI v2 as kube-apiserver publishes them.
+crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "loose.parity.example.com"},
+       "spec": {"group": "parity.example.com", "scope": "Namespaced",
+                "names": {"plural": "loose", "singular": "loose", "kind": "Loose", "listKind": "LooseList"},
+                "versions": [{"name": "v1", "served": True, "storage": True,
+                              "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+check(js("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)[0] == 201, "a CRD keeping unknown fields is created")
+deadline, published = time.time() + 30, None
+while time.time() < deadline and published is None:
+    published = js("GET", "/openapi/v2")[1]["definitions"].get("com.example.parity.v1.Loose")
+    time.sleep(0.2)
+check(published is not None and published.get("type") == "object" and "properties" not in published
+      and "x-kubernetes-preserve-unknown-fields" not in published,
+      "its v2 definition is a bare object: %s" % published)
 
 # A continue token that outlives compaction: 410 with an inconsistent continuation.
 for i in range(6):
