@@ -187,6 +187,7 @@ public final class KubernetesAPI: HTTPResponder {
     }
 
     private func serveMeta(_ request: HTTPRequest, user: UserInfo?) throws -> HTTPResponse {
+        if request.path.contains("//") { throw StatusError.notFoundPath(request.path) }
         guard request.method == .GET || request.method == .HEAD else {
             throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
         }

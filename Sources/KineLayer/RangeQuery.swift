@@ -76,7 +76,8 @@ public struct RangeQuery: Sendable, Hashable {
         if countOnly { return RangeResult(kvs: [], more: false, count: try await countAll()) }
 
         // A plain read asks SQL for one row past the limit, to know whether there are more.
-        let sqlLimit: Int64 = (isPlainKeyOrder && limit > 0) ? limit + 1 : -1
+        // (A limit past any count of rows is no limit: `limit + 1` must not overflow.)
+        let sqlLimit: Int64 = (isPlainKeyOrder && limit > 0 && limit < Int64.max) ? limit + 1 : -1
         var kvs = try await Self.liveRows(of: range, c, at: readRevision, limit: sqlLimit).compactMap(\.keyValue)
         let total = (sqlLimit > 0 && kvs.count > limit) ? try await countAll() : Int64(kvs.count)
         kvs = kvs.filter { kv in

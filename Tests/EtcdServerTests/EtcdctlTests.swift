@@ -96,6 +96,19 @@ import Testing
         #expect(all.int("count") == 3)
     }
 
+    /// Issue 20 C: the largest limit etcdctl can send is no limit; it once overflowed
+    /// `limit + 1` and killed the server, without credentials.
+    @Test func theLargestLimitIsNoLimit() throws {
+        let etcd = try SkiffEtcd()
+        defer { etcd.destroy() }
+        for key in ["a", "b"] { try etcd.etcdctl(["put", "/big/\(key)", key]) }
+        let got = try json(etcd.etcdctl(["get", "/", "--prefix", "--limit=9223372036854775807", "-w", "json"]).stdout)
+        #expect(got.array("kvs").map { unb64($0["key"]) } == ["/big/a", "/big/b"])
+        #expect(got["more"] as? Bool != true)
+        // The server is still there.
+        #expect(try etcd.etcdctl(["put", "/big/c", "c"]).status == 0)
+    }
+
     @Test func watchFromARevisionWithPreviousValues() throws {
         let etcd = try SkiffEtcd()
         defer { etcd.destroy() }

@@ -19,7 +19,12 @@ public struct RequestInfo: Sendable, Hashable {
     /// Parses a resource path; `nil` if the path is not a resource request (discovery,
     /// health, OpenAPI).
     public init?(method: HTTPMethod, path: String, query: [String: [String]]) {
-        var parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        // A leading slash, and one trailing slash, are not segments; an empty segment inside
+        // the path names nothing (kube-apiserver answers 404).
+        if parts.first == "" { parts.removeFirst() }
+        if parts.last == "" { parts.removeLast() }
+        guard !parts.contains("") else { return nil }
         if parts.first == "api", parts.count >= 3 {
             group = ""
             version = parts[1]

@@ -6,7 +6,7 @@ extension ResourceEngine {
     /// Answers a success `Status` with the object's details (or the object, where
     /// kube-apiserver does).
     func delete(_ request: ResourceRequest) async throws -> HTTPResponse {
-        let name = request.info.name!
+        let name = try request.name()
         let options = try deleteOptions(request)
         let current = try await current(request, name: name)
         if let uid = options[path: ["preconditions", "uid"]]?.stringValue,
@@ -52,10 +52,10 @@ extension ResourceEngine {
         let object = ObjectDeleter.marked(current.object, adding: finalizer, gracePeriod: options["gracePeriodSeconds"]?.intValue ?? 0,
                                           bumpsGeneration: request.resource.hasSpec)
         if request.dryRun { return render(object, request) }
-        switch try await store.update(request.key(request.info.name!), object, expectedRevision: current.modRevision) {
+        switch try await store.update(request.key(try request.name()), object, expectedRevision: current.modRevision) {
         case .written(let stored): return render(stored.object, request)
-        case .conflict: throw StatusError.conflict(request.resource, name: request.info.name!)
-        case .missing: throw StatusError.notFound(request.resource, name: request.info.name!)
+        case .conflict: throw StatusError.conflict(request.resource, name: try request.name())
+        case .missing: throw StatusError.notFound(request.resource, name: try request.name())
         }
     }
 
@@ -63,7 +63,7 @@ extension ResourceEngine {
     /// the namespace controller empties and then removes them. The namespaces every cluster
     /// needs cannot be deleted.
     func deleteNamespace(_ current: StoredObject, _ request: ResourceRequest) async throws -> HTTPResponse {
-        let name = request.info.name!
+        let name = try request.name()
         if ["default", "kube-system", "kube-public"].contains(name) {
             throw StatusError(code: 403, reason: "Forbidden", message: "namespaces \"\(name)\" is forbidden: this namespace may not be deleted",
                               details: ["name": .string(name), "kind": "namespaces"])

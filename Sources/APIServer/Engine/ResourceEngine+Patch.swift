@@ -11,7 +11,7 @@ extension ResourceEngine {
     /// stored object and the result written as an update. Without a resourceVersion in the
     /// patch, a write that loses a race is retried on the newer object, as kube-apiserver does.
     func patch(_ request: ResourceRequest) async throws -> HTTPResponse {
-        let name = request.info.name!
+        let name = try request.name()
         let mediaType = (request.http.headers.first(name: "content-type") ?? "").split(separator: ";").first?
             .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         guard let type = PatchType(rawValue: mediaType) else {
@@ -68,7 +68,7 @@ extension ResourceEngine {
     /// manager's configuration into the object, creating it when missing; 409 with the
     /// conflicting managers and fields unless `force=true`.
     func apply(_ request: ResourceRequest) async throws -> HTTPResponse {
-        let name = request.info.name!
+        let name = try request.name()
         guard let manager = request.parameter("fieldManager"), !manager.isEmpty else {
             throw StatusError.invalid(kind: "PatchOptions", group: "meta.k8s.io", name: "", causes: [
                 .init(field: "fieldManager", type: "FieldValueRequired", message: "Required value: is required for apply patch"),

@@ -1,20 +1,20 @@
 extension ResourceEngine {
     /// GET of the scale subresource: an `autoscaling/v1` Scale of the object's replicas.
     func getScale(_ request: ResourceRequest) async throws -> HTTPResponse {
-        let current = try await current(request, name: request.info.name!)
+        let current = try await current(request, name: try request.name())
         return .json(.ok, Self.scale(of: current.object, request.resource))
     }
 
     /// PUT of the scale subresource: sets `spec.replicas`, checking the Scale's
     /// resourceVersion when given.
     func updateScale(_ request: ResourceRequest) async throws -> HTTPResponse {
-        let current = try await current(request, name: request.info.name!)
+        let current = try await current(request, name: try request.name())
         return try await writeScale(try request.bodyObject(), over: current, request)
     }
 
     /// Stores the replicas of a Scale object into the scaled object.
     func writeScale(_ scale: JSON, over current: StoredObject, _ request: ResourceRequest) async throws -> HTTPResponse {
-        let name = request.info.name!
+        let name = try request.name()
         guard let replicas = scale[path: ["spec", "replicas"]]?.intValue, replicas >= 0 else {
             throw StatusError.invalid(kind: "Scale", group: "autoscaling", name: name, causes: [
                 .init(field: "spec.replicas", message: "Invalid value: must be greater than or equal to 0"),

@@ -6,7 +6,7 @@ extension ResourceEngine {
     /// `expirationSeconds` (default 1 h, at least 10 min), optionally bound to a Pod or Secret.
     func createToken(_ request: ResourceRequest) async throws -> HTTPResponse {
         guard let tokens = serviceAccountTokens else { throw StatusError.notFoundPath(request.http.path) }
-        let name = request.info.name!, namespace = request.info.namespace ?? ""
+        let name = try request.name(), namespace = request.info.namespace ?? ""
         let body = request.http.body.isEmpty ? JSON.emptyObject : try request.bodyObject()
         let account = try await current(request, name: name)
         let spec = body["spec"] ?? .emptyObject

@@ -3,7 +3,7 @@ extension ResourceEngine {
     /// must be the stored one (409 Conflict otherwise); without one the update is unconditional.
     /// An update that changes nothing is not written and keeps the resourceVersion.
     func update(_ request: ResourceRequest) async throws -> HTTPResponse {
-        let name = request.info.name!
+        let name = try request.name()
         let (body, duplicates) = try request.decodedBody()
         let resource = request.resource
         var (object, warnings) = try validateFields(body, duplicates: duplicates, request)
@@ -26,7 +26,7 @@ extension ResourceEngine {
     /// Stores `object` as the new state of `current` (what the client may not change taken
     /// from `current`), unless nothing changes; 409 if another write came first.
     func write(_ object: JSON, over current: StoredObject, _ request: ResourceRequest, applied: Bool = false) async throws -> HTTPResponse {
-        let name = request.info.name!
+        let name = try request.name()
         var updated = try merged(object, over: current.object, request)
         let admitted = try await admission.admit(&updated, AdmissionRequest(
             operation: .update, resource: request.resource, subresource: request.info.subresource ?? "",

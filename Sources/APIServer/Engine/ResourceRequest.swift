@@ -17,6 +17,14 @@ public struct ResourceRequest: Sendable {
 
     public func parameter(_ name: String) -> String? { http.parameter(name) }
 
+    /// The name the request addresses; a 405 for a verb that needs one on a collection path.
+    public func name() throws -> String {
+        guard let name = info.name, !name.isEmpty else {
+            throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+        }
+        return name
+    }
+
     /// The namespace of a namespaced request (`nil` for cluster-scoped resources or
     /// all-namespace lists).
     public var namespace: String? { resource.namespaced ? info.namespace : nil }

@@ -100,6 +100,14 @@ check(js("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
       "the namespace is created")
 base = "/api/v1/namespaces/%s" % ns
 
+# Issue 20 A and B: an empty path segment and the largest limit once killed the server.
+status, refused = js("PUT", "/api/v1/namespaces/%s//configmaps" % ns, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
+check(status == 404 and refused["kind"] == "Status", "a PUT with an empty path segment is a 404 (%d)" % status)
+status, refused = js("PUT", base + "/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
+check(status == 405, "a PUT on a collection is a 405 (%d)" % status)
+status, listed = js("GET", "/api/v1/configmaps?limit=9223372036854775807")
+check(status == 200 and "continue" not in listed["metadata"], "the largest limit lists everything (%d)" % status)
+
 # Protobuf in: a ConfigMap written by hand, with a field number this server does not know.
 meta = field(1, "from-protobuf") + field(11, field(1, "app") + field(2, "pb"))
 config_map = field(1, meta) + field(2, field(1, "k") + field(2, "v")) + field(99, "from a newer client")
