@@ -9,11 +9,12 @@ import Testing
     let schema = try! ProtobufSchema.builtIn()
     var codec: KubernetesProtobuf { KubernetesProtobuf(schema: schema) }
 
-    /// Requests kubectl 1.37 sent in protobuf (`kubectl create ...`, recorded with
-    /// `scripts/capture-protobuf`).
-    func recorded() throws -> [(path: String, body: [UInt8])] {
+    /// Requests a real client sent in protobuf, recorded with `scripts/capture-protobuf`:
+    /// kubectl 1.37's `kubectl create ...`, and kube-controller-manager 1.35 running a
+    /// Deployment and a Job.
+    func recorded(_ fixture: String = "kubectl-1.37-create.jsonl") throws -> [(path: String, body: [UInt8])] {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/kubectl-1.37-create.jsonl")
+            .appendingPathComponent("Fixtures/" + fixture)
         return try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map { line in
             let entry = try JSON.parse(Array(line.utf8))
             return (entry["path"]?.stringValue ?? "", Array(Data(base64Encoded: entry["body"]?.stringValue ?? "") ?? Data()))
@@ -60,6 +61,38 @@ import Testing
         let budgets = try requests.map { try codec.decode($0.body) }.filter { $0["kind"] == "PodDisruptionBudget" }
         #expect(budgets.compactMap { $0[path: ["spec", "minAvailable"]] } == [1])
         #expect(budgets.compactMap { $0[path: ["spec", "maxUnavailable"]] } == ["50%"])
+    }
+
+    @Test func bodiesKubeControllerManagerSentDecode() throws {
+        let requests = try recorded("kube-controller-manager-1.35.jsonl")
+        #expect(requests.count >= 10)
+        var kinds: Set<String> = []
+        var observedGenerations: [JSON] = []
+        for request in requests {
+            let object = try codec.decode(request.body)
+            let kind = object["kind"]?.stringValue ?? ""
+            kinds.insert(kind)
+            switch kind {
+            case "Pod":
+                // The pods a ReplicaSet or Job makes: owned, templated, with Go's zero status.
+                #expect(object[path: ["metadata", "ownerReferences"]]?.arrayValue?.first?["controller"] == true)
+                #expect(object[path: ["spec", "containers"]]?.arrayValue?.first?["image"] != nil)
+                #expect(object["status"] == .emptyObject)
+            case "ReplicaSet":
+                #expect(object[path: ["spec", "replicas"]] == 3)
+                #expect(object[path: ["metadata", "labels", "pod-template-hash"]] != nil)
+            case "Deployment":
+                #expect(object[path: ["spec", "replicas"]] == 3)
+                observedGenerations.append(object[path: ["status", "observedGeneration"]] ?? .null)
+            case "Event":
+                #expect(object["involvedObject"]?["kind"] != nil)
+                #expect(object["reason"]?.stringValue?.isEmpty == false)
+            default:
+                break
+            }
+        }
+        #expect(kinds.isSuperset(of: ["Pod", "ReplicaSet", "Deployment", "Event", "Job"]), "\(kinds)")
+        #expect(observedGenerations.contains(1), "\(observedGenerations)")
     }
 
     /// A value for every field of a message, none of them zero, so that reading the bytes back

@@ -462,6 +462,7 @@ extension ResourceDescriptor {
         case ("", "ConfigMap"): return ConfigMapStrategy()
         case ("", "Event"): return EventStrategy()
         case ("events.k8s.io", "Event"): return EventsV1Strategy()
+        case ("networking.k8s.io", "IPAddress"): return IPAddressStrategy()
         case ("", "Node"): return NodeStrategy()
         case ("", "PersistentVolume"), ("", "PersistentVolumeClaim"): return PersistentVolumeStrategy(resource: self)
         case ("batch", "Job"): return JobStrategy()
