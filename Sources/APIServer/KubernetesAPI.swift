@@ -179,8 +179,9 @@ public final class KubernetesAPI: HTTPResponder {
         if let namespace = info.namespace, !NameValidation.labelErrors(namespace).isEmpty, resource.namespaced {
             throw StatusError.notFound(resource, name: info.name ?? "")
         }
+        // Reviews and other create-only resources convert to nothing (406 for as=Table).
         format = try ResponseFormat.negotiate(accept: request.headers.first(name: "accept"), protobuf: resource.custom == nil,
-                                              targets: Self.conversions(info.verb))
+                                              targets: resource.isStored ? Self.conversions(info.verb) : [])
         var resourceRequest = ResourceRequest(info: info, resource: resource, http: request, user: user, protobuf: protobuf)
         resourceRequest.format = format
         return try await engine.handle(resourceRequest)
