@@ -18,7 +18,10 @@ extension JSON {
             throw StatusError.badRequest("the YAML body is not valid: \(error)")
         }
         guard let node else { return .null }
-        return try convert(node)
+        // Aliases share nodes, so a small document can stand for an exponentially large one
+        // ("billion laughs"): the expansion may hold about as many values as the text has bytes.
+        var budget = bytes.count + 1_000
+        return try convert(node, budget: &budget)
     }
 
     /// The 1-based line where `key` appears again at the first occurrence's column.
@@ -34,17 +37,21 @@ extension JSON {
         return nil
     }
 
-    private static func convert(_ node: Node) throws -> JSON {
+    private static func convert(_ node: Node, budget: inout Int) throws -> JSON {
+        budget -= 1
+        guard budget >= 0 else { throw StatusError.badRequest("the YAML body is not valid: yaml: document contains excessive aliasing") }
         switch node {
         case .mapping(let mapping):
             var members: [String: JSON] = [:]
             for (key, value) in mapping {
                 guard let name = key.string else { throw StatusError.badRequest("YAML mapping keys must be strings") }
-                members[name] = try convert(value)
+                members[name] = try convert(value, budget: &budget)
             }
             return .object(members)
         case .sequence(let sequence):
-            return .array(try sequence.map(convert))
+            var items: [JSON] = []
+            for item in sequence { items.append(try convert(item, budget: &budget)) }
+            return .array(items)
         case .scalar(let scalar):
             switch node.tag.rawValue {
             case Tag.Name.null.rawValue: return .null

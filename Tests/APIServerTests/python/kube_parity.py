@@ -149,6 +149,13 @@ check(event[1][0] == b"ADDED", "the first frame is an ADDED WatchEvent")
 api_version, kind, message = envelope(fields(event[2][0])[1][0])
 check(kind == "ConfigMap", "the frame's object is an enveloped ConfigMap")
 
+# A review has no Table form.
+status, _, raw = call("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                      {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                       "spec": {"nonResourceAttributes": {"path": "/", "verb": "get"}}},
+                      accept="application/json;as=Table;v=v1;g=meta.k8s.io")
+check(status == 406, "a SelfSubjectAccessReview asked for as=Table gets 406 (%d)" % status)
+
 # Metadata-only answers (what kube-controller-manager's garbage collector reads).
 status, listed = js("GET", base + "/configmaps", accept="application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
 check(listed["kind"] == "PartialObjectMetadataList" and "data" not in listed["items"][0]
@@ -235,6 +242,14 @@ check(status == 200 and address["spec"]["parentRef"] == {"group": "", "resource"
       "the cluster IP %s has an IPAddress naming its Service" % ip)
 js("DELETE", base + "/services/web")
 check(js("GET", "/apis/networking.k8s.io/v1/ipaddresses/" + ip)[0] == 404, "and it goes with the Service")
+status, refused = js("POST", "/apis/networking.k8s.io/v1/ipaddresses", {
+    "apiVersion": "networking.k8s.io/v1", "kind": "IPAddress", "metadata": {"name": "fe80:0::1"},
+    "spec": {"parentRef": {"group": "", "resource": "services", "namespace": ns, "name": "x"}}})
+check(status == 422 and "canonical" in refused["message"], "an IPAddress must be named in canonical form: %s" % refused.get("message"))
+status, _ = js("POST", "/apis/networking.k8s.io/v1/ipaddresses", {
+    "apiVersion": "networking.k8s.io/v1", "kind": "IPAddress", "metadata": {"name": "fe80::1"},
+    "spec": {"parentRef": {"group": "", "resource": "services", "namespace": ns, "name": "x"}}})
+check(status == 201, "an IPv6 address is a valid IPAddress name")
 status, cidr = js("GET", "/apis/networking.k8s.io/v1/servicecidrs/kubernetes")
 check(status == 200 and cidr["spec"]["cidrs"] == ["10.96.0.0/12"], "the default ServiceCIDR is published")
 status, slice_ = js("GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes")
