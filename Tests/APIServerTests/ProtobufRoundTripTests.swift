@@ -226,6 +226,20 @@ import Testing
         #expect(try codec.decode(Array(raw)) == object)
     }
 
+    @Test func aListWrittenItemByItemIsTheListMessage() throws {
+        let items: [JSON] = (0..<3).map { i in
+            ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string("c\(i)"), "namespace": "d"], "data": ["k": .string("\(i)")]]
+        }
+        let metadata: JSON = ["resourceVersion": "42", "continue": "next", "remainingItemCount": 7]
+        let bytes = try #require(codec.encodeList(apiVersion: "v1", kind: "ConfigMapList", metadata: metadata, items: items))
+        let whole: JSON = ["apiVersion": "v1", "kind": "ConfigMapList", "metadata": metadata, "items": .array(items)]
+        #expect(bytes == codec.encode(whole))
+        let back = try codec.decode(bytes)
+        #expect(back["metadata"] == metadata)
+        #expect(back["items"]?.arrayValue?.map { $0[path: ["metadata", "name"]] } == ["c0", "c1", "c2"])
+        #expect(codec.encodeList(apiVersion: "example.com/v1", kind: "WidgetList", metadata: metadata, items: []) == nil)
+    }
+
     @Test func deepNestingIsRefused() throws {
         var inner: [UInt8] = []
         for _ in 0..<200 { inner = WireBuilder.message { $0.field(28, inner) } }   // JSONSchemaProps.not

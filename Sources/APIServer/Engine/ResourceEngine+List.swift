@@ -36,6 +36,11 @@ extension ResourceEngine {
             return .json(.ok, ["apiVersion": .string(apiVersion), "kind": "PartialObjectMetadataList",
                                "metadata": metadata, "items": .array(items)])
         }
+        if request.format.encoding == .protobuf, let protobuf = request.protobuf,
+           let encoded = protobuf.encodeList(apiVersion: request.resource.groupVersion, kind: request.resource.listKind,
+                                             metadata: metadata, items: try page.objects()) {
+            return HTTPResponse(status: .ok, headers: ["Content-Type": KubernetesProtobuf.mediaType], body: .bytes(encoded))
+        }
         // The list's envelope is written around the items' stored bytes (each with its
         // resourceVersion spliced in), without parsing them.
         var out = Array(#"{"apiVersion":"#.utf8)

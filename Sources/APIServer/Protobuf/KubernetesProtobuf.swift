@@ -83,6 +83,29 @@ public struct KubernetesProtobuf: Sendable {
         return envelope.bytes
     }
 
+    /// A list (`metadata` as ListMeta, `items` as objects) in protobuf, written item by item
+    /// without building the list's JSON first; nil when the list kind has no message.
+    public func encodeList(apiVersion: String, kind: String, metadata: JSON, items: [JSON]) -> [UInt8]? {
+        guard let type = messageType(apiVersion: apiVersion, kind: kind), let list = schema.messages[type],
+              let metaField = list.fields[1], let itemsField = list.fields[2],
+              let itemMessage = schema.messages[itemsField.messageType],
+              let listMeta = schema.messages[metaField.messageType] else { return nil }
+        let encoder = ProtobufEncoder(schema: schema)
+        var body = ProtobufWriter()
+        body.nested(1) { encoder.write(metadata, message: listMeta, into: &$0) }
+        for item in items { body.nested(2) { encoder.write(item, message: itemMessage, into: &$0) } }
+        var envelope = ProtobufWriter(reservingCapacity: body.bytes.count + 64)
+        envelope.append(Self.magic)
+        envelope.nested(1) { typeMeta in
+            typeMeta.string(1, apiVersion)
+            typeMeta.string(2, kind)
+        }
+        envelope.message(2, body.bytes)
+        envelope.string(3, "")
+        envelope.string(4, "")
+        return envelope.bytes
+    }
+
     /// One frame of a protobuf watch stream: a 4-byte big-endian length, then a `WatchEvent`
     /// whose object is the encoded object (magic and envelope included). Nil when the object's
     /// kind has no protobuf message.
