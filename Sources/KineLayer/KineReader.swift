@@ -92,8 +92,10 @@ struct KineReader: Sendable {
 
     // MARK: Within a transaction
 
+    /// The newest revision. A new store is at revision 1, as a new etcd is (its first write
+    /// makes revision 2): clients such as kube-apiserver refuse revision 0.
     static func currentRevision(_ c: any SQLConnection) async throws -> Int64 {
-        RowID.revision(try await c.queryFirst(KineSQL.lastRowID)?.int(0) ?? 0)
+        max(1, RowID.revision(try await c.queryFirst(KineSQL.lastRowID)?.int(0) ?? 0))
     }
 
     static func compactRevision(_ c: any SQLConnection) async throws -> Int64 {

@@ -48,9 +48,10 @@ import Testing
             }
             // From the compact revision itself every change is still there.
             let stream = try await store.watch(.key("/cw"), startRevision: 8)
-            let events = try await collect(stream) { $0.count >= 3 }
-            #expect(events.map(\.revision) == [8, 9, 10])
-            #expect(events.map(\.kv.valueString) == ["7", "8", "9"])
+            // (A new store is at revision 1: the puts made revisions 2 to 11.)
+            let events = try await collect(stream) { $0.count >= 4 }
+            #expect(events.map(\.revision) == [8, 9, 10, 11])
+            #expect(events.map(\.kv.valueString) == ["6", "7", "8", "9"])
         }
     }
 
@@ -61,12 +62,13 @@ import Testing
         try await withStore(options) { store, _ in
             for i in 0..<100 { try await store.put(.k("/auto"), value: .k("\(i)")) }
             var compact: Int64 = 0
-            for _ in 0..<600 where compact != 90 {
+            // The puts made revisions 2 to 101: the newest 10 are kept.
+            for _ in 0..<600 where compact != 91 {
                 try await Task.sleep(for: .milliseconds(50))
                 compact = try await store.compactRevision()
             }
-            #expect(compact == 90)
-            #expect(try await store.get(.k("/auto"), revision: 95).kv?.valueString == "94")
+            #expect(compact == 91)
+            #expect(try await store.get(.k("/auto"), revision: 95).kv?.valueString == "93")
         }
     }
 

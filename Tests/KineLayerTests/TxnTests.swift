@@ -146,7 +146,7 @@ import Testing
             #expect(sorted.count == 3)
 
             var filtered = RangeQuery(range: .prefix("/s/"))
-            filtered.minModRevision = 3
+            filtered.minModRevision = 4
             filtered.keysOnly = true
             let (_, recent) = try await store.range(filtered)
             #expect(recent.kvs.map(\.keyString) == ["/s/b", "/s/c"])

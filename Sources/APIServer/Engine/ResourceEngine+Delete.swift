@@ -98,21 +98,30 @@ extension ResourceEngine {
         let finalizer = Self.propagationFinalizer(try deleteOptions(request), request)
         let page = try await readList(request)
         var deleted: [JSON] = []
-        for object in try page.objects() {
-            guard let name = object[path: ["metadata", "name"]]?.stringValue,
-                  let rv = object[path: ["metadata", "resourceVersion"]]?.stringValue.flatMap({ Int64($0) }) else { continue }
-            let key = request.resource.key(namespace: object[path: ["metadata", "namespace"]]?.stringValue, name: name)
-            if request.dryRun { deleted.append(object); continue }
-            if object[path: ["metadata", "deletionTimestamp"]] != nil { deleted.append(object); continue }
-            if finalizer != nil || !(object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty {
-                let marked = try await ObjectDeleter(store: store).markForDeletion(StoredObject(object: object, modRevision: rv, key: key),
-                                                                                   adding: finalizer)
-                if let marked { deleted.append(marked.object) }
-                continue
+        for entry in page.entries {
+            var current = StoredObject(object: try entry.decoded(), modRevision: entry.modRevision, key: entry.key)
+            // An object changed since the list (a controller wrote its status) is deleted as it
+            // is now: the collection's delete is not conditional on the listed version.
+            var removed: JSON? = nil
+            for _ in 0..<8 {
+                let object = current.object
+                if request.dryRun || object[path: ["metadata", "deletionTimestamp"]] != nil { removed = object; break }
+                if finalizer != nil || !(object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty {
+                    if let marked = try await ObjectDeleter(store: store).markForDeletion(current, adding: finalizer) {
+                        removed = marked.object
+                        break
+                    }
+                } else if case .written(let stored) = try await store.delete(current.key, expectedRevision: current.modRevision) {
+                    if Self.isService(request.resource) { try await serviceAddresses?.release(object) }
+                    removed = stored.object
+                    break
+                }
+                guard let fresh = try await store.get(current.key) else { break }
+                current = fresh
             }
-            if case .written(let stored) = try await store.delete(key, expectedRevision: rv) {
-                if Self.isService(request.resource) { try await serviceAddresses?.release(object) }
-                deleted.append(stored.object)
+            if var removed {
+                request.resource.strategy.present(&removed)
+                deleted.append(removed)
             }
         }
         return .json(.ok, ["kind": .string(request.resource.listKind), "apiVersion": .string(request.resource.groupVersion),
