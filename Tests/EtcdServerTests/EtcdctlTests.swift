@@ -15,9 +15,10 @@ import Testing
         let prefix = try json(etcd.etcdctl(["get", "/app/", "--prefix", "-w", "json"]).stdout)
         #expect(prefix.array("kvs").map { unb64($0["value"]) } == ["3", "2"])
         #expect(prefix.int("count") == 2)
-        #expect(prefix.object("header")?.int("revision") == 4)
+        // A new store is at revision 1, as a new etcd: the four puts made revisions 2 to 5.
+        #expect(prefix.object("header")?.int("revision") == 5)
 
-        // At revision 2, /app/a still had its first value.
+        // At revision 2, /app/a had its first value.
         let old = try json(etcd.etcdctl(["get", "/app/a", "--rev", "2", "-w", "json"]).stdout)
         #expect(old.array("kvs").map { unb64($0["value"]) } == ["1"])
         #expect(old.array("kvs").first?.int("version") == 1)
@@ -33,7 +34,23 @@ import Testing
         #expect(try etcd.etcdctl(["get", "/app/", "--prefix"]).stdout == "")
         // Both deletions happened at one revision.
         let after = try json(etcd.etcdctl(["get", "/other", "-w", "json"]).stdout)
-        #expect(after.object("header")?.int("revision") == 5)
+        #expect(after.object("header")?.int("revision") == 6)
+    }
+
+    /// A new store is at revision 1 in every header, as a new etcd is (issue 22: kube-apiserver
+    /// refuses "resource version 0 from storage"), and its first write makes revision 2.
+    @Test func aNewStoreIsAtRevisionOne() throws {
+        let etcd = try SkiffEtcd()
+        defer { etcd.destroy() }
+        let empty = try json(etcd.etcdctl(["get", "/nothing", "-w", "json"]).stdout)
+        #expect(empty.object("header")?.int("revision") == 1)
+        let status = try json(etcd.etcdctl(["endpoint", "status", "-w", "json"]).stdout.trimmingCharacters(in: CharacterSet(charactersIn: "[]\n")))
+        #expect(status.object("Status")?.object("header")?.int("revision") == 1, "\(status)")
+        let put = try json(etcd.etcdctl(["put", "/first", "x", "-w", "json"]).stdout)
+        #expect(put.object("header")?.int("revision") == 2)
+        let got = try json(etcd.etcdctl(["get", "/first", "-w", "json"]).stdout)
+        #expect(got.array("kvs").first?.int("mod_revision") == 2)
+        #expect(got.array("kvs").first?.int("create_revision") == 2)
     }
 
     @Test func interactiveTransactions() throws {
@@ -116,10 +133,10 @@ import Testing
         try etcd.etcdctl(["put", "/w/a", "2"])
         try etcd.etcdctl(["put", "/w/b", "3"])
         try etcd.etcdctl(["del", "/w/a"])
-        // Replays history from revision 2, then stays live for the write made meanwhile.
+        // Replays history from revision 3 (the second put), then stays live for the write made meanwhile.
         let watcher = Process()
         watcher.executableURL = URL(fileURLWithPath: try which("etcdctl"))
-        watcher.arguments = ["--endpoints=\(etcd.endpoint)", "watch", "/w/", "--prefix", "--rev", "2", "--prev-kv"]
+        watcher.arguments = ["--endpoints=\(etcd.endpoint)", "watch", "/w/", "--prefix", "--rev", "3", "--prev-kv"]
         watcher.environment = ["ETCDCTL_API": "3"]
         let out = Pipe()
         watcher.standardOutput = out
@@ -187,12 +204,13 @@ import Testing
     @Test func compactionAndCompactedErrors() throws {
         let etcd = try SkiffEtcd()
         defer { etcd.destroy() }
+        // The puts make revisions 2 to 6.
         for i in 1...5 { try etcd.etcdctl(["put", "/c", "\(i)"]) }
-        #expect(try etcd.etcdctl(["compaction", "4"]).stdout == "compacted revision 4\n")
+        #expect(try etcd.etcdctl(["compaction", "5"]).stdout == "compacted revision 5\n")
         let old = try etcd.etcdctl(["get", "/c", "--rev", "2"])
         #expect(old.status != 0)
         #expect(old.stderr.contains("etcdserver: mvcc: required revision has been compacted"))
-        #expect(try etcd.etcdctl(["get", "/c", "--rev", "4", "--print-value-only"]).stdout == "4\n")
+        #expect(try etcd.etcdctl(["get", "/c", "--rev", "5", "--print-value-only"]).stdout == "4\n")
         let again = try etcd.etcdctl(["compaction", "3"])
         #expect(again.stderr.contains("etcdserver: mvcc: required revision has been compacted"))
         let future = try etcd.etcdctl(["get", "/c", "--rev", "99"])
@@ -218,7 +236,7 @@ import Testing
         #expect(saved.stdout.contains("Snapshot saved at \(file)"))
         // etcdctl opens the file as a bbolt database and checks its integrity.
         let status = try json(etcd.etcdctl(["snapshot", "status", file, "-w", "json"]).stdout)
-        #expect(status.int("revision") == 7)
+        #expect(status.int("revision") == 8)
         #expect(status.int("totalKey") ?? 0 > 301) // every retained change, plus the meta records
         #expect(status.int("totalSize") ?? 0 > 4096 * 4)
 
@@ -227,7 +245,7 @@ import Testing
         let version = (s["version"] as? String) ?? ""
         #expect(version.compare("3.5.13", options: .numeric) != .orderedAscending)
         #expect(s.int("dbSize") ?? 0 > 0)
-        #expect(s.int("raftIndex") == 7)
+        #expect(s.int("raftIndex") == 8)
         #expect(s.object("header")?.int("member_id") == s.int("leader"))
         #expect(try etcd.etcdctl(["defrag"]).stdout.contains("Finished defragmenting etcd member"))
         #expect(try etcd.etcdctl(["alarm", "list"]).status == 0)
