@@ -38,19 +38,16 @@ struct ProtobufReader {
         return value
     }
 
-    mutating func fixed64() throws -> UInt64 {
-        guard bytes.count >= 8 else { throw Self.malformed() }
-        var value: UInt64 = 0
-        for (i, byte) in bytes.prefix(8).enumerated() { value |= UInt64(byte) << (8 * UInt64(i)) }
-        bytes = bytes.dropFirst(8)
-        return value
-    }
+    mutating func fixed64() throws -> UInt64 { try fixed(width: 8) }
 
-    mutating func fixed32() throws -> UInt32 {
-        guard bytes.count >= 4 else { throw Self.malformed() }
-        var value: UInt32 = 0
-        for (i, byte) in bytes.prefix(4).enumerated() { value |= UInt32(byte) << (8 * UInt32(i)) }
-        bytes = bytes.dropFirst(4)
+    mutating func fixed32() throws -> UInt32 { UInt32(truncatingIfNeeded: try fixed(width: 4)) }
+
+    /// A little-endian fixed-width value of `width` bytes.
+    private mutating func fixed(width: Int) throws -> UInt64 {
+        guard bytes.count >= width else { throw Self.malformed() }
+        var value: UInt64 = 0
+        for (i, byte) in bytes.prefix(width).enumerated() { value |= UInt64(byte) << (8 * UInt64(i)) }
+        bytes = bytes.dropFirst(width)
         return value
     }
 

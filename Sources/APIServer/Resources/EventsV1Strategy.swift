@@ -11,24 +11,22 @@ struct EventsV1Strategy: ResourceStrategy {
 
     /// The core/v1 form of an events.k8s.io/v1 Event.
     static func toCore(_ object: inout JSON) {
-        guard case .object(var members) = object else { return }
-        guard members["apiVersion"] != "v1" else { return }
-        for (v1, core) in renamed {
-            if let value = members.removeValue(forKey: v1) { members[core] = value }
-        }
-        members["apiVersion"] = "v1"
-        object = .object(members)
+        convert(&object, to: "v1", renaming: renamed)
     }
 
     /// The events.k8s.io/v1 form of a core/v1 Event.
     static func toEventsV1(_ object: inout JSON) {
-        guard case .object(var members) = object else { return }
-        guard members["apiVersion"] != "events.k8s.io/v1" else { return }
-        for (v1, core) in renamed {
-            if let value = members.removeValue(forKey: core) { members[v1] = value }
+        convert(&object, to: "events.k8s.io/v1", renaming: renamed.map { ($1, $0) })
+        if object["eventTime"] == nil { object["eventTime"] = .null }
+    }
+
+    /// Renames members (from, to) and sets the apiVersion, unless already in that version.
+    static func convert(_ object: inout JSON, to apiVersion: String, renaming: [(String, String)]) {
+        guard case .object(var members) = object, members["apiVersion"] != .string(apiVersion) else { return }
+        for (from, to) in renaming {
+            if let value = members.removeValue(forKey: from) { members[to] = value }
         }
-        members["apiVersion"] = "events.k8s.io/v1"
-        if members["eventTime"] == nil { members["eventTime"] = .null }
+        members["apiVersion"] = .string(apiVersion)
         object = .object(members)
     }
 
