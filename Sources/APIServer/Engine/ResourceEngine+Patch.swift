@@ -53,8 +53,15 @@ extension ResourceEngine {
                     throw StatusError.conflict(request.resource, name: name)
                 }
                 try Self.checkTypeMeta(&patched, request.resource)
-                if let patchedName = patched[path: ["metadata", "name"]]?.stringValue, patchedName != name {
+                // A patch that takes the name away (`{"metadata":null}`, `$retainKeys`) makes no
+                // object of this resource.
+                let patchedName = patched[path: ["metadata", "name"]]?.stringValue ?? ""
+                if patchedName != name {
                     throw StatusError.badRequest("the name of the object (\(patchedName)) does not match the name on the URL (\(name))")
+                }
+                if request.resource.namespaced, let namespace = patched[path: ["metadata", "namespace"]]?.stringValue,
+                   !namespace.isEmpty, namespace != request.info.namespace {
+                    throw StatusError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
                 }
                 return Self.withWarnings(try await write(patched, over: current, request), warnings)
             } catch let error as StatusError where error.reason == "Conflict" && !pinsVersion {
@@ -107,6 +114,10 @@ extension ResourceEngine {
                 } catch let error as StatusError where error.reason == "AlreadyExists" {
                     continue
                 }
+            }
+            // A resourceVersion in the configuration is a precondition, as for any write.
+            if let rv = config[path: ["metadata", "resourceVersion"]]?.stringValue, !rv.isEmpty, rv != String(current.modRevision) {
+                throw StatusError.conflict(request.resource, name: name)
             }
             var served = current.object
             request.resource.strategy.present(&served)

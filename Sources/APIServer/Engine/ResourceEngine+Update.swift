@@ -8,7 +8,10 @@ extension ResourceEngine {
         let resource = request.resource
         var (object, warnings) = try validateFields(body, duplicates: duplicates, request)
         try Self.checkTypeMeta(&object, resource)
-        if let given = object[path: ["metadata", "name"]]?.stringValue, !given.isEmpty, given != name {
+        // The body names the object it replaces (kube-apiserver's checkName): a body without a
+        // name ({}, nulls) would otherwise replace the object with nothing.
+        let given = object[path: ["metadata", "name"]]?.stringValue ?? ""
+        if given != name {
             throw StatusError.badRequest("the name of the object (\(given)) does not match the name on the URL (\(name))")
         }
         if resource.namespaced, let given = object[path: ["metadata", "namespace"]]?.stringValue, !given.isEmpty,

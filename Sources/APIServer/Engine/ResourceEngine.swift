@@ -194,10 +194,30 @@ public struct ResourceEngine: Sendable {
     static func withWarnings(_ response: HTTPResponse, _ warnings: [String]) -> HTTPResponse {
         var response = response
         for warning in warnings {
-            let quoted = warning.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            response.headers.add(name: "Warning", value: "299 - \"\(quoted)\"")
+            response.headers.add(name: "Warning", value: "299 - \"\(headerQuoted(warning))\"")
         }
         return response
+    }
+
+    /// Text made safe inside a quoted header value: backslashes and quotes escaped, and
+    /// control characters (which HTTP forbids in headers; a request's field names may hold
+    /// them) written as Go writes them in a quoted string (`\x00`, `\n`).
+    static func headerQuoted(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// A parsed `resourceVersion` query value (nil when unset or empty).

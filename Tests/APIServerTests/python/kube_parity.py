@@ -108,6 +108,36 @@ check(status == 405, "a PUT on a collection is a 405 (%d)" % status)
 status, listed = js("GET", "/api/v1/configmaps?limit=9223372036854775807")
 check(status == 200 and "continue" not in listed["metadata"], "the largest limit lists everything (%d)" % status)
 
+# Issue 20 F: a field name holding NUL or CRLF once got an empty reply although the object
+# was stored (its warning broke the response headers).
+for name, field_name in (("nul", "\u0000junk"), ("crlf", "x\r\nSet-Cookie: a=b")):
+    raw_body = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"%s"},%s:1}' % (name, json.dumps(field_name))
+    request = urllib.request.Request(url + base + "/configmaps", data=raw_body.encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, context=context, timeout=30) as response:
+        warning = response.headers.get("Warning", "")
+        check(response.status == 201 and "unknown field" in warning and "Set-Cookie" not in response.headers,
+              "a field named %r is answered 201 with a quoted warning: %s" % (field_name, warning))
+
+# Issue 20 G: requests that once answered 200 and wiped the object.
+js("POST", base + "/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "canary"}, "data": {"keep": "me"}})
+canary = js("GET", base + "/configmaps/canary")[1]
+attempts = [
+    ("PUT", {}, "application/json"),
+    ("PUT", {"apiVersion": None, "kind": None, "metadata": None, "data": None}, "application/json"),
+    ("PUT", b"!!map {? a}", "application/yaml"),
+    ("PATCH", {"metadata": None}, "application/merge-patch+json"),
+    ("PATCH", {"$retainKeys": ["nonexistent"], "metadata": {"resourceVersion": "1"}}, "application/strategic-merge-patch+json"),
+]
+for method, body, ctype in attempts:
+    status, _, raw = call(method, base + "/configmaps/canary", body, content_type=ctype)
+    check(status in (400, 409, 422), "%s %s is refused (%d)" % (method, json.dumps(body) if not isinstance(body, bytes) else body, status))
+status, _, raw = call("PATCH", base + "/configmaps/canary?fieldManager=parity",
+                      json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "canary", "resourceVersion": "1"},
+                                  "data": {"keep": "changed"}}).encode(), content_type="application/apply-patch+yaml")
+check(status == 409, "server-side apply with a stale resourceVersion is a 409 (%d)" % status)
+check(js("GET", base + "/configmaps/canary")[1] == canary, "the object is byte for byte as before")
+
 # Protobuf in: a ConfigMap written by hand, with a field number this server does not know.
 meta = field(1, "from-protobuf") + field(11, field(1, "app") + field(2, "pb"))
 config_map = field(1, meta) + field(2, field(1, "k") + field(2, "v")) + field(99, "from a newer client")
