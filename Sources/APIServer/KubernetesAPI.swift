@@ -99,10 +99,11 @@ public final class KubernetesAPI: HTTPResponder {
         } catch {
             response = ResourceEngine.translate(error).response
         }
-        if format.encoding == .protobuf { response = protobufResponse(response) }
         let code = Int(response.status.code)
+        // The audit log records the answer as JSON, whatever the wire carries.
         audit?.record(request: request, user: user, verb: verb, info: requestInfo, response: response, received: received,
                       protobuf: protobuf)
+        if format.encoding == .protobuf { response = protobufResponse(response) }
         if case .stream(let produce) = response.body {
             // Count watches while they run; log when they end.
             let metrics = self.metrics, logger = self.logger, who = user?.name ?? "anonymous"

@@ -30,6 +30,12 @@ public struct EtcdConfiguration: Sendable {
     /// The most operations in one transaction, as etcd's `--max-txn-ops`.
     public var maxTxnOps: Int = 128
 
+    /// Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`): only this
+    /// machine's processes can connect.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
     public init(host: String, port: Int, tls: TLSFiles? = nil) {
         self.host = host
         self.port = port

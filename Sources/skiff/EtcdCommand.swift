@@ -69,6 +69,11 @@ struct EtcdCommand: AsyncParsableCommand {
         if let certFile, let keyFile {
             configuration.tls = .init(certificateFile: certFile, keyFile: keyFile, trustedCAFile: trustedCAFile)
         }
+        if !EtcdConfiguration.isLoopback(url.host), configuration.tls?.trustedCAFile == nil {
+            // etcd's own behaviour, kept for drop-in use, but said loudly.
+            let warning = "skiff etcd: WARNING: serving \(listenClientURLs) without client certificates: anyone who can reach it can read and write every key (give --cert-file, --key-file, --trusted-ca-file and --client-cert-auth)\n"
+            FileHandle.standardError.write(Data(warning.utf8))
+        }
         configuration.name = name
         configuration.maxRequestBytes = maxRequestBytes
         configuration.maxTxnOps = maxTxnOps

@@ -22,6 +22,15 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("etcd-listen"), help: "Also serve the etcd v3 API (plain HTTP/2) on ADDR:PORT.")
     var etcdListen: String?
 
+    @Option(name: .customLong("etcd-cert-file"), help: "TLS certificate of the etcd endpoint (with --etcd-key-file and --etcd-trusted-ca-file).")
+    var etcdCertFile: String?
+
+    @Option(name: .customLong("etcd-key-file"), help: "TLS key of the etcd endpoint.")
+    var etcdKeyFile: String?
+
+    @Option(name: .customLong("etcd-trusted-ca-file"), help: "CA the etcd endpoint's clients must present certificates from.")
+    var etcdTrustedCAFile: String?
+
     @OptionGroup var watchProgress: WatchProgressOptions
 
     @Option(name: .customLong("tls-san"), help: "An extra host name or IP address for the serving certificate (repeatable).")
@@ -58,7 +67,20 @@ struct ServerCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try Self.hostPort(listen, flag: "--listen")
-        if let etcdListen { _ = try Self.hostPort(etcdListen, flag: "--etcd-listen") }
+        if let etcdListen {
+            let (etcdHost, _) = try Self.hostPort(etcdListen, flag: "--etcd-listen")
+            let files = [etcdCertFile, etcdKeyFile, etcdTrustedCAFile]
+            if files.contains(where: { $0 != nil }), files.contains(where: { $0 == nil }) {
+                throw ValidationError("--etcd-cert-file, --etcd-key-file and --etcd-trusted-ca-file go together")
+            }
+            // The etcd endpoint serves every object, Secrets included, with no authorization
+            // of its own: beyond this machine only to clients with a certificate.
+            if !EtcdConfiguration.isLoopback(etcdHost), etcdTrustedCAFile == nil {
+                throw ValidationError("--etcd-listen \(etcdListen) would serve every object, Secrets included, to anyone who can connect: listen on a loopback address (127.0.0.1) or require client certificates with --etcd-cert-file, --etcd-key-file and --etcd-trusted-ca-file")
+            }
+        } else if etcdCertFile != nil || etcdKeyFile != nil || etcdTrustedCAFile != nil {
+            throw ValidationError("--etcd-cert-file, --etcd-key-file and --etcd-trusted-ca-file need --etcd-listen")
+        }
         if auditPolicyFile != nil && auditLogPath == nil { throw ValidationError("--audit-policy-file needs --audit-log-path") }
         if AuthorizationMode(rawValue: authorizationMode) == nil {
             throw ValidationError("--authorization-mode \(authorizationMode) is not one of \(AuthorizationMode.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -108,6 +130,9 @@ struct ServerCommand: AsyncParsableCommand {
         if let etcdListen {
             let (etcdHost, etcdPort) = try Self.hostPort(etcdListen, flag: "--etcd-listen")
             var configuration = EtcdConfiguration(host: etcdHost, port: etcdPort)
+            if let etcdCertFile, let etcdKeyFile, let etcdTrustedCAFile {
+                configuration.tls = .init(certificateFile: etcdCertFile, keyFile: etcdKeyFile, trustedCAFile: etcdTrustedCAFile)
+            }
             configuration.progressNotifyInterval = watchProgress.interval.duration
             etcd = try EtcdEndpoint(store: store, configuration: configuration, clusterName: "default", logger: logger)
         }
@@ -127,7 +152,8 @@ struct ServerCommand: AsyncParsableCommand {
                 services.append { try await etcd.run() }
                 announcements.append {
                     let port = try await etcd.listeningPort()
-                    FileHandle.standardOutput.write(Data("skiff server: serving the etcd v3 API on http://\(etcdHost):\(port)\n".utf8))
+                    let scheme = etcdTrustedCAFile == nil ? "http" : "https"
+                    FileHandle.standardOutput.write(Data("skiff server: serving the etcd v3 API on \(scheme)://\(etcdHost):\(port)\n".utf8))
                 }
             }
             try await ServiceRunner.run(services: services, announcements: announcements)

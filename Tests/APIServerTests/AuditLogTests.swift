@@ -42,6 +42,9 @@ import Testing
         #expect(((first["requestObject"] as? [String: Any])?["metadata"] as? [String: Any])?["name"] as? String == "audited-0")
         #expect((first["responseObject"] as? [String: Any])?["kind"] as? String == "ConfigMap")
         #expect((first["responseStatus"] as? [String: Any])?["code"] as? Int == 201)
+        // The client's address (it was "IPv4"), and the request URI with its query.
+        #expect(first["sourceIPs"] as? [String] == ["127.0.0.1"], "\(first["sourceIPs"] ?? "")")
+        #expect((first["requestURI"] as? String)?.hasPrefix("/api/v1/namespaces/default/configmaps?") == true, "\(first["requestURI"] ?? "")")
         #expect(!events.contains { ref($0)["resource"] as? String == "secrets" }, "secrets are not audited (level None)")
         let list = try #require(events.first { $0["verb"] as? String == "list" && ref($0)["resource"] as? String == "namespaces" })
         #expect(list["level"] as? String == "Metadata" && list["responseObject"] == nil && list["requestObject"] == nil)

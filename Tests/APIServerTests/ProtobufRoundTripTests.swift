@@ -240,6 +240,22 @@ import Testing
         #expect(codec.encodeList(apiVersion: "example.com/v1", kind: "WidgetList", metadata: metadata, items: []) == nil)
     }
 
+    @Test func aTimeGoCannotWriteIsRefusedNotTrapped() throws {
+        // metadata.creationTimestamp with seconds = Int64.max: formatting it once trapped.
+        var hostile = WireBuilder()
+        hostile.field(1, WireBuilder.message { m in
+            m.field(1, "t")
+            m.field(8, WireBuilder.message { $0.field(1, UInt64(Int64.max)) })
+        })
+        #expect { try codec.decode(envelope("v1", "ConfigMap", hostile.bytes)) } throws: { ($0 as? StatusError)?.code == 400 }
+        var year9999 = WireBuilder()
+        year9999.field(1, WireBuilder.message { m in
+            m.field(1, "t")
+            m.field(8, WireBuilder.message { $0.field(1, 253_402_300_799) })
+        })
+        #expect(try codec.decode(envelope("v1", "ConfigMap", year9999.bytes))[path: ["metadata", "creationTimestamp"]] == "9999-12-31T23:59:59Z")
+    }
+
     @Test func deepNestingIsRefused() throws {
         var inner: [UInt8] = []
         for _ in 0..<200 { inner = WireBuilder.message { $0.field(28, inner) } }   // JSONSchemaProps.not

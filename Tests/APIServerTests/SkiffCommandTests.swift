@@ -30,4 +30,17 @@ func runSkiff(_ arguments: [String]) throws -> (status: Int32, output: String) {
         #expect(status != 0)
         #expect(output.contains("Unexpected argument 'frobnicate'"))
     }
+
+    /// Issue 20: the etcd endpoint of `skiff server` serves every Secret without authorization
+    /// of its own, so it listens beyond loopback only with client certificates required.
+    @Test func theEtcdEndpointStaysOnLoopbackWithoutClientCertificates() throws {
+        let (status, output) = try runSkiff(["server", "--data-dir", NSTemporaryDirectory() + "skiff-refused-\(UUID().uuidString)",
+                                             "--listen", "127.0.0.1:0", "--etcd-listen", "0.0.0.0:0"])
+        #expect(status != 0)
+        #expect(output.contains("would serve every object, Secrets included"), "\(output)")
+        let (partial, partialOutput) = try runSkiff(["server", "--listen", "127.0.0.1:0", "--etcd-listen", "127.0.0.1:0",
+                                                     "--etcd-cert-file", "/nonexistent.crt"])
+        #expect(partial != 0)
+        #expect(partialOutput.contains("go together"), "\(partialOutput)")
+    }
 }

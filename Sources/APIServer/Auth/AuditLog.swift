@@ -29,7 +29,7 @@ public final class AuditLog: Sendable {
         var event: JSON = [
             "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": .string(level.rawValue),
             "auditID": .string(UUID().uuidString.lowercased()),
-            "requestURI": .string(request.path), "verb": .string(verb),
+            "requestURI": .string(request.uri), "verb": .string(verb),
             "user": user.map { $0.json } ?? ["username": "system:anonymous", "groups": ["system:unauthenticated"]],
             "sourceIPs": .array([.string(Self.host(request.remoteAddress))]),
             "responseStatus": ["metadata": .emptyObject, "code": .int(Int64(response.status.code))],
@@ -56,8 +56,12 @@ public final class AuditLog: Sendable {
                 event["requestObject"] = body
             }
         }
-        if level >= .requestResponse, case .bytes(let bytes) = response.body, let body = try? JSON.parse(bytes) {
-            event["responseObject"] = body
+        if level >= .requestResponse, case .bytes(let bytes) = response.body {
+            // Lists in protobuf are written as protobuf directly: read back to JSON here.
+            let protobufBody = response.headers.first(name: "content-type")?.hasPrefix(KubernetesProtobuf.mediaType) == true
+            if let body = protobufBody ? try? protobuf?.decode(bytes) : try? JSON.parse(bytes) {
+                event["responseObject"] = body
+            }
         }
         var line = event.serialized()
         line.append(UInt8(ascii: "\n"))

@@ -13,6 +13,8 @@ public struct HTTPRequest: Sendable {
     public var clientCertificate: [UInt8]?
     /// The remote address, for logs.
     public var remoteAddress: String
+    /// The request target as sent: path and query (the audit log's `requestURI`).
+    public var uri: String
 
     public init(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8] = [],
                 clientCertificate: [UInt8]? = nil, remoteAddress: String = "") {
@@ -21,6 +23,7 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.clientCertificate = clientCertificate
         self.remoteAddress = remoteAddress
+        self.uri = uri
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         path = Self.percentDecode(String(parts[0]), plusIsSpace: false)
         var query: [String: [String]] = [:]

@@ -111,7 +111,12 @@ public final class HTTPServer: Sendable {
     private static func peer(of channel: Channel) -> ClientPeer {
         let handler = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
         let certificate = try? handler?.peerCertificate?.toDERBytes()
-        return ClientPeer(certificate: certificate, address: channel.remoteAddress?.description ?? "")
+        // The address and port alone (SocketAddress's description is "[IPv4]host/ip:port").
+        var address = channel.remoteAddress?.description ?? ""
+        if let ip = channel.remoteAddress?.ipAddress, let port = channel.remoteAddress?.port {
+            address = ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+        }
+        return ClientPeer(certificate: certificate, address: address)
     }
 
     private func serve(_ negotiation: EventLoopFuture<Negotiated>) async {

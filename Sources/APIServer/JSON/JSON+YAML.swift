@@ -28,7 +28,7 @@ extension JSON {
     static func secondOccurrence(of key: String, in text: String, after mark: Mark) -> Int? {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let indent = max(0, mark.column - 1)
-        guard mark.line >= 1 else { return nil }
+        guard mark.line >= 1, mark.line <= lines.count else { return nil }
         for index in mark.line..<lines.count {
             let line = lines[index]
             let content = line.drop(while: { $0 == " " })

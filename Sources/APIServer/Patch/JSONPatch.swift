@@ -2,11 +2,21 @@
 /// RFC 6901 JSON Pointers, applied in order; any failure leaves the document unchanged.
 public enum JSONPatch {
     /// Applies a patch document (an array of operations) to `document`.
+    /// kube-apiserver's bound on a JSON patch's operations.
+    static let maximumOperations = 10_000
+    /// kube-apiserver's bound on the bytes a patch's copy operations add (3 MiB).
+    static let maximumCopiedBytes = 3 << 20
+
     public static func apply(_ patch: JSON, to document: JSON) throws -> JSON {
         guard let operations = patch.arrayValue else {
             throw StatusError.badRequest("a JSON patch must be an array of operations")
         }
+        guard operations.count <= maximumOperations else {
+            throw StatusError(code: 413, reason: "RequestEntityTooLarge",
+                              message: "Request entity too large: The allowed maximum operations in a JSON patch is \(maximumOperations), got \(operations.count)")
+        }
         var result = document
+        var copiedBytes = 0
         for (index, operation) in operations.enumerated() {
             guard let op = operation["op"]?.stringValue, let path = operation["path"]?.stringValue else {
                 throw StatusError.badRequest("JSON patch operation \(index) needs \"op\" and \"path\"")
@@ -29,7 +39,14 @@ public enum JSONPatch {
                 result = try add(moved, at: pointer, in: rest)
             case "copy":
                 let from = try Self.pointer(try string(operation, "from", index))
-                result = try add(try get(from, in: result), at: pointer, in: result)
+                let copied = try get(from, in: result)
+                // Copies can double a document per operation: their added bytes are bounded.
+                copiedBytes += copied.serialized().count
+                guard copiedBytes <= maximumCopiedBytes else {
+                    throw StatusError(code: 413, reason: "RequestEntityTooLarge",
+                                      message: "Request entity too large: Unable to complete the copy, the accumulated size increase of copy is \(copiedBytes), exceeding the limit \(maximumCopiedBytes)")
+                }
+                result = try add(copied, at: pointer, in: result)
             case "test":
                 let expected = try value(operation, "value", index)
                 guard try Self.equal(get(pointer, in: result), expected) else {

@@ -175,6 +175,10 @@ struct ProtobufDecoder {
             // Go: no bytes is the zero time (JSON null); Time keeps whole seconds only.
             guard !bytes.isEmpty else { return .null }
             let seconds = Int64(bitPattern: numbers[1] ?? 0)
+            // Go cannot write a time outside years 0–9999 in JSON; refused as Go refuses it.
+            guard seconds >= -62_167_219_200, seconds <= 253_402_300_799 else {
+                throw StatusError.badRequest("Time.MarshalJSON: year outside of range [0,9999]")
+            }
             let nanos = form == .microtime ? Int64(Int32(truncatingIfNeeded: numbers[2] ?? 0)) : 0
             return .string(RFC3339.string(seconds: seconds, nanoseconds: nanos, micro: form == .microtime))
         case .duration:

@@ -113,6 +113,21 @@ public struct ObjectStore: Sendable {
         return stored.serialized()
     }
 
+    /// The most bytes one stored object may take (etcd's default request limit, which
+    /// kube-apiserver's objects live under): a patch or apply that grows an object past it is
+    /// refused, whatever the size of the request.
+    public static let maximumObjectBytes = 1_572_864
+
+    /// The stored bytes of an object that may be written; 413 for one past the limit.
+    static func encodeChecked(_ object: JSON) throws -> [UInt8] {
+        let bytes = encode(object)
+        guard bytes.count <= maximumObjectBytes else {
+            throw StatusError(code: 413, reason: "RequestEntityTooLarge",
+                              message: "Request entity too large: etcdserver: request is too large (the object is \(bytes.count) bytes; at most \(maximumObjectBytes))")
+        }
+        return bytes
+    }
+
     public func get(_ key: String, revision: Int64 = 0) async throws -> StoredObject? {
         guard let kv = try await timed("get", { try await kine.get(Array(key.utf8), revision: revision).kv }) else { return nil }
         return try Self.decode(kv)
@@ -121,7 +136,8 @@ public struct ObjectStore: Sendable {
     /// Creates the object; `nil` if the key exists.
     public func create(_ key: String, _ object: JSON) async throws -> StoredObject? {
         do {
-            let kv = try await timed("create") { try await kine.create(Array(key.utf8), value: Self.encode(object)) }
+            let value = try Self.encodeChecked(object)
+            let kv = try await timed("create") { try await kine.create(Array(key.utf8), value: value) }
             var object = object
             object[path: ["metadata", "resourceVersion"]] = .string(String(kv.modRevision))
             return StoredObject(object: object, modRevision: kv.modRevision, key: key)
@@ -145,7 +161,7 @@ public struct ObjectStore: Sendable {
         if writes.isEmpty { return try await create(key, object).map { .created($0) } ?? .exists }
         let keyBytes = Array(key.utf8)
         var txn = Txn(compares: [TxnCompare(range: .key(keyBytes), target: .createRevision(0), relation: .equal)],
-                      success: [.put(TxnPut(key: keyBytes, value: Self.encode(object)))])
+                      success: [.put(TxnPut(key: keyBytes, value: try Self.encodeChecked(object)))])
         for write in writes {
             let bytes = Array(write.key.utf8)
             txn.compares.append(TxnCompare(range: .key(bytes), target: .modRevision(write.expectedRevision), relation: .equal))
@@ -172,9 +188,10 @@ public struct ObjectStore: Sendable {
 
     /// Replaces the object if it is still at `expectedRevision`.
     public func update(_ key: String, _ object: JSON, expectedRevision: Int64) async throws -> WriteOutcome {
+        let value = try Self.encodeChecked(object)
         do {
             let kv = try await timed("update") {
-                try await kine.update(Array(key.utf8), value: Self.encode(object), expectedModRevision: expectedRevision)
+                try await kine.update(Array(key.utf8), value: value, expectedModRevision: expectedRevision)
             }
             var object = object
             object[path: ["metadata", "resourceVersion"]] = .string(String(kv.modRevision))

@@ -319,6 +319,25 @@ check(published is not None and published.get("type") == "object" and "propertie
       and "x-kubernetes-preserve-unknown-fields" not in published,
       "its v2 definition is a bare object: %s" % published)
 
+# Issue 20 E: an object's size is bounded after patches, whatever the request's size.
+loose = "/apis/parity.example.com/v1/namespaces/%s/loose" % ns
+deadline = time.time() + 30
+while time.time() < deadline and call("GET", loose)[0] != 200:
+    time.sleep(0.2)
+check(js("POST", loose, {"apiVersion": "parity.example.com/v1", "kind": "Loose", "metadata": {"name": "l"}, "x": ["seed"]})[0] == 201,
+      "a custom object that keeps unknown fields is created")
+before = js("GET", loose + "/l")[1]
+bomb = [{"op": "add", "path": "/x/-", "value": "y" * 1000}] + [{"op": "copy", "from": "/x", "path": "/x/-"}] * 23
+started = time.time()
+status, refused = js("PATCH", loose + "/l", bomb, content_type="application/json-patch+json")
+check(status == 413 and time.time() - started < 10, "a JSON patch of 23 doubling copies is refused (%d, %.1f s)" % (status, time.time() - started))
+status, refused = js("PATCH", loose + "/l", [{"op": "test", "path": "/x/0", "value": "seed"}] * 10_001,
+                     content_type="application/json-patch+json")
+check(status == 413 and "10000" in refused["message"], "a JSON patch of more than 10,000 operations is refused")
+status, refused = js("PATCH", loose + "/l", {"big": "z" * (1600 << 10)}, content_type="application/merge-patch+json")
+check(status == 413 and "too large" in refused["message"], "a merge patch that grows the object past 1.5 MiB is refused")
+check(js("GET", loose + "/l")[1] == before, "the object is unchanged")
+
 # A continue token that outlives compaction: 410 with an inconsistent continuation.
 for i in range(6):
     js("POST", base + "/podtemplates", {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t%d" % i},
