@@ -42,11 +42,23 @@ struct ProtobufWriter {
         bytes += value
     }
 
-    /// A length-delimited field whose content `body` writes in place.
+    /// A length-delimited field whose content `body` writes in place: one byte is kept for the
+    /// length, and the content moves up only when its length needs more.
     mutating func nested(_ field: Int, _ body: (inout ProtobufWriter) throws -> Void) rethrows {
-        var inner = ProtobufWriter()
-        try body(&inner)
-        message(field, inner.bytes)
+        key(field, 2)
+        let lengthAt = bytes.count
+        bytes.append(0)
+        try body(&self)
+        let length = bytes.count - lengthAt - 1
+        if length < 0x80 {
+            bytes[lengthAt] = UInt8(length)
+            return
+        }
+        var prefix: [UInt8] = []
+        var v = UInt64(length)
+        while v >= 0x80 { prefix.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+        prefix.append(UInt8(v))
+        bytes.replaceSubrange(lengthAt..<lengthAt + 1, with: prefix)
     }
 
     private mutating func fixed64(_ value: UInt64) {
