@@ -119,7 +119,7 @@ import Testing
                 "\(warned.stderr)")
         let events = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { try? parseJSON(String($0)) }
         let failure = events.compactMap { event -> String? in
-            guard (event["verb"] as? String) == "create", (event["requestURI"] as? String)?.hasSuffix("/deployments") == true else { return nil }
+            guard (event["verb"] as? String) == "create", (event["requestURI"] as? String)?.split(separator: "?").first?.hasSuffix("/deployments") == true else { return nil }
             return (event["annotations"] as? [String: String])?["validation.policy.admission.k8s.io/validation_failure"]
         }.last ?? ""
         #expect(failure.contains(#""policy":"param-limit""#) && failure.contains("at most 2 replicas"), "\(failure)")

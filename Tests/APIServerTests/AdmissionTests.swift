@@ -198,7 +198,7 @@ import Testing
         let created = try kubectl(server, ["run", "plain", "--image=nginx", "-n", "watched"])
         #expect(created.status == 0 && !created.stderr.contains("Warning"), "\(created.stderr)")
         let events = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { try? parseJSON(String($0)) }
-        let create = events.first { ($0["verb"] as? String) == "create" && ($0["requestURI"] as? String)?.hasSuffix("/namespaces/watched/pods") == true }
+        let create = events.first { ($0["verb"] as? String) == "create" && ($0["requestURI"] as? String)?.split(separator: "?").first?.hasSuffix("/namespaces/watched/pods") == true }
         let annotation = (create?["annotations"] as? [String: String])?["pod-security.kubernetes.io/audit-violations"] ?? ""
         #expect(annotation.hasPrefix(#"would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false"#), "\(annotation)")
     }
