@@ -291,6 +291,30 @@ struct WorkloadStrategy: ResourceStrategy {
                                                   : ["labels", "annotations", "finalizers", "ownerReferences"]
         return statusUpdate(object, old: old, keeping: kept)
     }
+
+    /// apps/v1 workloads need a selector that selects their template's labels, and a pod
+    /// template with containers (kube-apiserver refuses them otherwise: a Deployment without
+    /// `spec` was stored).
+    func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause] {
+        guard resource.group == "apps" else { return [] }
+        var causes: [StatusError.Cause] = []
+        let matchLabels = object[path: ["spec", "selector", "matchLabels"]]?.objectValue ?? [:]
+        let expressions = object[path: ["spec", "selector", "matchExpressions"]]?.arrayValue ?? []
+        if matchLabels.isEmpty && expressions.isEmpty {
+            causes.append(.init(field: "spec.selector", type: "FieldValueRequired", message: "Required value"))
+        } else {
+            let labels = object[path: ["spec", "template", "metadata", "labels"]]?.objectValue ?? [:]
+            if matchLabels.contains(where: { labels[$0.key] != $0.value }) {
+                let shown = labels.keys.sorted().map { "\($0):\(labels[$0]?.stringValue ?? "")" }.joined(separator: " ")
+                causes.append(.init(field: "spec.template.metadata.labels",
+                                    message: "Invalid value: map[string]string{\(shown)}: `selector` does not match template `labels`"))
+            }
+        }
+        if (object[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []).isEmpty {
+            causes.append(.init(field: "spec.template.spec.containers", type: "FieldValueRequired", message: "Required value"))
+        }
+        return causes
+    }
 }
 
 /// Jobs: the spec defaults, and the selector and pod labels that tie a job to its pods by

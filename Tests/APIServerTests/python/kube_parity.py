@@ -138,6 +138,16 @@ status, _, raw = call("PATCH", base + "/configmaps/canary?fieldManager=parity",
 check(status == 409, "server-side apply with a stale resourceVersion is a 409 (%d)" % status)
 check(js("GET", base + "/configmaps/canary")[1] == canary, "the object is byte for byte as before")
 
+# A Deployment needs a selector matching its template, and containers.
+status, refused = js("POST", "/apis/apps/v1/namespaces/%s/deployments" % ns,
+                     {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nospec"}})
+check(status == 422 and "spec.selector: Required value" in refused["message"], "a Deployment without spec is refused: %s" % refused.get("message"))
+status, refused = js("POST", "/apis/apps/v1/namespaces/%s/deployments" % ns,
+                     {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "mismatch"},
+                      "spec": {"selector": {"matchLabels": {"app": "a"}},
+                               "template": {"metadata": {"labels": {"app": "b"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}})
+check(status == 422 and "does not match template" in refused["message"], "a selector that misses the template's labels is refused")
+
 # Protobuf in: a ConfigMap written by hand, with a field number this server does not know.
 meta = field(1, "from-protobuf") + field(11, field(1, "app") + field(2, "pb"))
 config_map = field(1, meta) + field(2, field(1, "k") + field(2, "v")) + field(99, "from a newer client")
