@@ -202,6 +202,16 @@ public struct APIServerBootstrap: Sendable {
             slice["endpoints"] = [["addresses": [.string(advertisedHost)], "conditions": ["ready": true]]]
             slice["ports"] = [["name": "https", "port": .int(Int64(port)), "protocol": "TCP"]]
         }
+        // Since when legacy service account tokens are tracked, as kube-apiserver records it
+        // (kube-controller-manager's legacy token cleaner reads it).
+        try await ensure(RegistryKey(group: "", resource: "configmaps", namespace: "kube-system",
+                                     name: "kube-apiserver-legacy-service-account-token-tracking").path,
+                         JSON.newObject(apiVersion: "v1", kind: "ConfigMap", name: "kube-apiserver-legacy-service-account-token-tracking",
+                                        namespace: "kube-system")) { object in
+            if object[path: ["data", "since"]] == nil {
+                object["data"] = ["since": .string(String(ResourceEngine.now().prefix(10)))]
+            }
+        }
         // The default ServiceCIDR: the --service-cluster-ip-range, kept in step with it.
         let cidr = serviceAddresses.cidr
         try await ensure(RegistryKey(group: "networking.k8s.io", resource: "servicecidrs", namespace: nil, name: "kubernetes").path,

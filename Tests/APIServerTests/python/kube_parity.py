@@ -290,6 +290,8 @@ status, _ = js("POST", "/apis/networking.k8s.io/v1/ipaddresses", {
     "apiVersion": "networking.k8s.io/v1", "kind": "IPAddress", "metadata": {"name": "fe80::1"},
     "spec": {"parentRef": {"group": "", "resource": "services", "namespace": ns, "name": "x"}}})
 check(status == 201, "an IPv6 address is a valid IPAddress name")
+status, tracking = js("GET", "/api/v1/namespaces/kube-system/configmaps/kube-apiserver-legacy-service-account-token-tracking")
+check(status == 200 and len(tracking["data"]["since"]) == 10, "the legacy token tracking ConfigMap is published")
 status, cidr = js("GET", "/apis/networking.k8s.io/v1/servicecidrs/kubernetes")
 check(status == 200 and cidr["spec"]["cidrs"] == ["10.96.0.0/12"], "the default ServiceCIDR is published")
 status, slice_ = js("GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes")
