@@ -143,7 +143,8 @@ public final class KubernetesAPI: HTTPResponder {
                           details: ["name": .string(info.name ?? ""), "group": .string(info.group), "kind": .string(info.resource)])
     }
 
-    /// A JSON answer rewritten in protobuf, when its kind has a protobuf message.
+    /// A JSON answer rewritten in protobuf, when its kind has a protobuf message: errors and
+    /// the answers the engine does not write itself (objects and lists it writes directly).
     func protobufResponse(_ response: HTTPResponse) -> HTTPResponse {
         guard case .bytes(let body) = response.body,
               response.headers.first(name: "content-type")?.hasPrefix("application/json") == true,

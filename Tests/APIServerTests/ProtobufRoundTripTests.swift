@@ -256,6 +256,32 @@ import Testing
         #expect(try codec.decode(envelope("v1", "ConfigMap", year9999.bytes))[path: ["metadata", "creationTimestamp"]] == "9999-12-31T23:59:59Z")
     }
 
+    /// Two bytes of an empty list element decode to a whole Go zero value: 300,000 empty
+    /// containers in a 600 KB body would be millions of members.
+    @Test func zeroValueAmplificationIsBounded() throws {
+        var spec = WireBuilder()
+        for _ in 0..<300_000 { spec.field(2, [UInt8]()) }
+        let pod = envelope("v1", "Pod", WireBuilder.message { p in
+            p.field(1, WireBuilder.message { $0.field(1, "wide") })
+            p.field(2, spec.bytes)
+        })
+        #expect { try codec.decode(pod) } throws: { ($0 as? StatusError)?.code == 413 }
+    }
+
+    /// Objects embedded in protobuf (a RawExtension holding an envelope) count towards the
+    /// same nesting limit as the body around them.
+    @Test func embeddedObjectsShareTheNestingLimit() throws {
+        var inner = WireBuilder.message { $0.field(1, WireBuilder.message { $0.field(1, "leaf") }) }
+        for _ in 0..<120 {
+            let revision = WireBuilder.message { r in
+                r.field(1, WireBuilder.message { $0.field(1, "r") })
+                r.field(2, WireBuilder.message { $0.field(1, envelope("apps/v1", "ControllerRevision", inner)) })
+            }
+            inner = revision
+        }
+        #expect { try codec.decode(envelope("apps/v1", "ControllerRevision", inner)) } throws: { ($0 as? StatusError)?.code == 400 }
+    }
+
     @Test func deepNestingIsRefused() throws {
         var inner: [UInt8] = []
         for _ in 0..<200 { inner = WireBuilder.message { $0.field(28, inner) } }   // JSONSchemaProps.not

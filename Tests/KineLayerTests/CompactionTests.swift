@@ -98,7 +98,7 @@ import Testing
         }
     }
 
-    @Test func kubeAPIServersPolicyCompactsToTheRevisionOfTheRoundBefore() {
+    @Test(.timeLimit(.minutes(1))) func kubeAPIServersPolicyCompactsToTheRevisionOfTheRoundBefore() {
         let policy = RetainOneInterval()
         // The first round has nothing older than itself to drop; each later one drops what
         // the round before saw, however few revisions came between.

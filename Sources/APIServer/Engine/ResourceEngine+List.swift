@@ -30,16 +30,19 @@ extension ResourceEngine {
         var metadata: JSON = ["resourceVersion": .string(String(page.revision))]
         if let token = page.continueToken { metadata["continue"] = .string(token) }
         if let remaining = page.remaining, remaining > 0 { metadata["remainingItemCount"] = .int(remaining) }
+        var (apiVersion, kind) = (request.resource.groupVersion, request.resource.listKind)
+        var items: [JSON]? = nil
         if request.format.target == .partialObjectMetadataList {
-            let apiVersion = request.format.metaAPIVersion
-            let items = try page.objects().map { Self.partialObjectMetadata($0, apiVersion: apiVersion) }
-            return .json(.ok, ["apiVersion": .string(apiVersion), "kind": "PartialObjectMetadataList",
-                               "metadata": metadata, "items": .array(items)])
+            (apiVersion, kind) = (request.format.metaAPIVersion, "PartialObjectMetadataList")
+            items = try page.objects().map { Self.partialObjectMetadata($0, apiVersion: apiVersion) }
         }
+        // Protobuf lists are written item by item, without the list's JSON.
         if request.format.encoding == .protobuf, let protobuf = request.protobuf,
-           let encoded = protobuf.encodeList(apiVersion: request.resource.groupVersion, kind: request.resource.listKind,
-                                             metadata: metadata, items: try page.objects()) {
+           let encoded = protobuf.encodeList(apiVersion: apiVersion, kind: kind, metadata: metadata, items: try items ?? page.objects()) {
             return HTTPResponse(status: .ok, headers: ["Content-Type": KubernetesProtobuf.mediaType], body: .bytes(encoded))
+        }
+        if let items {
+            return .json(.ok, ["apiVersion": .string(apiVersion), "kind": .string(kind), "metadata": metadata, "items": .array(items)])
         }
         // The list's envelope is written around the items' stored bytes (each with its
         // resourceVersion spliced in), without parsing them.

@@ -130,13 +130,23 @@ public struct ResourceEngine: Sendable {
         var object = object
         request.resource.strategy.present(&object)
         if request.format.target == .partialObjectMetadata {
-            return .json(.init(statusCode: status), Self.partialObjectMetadata(object, apiVersion: request.format.metaAPIVersion))
+            return answer(Self.partialObjectMetadata(object, apiVersion: request.format.metaAPIVersion), request, status: status)
         }
         if request.wantsTable {
             let table = TablePrinter.forResource(request.resource).table(
                 [object], resourceVersion: object[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
                 includeObject: request.parameter("includeObject") ?? "Metadata")
             return .json(.init(statusCode: status), table)
+        }
+        return answer(object, request, status: status)
+    }
+
+    /// An object in the encoding the request negotiated: protobuf written straight from the
+    /// object (no JSON text in between), JSON otherwise or for kinds without a message.
+    func answer(_ object: JSON, _ request: ResourceRequest, status: Int = 200) -> HTTPResponse {
+        if request.format.encoding == .protobuf, let encoded = request.protobuf?.encode(object) {
+            return HTTPResponse(status: .init(statusCode: status), headers: ["Content-Type": KubernetesProtobuf.mediaType],
+                                body: .bytes(encoded))
         }
         return .json(.init(statusCode: status), object)
     }

@@ -16,54 +16,15 @@ public struct KubernetesProtobuf: Sendable {
 
     static let magic: [UInt8] = [0x6B, 0x38, 0x73, 0x00]
 
-    /// The meta.k8s.io types every group version also carries.
-    static let metaKinds: Set<String> = ["DeleteOptions", "WatchEvent", "Status", "ListOptions", "GetOptions", "CreateOptions",
-                                         "UpdateOptions", "PatchOptions", "PartialObjectMetadata", "PartialObjectMetadataList"]
-    static let metaPackage = "k8s.io.apimachinery.pkg.apis.meta.v1."
-
     /// The message a kind is written as, if it has one (custom resources and Tables do not).
     public func messageType(apiVersion: String, kind: String) -> String? {
-        if let message = schema.message(apiVersion: apiVersion, kind: kind) { return message }
-        if Self.metaKinds.contains(kind), schema.messages[Self.metaPackage + kind] != nil { return Self.metaPackage + kind }
-        return nil
+        schema.messageType(apiVersion: apiVersion, kind: kind)
     }
 
     /// Decodes a protobuf request body; throws a 415 `Status` for a kind without a schema and
     /// a 400 for malformed bytes.
     public func decode(_ body: [UInt8]) throws -> JSON {
-        guard body.count >= 4, Array(body.prefix(4)) == Self.magic else {
-            throw StatusError.badRequest("the protobuf body does not start with the Kubernetes magic number")
-        }
-        var envelope = ProtobufReader(body[4...])
-        var apiVersion = "", kind = "", raw: ArraySlice<UInt8> = []
-        while let (number, wire) = try envelope.nextTag() {
-            switch (number, wire) {
-            case (1, 2):
-                var typeMeta = ProtobufReader(try envelope.lengthDelimited())
-                while let (n, w) = try typeMeta.nextTag() {
-                    if n == 1, w == 2 { apiVersion = String(decoding: try typeMeta.lengthDelimited(), as: UTF8.self) }
-                    else if n == 2, w == 2 { kind = String(decoding: try typeMeta.lengthDelimited(), as: UTF8.self) }
-                    else { try typeMeta.skip(w) }
-                }
-            case (2, 2): raw = try envelope.lengthDelimited()
-            case (3, 2):
-                let encoding = try envelope.lengthDelimited()
-                guard encoding.isEmpty else {
-                    throw StatusError.badRequest("the protobuf body's content encoding \"\(String(decoding: encoding, as: UTF8.self))\" is not supported")
-                }
-            default: try envelope.skip(wire)
-            }
-        }
-        guard let message = messageType(apiVersion: apiVersion, kind: kind) else {
-            throw StatusError(code: 415, reason: "UnsupportedMediaType",
-                              message: "the protobuf encoding of \(apiVersion) \(kind) is not supported by this server; send application/json")
-        }
-        guard case .object(var object) = try ProtobufDecoder(schema: schema).decode(raw, type: message) else {
-            throw StatusError.badRequest("the protobuf body is not an object")
-        }
-        object["apiVersion"] = .string(apiVersion)
-        object["kind"] = .string(kind)
-        return .object(object)
+        try ProtobufDecoder(schema: schema).envelope(body[...], depth: 0)
     }
 
     /// The object (with its apiVersion and kind) in protobuf, envelope and magic included; nil
@@ -71,13 +32,18 @@ public struct KubernetesProtobuf: Sendable {
     public func encode(_ object: JSON) -> [UInt8]? {
         guard let apiVersion = object["apiVersion"]?.stringValue, let kind = object["kind"]?.stringValue,
               let message = messageType(apiVersion: apiVersion, kind: kind) else { return nil }
-        var envelope = ProtobufWriter()
-        envelope.append(Self.magic)
+        return Self.envelope(apiVersion: apiVersion, kind: kind, raw: ProtobufEncoder(schema: schema).encode(object, type: message))
+    }
+
+    /// The magic and the `runtime.Unknown` around an encoded message.
+    static func envelope(apiVersion: String, kind: String, raw: [UInt8]) -> [UInt8] {
+        var envelope = ProtobufWriter(reservingCapacity: raw.count + 64)
+        envelope.append(magic)
         envelope.nested(1) { typeMeta in
             typeMeta.string(1, apiVersion)
             typeMeta.string(2, kind)
         }
-        envelope.message(2, ProtobufEncoder(schema: schema).encode(object, type: message))
+        envelope.message(2, raw)
         envelope.string(3, "")
         envelope.string(4, "")
         return envelope.bytes
@@ -94,16 +60,7 @@ public struct KubernetesProtobuf: Sendable {
         var body = ProtobufWriter()
         body.nested(1) { encoder.write(metadata, message: listMeta, into: &$0) }
         for item in items { body.nested(2) { encoder.write(item, message: itemMessage, into: &$0) } }
-        var envelope = ProtobufWriter(reservingCapacity: body.bytes.count + 64)
-        envelope.append(Self.magic)
-        envelope.nested(1) { typeMeta in
-            typeMeta.string(1, apiVersion)
-            typeMeta.string(2, kind)
-        }
-        envelope.message(2, body.bytes)
-        envelope.string(3, "")
-        envelope.string(4, "")
-        return envelope.bytes
+        return Self.envelope(apiVersion: apiVersion, kind: kind, raw: body.bytes)
     }
 
     /// One frame of a protobuf watch stream: a 4-byte big-endian length, then a `WatchEvent`

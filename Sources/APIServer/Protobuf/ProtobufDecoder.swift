@@ -11,6 +11,63 @@ struct ProtobufDecoder {
     let schema: ProtobufSchema
     /// How deep messages may nest before the body is refused.
     static let maximumDepth = 100
+    /// The most JSON members one body may decode to. Go's zero values make an absent struct
+    /// a whole object, so two bytes of an empty list element can stand for dozens of
+    /// members: without a bound a 3 MiB body could take gigabytes.
+    static let maximumMembers = 1_000_000
+    let budget = Budget(maximumMembers)
+
+    /// The members left to decode (one body's, shared by every message in it).
+    final class Budget {
+        var remaining: Int
+        init(_ remaining: Int) { self.remaining = remaining }
+
+        func spend(_ count: Int) throws {
+            remaining -= count
+            guard remaining >= 0 else {
+                throw StatusError(code: 413, reason: "RequestEntityTooLarge",
+                                  message: "Request entity too large: the protobuf body decodes to more than \(ProtobufDecoder.maximumMembers) values")
+            }
+        }
+    }
+
+    /// A `k8s\0` + `runtime.Unknown` body (or embedded object): the message its apiVersion and
+    /// kind name, with those two members set.
+    func envelope(_ body: ArraySlice<UInt8>, depth: Int) throws -> JSON {
+        guard body.count >= 4, body.prefix(4).elementsEqual(KubernetesProtobuf.magic) else {
+            throw StatusError.badRequest("the protobuf body does not start with the Kubernetes magic number")
+        }
+        var envelope = ProtobufReader(body.dropFirst(4))
+        var apiVersion = "", kind = "", raw: ArraySlice<UInt8> = []
+        while let (number, wire) = try envelope.nextTag() {
+            switch (number, wire) {
+            case (1, 2):
+                var typeMeta = ProtobufReader(try envelope.lengthDelimited())
+                while let (n, w) = try typeMeta.nextTag() {
+                    if n == 1, w == 2 { apiVersion = String(decoding: try typeMeta.lengthDelimited(), as: UTF8.self) }
+                    else if n == 2, w == 2 { kind = String(decoding: try typeMeta.lengthDelimited(), as: UTF8.self) }
+                    else { try typeMeta.skip(w) }
+                }
+            case (2, 2): raw = try envelope.lengthDelimited()
+            case (3, 2):
+                let encoding = try envelope.lengthDelimited()
+                guard encoding.isEmpty else {
+                    throw StatusError.badRequest("the protobuf body's content encoding \"\(String(decoding: encoding, as: UTF8.self))\" is not supported")
+                }
+            default: try envelope.skip(wire)
+            }
+        }
+        guard let message = schema.messageType(apiVersion: apiVersion, kind: kind) else {
+            throw StatusError(code: 415, reason: "UnsupportedMediaType",
+                              message: "the protobuf encoding of \(apiVersion) \(kind) is not supported by this server; send application/json")
+        }
+        guard case .object(var object) = try decode(raw, type: message, depth: depth + 1) else {
+            throw StatusError.badRequest("the protobuf body is not an object")
+        }
+        object["apiVersion"] = .string(apiVersion)
+        object["kind"] = .string(kind)
+        return .object(object)
+    }
 
     func decode(_ bytes: ArraySlice<UInt8>, type: String, depth: Int = 0) throws -> JSON {
         guard depth < Self.maximumDepth else {
@@ -27,6 +84,10 @@ struct ProtobufDecoder {
     func members(_ bytes: ArraySlice<UInt8>, message: ProtobufSchema.Message, depth: Int) throws -> [String: JSON] {
         var reader = ProtobufReader(bytes)
         var present: [Int: JSON] = [:]
+        // Lists and maps grow in place, each once per field (appending through `present`
+        // would copy the list at every element).
+        var lists: [Int: [JSON]] = [:]
+        var maps: [Int: [String: JSON]] = [:]
         var inlineBytes: [Int: ArraySlice<UInt8>] = [:]
         while let (number, wire) = try reader.nextTag() {
             guard let field = message.fields[number] else {
@@ -42,16 +103,14 @@ struct ProtobufDecoder {
             case .single:
                 present[number] = try value(&reader, wire: wire, field: field, message: message, depth: depth)
             case .repeated:
-                var list = present[number]?.arrayValue ?? []
                 if wire == 2, field.wireType != 2 {
                     var packed = ProtobufReader(try reader.lengthDelimited())
                     while !packed.atEnd {
-                        list.append(try value(&packed, wire: field.wireType, field: field, message: message, depth: depth))
+                        lists[number, default: []].append(try value(&packed, wire: field.wireType, field: field, message: message, depth: depth))
                     }
                 } else {
-                    list.append(try value(&reader, wire: wire, field: field, message: message, depth: depth))
+                    lists[number, default: []].append(try value(&reader, wire: wire, field: field, message: message, depth: depth))
                 }
-                present[number] = .array(list)
             case .map:
                 guard wire == 2 else { throw wrongWire(field, message) }
                 var entry = ProtobufReader(try reader.lengthDelimited())
@@ -62,11 +121,11 @@ struct ProtobufDecoder {
                     else if n == 2 { mapValue = try value(&entry, wire: w, field: field, message: message, depth: depth) }
                     else { try entry.skip(w) }
                 }
-                var map = present[number]?.objectValue ?? [:]
-                map[key] = try mapValue ?? zero(field, depth: depth)
-                present[number] = .object(map)
+                maps[number, default: [:]][key] = try mapValue ?? zero(field, depth: depth)
             }
         }
+        for (number, list) in lists { present[number] = .array(list) }
+        for (number, map) in maps { present[number] = .object(map) }
         var members: [String: JSON] = [:]
         for field in message.ordered {
             if field.inline {
@@ -81,6 +140,7 @@ struct ProtobufDecoder {
                 if !(field.omitEmpty && isEmpty(zero, field)) { members[field.name] = zero }
             }
         }
+        try budget.spend(members.count + 1)
         return members
     }
 
@@ -196,7 +256,8 @@ struct ProtobufDecoder {
         case .raw:
             guard let raw = strings[1] else { return .null }
             if raw.isEmpty { return .null }
-            if raw.starts(with: KubernetesProtobuf.magic) { return try KubernetesProtobuf(schema: schema).decode(Array(raw)) }
+            // An embedded object in protobuf: the same depth and budget carry on into it.
+            if raw.starts(with: KubernetesProtobuf.magic) { return try envelope(raw, depth: depth + 1) }
             do { return try JSON.parse(raw) } catch {
                 throw StatusError.badRequest("embedded JSON in \(message.name) is not valid: \(error)")
             }

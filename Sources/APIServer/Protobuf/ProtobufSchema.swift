@@ -87,6 +87,19 @@ public struct ProtobufSchema: Sendable {
         kinds[Self.kindKey(apiVersion: apiVersion, kind: kind)]
     }
 
+    /// The meta.k8s.io types every group version also carries.
+    static let metaKinds: Set<String> = ["DeleteOptions", "WatchEvent", "Status", "ListOptions", "GetOptions", "CreateOptions",
+                                         "UpdateOptions", "PatchOptions", "PartialObjectMetadata", "PartialObjectMetadataList"]
+    static let metaPackage = "k8s.io.apimachinery.pkg.apis.meta.v1."
+
+    /// The message a kind is written as, the meta types in any group version included; nil for
+    /// kinds without one (custom resources, Tables).
+    public func messageType(apiVersion: String, kind: String) -> String? {
+        if let message = message(apiVersion: apiVersion, kind: kind) { return message }
+        if Self.metaKinds.contains(kind), messages[Self.metaPackage + kind] != nil { return Self.metaPackage + kind }
+        return nil
+    }
+
     static func kindKey(apiVersion: String, kind: String) -> String {
         apiVersion.contains("/") ? "\(apiVersion)/\(kind)" : "/\(apiVersion)/\(kind)"
     }
