@@ -92,28 +92,14 @@ extension ResourceEngine {
             meta[key] = oldMeta[key]
         }
         if meta["generateName"] == nil { meta["generateName"] = oldMeta["generateName"] }
-        if request.info.subresource == "finalize" {
-            // A namespace's finalize subresource changes anything but the status.
-            new["metadata"] = meta
-            new["status"] = old["status"]
-            return new
-        }
-        if request.info.subresource == "approval" {
-            // A CSR's approval subresource changes its conditions, and metadata as a status
-            // write does; the rest of the status stays.
-            var statusObject = object
-            statusObject["metadata"] = meta
-            var approved = request.resource.strategy.statusUpdate(statusObject, old: old)
-            approved["status"] = old["status"]
-            approved[path: ["status", "conditions"]] = object[path: ["status", "conditions"]]
-            return approved
-        }
-        if request.info.subresource == "status" {
-            // The status changes through the status subresource, and the metadata the
-            // resource's status strategy lets through.
-            var statusObject = object
-            statusObject["metadata"] = meta
-            return request.resource.strategy.statusUpdate(statusObject, old: old)
+        if let subresource = request.info.subresource {
+            // A subresource changes what the resource's strategy lets it change.
+            var written = object
+            written["metadata"] = meta
+            guard let updated = request.resource.strategy.subresourceUpdate(subresource, written, old: old) else {
+                throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+            }
+            return updated
         }
         new["metadata"] = meta
         // Defaults apply to every write, as Kubernetes defaults every decoded object; what the

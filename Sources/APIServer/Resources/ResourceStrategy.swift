@@ -10,6 +10,9 @@ public protocol ResourceStrategy: Sendable {
     /// The object a write to the status subresource stores: `old` with the client's status
     /// and what else kube-apiserver's status strategy lets it change.
     func statusUpdate(_ object: JSON, old: JSON) -> JSON
+    /// The object a write to a subresource stores (`object` carries the metadata the client
+    /// may write); nil for a subresource the kind does not write this way.
+    func subresourceUpdate(_ subresource: String, _ object: JSON, old: JSON) -> JSON?
     /// Errors of the object's name (empty = valid).
     func nameErrors(_ name: String) -> [String]
     /// Field selector fields beyond `metadata.name` and `metadata.namespace`.
@@ -32,6 +35,10 @@ extension ResourceStrategy {
     public func nameErrors(_ name: String) -> [String] { NameValidation.subdomainErrors(name) }
     public var selectableFields: [String] { [] }
     public func fieldValue(_ field: String, of object: JSON) -> String { FieldSelector.value(of: field, in: object) }
+    public func subresourceUpdate(_ subresource: String, _ object: JSON, old: JSON) -> JSON? {
+        subresource == "status" ? statusUpdate(object, old: old) : nil
+    }
+
     /// Most status strategies reset only the spec: labels, annotations, finalizers and owner
     /// references written through `/status` are kept.
     public func statusUpdate(_ object: JSON, old: JSON) -> JSON {
@@ -74,6 +81,20 @@ public struct DefaultStrategy: ResourceStrategy {
         let kept = Self.statusOnly.contains(resource.kind) ? [] : ["labels", "annotations", "finalizers", "ownerReferences"]
         return statusUpdate(object, old: old, keeping: kept)
     }
+
+    /// A CSR's `approval` changes its conditions, and metadata as a status write does; the
+    /// rest of the status stays.
+    public func subresourceUpdate(_ subresource: String, _ object: JSON, old: JSON) -> JSON? {
+        switch subresource {
+        case "status": return statusUpdate(object, old: old)
+        case "approval" where resource.kind == "CertificateSigningRequest":
+            var approved = statusUpdate(object, old: old)
+            approved["status"] = old["status"]
+            approved[path: ["status", "conditions"]] = object[path: ["status", "conditions"]]
+            return approved
+        default: return nil
+        }
+    }
 }
 
 /// Namespaces: DNS-1123 labels, `status.phase` Active, the `kubernetes` finalizer.
@@ -101,6 +122,18 @@ struct NamespaceStrategy: ResourceStrategy {
 
     func nameErrors(_ name: String) -> [String] { NameValidation.labelErrors(name) }
     var selectableFields: [String] { ["status.phase"] }
+
+    /// `finalize` changes anything but the status (spec.finalizers above all).
+    func subresourceUpdate(_ subresource: String, _ object: JSON, old: JSON) -> JSON? {
+        switch subresource {
+        case "status": return statusUpdate(object, old: old)
+        case "finalize":
+            var finalized = object
+            finalized["status"] = old["status"]
+            return finalized
+        default: return nil
+        }
+    }
 }
 
 /// Pods: a new pod is Pending, with the spec defaults every pod gets.
