@@ -8,6 +8,23 @@ extension ResourceEngine {
     func delete(_ request: ResourceRequest) async throws -> HTTPResponse {
         let name = try request.name()
         let options = try deleteOptions(request)
+        // A controller may write the object between the read and the delete (a CRD's status,
+        // a quota's usage): the delete is then made again on what is there now, as
+        // kube-apiserver's guaranteed update does, unless the client set preconditions.
+        for _ in 0..<8 {
+            do {
+                return try await deleteOnce(name, options: options, request)
+            } catch is DeleteRaced {
+                continue
+            }
+        }
+        throw StatusError.conflict(request.resource, name: name, why: "the object kept changing while it was deleted; try again")
+    }
+
+    /// A delete's conditional write lost to another writer.
+    struct DeleteRaced: Error {}
+
+    private func deleteOnce(_ name: String, options: JSON, _ request: ResourceRequest) async throws -> HTTPResponse {
         let current = try await current(request, name: name)
         if let uid = options[path: ["preconditions", "uid"]]?.stringValue,
            uid != current.object[path: ["metadata", "uid"]]?.stringValue {
@@ -29,7 +46,7 @@ extension ResourceEngine {
             case .written(let deleted):
                 deletedObject = deleted.object
                 if Self.isService(request.resource) { try await serviceAddresses?.release(current.object) }
-            case .conflict: throw StatusError.conflict(request.resource, name: name)
+            case .conflict: throw DeleteRaced()
             case .missing: throw StatusError.notFound(request.resource, name: name)
             }
         }
@@ -54,7 +71,7 @@ extension ResourceEngine {
         if request.dryRun { return render(object, request) }
         switch try await store.update(request.key(try request.name()), object, expectedRevision: current.modRevision) {
         case .written(let stored): return render(stored.object, request)
-        case .conflict: throw StatusError.conflict(request.resource, name: try request.name())
+        case .conflict: throw DeleteRaced()
         case .missing: throw StatusError.notFound(request.resource, name: try request.name())
         }
     }
@@ -73,7 +90,7 @@ extension ResourceEngine {
         if request.dryRun || object == current.object { return render(object, request) }
         switch try await store.update(request.key(name), object, expectedRevision: current.modRevision) {
         case .written(let stored): return render(stored.object, request)
-        case .conflict: throw StatusError.conflict(request.resource, name: name)
+        case .conflict: throw DeleteRaced()
         case .missing: throw StatusError.notFound(request.resource, name: name)
         }
     }
