@@ -20,6 +20,8 @@ public struct APIServerBootstrap: Sendable {
         public var auditPolicyFile: String?
         /// How requests are authorized (kube-apiserver's `--authorization-mode`).
         public var authorizationMode: AuthorizationMode = .rbac
+        /// The listener's timeouts, connection cap and header limits.
+        public var httpLimits = HTTPLimits()
 
         public init(dataDirectory: String, host: String, port: Int) {
             self.dataDirectory = dataDirectory
@@ -158,7 +160,9 @@ public struct APIServerBootstrap: Sendable {
         tls.minimumTLSVersion = .tlsv12
         var http = HTTPServer.Configuration(host: configuration.host, port: configuration.port)
         http.maxBodyBytes = configuration.maxBodyBytes
-        self.server = HTTPServer(configuration: http, sslContext: try NIOSSLContext(configuration: tls), responder: api, logger: logger)
+        http.limits = configuration.httpLimits
+        self.server = HTTPServer(configuration: http, sslContext: try NIOSSLContext(configuration: tls), responder: api,
+                                 metrics: metrics.connections, logger: logger)
     }
 
     /// What follows the bind, once the port is known: `/api` names the address, the admin

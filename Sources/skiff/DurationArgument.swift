@@ -8,7 +8,8 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     init(_ duration: Duration) { self.duration = duration }
 
     init?(argument: String) {
-        guard let seconds = GoDuration.seconds(argument) else { return nil }
+        // Go's time.Duration holds about 292 years; longer is not a duration.
+        guard let seconds = GoDuration.seconds(argument), seconds.isFinite, abs(seconds) < 9.2e9 else { return nil }
         duration = .nanoseconds(Int64(seconds * 1e9))
     }
 

@@ -62,6 +62,7 @@ struct EtcdCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        FileDescriptorLimit.raise()
         var logger = Logger(label: "skiff.etcd")
         logger.logLevel = .info
         let url = try EtcdConfiguration.parseClientURL(listenClientURLs)
@@ -101,7 +102,7 @@ struct EtcdCommand: AsyncParsableCommand {
             throw error
         }
         do {
-            try await ServiceRunner.run(services: [{ try await endpoint.run() }], announcements: [{
+            try await ServiceRunner.run(services: [{ try await endpoint.run() }, { await MemoryTrimmer.run() }], announcements: [{
                 let port = try await endpoint.listeningPort()
                 let line = "skiff etcd: serving the etcd v3 API on \(announced):\(port) (data: \(dataDir))\n"
                 FileHandle.standardOutput.write(Data(line.utf8))

@@ -44,6 +44,8 @@ struct ServerCommand: AsyncParsableCommand {
 
     @OptionGroup var datastore: DatastoreOptions
 
+    @OptionGroup var httpLimits: HTTPLimitOptions
+
     @Option(name: .customLong("etcd-compaction-interval"),
             help: "How often history older than the previous round is compacted, as kube-apiserver compacts (Go duration; 0 turns it off).")
     var compactionInterval: DurationArgument = DurationArgument(.seconds(60))
@@ -98,6 +100,7 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        FileDescriptorLimit.raise()
         var logger = Logger(label: "skiff.server")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let (host, port) = try Self.hostPort(listen, flag: "--listen")
@@ -119,6 +122,7 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.auditLogPath = auditLogPath
         configuration.auditPolicyFile = auditPolicyFile
         configuration.authorizationMode = AuthorizationMode(rawValue: authorizationMode) ?? .rbac
+        configuration.httpLimits = httpLimits.limits
         let bootstrap: APIServerBootstrap
         do {
             bootstrap = try await APIServerBootstrap(configuration: configuration, store: store, logger: logger)
@@ -141,6 +145,7 @@ struct ServerCommand: AsyncParsableCommand {
             var services: [ServiceRunner.Task] = [{ try await server.run() }]
             let identity = opened.controllerIdentity
             services.append { await bootstrap.runControllers(identity: identity) }
+            services.append { await MemoryTrimmer.run() }
             var announcements: [ServiceRunner.Task] = [{
                 let port = try await server.listeningPort()
                 let kubeconfig = try await bootstrap.started(port: port)

@@ -17,6 +17,8 @@ public final class HTTPServer: Sendable {
         public var maxBodyBytes = 3 * 1024 * 1024
         /// HTTP/2 streams a client may have open at once on one connection.
         public var maxConcurrentStreams = 2000
+        /// Timeouts, the connection cap and header limits.
+        public var limits = HTTPLimits()
 
         public init(host: String, port: Int) {
             self.host = host
@@ -38,12 +40,16 @@ public final class HTTPServer: Sendable {
     let sslContext: NIOSSLContext
     let responder: any HTTPResponder
     let logger: Logger
+    /// Open, refused and timed-out connections (rendered in `/metrics`).
+    public let metrics: ConnectionMetrics
     private let bound = PortPromise()
 
-    public init(configuration: Configuration, sslContext: NIOSSLContext, responder: any HTTPResponder, logger: Logger) {
+    public init(configuration: Configuration, sslContext: NIOSSLContext, responder: any HTTPResponder,
+                metrics: ConnectionMetrics = ConnectionMetrics(), logger: Logger) {
         self.configuration = configuration
         self.sslContext = sslContext
         self.responder = responder
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -56,7 +62,7 @@ public final class HTTPServer: Sendable {
         var http2 = NIOHTTP2Handler.Configuration()
         http2.connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxConcurrentStreams),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 16),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.limits.maxHeaderBytes),
             HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
         ]
         http2.connection.targetWindowSize = 16 << 20
@@ -71,27 +77,7 @@ public final class HTTPServer: Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .bind(host: configuration.host, port: configuration.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
-                    }.flatMap {
-                        channel.configureAsyncHTTPServerPipeline(
-                            http2Configuration: http2Configuration,
-                            http1ConnectionInitializer: { channel in
-                                channel.eventLoop.makeCompletedFuture {
-                                    let peer = Self.peer(of: channel)
-                                    return (try RequestChannel(wrappingChannelSynchronously: channel), peer)
-                                }
-                            },
-                            http2ConnectionInitializer: { channel in
-                                channel.eventLoop.makeCompletedFuture { Self.peer(of: channel) }
-                            },
-                            http2StreamInitializer: { channel in
-                                channel.eventLoop.makeCompletedFuture {
-                                    try channel.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                                    return try RequestChannel(wrappingChannelSynchronously: channel)
-                                }
-                            })
-                    }
+                    self.initialize(connection: channel, http2: http2Configuration)
                 }
         } catch {
             bound.fail(error)
@@ -104,6 +90,74 @@ public final class HTTPServer: Sendable {
                     group.addTask { await self.serve(negotiation) }
                 }
             }
+        }
+    }
+
+    /// Sets up one accepted connection: counted against the cap (closed at once beyond it),
+    /// TLS, ALPN, and the deadlines of ``HTTPLimits`` for each protocol. The handshake and
+    /// negotiation must finish within the header timeout.
+    private func initialize(connection channel: Channel,
+                            http2: NIOHTTP2Handler.Configuration) -> EventLoopFuture<EventLoopFuture<Negotiated>> {
+        let limits = configuration.limits, metrics = self.metrics, sslContext = self.sslContext
+        guard metrics.admit(limit: limits.maxConnections) else {
+            channel.close(promise: nil)
+            return channel.eventLoop.makeSucceededFuture(channel.eventLoop.makeFailedFuture(HTTPServerError.connectionLimit))
+        }
+        channel.closeFuture.whenComplete { _ in metrics.closed() }
+        let manager: NIOHTTP2ServerConnectionManagementHandler.HTTP2StreamDelegate
+        let boundManager: NIOLoopBound<NIOHTTP2ServerConnectionManagementHandler>
+        do {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+            // HTTP/2 connections are closed (GOAWAY first) once no stream has been open for the idle
+            // timeout; HTTP2ConnectionReaper closes those whose client does not finish the close.
+            let handler = NIOHTTP2ServerConnectionManagementHandler(
+                eventLoop: channel.eventLoop,
+                configuration: .init(maxIdleTime: limits.idleTimeout, maxAge: nil, maxGraceTime: limits.requestReadTimeout,
+                                     keepalive: nil))
+            manager = handler.http2StreamDelegate
+            boundManager = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        } catch {
+            channel.close(promise: nil)
+            return channel.eventLoop.makeSucceededFuture(channel.eventLoop.makeFailedFuture(error))
+        }
+        return channel.configureAsyncHTTPServerPipeline(
+            streamDelegate: manager,
+            http2Configuration: http2,
+            http1ConnectionInitializer: { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(InboundBytesSignal(), position: .after(try sync.handler(type: NIOSSLServerHandler.self)))
+                    // Malformed requests are answered here, with a Status (serveHTTP1), not by NIO's plain 400.
+                    sync.removeHandler(context: try sync.context(handlerType: HTTPServerProtocolErrorHandler.self), promise: nil)
+                    try sync.addHandler(RequestDeadlineHandler(limits: limits, metrics: metrics))
+                    let peer = Self.peer(of: channel)
+                    return (try RequestChannel(wrappingChannelSynchronously: channel), peer)
+                }
+            },
+            http2ConnectionInitializer: { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(HTTP2ConnectionReaper(grace: limits.readHeaderTimeout, metrics: metrics))
+                    try sync.addHandler(boundManager.value)
+                    // Its timers start on channelActive, which this channel passed before ALPN chose HTTP/2.
+                    boundManager.value.channelActive(context: try sync.context(handler: boundManager.value))
+                    return Self.peer(of: channel)
+                }
+            },
+            http2StreamInitializer: { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                    try channel.pipeline.syncOperations.addHandler(RequestDeadlineHandler(limits: limits, metrics: metrics))
+                    return try RequestChannel(wrappingChannelSynchronously: channel)
+                }
+            }
+        ).map { negotiated in
+            let handshake = channel.eventLoop.scheduleTask(in: limits.readHeaderTimeout) {
+                metrics.closedBy(.handshakeTimeout)
+                channel.close(promise: nil)
+            }
+            negotiated.whenComplete { _ in handshake.cancel() }
+            return negotiated
         }
     }
 
@@ -141,7 +195,18 @@ public final class HTTPServer: Sendable {
     private func serveHTTP1(_ channel: RequestChannel, peer: ClientPeer) async throws {
         try await channel.executeThenClose { inbound, outbound in
             var parts = inbound.makeAsyncIterator()
-            while let read = try await readRequest(&parts, peer: peer) {
+            while true {
+                let next: ReadRequest?
+                do {
+                    next = try await readRequest(&parts, peer: peer)
+                } catch let error as HTTPParserError {
+                    // Nothing of this request has been answered: say why, then close (its end is unknown).
+                    let refusal = RequestFraming.refusal(for: error)
+                    metrics.refusedRequest(code: refusal.code)
+                    try await write(refusal.response, to: outbound, channel: channel.channel, version: .http1_1, keepAlive: false)
+                    return
+                }
+                guard let read = next else { return }
                 let keepAlive = read.keepAlive && !read.tooLarge
                 let response = await answer(read)
                 try await write(response, to: outbound, channel: channel.channel, version: read.version, keepAlive: keepAlive)
@@ -164,6 +229,8 @@ public final class HTTPServer: Sendable {
         var version: HTTPVersion
         var keepAlive: Bool
         var tooLarge: Bool
+        /// The listener's own refusal (framing, header limits), answered instead of routing.
+        var refusal: StatusError?
     }
 
     /// Reads one request; `nil` when the client closed between requests.
@@ -173,6 +240,16 @@ public final class HTTPServer: Sendable {
         guard case .head(let head) = first else { throw HTTPServerError.unexpectedPart }
         var body: [UInt8] = []
         var tooLarge = false
+        let refusal = RequestFraming.refusal(for: head, limits: configuration.limits)
+        if let refusal {
+            metrics.refusedRequest(code: refusal.error.code)
+            if refusal.mustClose {
+                // The body's end is unknown: answer without reading further.
+                let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: [],
+                                          clientCertificate: peer.certificate, remoteAddress: peer.address)
+                return ReadRequest(request: request, version: head.version, keepAlive: false, tooLarge: false, refusal: refusal.error)
+            }
+        }
         if let declared = head.headers.first(name: "content-length").flatMap(Int.init), declared > configuration.maxBodyBytes {
             tooLarge = true
         }
@@ -193,10 +270,12 @@ public final class HTTPServer: Sendable {
         }
         let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: body,
                                   clientCertificate: peer.certificate, remoteAddress: peer.address)
-        return ReadRequest(request: request, version: head.version, keepAlive: head.isKeepAlive, tooLarge: tooLarge)
+        return ReadRequest(request: request, version: head.version, keepAlive: head.isKeepAlive, tooLarge: tooLarge,
+                           refusal: refusal?.error)
     }
 
     private func answer(_ read: ReadRequest) async -> HTTPResponse {
+        if let refusal = read.refusal { return refusal.response }
         if read.tooLarge {
             return StatusError.requestEntityTooLarge(limit: configuration.maxBodyBytes).response
         }
@@ -240,4 +319,6 @@ public final class HTTPServer: Sendable {
 
 enum HTTPServerError: Error {
     case unexpectedPart
+    /// The connection was closed on accept: `HTTPLimits.maxConnections` are open.
+    case connectionLimit
 }

@@ -26,6 +26,8 @@ public final class APIMetrics: Sendable {
     private let requests = Mutex<[Key: Histogram]>([:])
     private let storage = Mutex<[String: Histogram]>([:])
     private let openWatches = Atomic<Int>(0)
+    /// The listener's connection counts, rendered with the rest.
+    public let connections = ConnectionMetrics()
 
     public init() {}
 
@@ -78,6 +80,7 @@ public final class APIMetrics: Sendable {
         }
         out += "# HELP apiserver_registered_watchers Open watch streams.\n# TYPE apiserver_registered_watchers gauge\n"
         out += "apiserver_registered_watchers \(openWatches.load(ordering: .relaxed))\n"
+        out += connections.render()
         return out
     }
 }
