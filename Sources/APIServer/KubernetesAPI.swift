@@ -118,7 +118,8 @@ public final class KubernetesAPI: HTTPResponder {
             }
         } else {
             let seconds = (ContinuousClock.now - started).inSeconds
-            metrics.record(verb: verb, resource: resource, code: code, seconds: seconds)
+            let (metricVerb, metricResource) = metricLabels(verb: verb, resource: resource, info: requestInfo)
+            metrics.record(verb: metricVerb, resource: metricResource, code: code, seconds: seconds)
             logger.info("\(request.method.rawValue) \(request.path) \(code) \(String(format: "%.1f", seconds * 1000))ms \(user?.name ?? "anonymous")")
         }
         return response
@@ -161,6 +162,22 @@ public final class KubernetesAPI: HTTPResponder {
         case .list: return [.table, .partialObjectMetadataList]
         default: return [.table, .partialObjectMetadata]
         }
+    }
+
+    private static let metricVerbs: Set<String> = ["get", "list", "watch", "create", "update", "patch", "delete",
+                                                   "deletecollection", "post", "put", "head", "options"]
+
+    /// The verb and resource a request is counted under: only names the server knows, so that
+    /// no client can grow the metrics with names of its own (unknown ones count as "other" and "").
+    private func metricLabels(verb: String, resource: String, info: RequestInfo?) -> (String, String) {
+        let knownVerb = Self.metricVerbs.contains(verb) ? verb : "other"
+        guard let info, let descriptor = catalog.resource(group: info.group, version: info.version, plural: info.resource) else {
+            return (knownVerb, "")
+        }
+        if let sub = info.subresource {
+            return (knownVerb, descriptor.subresources.contains(sub) ? resource : descriptor.plural)
+        }
+        return (knownVerb, descriptor.plural)
     }
 
     private func serveResource(_ info: RequestInfo, _ request: HTTPRequest, user: UserInfo,

@@ -1,23 +1,15 @@
-import Glibc
+import KineLayer
 
 /// Gives memory freed by finished requests and closed connections back to the system.
 /// glibc's allocator keeps freed pages in its arenas: after 1,000 connections closed, a
 /// server measured here held 100 MB it no longer used until `malloc_trim` ran. Go's runtime
 /// returns such memory on its own; this does it every `interval`.
 enum MemoryTrimmer {
-    private typealias Trim = @convention(c) (Int) -> Int32
-
-    /// glibc's `malloc_trim` (not in Swift's Glibc module), found at run time; `nil` elsewhere.
-    private static let trim: Trim? = {
-        guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "malloc_trim") else { return nil }
-        return unsafeBitCast(symbol, to: Trim.self)
-    }()
-
     /// Trims until cancelled (a service of its command: it never ends on its own).
     static func run(every interval: Duration = .seconds(15)) async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { return }
-            _ = trim?(0)
+            HeapTrim.now()
         }
     }
 }

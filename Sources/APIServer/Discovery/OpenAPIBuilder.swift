@@ -165,8 +165,14 @@ public struct OpenAPIBuilder: Sendable {
         }
         func body(_ definition: String?) -> JSON {
             let schema: JSON = definition.map { ["$ref": .string(refBase + $0)] } ?? ["type": "object"]
-            return v3 ? ["content": ["application/json": ["schema": schema]], "required": true]
-                      : .null
+            // A patch body is one of the four patch media types, as kube-apiserver documents it.
+            let types = definition == "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
+                ? ["application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json",
+                   "application/strategic-merge-patch+json"]
+                : ["application/json"]
+            var content = JSON.emptyObject
+            for type in types { content[type] = ["schema": schema] }
+            return v3 ? ["content": content, "required": true] : .null
         }
         let writeParameters: [JSON] = [query("dryRun"), query("fieldManager"), query("fieldValidation")]
         let listParameters: [JSON] = [query("labelSelector"), query("fieldSelector"), query("limit", "integer"), query("continue"),
@@ -187,19 +193,34 @@ public struct OpenAPIBuilder: Sendable {
             }
             return op
         }
+        // Path parameters are declared once per path, as kube-apiserver declares them, with `pretty`.
+        func pathParameter(_ name: String, _ description: String) -> JSON {
+            var parameter: JSON = ["name": .string(name), "in": "path", "required": true, "description": .string(description)]
+            if v3 { parameter["schema"] = ["type": "string", "uniqueItems": true] } else { parameter["type"] = "string"; parameter["uniqueItems"] = true }
+            return parameter
+        }
+        let namespaceParameter = pathParameter("namespace", "object name and auth scope, such as for teams and projects")
+        let scope: [JSON] = (r.namespaced ? [namespaceParameter] : []) + [query("pretty")]
+        let named: [JSON] = [pathParameter("name", "name of the \(r.kind)")] + scope
         var paths: [String: JSON] = [:]
         let verbs = Set(r.verbs)
         var collection = JSON.emptyObject
         if verbs.contains("list") { collection["get"] = operation("list", listParameters, r.listDefinition) }
         if verbs.contains("create") { collection["post"] = operation("post", writeParameters, r.definition, body: r.definition) }
         if verbs.contains("deletecollection") { collection["delete"] = operation("deletecollection", listParameters, "io.k8s.apimachinery.pkg.apis.meta.v1.Status") }
-        if collection != .emptyObject { paths[prefix] = collection }
+        if collection != .emptyObject {
+            collection["parameters"] = .array(scope)
+            paths[prefix] = collection
+        }
         var item = JSON.emptyObject
         if verbs.contains("get") { item["get"] = operation("get", [], r.definition) }
         if verbs.contains("update") { item["put"] = operation("put", writeParameters, r.definition, body: r.definition) }
         if verbs.contains("patch") { item["patch"] = operation("patch", writeParameters + [query("force", "boolean")], r.definition, body: "io.k8s.apimachinery.pkg.apis.meta.v1.Patch") }
         if verbs.contains("delete") { item["delete"] = operation("delete", [query("dryRun"), query("gracePeriodSeconds", "integer"), query("propagationPolicy")], "io.k8s.apimachinery.pkg.apis.meta.v1.Status") }
-        if item != .emptyObject { paths[prefix + "/{name}"] = item }
+        if item != .emptyObject {
+            item["parameters"] = .array(named)
+            paths[prefix + "/{name}"] = item
+        }
         for sub in r.subresources {
             let target = r.subresourceKind(sub)
             let definition = target.definition
@@ -210,6 +231,7 @@ public struct OpenAPIBuilder: Sendable {
             if target.verbs.contains("patch") {
                 subItem["patch"] = operation("patch", writeParameters + [query("force", "boolean")], definition, body: "io.k8s.apimachinery.pkg.apis.meta.v1.Patch")
             }
+            subItem["parameters"] = .array(named)
             paths[prefix + "/{name}/" + sub] = subItem
         }
         return paths

@@ -29,7 +29,7 @@ extension ResourceEngine {
         let legacyInitial = sendInitialParameter == nil && (rv == nil || rv == 0)
         let timeout: Int64
         if let text = request.parameter("timeoutSeconds"), let seconds = Int64(text), seconds > 0 {
-            timeout = seconds
+            timeout = min(seconds, 366 * 24 * 3600)  // no sleep is longer than a year
         } else {
             timeout = Int64.random(in: 1800...3600)
         }
@@ -46,7 +46,20 @@ extension ResourceEngine {
             initial = try page.objects()
             startRevision = page.revision
         } else {
-            if let rv { startRevision = rv } else { startRevision = try await store.currentRevision() }
+            if let rv {
+                // A resourceVersion the store has not reached: kube-apiserver's watch cache waits
+                // up to 3 s for it, then answers 504 (and no revision arithmetic can overflow).
+                var current = try await store.currentRevision()
+                let deadline = ContinuousClock.now + .seconds(3)
+                while rv > current, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                    current = try await store.currentRevision()
+                }
+                if rv > current { throw StatusError.timeout("Too large resource version: \(rv), current: \(current)") }
+                startRevision = rv
+            } else {
+                startRevision = try await store.currentRevision()
+            }
         }
         let initialObjects = initial
 

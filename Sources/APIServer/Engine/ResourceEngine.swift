@@ -68,6 +68,11 @@ public struct ResourceEngine: Sendable {
             default: throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
             }
         }
+        // A namespaced kind's all-namespaces path serves list and watch only, as kube-apiserver
+        // registers it: a delete there must not reach every namespace.
+        if request.resource.namespaced, request.info.namespace == nil, request.info.verb != .list, request.info.verb != .watch {
+            throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+        }
         switch request.info.verb {
         case .get: try allowed("get"); return try await get(request)
         case .list: try allowed("list"); return try await list(request)

@@ -23,6 +23,11 @@ enum RequestFraming {
             return Refusal(error: headerFieldsTooLarge("header fields larger than \(limits.maxHeaderBytes) bytes"), mustClose: false)
         }
         guard head.version.major == 1 else { return nil }
+        if head.method == .CONNECT {
+            // HTTP/1.1's parser takes everything after a CONNECT head as a tunnel, never ending
+            // the request: answered at once, and the connection closed.
+            return Refusal(error: .methodNotAllowed("CONNECT is not supported"), mustClose: true)
+        }
         return framingRefusal(head)
     }
 

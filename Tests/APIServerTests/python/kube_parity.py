@@ -376,4 +376,18 @@ check(status == 200 and [t["metadata"]["name"] for t in second["items"]] == ["t2
 third = js("GET", base + "/podtemplates?limit=2&continue=" + second["metadata"]["continue"])[1]
 check([t["metadata"]["name"] for t in third["items"]] == ["t4", "t5"] and third["metadata"]["resourceVersion"] == second["metadata"]["resourceVersion"],
       "and the pages after it keep that revision")
+# Found by the fuzz suite. A namespaced kind's all-namespaces path serves list and watch only.
+status, refused = js("DELETE", "/api/v1/configmaps")
+check(status == 405 and refused["kind"] == "Status", "DELETE across all namespaces is 405 (not a delete of every ConfigMap)")
+check(js("GET", base + "/podtemplates/t0")[0] == 200, "and deleted nothing")
+status, _ = js("POST", "/api/v1/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "default"}})
+check(status == 405, "POST to the all-namespaces path is 405")
+# A watch from a resourceVersion far past the store's: 504 after a wait, not a crash.
+status, answer = js("GET", base + "/configmaps?watch=1&resourceVersion=9223372036854775807&timeoutSeconds=1")
+check(status == 504 and "Too large resource version" in answer["message"], f"a watch from resourceVersion 2^63-1 gets 504 ({status})")
+# Metrics count only resources the server knows: a client cannot add label values of its own.
+js("GET", base + "/zzzfuzzresource/a")
+js("GET", base + "/configmaps/a/zzzfuzzsub")
+_, _, metrics = call("GET", "/metrics", accept="text/plain")
+check(b"zzzfuzz" not in metrics, "unknown resources and subresources are not metric labels")
 print("OK")
