@@ -17,6 +17,8 @@ public enum GoDuration {
             rest = rest.dropFirst(unit.count)
             total += value * factor
         }
+        // Go's time.Duration is an int64 of nanoseconds: about ±292 years; more is an error there.
+        guard total.isFinite, total < 9_223_372_036.854775807 else { return nil }
         return negative ? -total : total
     }
 }

@@ -3,6 +3,12 @@ import Foundation
 /// CEL's standard functions, the string and list extensions Kubernetes enables, and
 /// Kubernetes' quantity, URL-free helpers used in validation rules.
 enum CELFunctions {
+    /// A whole number of a double, or CEL's overflow error (a trap in Int64(_:)).
+    static func integer(_ value: Double) throws -> Int64 {
+        guard let integer = Int64(exactly: value) else { throw CELError("integer overflow") }
+        return integer
+    }
+
     static func call(_ name: String, target: CELValue?, arguments: [CELValue]) throws -> CELValue {
         if let target { return try method(name, target, arguments) }
         switch (name, arguments.count) {
@@ -97,8 +103,8 @@ enum CELFunctions {
             return .int(Int64(items.firstIndex { CELOperators.equal($0, arguments[0]) } ?? -1))
         case (.map, "size", _), (.list, "size", _):
             throw CELError("size takes no arguments")
-        case (.duration(let seconds), "getSeconds", 0): return .int(Int64(seconds))
-        case (.duration(let seconds), "getMilliseconds", 0): return .int(Int64(seconds * 1000))
+        case (.duration(let seconds), "getSeconds", 0): return .int(try Self.integer(seconds.rounded(.towardZero)))
+        case (.duration(let seconds), "getMilliseconds", 0): return .int(try Self.integer((seconds * 1000).rounded(.towardZero)))
         case (.timestamp(let date), "getFullYear", 0): return .int(Int64(Calendar(identifier: .gregorian).component(.year, from: date)))
         default:
             throw CELError("found no matching overload for '\(name)' applied to '\(target.typeName).(\(arguments.map(\.typeName).joined(separator: ", ")))'")
@@ -136,8 +142,8 @@ enum CELFunctions {
         case .string(let s):
             guard let i = Int64(s) else { throw CELError("type conversion error from string to int: \(s)") }
             return .int(i)
-        case .duration(let d): return .int(Int64(d))
-        case .timestamp(let t): return .int(Int64(t.timeIntervalSince1970))
+        case .duration(let d): return .int(try Self.integer(d.rounded(.towardZero)))
+        case .timestamp(let t): return .int(try Self.integer(t.timeIntervalSince1970.rounded(.down)))
         default: throw CELError("type conversion error to int from \(value.typeName)")
         }
     }

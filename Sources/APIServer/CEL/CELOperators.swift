@@ -95,9 +95,17 @@ enum CELOperators {
         case (.string(let a), .string(let b)) where op == "+": return .string(a + b)
         case (.bytes(let a), .bytes(let b)) where op == "+": return .bytes(a + b)
         case (.list(let a), .list(let b)) where op == "+": return .list(a + b)
-        case (.duration(let a), .duration(let b)) where op == "+" || op == "-": return .duration(op == "+" ? a + b : a - b)
+        case (.duration(let a), .duration(let b)) where op == "+" || op == "-":
+            let result = op == "+" ? a + b : a - b
+            guard result.magnitude < 9_223_372_036.854775807 else { throw CELError("duration overflow") }
+            return .duration(result)
         case (.timestamp(let t), .duration(let d)) where op == "+" || op == "-":
-            return .timestamp(t.addingTimeInterval(op == "+" ? d : -d))
+            let result = t.addingTimeInterval(op == "+" ? d : -d)
+            // CEL's timestamps run from year 1 to 9999.
+            guard (-62_135_596_800...253_402_300_799).contains(result.timeIntervalSince1970) else {
+                throw CELError("timestamp overflow")
+            }
+            return .timestamp(result)
         case (.timestamp(let a), .timestamp(let b)) where op == "-": return .duration(a.timeIntervalSince(b))
         default:
             throw CELError("no such overload: \(l.typeName) \(op) \(r.typeName)")

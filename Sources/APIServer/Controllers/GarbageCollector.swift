@@ -124,7 +124,7 @@ public final class GarbageCollector: Sendable {
     /// Whether an owner exists, by uid: from the graph, confirmed by a read of its key (the
     /// watch may not have shown it yet). An owner of an unknown kind counts as present.
     private func state(of owner: OwnerGraph.Owner, dependentNamespace: String?) async throws -> OwnerState {
-        let group = owner.apiVersion.contains("/") ? String(owner.apiVersion.split(separator: "/")[0]) : ""
+        let group = owner.apiVersion.contains("/") ? String(owner.apiVersion.split(separator: "/", omittingEmptySubsequences: false)[0]) : ""
         guard let resource = catalog.resources.first(where: { $0.group == group && $0.kind == owner.kind && $0.isStored }) else {
             return .present
         }

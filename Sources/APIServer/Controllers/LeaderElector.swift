@@ -83,7 +83,8 @@ public final class LeaderElector: Sendable {
                 }
                 if fresh && holder?.isEmpty == false { return .heldByOther }
                 lease[path: ["spec", "acquireTime"]] = .string(now)
-                lease[path: ["spec", "leaseTransitions"]] = .int((lease[path: ["spec", "leaseTransitions"]]?.intValue ?? 0) + 1)
+                let transitions = lease[path: ["spec", "leaseTransitions"]]?.intValue ?? 0
+                lease[path: ["spec", "leaseTransitions"]] = .int(transitions == .max ? transitions : transitions + 1)
                 logger.info("taking over the controller lease", metadata: ["from": "\(holder ?? "")"])
             }
             lease[path: ["spec", "holderIdentity"]] = .string(identity)

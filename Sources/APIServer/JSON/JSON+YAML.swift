@@ -57,7 +57,11 @@ extension JSON {
             case Tag.Name.null.rawValue: return .null
             case Tag.Name.bool.rawValue: return node.bool.map { .bool($0) } ?? .string(scalar.string)
             case Tag.Name.int.rawValue: return node.int.map { .int(Int64($0)) } ?? .string(scalar.string)
-            case Tag.Name.float.rawValue: return node.float.map { .double($0) } ?? .string(scalar.string)
+            case Tag.Name.float.rawValue:
+                guard let value = node.float else { return .string(scalar.string) }
+                // JSON has no infinity or NaN: such an object could never be read back.
+                guard value.isFinite else { throw StatusError.badRequest("YAML value \(scalar.string) is not a finite number") }
+                return .double(value)
             default: return .string(scalar.string)
             }
         case .alias:

@@ -34,6 +34,8 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible 
             number = number.dropLast(suffix.count)
             multiplier = factor
         } else if let e = text.lastIndex(where: { $0 == "e" || $0 == "E" }), let exponent = Int(text[text.index(after: e)...]) {
+            // Decimal holds exponents within ±127: larger ones are not quantities (and abs(Int.min) traps).
+            guard (-127...127).contains(exponent) else { return nil }
             number = text[..<e]
             multiplier = pow(10, abs(exponent))
             if exponent < 0 { multiplier = 1 / multiplier }
@@ -46,7 +48,7 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// Reads a quantity from JSON (a string or a number).
     public init?(json: JSON?) {
         guard let json else { return nil }
-        if let text = json.stringValue { self.init(text) } else if let number = json.doubleValue {
+        if let text = json.stringValue { self.init(text) } else if let number = json.doubleValue, number.isFinite {
             self.init(Decimal(number))
         } else { return nil }
     }

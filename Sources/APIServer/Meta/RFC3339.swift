@@ -7,7 +7,9 @@ import Glibc
 /// formatted and parsed by hand (a date formatter per call costs more than a whole create).
 public enum RFC3339 {
     public static func string(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        // Years 1 to 9999 (Go's RFC 3339 range); anything else is clamped rather than trapping in time_t(_:).
+        let clamped = min(max(date.timeIntervalSince1970.rounded(.down), -62_135_596_800), 253_402_300_799)
+        var seconds = time_t(clamped.isNaN ? 0 : clamped)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }

@@ -6,6 +6,23 @@ public enum JSONPatch {
     static let maximumOperations = 10_000
     /// kube-apiserver's bound on the bytes a patch's copy operations add (3 MiB).
     static let maximumCopiedBytes = 3 << 20
+    /// The deepest a patched document may nest (a JSON body is parsed to 512 levels).
+    static let maximumDepth = 1000
+
+    /// The nesting depth of a value, counted without recursion (the value may be deep).
+    static func depth(of value: JSON) -> Int {
+        var deepest = 0
+        var pending: [(JSON, Int)] = [(value, 1)]
+        while let (node, level) = pending.popLast() {
+            deepest = max(deepest, level)
+            switch node {
+            case .object(let members): for member in members.values { pending.append((member, level + 1)) }
+            case .array(let items): for item in items { pending.append((item, level + 1)) }
+            default: break
+            }
+        }
+        return deepest
+    }
 
     public static func apply(_ patch: JSON, to document: JSON) throws -> JSON {
         guard let operations = patch.arrayValue else {
@@ -45,6 +62,12 @@ public enum JSONPatch {
                 guard copiedBytes <= maximumCopiedBytes else {
                     throw StatusError(code: 413, reason: "RequestEntityTooLarge",
                                       message: "Request entity too large: Unable to complete the copy, the accumulated size increase of copy is \(copiedBytes), exceeding the limit \(maximumCopiedBytes)")
+                }
+                // ... and so can their depth (a copy of the root into its deepest point): the result
+                // stays within the nesting a request body may have, or serializing it would
+                // exhaust the stack.
+                guard pointer.count + Self.depth(of: copied) <= maximumDepth else {
+                    throw StatusError.badRequest("JSON patch operation \(index): the result would nest deeper than \(maximumDepth) levels")
                 }
                 result = try add(copied, at: pointer, in: result)
             case "test":

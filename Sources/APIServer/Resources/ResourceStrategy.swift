@@ -175,7 +175,7 @@ struct PodStrategy: ResourceStrategy {
         if c["terminationMessagePolicy"] == nil { c["terminationMessagePolicy"] = "File" }
         if c["imagePullPolicy"] == nil {
             let image = c["image"]?.stringValue ?? ""
-            let tag = image.split(separator: "/").last.map { $0.contains(":") ? String($0.split(separator: ":").last!) : "" } ?? ""
+            let tag = image.split(separator: "/").last.map { $0.contains(":") ? String($0.split(separator: ":").last ?? "") : "" } ?? ""
             c["imagePullPolicy"] = (tag.isEmpty || tag == "latest") && !image.contains("@") ? "Always" : "IfNotPresent"
         }
         if c["resources"] == nil { c["resources"] = .emptyObject }

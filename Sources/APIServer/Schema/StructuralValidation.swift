@@ -236,7 +236,7 @@ public struct StructuralValidation: Sendable {
     }
 
     private static func number(_ value: Double) -> String {
-        value == value.rounded() ? String(Int64(value)) : String(value)
+        value == value.rounded() ? (Int64(exactly: value).map(String.init) ?? String(value)) : String(value)
     }
 
     /// The CEL rules at one node: `self` is the value; a rule that reads `oldSelf` (a

@@ -132,7 +132,10 @@ public struct TablePrinter: Sendable {
         return .string(object[path: ["status", "reason"]]?.stringValue ?? object[path: ["status", "phase"]]?.stringValue ?? "Unknown")
     }
     static let podRestarts = TableColumn("Restarts", type: "integer") { object in
-        .int((object[path: ["status", "containerStatuses"]]?.arrayValue ?? []).reduce(0) { $0 + ($1["restartCount"]?.intValue ?? 0) })
+        .int((object[path: ["status", "containerStatuses"]]?.arrayValue ?? []).reduce(Int64(0)) { sum, status in
+            let (total, overflow) = sum.addingReportingOverflow(status["restartCount"]?.intValue ?? 0)
+            return overflow ? .max : total
+        })
     }
     static let selector = TableColumn("Selector", priority: 1) { object in
         guard let selector = object[path: ["spec", "selector"]], let parsed = try? LabelSelector(object: selector) else { return "<none>" }

@@ -390,4 +390,71 @@ js("GET", base + "/zzzfuzzresource/a")
 js("GET", base + "/configmaps/a/zzzfuzzsub")
 _, _, metrics = call("GET", "/metrics", accept="text/plain")
 check(b"zzzfuzz" not in metrics, "unknown resources and subresources are not metric labels")
+# Found by review (issue 20): values that once trapped the server, each followed by a check
+# that it still answers.
+def alive(what):
+    check(call("GET", "/readyz", accept="*/*")[0] == 200, what)
+
+pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "q"},
+       "spec": {"containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "1e-9223372036854775808"}}}]}}
+status, _ = js("POST", base + "/pods", pod)
+alive(f"a quantity with exponent -2^63 does not stop the server ({status})")
+status, _ = js("POST", base + "/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "colon"},
+                                       "spec": {"containers": [{"name": "c", "image": ":"}]}})
+alive(f"an image of ':' with no pull policy does not stop the server ({status})")
+status, refused = call("POST", base + "/pods", b"apiVersion: v1\nkind: Pod\nmetadata: {name: inf}\nspec:\n  containers:\n"
+                                             b"  - {name: c, image: i, resources: {requests: {cpu: .inf}}}\n",
+                       content_type="application/yaml")[0::2]
+check(status == 400 and b"finite" in refused, f"YAML .inf is refused as JSON has no infinity ({status})")
+status, _ = js("POST", base + "/configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
+                                             "metadata": {"name": "owned", "ownerReferences": [
+                                                 {"apiVersion": "/", "kind": "X", "name": "a", "uid": "b"}]}})
+time.sleep(0.5)  # the garbage collector looks at the new dependent's owner
+alive(f"an owner reference with apiVersion '/' does not stop the garbage collector's server ({status})")
+status, _ = js("POST", base + "/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "restarts"},
+                                       "spec": {"containers": [{"name": "c", "image": "i"}]}})
+pod = js("GET", base + "/pods/restarts")[1]
+pod["status"] = {"containerStatuses": [{"name": "c", "restartCount": 9223372036854775807, "image": "i", "imageID": "", "ready": False},
+                                       {"name": "d", "restartCount": 9223372036854775807, "image": "i", "imageID": "", "ready": False}]}
+js("PUT", base + "/pods/restarts/status", pod)
+status, _ = js("GET", base + "/pods", accept="application/json;as=Table;v=v1;g=meta.k8s.io")
+check(status == 200, f"a Table of pods whose restart counts overflow a sum is served ({status})")
+# Copies that double a document's depth per operation: refused before the result is too deep.
+js("POST", base + "/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "deep"}})
+crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "gadgets.parity.example.com"},
+       "spec": {"group": "parity.example.com", "scope": "Namespaced",
+                "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "listKind": "GadgetList"},
+                "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                    "type": "object", "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+                        "x-kubernetes-validations": [{"rule": "!has(self.timeout) || duration(self.timeout).getSeconds() <= 3600"}],
+                        "properties": {"timeout": {"type": "string"}, "big": {"type": "number", "maximum": 9223372036854775807}}}}}}}]}}
+js("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+gadgets = "/apis/parity.example.com/v1/namespaces/%s/gadgets" % ns
+deadline = time.time() + 30
+while time.time() < deadline and js("GET", gadgets)[0] != 200:
+    time.sleep(0.2)
+status, _ = js("POST", gadgets, {"apiVersion": "parity.example.com/v1", "kind": "Gadget", "metadata": {"name": "g1"},
+                                 "spec": {"timeout": "3000000000000000h"}})
+check(status == 422, f"a CEL rule on a duration past Go's range is an invalid object, not a crash ({status})")
+status, _ = js("POST", gadgets, {"apiVersion": "parity.example.com/v1", "kind": "Gadget", "metadata": {"name": "g2"},
+                                 "spec": {"big": 1e19}})
+check(status == 422, f"a number over a maximum of 2^63-1 is refused with a message ({status})")
+def doubling(copies):
+    """A list nested 10 deep, then `copies` copies of it into its own innermost list: each
+    copy doubles the depth (10, 20, 40, ...)."""
+    inner = 9  # segments from x to its innermost (empty) list
+    ops = [{"op": "add", "path": "/metadata/annotations", "value": {}},
+           {"op": "add", "path": "/metadata/annotations/x", "value": json.loads("[" * 10 + "]" * 10)}]
+    for _ in range(copies):
+        ops.append({"op": "copy", "from": "/metadata/annotations/x", "path": "/metadata/annotations/x" + "/0" * (inner + 1)})
+        inner = 2 * inner + 1
+    return json.dumps(ops).encode()
+
+
+status, answer = call("PATCH", base + "/configmaps/deep", doubling(3), content_type="application/json-patch+json")[0::2]
+check(status == 400 and b"cannot unmarshal" in answer,
+      f"three doubling copies (depth 80) apply, and the result is refused as annotations must be strings ({status})")
+status, answer = call("PATCH", base + "/configmaps/deep", doubling(8), content_type="application/json-patch+json")[0::2]
+check(status == 400 and b"deeper" in answer, f"eight (depth 2,560) are refused while patching ({status} {answer[:120]!r})")
+alive("and the server still answers")
 print("OK")
