@@ -40,7 +40,8 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible 
             multiplier = pow(10, abs(exponent))
             if exponent < 0 { multiplier = 1 / multiplier }
         }
-        guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." || $0 == "+" || $0 == "-" }),
+        // One optional sign, digits and at most one point (Foundation's parser would stop at a second one).
+        guard number.wholeMatch(of: /[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)/) != nil,
               let parsed = Decimal(string: String(number), locale: Locale(identifier: "en_US_POSIX")) else { return nil }
         self.init(parsed * multiplier, binary: binary)
     }

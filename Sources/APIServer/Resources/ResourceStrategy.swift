@@ -138,6 +138,10 @@ struct NamespaceStrategy: ResourceStrategy {
 
 /// Pods: a new pod is Pending, with the spec defaults every pod gets.
 struct PodStrategy: ResourceStrategy {
+    func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause] {
+        PodSpecValidation.causes(object["spec"], path: "spec")
+    }
+
     func prepareForCreate(_ object: inout JSON) {
         object["status"] = ["phase": "Pending", "qosClass": "BestEffort"]
         var spec = object["spec"] ?? .emptyObject
@@ -346,7 +350,7 @@ struct WorkloadStrategy: ResourceStrategy {
         if (object[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []).isEmpty {
             causes.append(.init(field: "spec.template.spec.containers", type: "FieldValueRequired", message: "Required value"))
         }
-        return causes
+        return causes + PodSpecValidation.causes(object[path: ["spec", "template", "spec"]], path: "spec.template.spec")
     }
 }
 
@@ -391,6 +395,10 @@ struct JobStrategy: ResourceStrategy {
     func prepareForUpdate(_ object: inout JSON, old: JSON) { object["status"] = old["status"] }
     var selectableFields: [String] { ["status.successful"] }
 
+    func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause] {
+        PodSpecValidation.causes(object[path: ["spec", "template", "spec"]], path: "spec.template.spec")
+    }
+
     func fieldValue(_ field: String, of object: JSON) -> String {
         field == "status.successful" ? String(object[path: ["status", "succeeded"]]?.intValue ?? 0) : FieldSelector.value(of: field, in: object)
     }
@@ -398,6 +406,11 @@ struct JobStrategy: ResourceStrategy {
 
 /// CronJobs: the spec defaults, and the job template's.
 struct CronJobStrategy: ResourceStrategy {
+    func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause] {
+        PodSpecValidation.causes(object[path: ["spec", "jobTemplate", "spec", "template", "spec"]],
+                                 path: "spec.jobTemplate.spec.template.spec")
+    }
+
     func prepareForCreate(_ object: inout JSON) {
         object["status"] = .emptyObject
         var spec = object["spec"] ?? .emptyObject

@@ -398,7 +398,22 @@ def alive(what):
 pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "q"},
        "spec": {"containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "1e-9223372036854775808"}}}]}}
 status, _ = js("POST", base + "/pods", pod)
-alive(f"a quantity with exponent -2^63 does not stop the server ({status})")
+check(status == 422, f"a quantity with exponent -2^63 is refused as kube-apiserver refuses it ({status})")
+alive("and the server still answers")
+for bad in ("abc", "-1", "1e", "1.5.5Gi"):
+    pod["metadata"]["name"] = "q" + str(len(bad))
+    pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] = bad
+    status, refused = js("POST", base + "/pods", pod)
+    check(status == 422 and "resources.requests[cpu]" in refused["message"], f"cpu {bad!r} is refused ({status})")
+deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "q"},
+              "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {
+                  "containers": [{"name": "c", "image": "i", "resources": {"limits": {"memory": "lots"}}}]}}}}
+status, refused = js("POST", "/apis/apps/v1/namespaces/%s/deployments" % ns, deployment)
+check(status == 422 and "spec.template.spec.containers[0].resources.limits[memory]" in refused["message"],
+      f"a Deployment's template quantities are checked too ({status})")
+pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "250m"
+pod["metadata"]["name"] = "qok"
+check(js("POST", base + "/pods", pod)[0] == 201, "a real quantity is accepted")
 status, _ = js("POST", base + "/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "colon"},
                                        "spec": {"containers": [{"name": "c", "image": ":"}]}})
 alive(f"an image of ':' with no pull policy does not stop the server ({status})")
