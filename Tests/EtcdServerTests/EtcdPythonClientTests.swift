@@ -16,6 +16,13 @@ import Testing
     /// behind and catches up, or is cancelled with the compact revision if what it missed
     /// was compacted meanwhile; and periodic progress, every second here, for watches
     /// created with progress_notify only.
+    /// What kube-apiserver 1.35 relies on at its first start (issue 22): revision 1 in every
+    /// response header of a new store, and its compaction rounds (the Txn on
+    /// `compact_rev_key`, Compact, the watch other kube-apiservers keep on the key).
+    @Test func aNewStoreServesKubeAPIServersFirstStartAndCompaction() throws {
+        try runPythonChecks("kube_apiserver_first_start.py", expecting: 2)
+    }
+
     @Test func watchProtocolChecksPass() throws {
         try runPythonChecks("watch_protocol.py", expecting: 6, serverArguments: ["--experimental-watch-progress-notify-interval", "1s"])
     }
