@@ -205,7 +205,7 @@ def schemathesis_phase():
         spec_path = f"/tmp/skiff-fuzz-{os.getpid()}-{index}.json"
         with open(spec_path, "wb") as out:
             out.write(data)
-        command = ["schemathesis", "run", spec_path, "--url", args.url, "--tls-verify", CA, "--request-cert", CERT,
+        command = [sys.executable, "-m", "schemathesis.cli", "run", spec_path, "--url", args.url, "--tls-verify", CA, "--request-cert", CERT,
                    "--request-cert-key", KEY, "--seed", str(args.seed + index), "--max-examples", str(args.schemathesis_examples),
                    "--checks", "kubernetes_answer", "--request-timeout", "20", "--workers", "2",
                    "--phases", "examples,fuzzing", "--generation-deterministic",
