@@ -66,7 +66,7 @@ public final class KubernetesAPI: HTTPResponder {
         var user: UserInfo? = nil
         var requestInfo: RequestInfo? = nil
         var verb = request.method.rawValue.lowercased()
-        var resource = ""
+        var counted: (info: RequestInfo, descriptor: ResourceDescriptor?)? = nil
         var response: HTTPResponse
         var format = ResponseFormat.json
         do {
@@ -80,9 +80,11 @@ public final class KubernetesAPI: HTTPResponder {
             if let info = RequestInfo(method: request.method, path: request.path, query: request.query) {
                 requestInfo = info
                 verb = info.verb.rawValue
-                resource = info.resource + (info.subresource.map { "/" + $0 } ?? "")
+                // One catalog lookup serves the request and labels its metrics.
+                let descriptor = catalog.resource(group: info.group, version: info.version, plural: info.resource)
+                counted = (info, descriptor)
                 try await authorize(info, user: user!)
-                response = try await serveResource(info, request, user: user!, format: &format)
+                response = try await serveResource(info, descriptor, request, user: user!, format: &format)
             } else {
                 if let user {
                     // Non-resource requests are authorized by the lower-cased method, HEAD as get.
@@ -118,7 +120,7 @@ public final class KubernetesAPI: HTTPResponder {
             }
         } else {
             let seconds = (ContinuousClock.now - started).inSeconds
-            let (metricVerb, metricResource) = metricLabels(verb: verb, resource: resource, info: requestInfo)
+            let (metricVerb, metricResource) = Self.metricLabels(verb: verb, counted: counted)
             metrics.record(verb: metricVerb, resource: metricResource, code: code, seconds: seconds)
             logger.info("\(request.method.rawValue) \(request.path) \(code) \(String(format: "%.1f", seconds * 1000))ms \(user?.name ?? "anonymous")")
         }
@@ -169,20 +171,18 @@ public final class KubernetesAPI: HTTPResponder {
 
     /// The verb and resource a request is counted under: only names the server knows, so that
     /// no client can grow the metrics with names of its own (unknown ones count as "other" and "").
-    private func metricLabels(verb: String, resource: String, info: RequestInfo?) -> (String, String) {
-        let knownVerb = Self.metricVerbs.contains(verb) ? verb : "other"
-        guard let info, let descriptor = catalog.resource(group: info.group, version: info.version, plural: info.resource) else {
-            return (knownVerb, "")
-        }
-        if let sub = info.subresource {
-            return (knownVerb, descriptor.subresources.contains(sub) ? resource : descriptor.plural)
+    private static func metricLabels(verb: String, counted: (info: RequestInfo, descriptor: ResourceDescriptor?)?) -> (String, String) {
+        let knownVerb = metricVerbs.contains(verb) ? verb : "other"
+        guard let counted, let descriptor = counted.descriptor else { return (knownVerb, "") }
+        if let sub = counted.info.subresource, descriptor.subresources.contains(sub) {
+            return (knownVerb, descriptor.plural + "/" + sub)
         }
         return (knownVerb, descriptor.plural)
     }
 
-    private func serveResource(_ info: RequestInfo, _ request: HTTPRequest, user: UserInfo,
+    private func serveResource(_ info: RequestInfo, _ descriptor: ResourceDescriptor?, _ request: HTTPRequest, user: UserInfo,
                                format: inout ResponseFormat) async throws -> HTTPResponse {
-        var found = catalog.resource(group: info.group, version: info.version, plural: info.resource)
+        var found = descriptor
         if found == nil, let customResources {
             // A definition created a moment ago may not be in this server's catalog yet.
             await customResources.catchUp()

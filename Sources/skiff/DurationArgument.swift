@@ -8,9 +8,10 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     init(_ duration: Duration) { self.duration = duration }
 
     init?(argument: String) {
-        // Go's time.Duration holds about 292 years; longer is not a duration.
-        guard let seconds = GoDuration.seconds(argument), seconds.isFinite, abs(seconds) < 9.2e9 else { return nil }
-        duration = .nanoseconds(Int64(seconds * 1e9))
+        // GoDuration refuses what Go's int64 nanoseconds cannot hold; at the very edge the
+        // product can still round past Int64.max, which `exactly:` refuses instead of trapping.
+        guard let seconds = GoDuration.seconds(argument), let nanoseconds = Int64(exactly: (seconds * 1e9).rounded()) else { return nil }
+        duration = .nanoseconds(nanoseconds)
     }
 
     var defaultValueDescription: String {

@@ -29,16 +29,10 @@ struct HTTPLimitOptions: ParsableArguments {
 
     var limits: HTTPLimits {
         var limits = HTTPLimits()
-        limits.idleTimeout = Self.amount(idleTimeout)
-        limits.readHeaderTimeout = Self.amount(readHeaderTimeout)
-        limits.requestReadTimeout = Self.amount(requestReadTimeout)
+        limits.idleTimeout = TimeAmount(idleTimeout.duration)
+        limits.readHeaderTimeout = TimeAmount(readHeaderTimeout.duration)
+        limits.requestReadTimeout = TimeAmount(requestReadTimeout.duration)
         limits.maxConnections = maxConnections
         return limits
-    }
-
-    private static func amount(_ argument: DurationArgument) -> TimeAmount {
-        let (seconds, attoseconds) = argument.duration.components
-        return .nanoseconds(seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow
-                            ? .max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

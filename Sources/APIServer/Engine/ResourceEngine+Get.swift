@@ -4,8 +4,7 @@ extension ResourceEngine {
     func get(_ request: ResourceRequest) async throws -> HTTPResponse {
         let name = try request.name()
         if let rv = try Self.resourceVersion(request.parameter("resourceVersion")), rv > 0 {
-            let current = try await store.currentRevision()
-            if rv > current { throw StatusError.timeout("Too large resource version: \(rv), current: \(current)") }
+            try await requireReached(rv)
         }
         return render(try await current(request, name: name).object, request)
     }

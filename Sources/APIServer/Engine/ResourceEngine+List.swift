@@ -106,15 +106,14 @@ extension ResourceEngine {
             }
         } else if let rv = try Self.resourceVersion(request.parameter("resourceVersion")), rv > 0 {
             let match = request.parameter("resourceVersionMatch") ?? ""
-            let current = try await store.currentRevision()
             switch match {
             case "Exact":
                 let compacted = try await store.compactRevision()
                 if rv < compacted { throw StatusError.expired("The resourceVersion for the provided list is too old.") }
-                if rv > current { throw StatusError.timeout("Too large resource version: \(rv), current: \(current)") }
+                try await requireReached(rv)
                 revision = rv
             case "NotOlderThan", "":
-                if rv > current { throw StatusError.timeout("Too large resource version: \(rv), current: \(current)") }
+                try await requireReached(rv)
             default:
                 throw StatusError.badRequest("resourceVersionMatch: Unsupported value: \"\(match)\": supported values: \"Exact\", \"NotOlderThan\"")
             }

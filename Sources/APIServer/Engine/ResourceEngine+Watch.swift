@@ -47,15 +47,8 @@ extension ResourceEngine {
             startRevision = page.revision
         } else {
             if let rv {
-                // A resourceVersion the store has not reached: kube-apiserver's watch cache waits
-                // up to 3 s for it, then answers 504 (and no revision arithmetic can overflow).
-                var current = try await store.currentRevision()
-                let deadline = ContinuousClock.now + .seconds(3)
-                while rv > current, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(100))
-                    current = try await store.currentRevision()
-                }
-                if rv > current { throw StatusError.timeout("Too large resource version: \(rv), current: \(current)") }
+                // Past the store's revision: 504 after 3 s (so startRevision + 1 cannot overflow).
+                try await requireReached(rv, waiting: .seconds(3))
                 startRevision = rv
             } else {
                 startRevision = try await store.currentRevision()

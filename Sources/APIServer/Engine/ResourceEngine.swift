@@ -91,6 +91,18 @@ public struct ResourceEngine: Sendable {
 
     // MARK: Shared pieces
 
+    /// Refuses a resourceVersion the store has not reached with kube-apiserver's 504, after
+    /// waiting up to `patience` for it (its watch cache waits 3 s before a watch's answer).
+    func requireReached(_ rv: Int64, waiting patience: Duration = .zero) async throws {
+        var current = try await store.currentRevision()
+        let deadline = ContinuousClock.now + patience
+        while rv > current, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            current = try await store.currentRevision()
+        }
+        if rv > current { throw StatusError.timeout("Too large resource version: \(rv), current: \(current)") }
+    }
+
     /// Reads the named object or throws 404.
     func current(_ request: ResourceRequest, name: String) async throws -> StoredObject {
         guard let stored = try await store.get(request.key(name)) else {

@@ -40,11 +40,8 @@ public final class ConnectionMetrics: Sendable {
 
     func closedBy(_ reason: Closure) { closures.withLock { $0[reason, default: 0] += 1 } }
 
-    /// Counts a request refused before it reached the API (bad framing, oversized headers).
+    /// Counts a request refused before it reached the API (bad framing, oversized headers or body).
     func refusedRequest(code: Int) { refusals.withLock { $0[code, default: 0] += 1 } }
-
-    /// Connections open now.
-    public var openConnections: Int { open.load(ordering: .relaxed) }
 
     /// The exposition text.
     public func render() -> String {
@@ -54,13 +51,13 @@ public final class ConnectionMetrics: Sendable {
         out += "# TYPE skiff_http_connections_total counter\n"
         out += "skiff_http_connections_total{result=\"accepted\"} \(accepted.load(ordering: .relaxed))\n"
         out += "skiff_http_connections_total{result=\"refused\"} \(refused.load(ordering: .relaxed))\n"
-        out += "# HELP skiff_http_connections_closed_total Connections the server closed, by the limit that closed them.\n"
+        out += "# HELP skiff_http_connections_closed_total Connections (for body_timeout, also HTTP/2 streams) the server closed, by the limit that closed them.\n"
         out += "# TYPE skiff_http_connections_closed_total counter\n"
         let closed = closures.withLock { $0 }
         for reason in Closure.allCases {
             out += "skiff_http_connections_closed_total{reason=\"\(reason.rawValue)\"} \(closed[reason] ?? 0)\n"
         }
-        out += "# HELP skiff_http_requests_refused_total Requests refused by the listener before routing (framing, header size), by HTTP code.\n"
+        out += "# HELP skiff_http_requests_refused_total Requests refused by the listener before routing (framing, header or body size), by HTTP code.\n"
         out += "# TYPE skiff_http_requests_refused_total counter\n"
         let refused = refusals.withLock { $0 }
         for code in refused.keys.sorted() {

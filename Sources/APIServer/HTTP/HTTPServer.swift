@@ -207,10 +207,9 @@ public final class HTTPServer: Sendable {
                     return
                 }
                 guard let read = next else { return }
-                let keepAlive = read.keepAlive && !read.tooLarge
                 let response = await answer(read)
-                try await write(response, to: outbound, channel: channel.channel, version: read.version, keepAlive: keepAlive)
-                if !keepAlive { return }
+                try await write(response, to: outbound, channel: channel.channel, version: read.version, keepAlive: read.keepAlive)
+                if !read.keepAlive { return }
             }
         }
     }
@@ -228,8 +227,7 @@ public final class HTTPServer: Sendable {
         var request: HTTPRequest
         var version: HTTPVersion
         var keepAlive: Bool
-        var tooLarge: Bool
-        /// The listener's own refusal (framing, header limits), answered instead of routing.
+        /// The listener's own refusal (framing, header or body size), answered instead of routing.
         var refusal: StatusError?
     }
 
@@ -247,7 +245,7 @@ public final class HTTPServer: Sendable {
                 // The body's end is unknown: answer without reading further.
                 let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: [],
                                           clientCertificate: peer.certificate, remoteAddress: peer.address)
-                return ReadRequest(request: request, version: head.version, keepAlive: false, tooLarge: false, refusal: refusal.error)
+                return ReadRequest(request: request, version: head.version, keepAlive: false, refusal: refusal.error)
             }
         }
         if let declared = head.headers.first(name: "content-length").flatMap(Int.init), declared > configuration.maxBodyBytes {
@@ -270,15 +268,16 @@ public final class HTTPServer: Sendable {
         }
         let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: body,
                                   clientCertificate: peer.certificate, remoteAddress: peer.address)
-        return ReadRequest(request: request, version: head.version, keepAlive: head.isKeepAlive, tooLarge: tooLarge,
-                           refusal: refusal?.error)
+        if tooLarge {
+            let error = refusal?.error ?? StatusError.requestEntityTooLarge(limit: configuration.maxBodyBytes)
+            if refusal == nil { metrics.refusedRequest(code: error.code) }
+            return ReadRequest(request: request, version: head.version, keepAlive: false, refusal: error)
+        }
+        return ReadRequest(request: request, version: head.version, keepAlive: head.isKeepAlive, refusal: refusal?.error)
     }
 
     private func answer(_ read: ReadRequest) async -> HTTPResponse {
         if let refusal = read.refusal { return refusal.response }
-        if read.tooLarge {
-            return StatusError.requestEntityTooLarge(limit: configuration.maxBodyBytes).response
-        }
         return await responder.respond(to: read.request)
     }
 

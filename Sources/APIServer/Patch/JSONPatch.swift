@@ -1,7 +1,6 @@
 /// RFC 6902 JSON Patch: `add`, `remove`, `replace`, `move`, `copy` and `test` operations at
 /// RFC 6901 JSON Pointers, applied in order; any failure leaves the document unchanged.
 public enum JSONPatch {
-    /// Applies a patch document (an array of operations) to `document`.
     /// kube-apiserver's bound on a JSON patch's operations.
     static let maximumOperations = 10_000
     /// kube-apiserver's bound on the bytes a patch's copy operations add (3 MiB).
@@ -24,6 +23,7 @@ public enum JSONPatch {
         return deepest
     }
 
+    /// Applies a patch document (an array of operations) to `document`.
     public static func apply(_ patch: JSON, to document: JSON) throws -> JSON {
         guard let operations = patch.arrayValue else {
             throw StatusError.badRequest("a JSON patch must be an array of operations")

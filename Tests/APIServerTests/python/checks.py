@@ -1,6 +1,7 @@
 """What the client scripts share: one line per check, and a call's HTTP status."""
 import json
 import sys
+import time
 
 from kubernetes.client.rest import ApiException
 
@@ -11,6 +12,16 @@ def check(condition, message):
         print("FAIL:", message)
         sys.exit(1)
     print("ok:", message)
+
+
+def eventually(condition, timeout, interval=0.2):
+    """Whether `condition()` became true within `timeout` seconds, polled every `interval`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
 
 
 def status_of(call):

@@ -25,7 +25,7 @@ import time
 import urllib.parse
 
 import h2raw
-from checks import check
+from checks import check, eventually
 
 mode, url, data_dir, server_pid = sys.argv[1:5]
 host, port = urllib.parse.urlparse(url).hostname, urllib.parse.urlparse(url).port
@@ -108,12 +108,7 @@ def metric(name, labels=""):
 
 
 def wait_for(condition, timeout, message):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    check(False, message)
+    check(eventually(condition, timeout), message)
 
 
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 
-from checks import check
+from checks import check, eventually
 
 url, data_dir = sys.argv[1:3]
 context = ssl.create_default_context(cafile=data_dir + "/pki/ca.crt")
@@ -424,7 +424,11 @@ check(status == 400 and b"finite" in refused, f"YAML .inf is refused as JSON has
 status, _ = js("POST", base + "/configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
                                              "metadata": {"name": "owned", "ownerReferences": [
                                                  {"apiVersion": "/", "kind": "X", "name": "a", "uid": "b"}]}})
-time.sleep(0.5)  # the garbage collector looks at the new dependent's owner
+# Created after it, a dependent whose owner does not exist: once the collector has deleted it,
+# it has looked at the first one too.
+js("POST", base + "/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "orphaned", "ownerReferences": [
+    {"apiVersion": "v1", "kind": "ConfigMap", "name": "nobody", "uid": "00000000-0000-0000-0000-000000000000"}]}})
+check(eventually(lambda: js("GET", base + "/configmaps/orphaned")[0] == 404, 30), "the collector deletes a dependent of an absent owner")
 alive(f"an owner reference with apiVersion '/' does not stop the garbage collector's server ({status})")
 status, _ = js("POST", base + "/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "restarts"},
                                        "spec": {"containers": [{"name": "c", "image": "i"}]}})

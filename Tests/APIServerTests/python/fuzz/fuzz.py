@@ -38,6 +38,7 @@ import grpc  # noqa: E402
 import etcd_cases  # noqa: E402
 import frame_cases  # noqa: E402
 import http_cases  # noqa: E402
+from checks import eventually  # noqa: E402
 from raw_http import Closed, RawHTTP  # noqa: E402
 
 parser = argparse.ArgumentParser()
@@ -121,12 +122,8 @@ def must(method, path, body=None, expect=(200, 201, 409)):
 
 
 def wait_until(condition, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"setup: {what} did not happen within {timeout} s")
+    if not eventually(condition, timeout):
+        raise SystemExit(f"setup: {what} did not happen within {timeout} s")
 
 
 # --- setup --------------------------------------------------------------------------------
@@ -351,10 +348,14 @@ def mutate(requests, seed):
 
 # Warm-up: what a server builds once and keeps (OpenAPI documents, discovery, schema caches,
 # SQLite's page caches over a database the run has filled) is not growth; RSS is measured
-# from after 3,000 mutated requests (checked like the rest) and a round of memory trimming.
+# from after 3,000 mutated requests (checked like the rest): the lowest RssAnon over one
+# round of the server's memory trimming (every 15 s), sampled each second.
 warmup_seconds = mutate(3000, args.seed + 1000)
-time.sleep(16)
-start_rss, start_vm = rss_kib(), rss_kib("VmRSS")
+window = []
+for _ in range(16):
+    window.append((rss_kib() or 0, rss_kib("VmRSS") or 0))
+    time.sleep(1)
+start_rss, start_vm = min(window)
 print(f"warm-up: 3000 requests in {warmup_seconds:.0f} s; RssAnon {start_rss} KiB, VmRSS {start_vm} KiB", flush=True)
 phase_seconds = mutate(max(0, args.requests - schemathesis_requests), args.seed)
 
@@ -371,9 +372,7 @@ else:
             finding(f"canary {path}/c changed:\n{canaries_before[path][2][:400]!r}\n{canaries_after[path][2][:400]!r}")
     if etcd_canary() != etcd_before:
         finding(f"the etcd canary changed: {etcd_before} -> {etcd_canary()}")
-    deadline = time.time() + 60
-    while time.time() < deadline and (rss_kib() or 0) > start_rss * 1.2:
-        time.sleep(1)
+    eventually(lambda: (rss_kib() or 0) <= start_rss * 1.2, 60, interval=1)
     end_rss = rss_kib()
     if end_rss is None or end_rss > start_rss * 1.2:
         finding(f"RssAnon did not come back within 20% of its start: {start_rss} -> {end_rss} KiB")
