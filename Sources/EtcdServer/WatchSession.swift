@@ -113,7 +113,7 @@ final class WatchSession: Sendable {
                 switch request.requestUnion {
                 case .createRequest(let create): await self.create(create)
                 case .cancelRequest(let cancel): self.cancel(cancel.watchID)
-                case .progressRequest: self.requestProgress()
+                case .progressRequest: await self.requestProgress()
                 case nil: break
                 }
             }
@@ -151,6 +151,10 @@ final class WatchSession: Sendable {
             return
         }
         do {
+            // On a cluster member, the changes another member committed may not have reached
+            // this one's watches yet: the "created" header, and a watch from now or from a
+            // revision the client got elsewhere, must not be behind them.
+            if c.startRevision == 0 || c.startRevision > store.watchRevision { try await store.catchUpWatches() }
             let kineID = try await store.watch(range, startRevision: c.startRevision, sink: Sink(session: self, id: id, generation: 0))
             let overflowed: Bool = state.withLock { s in
                 s.watches[id]?.kineID = kineID
@@ -299,8 +303,12 @@ final class WatchSession: Sendable {
     // MARK: Progress
 
     /// RequestProgress: once every watch has passed a marker, one response with watch ID -1
-    /// tells the revision up to which everything has been sent.
-    private func requestProgress() {
+    /// tells the revision up to which everything has been sent. As etcd's, that is the
+    /// store's revision when the request came: changes committed through other members are
+    /// delivered first (a client waits for it to pass a revision it read elsewhere). If they
+    /// cannot be read, the progress is what was delivered.
+    private func requestProgress() async {
+        try? await store.catchUpWatches()
         let targets: [Int] = state.withLock { s in
             s.progressWaiting = []
             s.progressRevision = .max

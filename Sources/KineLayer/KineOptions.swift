@@ -16,5 +16,9 @@ public struct KineOptions: Sendable {
     /// With other writers, leases are also not renewed at start (the database never stopped).
     public var peerPollInterval: Duration? = nil
 
+    /// How this member and the other members of a cluster tell each other about commits;
+    /// `nil` when there are none (or to rely on ``peerPollInterval`` alone).
+    public var peerSignal: (any PeerChangeSignal)? = nil
+
     public init() {}
 }

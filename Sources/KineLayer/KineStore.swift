@@ -34,7 +34,7 @@ public final class KineStore: Sendable {
         }
         reader = KineReader(db: database)
         hub = WatchHub(revision: try await reader.currentRevision())
-        feed = WatchFeed(hub: hub, reader: reader, logger: logger)
+        feed = WatchFeed(hub: hub, reader: reader, signal: options.peerSignal, logger: logger)
         committer = options.commitMode.makeStrategy(executor: BatchExecutor(db: database), feed: feed)
         leases = LeaseManager(db: database, committer: committer)
         compactor = Compactor(db: database)
@@ -277,6 +277,16 @@ public final class KineStore: Sendable {
     /// The last revision delivered to watchers.
     public var watchRevision: Int64 { hub.revision }
 
+    /// Delivers to watchers every change committed before the call, by this member or by
+    /// another: afterwards ``watchRevision`` is at least the revision any client has been
+    /// answered with, through any member. A watch created, or a progress answered, after
+    /// this is never behind what the client has seen. On a store that is the only writer,
+    /// every commit is delivered as it is made, and this returns at once.
+    public func catchUpWatches() async throws {
+        guard options.peerPollInterval != nil || options.peerSignal != nil else { return }
+        try await feed.catchUp()
+    }
+
     /// The number of active watches.
     public var watchCount: Int { hub.watcherCount }
 
@@ -291,6 +301,12 @@ public final class KineStore: Sendable {
         let task = Task { [weak self] in
             await withDiscardingTaskGroup { group in
                 group.addTask { await feed.run() }
+                if let signal = options.peerSignal {
+                    // Another member committed: read its changes now, not at the next poll.
+                    group.addTask {
+                        await signal.listen { revision in feed.hint(revision) }
+                    }
+                }
                 if let interval = options.peerPollInterval {
                     // Other members' writes: a cheap look at the newest revision, and the
                     // feed reads the missing window only when there is one.

@@ -8,18 +8,25 @@ import Synchronization
 /// direct delivery and the feed's task never repeat a change). If changes arrive with a gap
 /// (another committer's, or another node's, changes came first), the missing revisions are
 /// read from the log. ``poke()`` asks it to look for changes it was not told about (made
-/// through another node).
+/// through another node); ``catchUp()`` does so and returns once they are delivered. What
+/// is published is also announced to the other members through the ``PeerChangeSignal``.
 final class WatchFeed: Sendable {
     private let hub: WatchHub
     private let reader: KineReader
     private let logger: Logger
+    private let signal: (any PeerChangeSignal)?
     private let stream: AsyncStream<[Event]>
     private let input: AsyncStream<[Event]>.Continuation
     private let published = Mutex<Int64>(0)
+    /// Whether a poke waits in the queue: further pokes join it rather than queue again.
+    private let pokePending = Mutex(false)
+    /// The newest revision another member said it committed.
+    private let hinted = Mutex<Int64>(0)
 
-    init(hub: WatchHub, reader: KineReader, logger: Logger) {
+    init(hub: WatchHub, reader: KineReader, signal: (any PeerChangeSignal)? = nil, logger: Logger) {
         self.hub = hub
         self.reader = reader
+        self.signal = signal
         self.logger = logger
         (stream, input) = AsyncStream<[Event]>.makeStream()
     }
@@ -33,15 +40,39 @@ final class WatchFeed: Sendable {
         guard let last = events.last?.revision else { return }
         published.withLock { $0 = max($0, last) }
         if !hub.deliver(events, onlyIfNext: true) { input.yield(events) }
+        signal?.committed(revision: last)
     }
 
     /// The newest revision published, which the hub may not have delivered yet: a watch
     /// "from now" starts after it, so it never sees a write that returned before it began.
     var publishedRevision: Int64 { published.withLock { $0 } }
 
-    /// Asks the feed to read changes newer than the last delivered one from the log.
+    /// Asks the feed to read changes newer than the last delivered one from the log. Pokes
+    /// made before the feed gets to a waiting one are merged with it.
     func poke() {
-        input.yield([])
+        let queued = pokePending.withLock { pending in
+            defer { pending = true }
+            return pending
+        }
+        if !queued { input.yield([]) }
+    }
+
+    /// Another member committed up to `revision`: reads the changes up to it without first
+    /// asking the database for its newest revision.
+    func hint(_ revision: Int64) {
+        guard revision > hub.revision else { return }
+        hinted.withLock { $0 = max($0, revision) }
+        poke()
+    }
+
+    /// Reads the changes committed up to now (by any member) that the hub has not delivered
+    /// yet, and delivers them before returning.
+    func catchUp() async throws {
+        let delivered = hub.revision
+        let current = try await reader.currentRevision()
+        guard current > delivered else { return }
+        // Whatever another path delivers meanwhile is skipped by the hub.
+        hub.deliver(try await reader.window(after: delivered, through: current))
     }
 
     /// Stops the feed after what was published so far.
@@ -64,7 +95,9 @@ final class WatchFeed: Sendable {
         let delivered = hub.revision
         var events = batch.filter { $0.revision > delivered }
         if batch.isEmpty {
-            let current = try await reader.currentRevision()
+            pokePending.withLock { $0 = false }
+            let hint = hinted.withLock { $0 }
+            let current = hint > delivered ? hint : try await reader.currentRevision()
             if current > delivered { events = try await reader.window(after: delivered, through: current) }
         } else if let first = events.first, first.revision > delivered + 1 {
             events = try await reader.window(after: delivered, through: first.revision - 1) + events

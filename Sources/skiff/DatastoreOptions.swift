@@ -52,7 +52,7 @@ struct DatastoreOptions: ParsableArguments {
             let store = try await KineStore.open(directory: directory,
                                                  synchronous: SQLiteConfiguration.Synchronous(rawValue: synchronous.uppercased())!,
                                                  options: options, logger: logger)
-            return OpenedStore(store: store, supervisor: nil, lock: nil,
+            return OpenedStore(store: store, supervisor: nil, lock: nil, hints: nil,
                                controllerIdentity: "\(ProcessInfo.processInfo.hostName)-sqlite")
         }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true,
@@ -65,13 +65,19 @@ struct DatastoreOptions: ParsableArguments {
                                         logger: logger)
         try await supervisor.start()
         var clusterOptions = options
+        // Other members' commits: hinted at once, and polled for in case a hint is lost.
         clusterOptions.peerPollInterval = .milliseconds(15)
+        var hints: PeerHints?
         do {
+            let started = try await PeerHints.start(paths: paths, identity: identity, logger: logger)
+            hints = started
+            clusterOptions.peerSignal = ClusterChangeSignal(hints: started)
             let store = try await KineStore(database: try ClusterDatastore.open(paths: paths, identity: identity),
                                             options: clusterOptions, logger: logger)
-            return OpenedStore(store: store, supervisor: supervisor, lock: lock,
+            return OpenedStore(store: store, supervisor: supervisor, lock: lock, hints: started,
                                controllerIdentity: "\(ProcessInfo.processInfo.hostName)-node-\(identity.id)")
         } catch {
+            await hints?.close()
             await supervisor.stop()
             throw error
         }
@@ -88,12 +94,15 @@ struct OpenedStore {
     let store: KineStore
     let supervisor: NodeSupervisor?
     let lock: DirectoryLock?
+    /// The commit hints between cluster members.
+    let hints: PeerHints?
     /// Who this server is in leader elections: stable across restarts of this data directory.
     let controllerIdentity: String
 
     /// Closes the store, then stops the node process (which hands its role over).
     func close() async {
         await store.close()
+        await hints?.close()
         await supervisor?.stop()
         lock?.release()
     }
