@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import NIOCore
@@ -5,31 +6,61 @@ import NIOPosix
 import Storage
 import Synchronization
 
-/// Commit hints between the members of a cluster: UDP datagrams on each member's cluster
-/// address (the IP and port number of its `--cluster-listen`, in UDP rather than TCP).
+/// Commit announcements between the members of a cluster: UDP datagrams on each member's
+/// cluster address (the IP and port number of its `--cluster-listen`, in UDP rather than TCP).
 ///
-/// A member that committed sends every other member the 8 bytes `SKIFFREV` and the revision
-/// (big-endian Int64); a member that hears one reads the new changes from the database at
-/// once, instead of at its next poll. A hint carries no data and grants nothing, so a
-/// forged, lost or repeated datagram only costs or saves one read; anything else that
-/// arrives on the port is ignored. Hints heard faster than they are consumed are merged:
-/// only the newest waits.
+/// A member that committed sends every other member two datagrams: the changes themselves
+/// (`SKIFFEVT`, the revision, an HMAC-SHA256 of both under a key derived from the cluster
+/// token's secret, then the payload), when they fit in one datagram, and a bare hint
+/// (`SKIFFREV` and the revision, big-endian Int64). A member that hears the changes hands
+/// them to its watches; one that hears only the hint reads the new changes from the
+/// database. A hint grants nothing, so a forged, lost or repeated one only costs or saves
+/// one read; a payload whose HMAC does not verify, and anything else on the port, is
+/// dropped. What is heard faster than it is consumed is dropped oldest first (a member then
+/// reads the gap from the database).
 public final class PeerHints: Sendable {
     static let magic = Array("SKIFFREV".utf8)
     static let datagramSize = 16
+    static let changesMagic = Array("SKIFFEVT".utf8)
+    /// Magic, revision, HMAC.
+    static let changesHeaderSize = 8 + 8 + 32
+    /// The largest datagram sent: UDP's limit over IPv4, less some room.
+    static let maxDatagram = 65_000
+    /// Announcements held for a slow consumer.
+    static let heardBuffer = 64
+
+    /// What another member announced: a revision, and the payload it sent with it if that
+    /// carried a valid HMAC.
+    public struct Announcement: Sendable, Equatable {
+        public var revision: Int64
+        public var payload: [UInt8]?
+
+        public init(revision: Int64, payload: [UInt8]? = nil) {
+            self.revision = revision
+            self.payload = payload
+        }
+    }
 
     private let channel: any Channel
     private let own: String
     private let paths: ClusterPaths
+    private let key: SymmetricKey?
     private let peers: Mutex<[SocketAddress]>
-    private let heardStream: AsyncStream<Int64>
+    private let heardStream: AsyncStream<Announcement>
 
-    private init(channel: any Channel, own: String, paths: ClusterPaths, heard: AsyncStream<Int64>) {
+    private init(channel: any Channel, own: String, paths: ClusterPaths, key: SymmetricKey?, heard: AsyncStream<Announcement>) {
         self.channel = channel
         self.own = own
         self.paths = paths
+        self.key = key
         self.peers = Mutex([])
         self.heardStream = heard
+    }
+
+    /// The HMAC key of a cluster: derived from its token's secret, which only members hold.
+    static func key(_ paths: ClusterPaths) -> SymmetricKey? {
+        guard let token = try? ClusterToken.load(paths) else { return nil }
+        return SymmetricKey(data: SHA256.hash(data: Array("skiff peer announcements\n".utf8) + Array(token.secret.utf8)))
     }
 
     /// Listens on this member's cluster address (UDP) and learns the other members from
@@ -37,36 +68,61 @@ public final class PeerHints: Sendable {
     public static func start(paths: ClusterPaths, identity: ClusterIdentity, logger: Logger,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> PeerHints {
         let (host, port) = try DqliteAddress.split(identity.address)
-        let (heard, continuation) = AsyncStream<Int64>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let key = Self.key(paths)
+        let (heard, continuation) = AsyncStream<Announcement>.makeStream(bufferingPolicy: .bufferingNewest(heardBuffer))
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // NIO reads datagrams into 2 KiB buffers by default, cutting larger ones short.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagram))
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(HintReceiver(continuation: continuation))
+                    try channel.pipeline.syncOperations.addHandler(HintReceiver(continuation: continuation, key: key))
                 }
             }
             .bind(host: host, port: port).get()
-        let hints = PeerHints(channel: channel, own: identity.address, paths: paths, heard: heard)
+        let hints = PeerHints(channel: channel, own: identity.address, paths: paths, key: key, heard: heard)
         hints.refreshPeers()
         logger.debug("commit hints listening", metadata: ["address": "\(identity.address)/udp"])
         return hints
     }
 
-    /// Tells every other member that this one committed up to `revision`. Never blocks.
-    public func announce(_ revision: Int64) {
+    /// Tells every other member that this one committed up to `revision`, with `payload`
+    /// (the changes) if given and small enough for one datagram. Never blocks.
+    public func announce(_ revision: Int64, payload: [UInt8]? = nil) {
         let targets = peers.withLock { $0 }
         guard !targets.isEmpty else { return }
-        var buffer = channel.allocator.buffer(capacity: Self.datagramSize)
-        buffer.writeBytes(Self.magic)
-        buffer.writeInteger(revision, endianness: .big)
-        for target in targets {
-            channel.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: buffer), promise: nil)
+        var datagrams: [ByteBuffer] = []
+        if let payload, let key, Self.changesHeaderSize + payload.count <= Self.maxDatagram {
+            var buffer = channel.allocator.buffer(capacity: Self.changesHeaderSize + payload.count)
+            buffer.writeBytes(Self.changesMagic)
+            buffer.writeInteger(revision, endianness: .big)
+            buffer.writeBytes(Self.mac(revision: revision, payload: payload, key: key))
+            buffer.writeBytes(payload)
+            datagrams.append(buffer)
         }
+        var hint = channel.allocator.buffer(capacity: Self.datagramSize)
+        hint.writeBytes(Self.magic)
+        hint.writeInteger(revision, endianness: .big)
+        datagrams.append(hint)
+        for target in targets {
+            for datagram in datagrams {
+                channel.write(AddressedEnvelope(remoteAddress: target, data: datagram), promise: nil)
+            }
+        }
+        channel.flush()
     }
 
-    /// The revisions other members announce (only the newest waits when they come faster
-    /// than they are read). Ends when the hints are closed.
-    public var heard: AsyncStream<Int64> { heardStream }
+    static func mac(revision: Int64, payload: [UInt8], key: SymmetricKey) -> [UInt8] {
+        var hmac = HMAC<SHA256>(key: key)
+        withUnsafeBytes(of: revision.bigEndian) { hmac.update(data: $0) }
+        hmac.update(data: payload)
+        return Array(hmac.finalize())
+    }
+
+    /// What other members announce (the oldest are dropped when they come faster than
+    /// they are read). Ends when the hints are closed.
+    public var heard: AsyncStream<Announcement> { heardStream }
 
     /// Reads the member list again (members join, leave and are replaced over time).
     public func refreshPeers() {
@@ -82,20 +138,36 @@ public final class PeerHints: Sendable {
     }
 }
 
-/// Turns well-formed hint datagrams into revisions; drops everything else.
+/// Turns well-formed announcements into ``PeerHints/Announcement``s; drops everything else,
+/// and any payload whose HMAC does not verify.
 private final class HintReceiver: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
-    private let continuation: AsyncStream<Int64>.Continuation
+    private let continuation: AsyncStream<PeerHints.Announcement>.Continuation
+    private let key: SymmetricKey?
 
-    init(continuation: AsyncStream<Int64>.Continuation) { self.continuation = continuation }
+    init(continuation: AsyncStream<PeerHints.Announcement>.Continuation, key: SymmetricKey?) {
+        self.continuation = continuation
+        self.key = key
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data).data
-        guard bytes.readableBytes == PeerHints.datagramSize,
-              bytes.readBytes(length: PeerHints.magic.count) == PeerHints.magic,
+        guard bytes.readableBytes >= PeerHints.datagramSize, let magic = bytes.readBytes(length: 8),
               let revision = bytes.readInteger(endianness: .big, as: Int64.self), revision > 0 else { return }
-        continuation.yield(revision)
+        if magic == PeerHints.magic, bytes.readableBytes == 0 {
+            continuation.yield(.init(revision: revision))
+        } else if magic == PeerHints.changesMagic, let key, let mac = bytes.readBytes(length: 32),
+                  let payload = bytes.readBytes(length: bytes.readableBytes),
+                  HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.signed(revision, payload), using: key) {
+            continuation.yield(.init(revision: revision, payload: payload))
+        }
+    }
+
+    private static func signed(_ revision: Int64, _ payload: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        withUnsafeBytes(of: revision.bigEndian) { bytes += $0 }
+        return bytes + payload
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -304,7 +304,12 @@ public final class KineStore: Sendable {
                 if let signal = options.peerSignal {
                     // Another member committed: read its changes now, not at the next poll.
                     group.addTask {
-                        await signal.listen { revision in feed.hint(revision) }
+                        await signal.listen { change in
+                            switch change {
+                            case .events(let events): feed.received(events)
+                            case .revision(let revision): feed.hint(revision)
+                            }
+                        }
                     }
                 }
                 if let interval = options.peerPollInterval {

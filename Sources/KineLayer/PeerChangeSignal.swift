@@ -1,16 +1,24 @@
 /// How the members of a replicated cluster tell each other that they committed changes, so
-/// that each member's watches read another member's writes at once instead of at their next
+/// that each member's watches get another member's writes at once instead of at their next
 /// poll (``KineOptions/peerPollInterval``, which stays as the fallback for lost signals).
 ///
-/// A signal is only a hint: a member that hears one reads what is new from the database,
-/// which is the only source of changes. A forged or repeated signal therefore costs at most
-/// one read of the newest revision, and signals heard while a read is pending are merged.
+/// What is heard is either the changes themselves, from a member the signal has
+/// authenticated, or only a revision: a hint, after which the member reads what is new from
+/// the database. A hint grants nothing, so a forged or repeated one costs at most one read.
 public protocol PeerChangeSignal: Sendable {
-    /// This member committed changes up to `revision`. Called on the committer's thread:
-    /// it must not block.
-    func committed(revision: Int64)
+    /// This member committed `events` (in revision order). Called on the committer's
+    /// thread: it must not block.
+    func committed(_ events: [Event])
 
-    /// Calls `heard` with every revision another member says it committed, until the task
-    /// is cancelled.
-    func listen(_ heard: @escaping @Sendable (Int64) -> Void) async
+    /// Calls `heard` with what other members say they committed, until the task is
+    /// cancelled.
+    func listen(_ heard: @escaping @Sendable (PeerChange) -> Void) async
+}
+
+/// What another member said it committed.
+public enum PeerChange: Sendable {
+    /// The changes of one commit, authenticated as coming from a member.
+    case events([Event])
+    /// Only that changes up to this revision exist.
+    case revision(Int64)
 }

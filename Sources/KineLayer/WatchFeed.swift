@@ -40,7 +40,7 @@ final class WatchFeed: Sendable {
         guard let last = events.last?.revision else { return }
         published.withLock { $0 = max($0, last) }
         if !hub.deliver(events, onlyIfNext: true) { input.yield(events) }
-        signal?.committed(revision: last)
+        signal?.committed(events)
     }
 
     /// The newest revision published, which the hub may not have delivered yet: a watch
@@ -55,6 +55,13 @@ final class WatchFeed: Sendable {
             return pending
         }
         if !queued { input.yield([]) }
+    }
+
+    /// Another member's changes, as it committed them: delivered at once if they follow the
+    /// last delivered ones, else read (with whatever is missing) from the log.
+    func received(_ events: [Event]) {
+        guard let last = events.last?.revision else { return }
+        if !hub.deliver(events, onlyIfNext: true) { hint(last) }
     }
 
     /// Another member committed up to `revision`: reads the changes up to it without first

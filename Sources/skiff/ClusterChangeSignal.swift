@@ -1,15 +1,19 @@
 import Cluster
 import KineLayer
 
-/// The store's ``PeerChangeSignal`` on a dqlite cluster: commit hints over UDP between the
-/// members (``PeerHints``), whose member list is read again every few seconds.
+/// The store's ``PeerChangeSignal`` on a dqlite cluster: commit announcements over UDP
+/// between the members (``PeerHints``), with the changes encoded by ``EventCodec``; the
+/// member list is read again every few seconds.
 struct ClusterChangeSignal: PeerChangeSignal {
     let hints: PeerHints
     var refreshInterval: Duration = .seconds(2)
 
-    func committed(revision: Int64) { hints.announce(revision) }
+    func committed(_ events: [Event]) {
+        guard let last = events.last?.revision else { return }
+        hints.announce(last, payload: EventCodec.encode(events))
+    }
 
-    func listen(_ heard: @escaping @Sendable (Int64) -> Void) async {
+    func listen(_ heard: @escaping @Sendable (PeerChange) -> Void) async {
         await withDiscardingTaskGroup { group in
             group.addTask {
                 while !Task.isCancelled {
@@ -17,7 +21,16 @@ struct ClusterChangeSignal: PeerChangeSignal {
                     hints.refreshPeers()
                 }
             }
-            for await revision in hints.heard { heard(revision) }
+            for await announcement in hints.heard {
+                // Changes that do not decode, or that end elsewhere than announced, are
+                // taken as a hint only.
+                if let payload = announcement.payload, let events = EventCodec.decode(payload),
+                   events.last?.revision == announcement.revision {
+                    heard(.events(events))
+                } else {
+                    heard(.revision(announcement.revision))
+                }
+            }
             group.cancelAll()
         }
     }

@@ -10,20 +10,26 @@ import Testing
 struct PeerSignalTests {
     /// A ``PeerChangeSignal`` inside one process: what one store commits, its peer hears.
     final class InProcessSignal: PeerChangeSignal {
-        private let hints: AsyncStream<Int64>
-        private let input: AsyncStream<Int64>.Continuation
+        private let hints: AsyncStream<PeerChange>
+        private let input: AsyncStream<PeerChange>.Continuation
+        /// Whether to pass the changes, or only their revision.
+        let withChanges: Bool
         let peer = Mutex<InProcessSignal?>(nil)
         let announced = Mutex<[Int64]>([])
 
-        init() { (hints, input) = AsyncStream.makeStream() }
-
-        func committed(revision: Int64) {
-            announced.withLock { $0.append(revision) }
-            peer.withLock { $0 }?.input.yield(revision)
+        init(withChanges: Bool) {
+            self.withChanges = withChanges
+            (hints, input) = AsyncStream.makeStream()
         }
 
-        func listen(_ heard: @escaping @Sendable (Int64) -> Void) async {
-            for await revision in hints { heard(revision) }
+        func committed(_ events: [Event]) {
+            guard let last = events.last?.revision else { return }
+            announced.withLock { $0.append(last) }
+            peer.withLock { $0 }?.input.yield(withChanges ? .events(events) : .revision(last))
+        }
+
+        func listen(_ heard: @escaping @Sendable (PeerChange) -> Void) async {
+            for await change in hints { heard(change) }
         }
 
         func finish() { input.finish() }
@@ -53,9 +59,9 @@ struct PeerSignalTests {
         await a.close(); await b.close()
     }
 
-    @Test(.timeLimit(.minutes(1)))
-    func aPeersCommitReachesWatchesThroughTheSignal() async throws {
-        let signals = (InProcessSignal(), InProcessSignal())
+    @Test(.timeLimit(.minutes(1)), arguments: [true, false])
+    func aPeersCommitReachesWatchesThroughTheSignal(withChanges: Bool) async throws {
+        let signals = (InProcessSignal(withChanges: withChanges), InProcessSignal(withChanges: withChanges))
         signals.0.peer.withLock { $0 = signals.1 }
         signals.1.peer.withLock { $0 = signals.0 }
         defer { signals.0.finish(); signals.1.finish() }
@@ -65,6 +71,7 @@ struct PeerSignalTests {
             for i in 0..<5 { revisions.append(try await a.put(.k("/hint/\(i)"), value: .k("v")).kv.modRevision) }
             let events = try await collect(watch, timeout: .seconds(20)) { $0.count >= 5 }
             #expect(events.map(\.revision) == revisions)
+            #expect(events.map(\.kv.key) == (0..<5).map { .k("/hint/\($0)") })
             #expect(signals.0.announced.withLock { $0 }.last == revisions.last)
         }
     }
@@ -80,5 +87,28 @@ struct PeerSignalTests {
             let events = try await collect(watch, timeout: .seconds(20)) { !$0.isEmpty }
             #expect(events.map(\.revision) == [revision])
         }
+    }
+}
+
+/// The form in which members hand each other their changes.
+struct EventCodecTests {
+    @Test func roundTripsAndRefusesMalformedBatches() {
+        let put = Event(kind: .put, kv: KeyValue(key: .k("/a"), value: .k("v2"), createRevision: 3, modRevision: 7, version: 2, lease: 99),
+                        prevKV: KeyValue(key: .k("/a"), value: .k("v1"), createRevision: 3, modRevision: 3, version: 1, lease: 0))
+        let delete = Event(kind: .delete, kv: KeyValue(key: .k("/b"), value: [], createRevision: 0, modRevision: 7, version: 0, lease: 0), prevKV: nil)
+        let big = Event(kind: .put, kv: KeyValue(key: .k("/c"), value: [UInt8](repeating: 0xab, count: 100_000), createRevision: 8,
+                                                  modRevision: 8, version: 1, lease: -1), prevKV: nil)
+        let batch = [put, delete, big]
+        let bytes = EventCodec.encode(batch)
+        #expect(EventCodec.decode(bytes) == batch)
+        #expect(EventCodec.decode(EventCodec.encode([])) == [])
+        // Every truncation, a trailing byte, a bad kind, a huge count, revisions out of order.
+        #expect((0..<200).allSatisfy { EventCodec.decode(Array(bytes.prefix($0))) == nil })
+        #expect(EventCodec.decode(bytes + [0]) == nil)
+        var badKind = bytes
+        badKind[4] = 2
+        #expect(EventCodec.decode(badKind) == nil)
+        #expect(EventCodec.decode([0xff, 0xff, 0xff, 0xff]) == nil)
+        #expect(EventCodec.decode(EventCodec.encode([big, put])) == nil)
     }
 }
