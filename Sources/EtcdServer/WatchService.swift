@@ -22,6 +22,9 @@ struct WatchService: InlineStreamingMethod {
             }
         }
         let session = WatchSession(store: store, identity: identity, output: output)
-        try await session.run(requests: decoded, progressNotifyInterval: progressNotifyInterval)
+        // clientv3.WithRequireLeader (kube-apiserver's watches): end the stream when this
+        // member has no leader, so that the client moves to a member that has one.
+        let requireLeader = requests.metadata[stringValues: "hasleader"].contains("true")
+        try await session.run(requests: decoded, progressNotifyInterval: progressNotifyInterval, requireLeader: requireLeader)
     }
 }

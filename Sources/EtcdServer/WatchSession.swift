@@ -90,11 +90,28 @@ final class WatchSession: Sendable {
         (lagged, lagSignal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Serves the stream's requests until the call is cancelled; every watch then ends.
+    /// How long a member may go without reaching the leader before a stream that requires
+    /// one ends; the check runs every ``leaderCheckInterval``.
+    static let leaderlessLimit: Duration = .seconds(3)
+    static let leaderCheckInterval: Duration = .milliseconds(500)
+
+    /// Serves the stream's requests until the call is cancelled; every watch then ends. With
+    /// `requireLeader`, the stream ends with `Unavailable` ("etcdserver: no leader") once the
+    /// store has not reached its leader for ``leaderlessLimit``, as etcd ends such streams.
     func run(requests: some AsyncSequence<Etcdserverpb_WatchRequest, any Error> & Sendable,
-             progressNotifyInterval: Duration) async throws {
+             progressNotifyInterval: Duration, requireLeader: Bool = false) async throws {
         defer { endAllWatches() }
         try await withThrowingDiscardingTaskGroup { group in
+            if requireLeader {
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: Self.leaderCheckInterval)
+                        if !Task.isCancelled && !self.store.reachedDatabase(within: Self.leaderlessLimit) {
+                            throw RPCError(code: .unavailable, message: "etcdserver: no leader")
+                        }
+                    }
+                }
+            }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: progressNotifyInterval)
@@ -108,17 +125,20 @@ final class WatchSession: Sendable {
                     await self.resumeLaggingWatches()
                 }
             }
-            for try await request in requests {
-                try await self.output.waitForRoom()
-                switch request.requestUnion {
-                case .createRequest(let create): await self.create(create)
-                case .cancelRequest(let cancel): self.cancel(cancel.watchID)
-                case .progressRequest: await self.requestProgress()
-                case nil: break
+            // A child task too, so that a child's failure (no leader) cancels it.
+            group.addTask {
+                for try await request in requests {
+                    try await self.output.waitForRoom()
+                    switch request.requestUnion {
+                    case .createRequest(let create): await self.create(create)
+                    case .cancelRequest(let cancel): self.cancel(cancel.watchID)
+                    case .progressRequest: await self.requestProgress()
+                    case nil: break
+                    }
                 }
+                // The client closed its side. As etcd does, the watches go on until the
+                // client cancels the call, which cancels this group.
             }
-            // The client closed its side. As etcd does, the watches go on until the client
-            // cancels the call, which cancels this group.
         }
     }
 

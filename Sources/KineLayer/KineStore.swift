@@ -22,6 +22,14 @@ public final class KineStore: Sendable {
     private let compactor: Compactor
     private let logger: Logger
     private let background = Mutex<Task<Void, Never>?>(nil)
+    /// When the poll for other members' changes last reached the database.
+    private let databaseReached = LastContact()
+
+    private final class LastContact: Sendable {
+        private let instant = Mutex(ContinuousClock.now)
+        func now() { instant.withLock { $0 = .now } }
+        func within(_ window: Duration) -> Bool { instant.withLock { ContinuousClock.now - $0 < window } }
+    }
 
     /// Opens the log on `database`, creating its tables if needed, and starts the
     /// background loops.
@@ -293,11 +301,19 @@ public final class KineStore: Sendable {
     /// Asks the watch feed to pick up changes written through another process or node.
     public func pollForChanges() { feed.poke() }
 
+    /// Whether this store reached its database within the last `window`: on a cluster
+    /// member, whether it can reach the leader (its poll for other members' changes got an
+    /// answer). A store that is the database's only writer does not poll: always `true`.
+    public func reachedDatabase(within window: Duration) -> Bool {
+        guard options.peerPollInterval != nil else { return true }
+        return databaseReached.within(window)
+    }
+
     // MARK: Background
 
     private func startBackground() {
         let feed = self.feed, leases = self.leases, options = self.options, logger = self.logger
-        let reader = self.reader, hub = self.hub
+        let reader = self.reader, hub = self.hub, databaseReached = self.databaseReached
         let task = Task { [weak self] in
             await withDiscardingTaskGroup { group in
                 group.addTask { await feed.run() }
@@ -318,7 +334,9 @@ public final class KineStore: Sendable {
                     group.addTask {
                         while !Task.isCancelled {
                             try? await Task.sleep(for: interval)
-                            if let current = try? await reader.currentRevision(), current > hub.revision { feed.poke() }
+                            guard let current = try? await reader.currentRevision() else { continue }
+                            databaseReached.now()
+                            if current > hub.revision { feed.poke() }
                         }
                     }
                 }

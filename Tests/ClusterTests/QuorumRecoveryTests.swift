@@ -20,6 +20,15 @@ extension ClusterIntegrationTests {
                             environment: ["ETCDCTL_API": "3"], timeout: 60)
         #expect(stuck.status != 0, "a write without quorum must fail: \(stuck.stdout)")
 
+        // A watch stream that requires a leader (clientv3.WithRequireLeader, as kube-apiserver
+        // opens them) ends with Unavailable "etcdserver: no leader", so that its client moves
+        // to another member; a stream without that requirement stays open.
+        let leaderless = try pythonJSON("require_leader.py", [survivor.endpoint, "20"])
+        let required = leaderless["required"] as? [String: Any]
+        #expect(required?["code"] as? String == "UNAVAILABLE", "\(leaderless)")
+        #expect((required?["details"] as? String)?.contains("no leader") == true, "\(leaderless)")
+        #expect(leaderless["plain_open"] as? Bool == true, "\(leaderless)")
+
         // Recovery refuses to run while the member's node runs.
         let busy = try run(try builtProduct("skiff"), ["cluster", "recover", "--data-dir", survivor.dataDir])
         #expect(busy.status != 0 && busy.stderr.contains("stop its server"), "\(busy.stdout)\(busy.stderr)")

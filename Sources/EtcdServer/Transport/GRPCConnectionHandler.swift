@@ -147,9 +147,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
                 return
             }
             let writer = GRPCStreamWriter(connection: loopBound!, streamID: id)
+            let metadata = GRPCHeaders.metadata(of: headers)
             let call = StreamedCall(descriptor: descriptor, method: streaming[path], bufferedMessages: limits.bufferedMessages, writer: writer,
-                                    remotePeer: remotePeer, localPeer: localPeer)
-            call.requests.yield(.metadata(GRPCHeaders.metadata(of: headers)))
+                                    remotePeer: remotePeer, localPeer: localPeer, metadata: metadata)
+            call.requests.yield(.metadata(metadata))
             calls[id] = Call(route: .streamed(call), deframer: deframer)
             accept(call)
         }

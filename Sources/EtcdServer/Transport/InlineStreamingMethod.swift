@@ -17,6 +17,8 @@ public protocol InlineStreamingMethod: Sendable {
 public struct StreamRequests: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
     let parts: StreamedCall.Inbound
+    /// The call's request metadata.
+    public let metadata: Metadata
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var parts: StreamedCall.Inbound.AsyncIterator

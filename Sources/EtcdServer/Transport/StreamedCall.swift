@@ -21,11 +21,14 @@ final class StreamedCall: Sendable {
     let writer: GRPCStreamWriter
     let remotePeer: String
     let localPeer: String
+    /// The call's request metadata (its headers, less the reserved ones).
+    let metadata: Metadata
     private let cancellation = Mutex(Cancellation.waiting)
 
     init(descriptor: MethodDescriptor, method: (any InlineStreamingMethod)?, bufferedMessages: Int, writer: GRPCStreamWriter,
-         remotePeer: String, localPeer: String) {
+         remotePeer: String, localPeer: String, metadata: Metadata) {
         self.descriptor = descriptor
+        self.metadata = metadata
         self.method = method
         (inbound, requests) = Inbound.makeStream(bufferingPolicy: .bufferingOldest(bufferedMessages))
         self.writer = writer
@@ -79,7 +82,7 @@ final class StreamedCall: Sendable {
         // for them before they count a stream as started.
         try? writer.enqueue(.metadata([:]))
         let output = StreamOutput(writer: writer)
-        let requests = StreamRequests(parts: inbound), writer = self.writer
+        let requests = StreamRequests(parts: inbound, metadata: metadata), writer = self.writer
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
