@@ -35,31 +35,31 @@ struct PeerSignalTests {
         func finish() { input.finish() }
     }
 
-    /// Opens two stores on one SQLite file; the second polls only once an hour, so what it
-    /// sees promptly of the first's writes came through `signal` or a catch-up.
+    /// Opens two stores on one SQLite database (one `SQLiteDatabase`, as members share the
+    /// replicated database); the second polls only once an hour, so what it sees promptly of
+    /// the first's writes came through `signal` or a catch-up.
     private func withPeers(signals: (InProcessSignal, InProcessSignal)?,
                            _ body: (KineStore, KineStore) async throws -> Void) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        var configuration = SQLiteConfiguration(path: dir.path + "/kine.db")
-        configuration.lockFile = false
+        let database = try SQLiteDatabase(SQLiteConfiguration(path: dir.path + "/kine.db"))
         var first = testOptions(), second = testOptions()
         first.peerPollInterval = .seconds(3600)
         second.peerPollInterval = .seconds(3600)
         first.peerSignal = signals?.0
         second.peerSignal = signals?.1
-        let a = try await KineStore(database: try SQLiteDatabase(configuration), options: first)
-        let b = try await KineStore(database: try SQLiteDatabase(configuration), options: second)
+        let a = try await KineStore(database: database, options: first)
+        let b = try await KineStore(database: database, options: second)
         do {
             try await body(a, b)
         } catch {
-            await a.close(); await b.close()
+            await b.close(); await a.close()
             throw error
         }
-        await a.close(); await b.close()
+        await b.close(); await a.close()
     }
 
-    @Test(.timeLimit(.minutes(1)), arguments: [true, false])
+    @Test(.timeLimit(.minutes(5)), arguments: [true, false])
     func aPeersCommitReachesWatchesThroughTheSignal(withChanges: Bool) async throws {
         let signals = (InProcessSignal(withChanges: withChanges), InProcessSignal(withChanges: withChanges))
         signals.0.peer.withLock { $0 = signals.1 }
@@ -69,14 +69,14 @@ struct PeerSignalTests {
             let watch = try await b.watch(.prefix("/hint/"))
             var revisions: [Int64] = []
             for i in 0..<5 { revisions.append(try await a.put(.k("/hint/\(i)"), value: .k("v")).kv.modRevision) }
-            let events = try await collect(watch, timeout: .seconds(20)) { $0.count >= 5 }
+            let events = try await collect(watch, timeout: .seconds(240)) { $0.count >= 5 }
             #expect(events.map(\.revision) == revisions)
             #expect(events.map(\.kv.key) == (0..<5).map { .k("/hint/\($0)") })
             #expect(signals.0.announced.withLock { $0 }.last == revisions.last)
         }
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func catchingUpDeliversWhatAPeerCommitted() async throws {
         try await withPeers(signals: nil) { a, b in
             let watch = try await b.watch(.prefix("/catch/"))
@@ -84,7 +84,7 @@ struct PeerSignalTests {
             #expect(b.watchRevision < revision)
             try await b.catchUpWatches()
             #expect(b.watchRevision == revision)
-            let events = try await collect(watch, timeout: .seconds(20)) { !$0.isEmpty }
+            let events = try await collect(watch, timeout: .seconds(240)) { !$0.isEmpty }
             #expect(events.map(\.revision) == [revision])
         }
     }
