@@ -71,7 +71,6 @@ public final class PeerHints: Sendable {
         let key = Self.key(paths)
         let (heard, continuation) = AsyncStream<Announcement>.makeStream(bufferingPolicy: .bufferingNewest(heardBuffer))
         let channel = try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             // NIO reads datagrams into 2 KiB buffers by default, cutting larger ones short.
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagram))
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)

@@ -69,12 +69,18 @@ struct DatastoreOptions: ParsableArguments {
         clusterOptions.peerPollInterval = .milliseconds(15)
         var hints: PeerHints?
         do {
-            let started = try await PeerHints.start(paths: paths, identity: identity, logger: logger)
-            hints = started
-            clusterOptions.peerSignal = ClusterChangeSignal(hints: started)
+            // Without the UDP port (taken, or refused), the member still serves: other
+            // members' writes then reach its watches by the poll alone.
+            do {
+                hints = try await PeerHints.start(paths: paths, identity: identity, logger: logger)
+            } catch {
+                logger.warning("commit hints are off: cannot listen for them; other members' writes reach watches by polling",
+                               metadata: ["address": "\(identity.address)/udp", "error": "\(error)"])
+            }
+            clusterOptions.peerSignal = hints.map { ClusterChangeSignal(hints: $0) }
             let store = try await KineStore(database: try ClusterDatastore.open(paths: paths, identity: identity),
                                             options: clusterOptions, logger: logger)
-            return OpenedStore(store: store, supervisor: supervisor, lock: lock, hints: started,
+            return OpenedStore(store: store, supervisor: supervisor, lock: lock, hints: hints,
                                controllerIdentity: "\(ProcessInfo.processInfo.hostName)-node-\(identity.id)")
         } catch {
             await hints?.close()
