@@ -26,6 +26,8 @@ public final class PeerHints: Sendable {
     static let changesHeaderSize = 8 + 8 + 32
     /// The largest datagram sent: UDP's limit over IPv4, less some room.
     static let maxDatagram = 65_000
+    /// The largest payload an announcement carries; larger changes go as the hint alone.
+    public static let maxPayload = maxDatagram - changesHeaderSize
     /// Announcements held for a slow consumer.
     static let heardBuffer = 64
 
@@ -69,6 +71,10 @@ public final class PeerHints: Sendable {
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> PeerHints {
         let (host, port) = try DqliteAddress.split(identity.address)
         let key = Self.key(paths)
+        if key == nil {
+            logger.warning("no cluster token to sign announcements with: other members' changes are read from the database after each hint",
+                           metadata: ["path": "\(paths.token)"])
+        }
         let (heard, continuation) = AsyncStream<Announcement>.makeStream(bufferingPolicy: .bufferingNewest(heardBuffer))
         let channel = try await DatagramBootstrap(group: group)
             // NIO reads datagrams into 2 KiB buffers by default, cutting larger ones short.
@@ -92,11 +98,11 @@ public final class PeerHints: Sendable {
         let targets = peers.withLock { $0 }
         guard !targets.isEmpty else { return }
         var datagrams: [ByteBuffer] = []
-        if let payload, let key, Self.changesHeaderSize + payload.count <= Self.maxDatagram {
+        if let payload, let key, payload.count <= Self.maxPayload {
             var buffer = channel.allocator.buffer(capacity: Self.changesHeaderSize + payload.count)
             buffer.writeBytes(Self.changesMagic)
             buffer.writeInteger(revision, endianness: .big)
-            buffer.writeBytes(Self.mac(revision: revision, payload: payload, key: key))
+            buffer.writeBytes(Array(Self.mac(revision: revision, payload: payload, key: key)))
             buffer.writeBytes(payload)
             datagrams.append(buffer)
         }
@@ -112,11 +118,12 @@ public final class PeerHints: Sendable {
         channel.flush()
     }
 
-    static func mac(revision: Int64, payload: [UInt8], key: SymmetricKey) -> [UInt8] {
+    /// The HMAC of an announcement: over the revision (big-endian) and the payload.
+    static func mac(revision: Int64, payload: [UInt8], key: SymmetricKey) -> HMAC<SHA256>.MAC {
         var hmac = HMAC<SHA256>(key: key)
         withUnsafeBytes(of: revision.bigEndian) { hmac.update(data: $0) }
         hmac.update(data: payload)
-        return Array(hmac.finalize())
+        return hmac.finalize()
     }
 
     /// What other members announce (the oldest are dropped when they come faster than
@@ -158,15 +165,9 @@ private final class HintReceiver: ChannelInboundHandler {
             continuation.yield(.init(revision: revision))
         } else if magic == PeerHints.changesMagic, let key, let mac = bytes.readBytes(length: 32),
                   let payload = bytes.readBytes(length: bytes.readableBytes),
-                  HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.signed(revision, payload), using: key) {
+                  PeerHints.mac(revision: revision, payload: payload, key: key) == mac {  // constant-time
             continuation.yield(.init(revision: revision, payload: payload))
         }
-    }
-
-    private static func signed(_ revision: Int64, _ payload: [UInt8]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        withUnsafeBytes(of: revision.bigEndian) { bytes += $0 }
-        return bytes + payload
     }
 
     func channelInactive(context: ChannelHandlerContext) {

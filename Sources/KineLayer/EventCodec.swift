@@ -8,9 +8,17 @@
 /// refused (`nil`). Revisions must be positive and in order, so a decoded batch can be
 /// offered to the watch hub as it is.
 public enum EventCodec {
+    /// The size of `events`' encoded form, found without encoding them.
+    public static func encodedSize(_ events: [Event]) -> Int {
+        events.reduce(4) { size, event in
+            size + 2 + keyValueSize(event.kv) + (event.prevKV.map(keyValueSize) ?? 0)
+        }
+    }
+
     /// The encoded form of `events`.
     public static func encode(_ events: [Event]) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(encodedSize(events))
         append(UInt32(clamping: events.count), to: &out)
         for event in events {
             out.append(event.kind == .put ? 0 : 1)
@@ -45,6 +53,9 @@ public enum EventCodec {
         }
         return reader.atEnd ? events : nil
     }
+
+    /// A key-value's encoded size: two lengths, the bytes, four integers.
+    private static func keyValueSize(_ kv: KeyValue) -> Int { 4 + kv.key.count + 4 + kv.value.count + 8 * 4 }
 
     /// Kind, key-value without bytes, previous-value flag.
     private static let minimumEventSize = 1 + (4 + 4 + 8 * 4) + 1

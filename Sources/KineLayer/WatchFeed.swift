@@ -75,11 +75,15 @@ final class WatchFeed: Sendable {
     /// Reads the changes committed up to now (by any member) that the hub has not delivered
     /// yet, and delivers them before returning.
     func catchUp() async throws {
-        let delivered = hub.revision
-        let current = try await reader.currentRevision()
-        guard current > delivered else { return }
         // Whatever another path delivers meanwhile is skipped by the hub.
-        hub.deliver(try await reader.window(after: delivered, through: current))
+        hub.deliver(try await changes(after: hub.revision, through: nil))
+    }
+
+    /// The logged changes after `delivered`, through `target` (or the newest revision).
+    private func changes(after delivered: Int64, through target: Int64?) async throws -> [Event] {
+        let current: Int64
+        if let target { current = target } else { current = try await reader.currentRevision() }
+        return current > delivered ? try await reader.window(after: delivered, through: current) : []
     }
 
     /// Stops the feed after what was published so far.
@@ -104,8 +108,7 @@ final class WatchFeed: Sendable {
         if batch.isEmpty {
             pokePending.withLock { $0 = false }
             let hint = hinted.withLock { $0 }
-            let current = hint > delivered ? hint : try await reader.currentRevision()
-            if current > delivered { events = try await reader.window(after: delivered, through: current) }
+            events = try await changes(after: delivered, through: hint > delivered ? hint : nil)
         } else if let first = events.first, first.revision > delivered + 1 {
             events = try await reader.window(after: delivered, through: first.revision - 1) + events
         }

@@ -10,7 +10,9 @@ struct ClusterChangeSignal: PeerChangeSignal {
 
     func committed(_ events: [Event]) {
         guard let last = events.last?.revision else { return }
-        hints.announce(last, payload: EventCodec.encode(events))
+        // Changes too large for one datagram go as the hint alone: not encoded at all.
+        let fits = EventCodec.encodedSize(events) <= PeerHints.maxPayload
+        hints.announce(last, payload: fits ? EventCodec.encode(events) : nil)
     }
 
     func listen(_ heard: @escaping @Sendable (PeerChange) -> Void) async {

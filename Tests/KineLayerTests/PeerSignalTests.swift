@@ -101,6 +101,7 @@ struct EventCodecTests {
         let batch = [put, delete, big]
         let bytes = EventCodec.encode(batch)
         #expect(EventCodec.decode(bytes) == batch)
+        #expect(EventCodec.encodedSize(batch) == bytes.count)
         #expect(EventCodec.decode(EventCodec.encode([])) == [])
         // Every truncation, a trailing byte, a bad kind, a huge count, revisions out of order.
         #expect((0..<200).allSatisfy { EventCodec.decode(Array(bytes.prefix($0))) == nil })
