@@ -54,8 +54,13 @@ enum KineSQL {
 
     // MARK: Revisions
 
-    /// The largest row id ever used (its revision is the current revision).
-    static let lastRowID = "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'kine'), 0)"
+    /// The largest row id ever used (its revision is the current revision): the table's
+    /// AUTOINCREMENT counter, which compaction cannot lower, and the largest id present, in
+    /// case a torn commit ever left the counter behind the rows (then every new revision
+    /// would collide with a row). Both are single index lookups.
+    static let lastRowID = """
+        SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'kine'), 0), COALESCE((SELECT MAX(id) FROM kine), 0))
+        """
     static let compactRevision = "SELECT value FROM kine_meta WHERE name = 'compact_revision'"
     static let setCompactRevision = "UPDATE kine_meta SET value = ? WHERE name = 'compact_revision'"
     /// How far compaction has actually removed rows (it may lag the compact revision after a crash).

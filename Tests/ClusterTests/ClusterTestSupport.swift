@@ -199,3 +199,13 @@ func pythonJSON(_ script: String, _ arguments: [String], timeout: TimeInterval =
     }
     return object
 }
+
+/// ``pythonJSON(_:_:timeout:)`` on a Dispatch thread: the script blocks its thread while it
+/// runs, which must not be one of the cooperative pool's.
+func pythonJSONOffPool(_ script: String, _ arguments: [String], timeout: TimeInterval = 300) async throws -> JSONBox {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<JSONBox, any Error>) in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result { JSONBox(object: try pythonJSON(script, arguments, timeout: timeout)) })
+        }
+    }
+}

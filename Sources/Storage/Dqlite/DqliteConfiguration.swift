@@ -16,6 +16,9 @@ public struct DqliteConfiguration: Sendable {
     public var failoverDeadline: Duration = .seconds(30)
     /// Connections used for reads.
     public var readerCount = 4
+    /// The largest database ``DqliteDatabase/reclaimSpace()`` rewrites with VACUUM (one Raft
+    /// entry of the database's size); a larger one keeps its free pages for reuse.
+    public var maxVacuumBytes: Int64 = 16 << 20
 
     public init(addresses: [String], tls: NIOSSLContext? = nil) {
         self.addresses = addresses

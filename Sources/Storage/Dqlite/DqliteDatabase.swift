@@ -44,31 +44,55 @@ public final class DqliteDatabase: SQLDatabase {
             try await onLeader(slot) { c in
                 try await prepareSchema(c)
                 let token = Int64.random(in: 1...Int64.max)
-                var committed: T? = nil
+                // IMMEDIATE: the write lock is taken (or "busy" answered) before any of the
+                // body's reads, so a batch is never read and then thrown away because another
+                // member's commit got the lock first.
+                try await c.execute(DqliteSQL.beginImmediate)
+                let value: T
+                let inserted: SQLExecResult
                 do {
-                    try await c.execute(DqliteSQL.begin)
-                    let value = try await body(c)
-                    let inserted = try await c.execute(DqliteSQL.insertCommitToken, [.integer(token)])
-                    committed = value
-                    try await c.execute(DqliteSQL.commit)
-                    if inserted.lastInsertID % 1000 == 0 { await pruneTokens(c, below: inserted.lastInsertID) }
-                    return value
-                } catch let error as DqliteError where error.isLeadershipOrTransport {
-                    if let committed {
-                        slot.drop()
-                        logger.info("commit outcome unknown after losing the leader; checking", metadata: ["error": "\(error)"])
-                        if try await tokenLanded(token) {
-                            logger.info("the ambiguous commit landed")
-                            return committed
-                        }
-                    }
-                    throw error
+                    value = try await body(c)
+                    inserted = try await c.execute(DqliteSQL.insertCommitToken, [.integer(token)])
                 } catch {
-                    _ = try? await c.execute(DqliteSQL.rollback)
+                    await abandon(slot, c, after: error)
                     throw error
                 }
+                do {
+                    try await c.execute(DqliteSQL.commit)
+                } catch {
+                    // Whatever the COMMIT's error says, its frames may have been replicated:
+                    // dqlite applies a commit's frames even when SQLite reports an I/O error
+                    // after writing them, and a lost answer says nothing. Only the token tells.
+                    slot.drop()
+                    logger.info("commit outcome unknown; looking for its token", metadata: ["error": "\(error)"])
+                    if try await tokenLanded(token, slot) {
+                        logger.info("the ambiguous commit landed")
+                        return value
+                    }
+                    // Not committed: run the transaction again (onLeader retries this error).
+                    throw DqliteError.commitNotApplied("\(error)")
+                }
+                if inserted.lastInsertID % 1000 == 0 { await pruneTokens(c, below: inserted.lastInsertID) }
+                return value
             }
         }
+    }
+
+    /// Ends a write transaction whose body or token insert failed, before anything was
+    /// committed. A "busy" answer or a constraint leaves the connection fit for reuse (it is
+    /// rolled back); losing the leader or the connection, or an unexpected SQL error such as
+    /// an I/O error, leaves the leader's connection in a state not worth trusting, so it is
+    /// dropped (the leader rolls back what the connection held when it closes).
+    private func abandon(_ slot: LeaderSlot, _ c: DqliteConnection, after error: any Error) async {
+        if let dqlite = error as? DqliteError {
+            if dqlite.isBusy { _ = try? await c.execute(DqliteSQL.rollback) } else { slot.drop() }
+            return
+        }
+        if case StorageError.statementFailed = error {
+            slot.drop()
+            return
+        }
+        _ = try? await c.execute(DqliteSQL.rollback)
     }
 
     @discardableResult
@@ -81,7 +105,7 @@ public final class DqliteDatabase: SQLDatabase {
                     try await c.execute(DqliteSQL.commit)
                     return value
                 } catch {
-                    if !((error as? DqliteError)?.isLeadershipOrTransport ?? false) { _ = try? await c.execute(DqliteSQL.rollback) }
+                    await abandon(slot, c, after: error)
                     throw error
                 }
             }
@@ -89,12 +113,23 @@ public final class DqliteDatabase: SQLDatabase {
     }
 
     /// Rebuilds the replicated database (VACUUM, outside a transaction) when more than a
-    /// quarter of it is free pages. dqlite cannot run incremental vacuum (it returns a row
+    /// quarter of it is free pages and it is at most ``DqliteConfiguration/maxVacuumBytes``.
+    ///
+    /// A VACUUM is one transaction that rewrites every page, so it becomes one Raft entry
+    /// the size of the database, held in memory on every node and written to every log;
+    /// beyond a few megabytes that stalls replication (heartbeats wait behind it). A larger
+    /// database keeps its free pages, which SQLite reuses for new rows: its size stays at
+    /// its peak instead of growing. dqlite cannot run incremental vacuum (it returns a row
     /// per freed page, and dqlite's EXEC stops at the first row). The Raft log itself is
     /// trimmed by dqlite's snapshots.
     public func reclaimSpace() async throws {
         let stats = try await pageStatistics()
         guard stats.free > 256, stats.free * 4 > stats.pages else { return }
+        guard stats.pages * stats.pageSize <= configuration.maxVacuumBytes else {
+            logger.debug("free pages are left for reuse: the database is too large to rewrite in one Raft entry",
+                         metadata: ["pages": "\(stats.pages)", "free": "\(stats.free)"])
+            return
+        }
         try await writer.withResource { slot in
             try await onLeader(slot) { c in try await c.execute(DqliteSQL.vacuum) }
         }
@@ -178,6 +213,7 @@ public final class DqliteDatabase: SQLDatabase {
                 do {
                     let db = try await client.open(configuration.database)
                     let c = DqliteConnection(client: client, db: db)
+                    for pragma in DqliteSQL.connectionSetup { try await c.execute(pragma) }
                     slot.set(c)
                     await learnMembers(client)
                     return c
@@ -208,9 +244,24 @@ public final class DqliteDatabase: SQLDatabase {
         schemaReady.withLock { $0 = true }
     }
 
-    /// Whether the write that recorded `token` committed, asked of the (new) leader.
-    private func tokenLanded(_ token: Int64) async throws -> Bool {
-        try await read { c in try await c.queryFirst(DqliteSQL.findCommitToken, [.integer(token)]) != nil }
+    /// Whether the write that recorded `token` committed, asked of the (new) leader on a new
+    /// connection in the writer's slot. The question is asked under the write lock
+    /// (`BEGIN IMMEDIATE`, answered "busy" and retried while a commit is in flight): a
+    /// commit whose answer was lost may still be on its way through Raft on the same leader,
+    /// and a plain read would not yet see it. A new leader first applies every entry its log
+    /// holds (dqlite's barrier), so a commit that reached it is found there.
+    private func tokenLanded(_ token: Int64, _ slot: LeaderSlot) async throws -> Bool {
+        try await onLeader(slot) { c in
+            try await c.execute(DqliteSQL.beginImmediate)
+            do {
+                let found = try await c.queryFirst(DqliteSQL.findCommitToken, [.integer(token)]) != nil
+                try await c.execute(DqliteSQL.rollback)
+                return found
+            } catch {
+                slot.drop()
+                throw error
+            }
+        }
     }
 
     private func pruneTokens(_ c: DqliteConnection, below id: Int64) async {

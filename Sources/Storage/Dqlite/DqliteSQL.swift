@@ -1,6 +1,20 @@
 /// The SQL text the dqlite backend runs on its own behalf, in one place.
 enum DqliteSQL {
     static let begin = "BEGIN"
+    static let beginImmediate = "BEGIN IMMEDIATE"
+    /// Run on every new connection to the leader (each is its own SQLite connection there).
+    ///
+    /// - `cache_spill = OFF`: a transaction's dirty pages stay in SQLite's page cache until
+    ///   COMMIT instead of being spilled to the WAL when the cache (2 MB) fills. dqlite
+    ///   1.11.1's in-memory WAL answers a read of a spilled frame with SQLITE_IOERR_SHORT_READ
+    ///   (522) while the WAL holds no committed frame, which is right after every checkpoint,
+    ///   and its commits after such errors were seen to leave `sqlite_sequence` behind the
+    ///   rows (every later batch then failed on UNIQUE(kine.id)). Batches of random keys
+    ///   dirty more than 2 MB of index pages under load.
+    /// - `temp_store = MEMORY`: SQLite's temporary databases (VACUUM builds one) stay out of
+    ///   dqlite's VFS, whose commit hook dereferences the main database of a file that has
+    ///   none when SQLite commits a temporary file (a SIGSEGV in the node process).
+    static let connectionSetup = ["PRAGMA cache_spill = OFF", "PRAGMA temp_store = MEMORY"]
     static let commit = "COMMIT"
     static let rollback = "ROLLBACK"
     static let autoVacuumIncremental = "PRAGMA auto_vacuum = INCREMENTAL"

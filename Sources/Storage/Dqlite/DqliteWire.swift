@@ -77,6 +77,9 @@ public enum DqliteError: Error, Sendable, Equatable, CustomStringConvertible {
     case protocolViolation(String)
     /// No node knows a leader.
     case noLeader
+    /// A COMMIT failed and its transaction's token is not in the database: nothing was
+    /// committed, and the transaction may run again.
+    case commitNotApplied(String)
 
     public var description: String {
         switch self {
@@ -85,17 +88,19 @@ public enum DqliteError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout(let seconds): return "dqlite node did not answer within \(seconds) s"
         case .protocolViolation(let what): return "dqlite protocol violation: \(what)"
         case .noLeader: return "the dqlite cluster has no leader"
+        case .commitNotApplied(let why): return "the commit did not apply (\(why)); it runs again"
         }
     }
 
     /// Whether the request may be sent again to the (new) leader: the node is not the
-    /// leader, lost leadership, or the connection went away.
+    /// leader, lost leadership, or the connection went away; or a transaction's COMMIT
+    /// failed and its token showed that nothing was committed.
     public var isLeadershipOrTransport: Bool {
         switch self {
         case .failure(let code, _):
             // 12 (SQLITE_NOTFOUND) is how an open database answers after leadership moved.
             return code == DqliteWire.notLeader || code == DqliteWire.leadershipLost || code == 12
-        case .connectionLost, .timeout, .noLeader: return true
+        case .connectionLost, .timeout, .noLeader, .commitNotApplied: return true
         case .protocolViolation: return false
         }
     }
