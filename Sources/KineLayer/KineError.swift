@@ -1,3 +1,5 @@
+import Storage
+
 /// Errors of the key-value log, in terms a caller can act on.
 public enum KineError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A create found the key present.
@@ -20,6 +22,12 @@ public enum KineError: Error, Sendable, Equatable, CustomStringConvertible {
     case watcherOverflow
     /// The store has been closed.
     case closed
+    /// The replicated database found no leader it could reach in time; nothing was done.
+    case unavailable(String)
+    /// The database failed in a way no retry inside Skiff could mend (an I/O error, say).
+    /// A write that fails so was not committed, unless its outcome could not be learned
+    /// (then it is reported as such).
+    case storageFailed(String)
 
     public var description: String {
         switch self {
@@ -33,6 +41,21 @@ public enum KineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidArgument(let m): return "invalid argument: \(m)"
         case .watcherOverflow: return "watcher fell too far behind and was dropped"
         case .closed: return "store is closed"
+        case .unavailable(let why): return "storage unavailable: \(why)"
+        case .storageFailed(let why): return "storage failed: \(why)"
+        }
+    }
+
+    /// Any error a store's operation threw, as a ``KineError``: storage errors become
+    /// ``unavailable(_:)``, ``closed`` or ``storageFailed(_:)``; other errors (not from the
+    /// store) are returned as `nil`.
+    public static func classify(_ error: any Error) -> KineError? {
+        switch error {
+        case let kine as KineError: return kine
+        case StorageError.unavailable(let why): return .unavailable(why)
+        case StorageError.closed: return .closed
+        case let storage as StorageError: return .storageFailed(storage.description)
+        default: return nil
         }
     }
 }

@@ -135,10 +135,17 @@ public struct ResourceEngine: Sendable {
             return StatusError.expired("too old resource version: \(requested) (\(compacted))")
         case KineError.futureRevision(let requested, _):
             return StatusError.timeout("Too large resource version: \(requested)")
-        case let kine as KineError:
-            return StatusError.internalError(kine.description)
         default:
-            return StatusError.internalError("\(error)")
+            switch KineError.classify(error) {
+            case .unavailable?:
+                return StatusError.serviceUnavailable("the storage cluster has no leader; the request was not carried out")
+            case .storageFailed?:
+                return StatusError.internalError("the storage backend failed; see the server's log")
+            case let kine?:
+                return StatusError.internalError(kine.description)
+            case nil:
+                return StatusError.internalError("\(error)")
+            }
         }
     }
 

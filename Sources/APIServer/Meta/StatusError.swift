@@ -136,6 +136,10 @@ public struct StatusError: Error, Sendable, CustomStringConvertible {
         StatusError(code: 504, reason: "Timeout", message: message)
     }
 
+    public static func serviceUnavailable(_ message: String) -> StatusError {
+        StatusError(code: 503, reason: "ServiceUnavailable", message: message)
+    }
+
     public static func tooManyRequests(_ message: String) -> StatusError {
         StatusError(code: 429, reason: "TooManyRequests", message: message)
     }
