@@ -24,17 +24,28 @@ extension CommitStrategy {
 /// Which ``CommitStrategy`` a store uses.
 public enum CommitMode: Sendable, Hashable {
     /// Batch every write that arrives while a transaction is committing into the next one,
-    /// up to `maxBatch` requests per transaction.
-    case group(maxBatch: Int = 1024)
+    /// up to `maxBatch` requests and about `maxBatchBytes` of keys and values per
+    /// transaction (a request larger than that commits alone).
+    case group(maxBatch: Int = 1024, maxBatchBytes: Int = 16 << 20)
     /// One transaction per write.
     case serial
 
     func makeStrategy(executor: BatchExecutor, feed: WatchFeed) -> any CommitStrategy {
         switch self {
-        case .group(let maxBatch): return GroupCommit(executor: executor, feed: feed, maxBatch: maxBatch)
+        case .group(let maxBatch, let maxBatchBytes):
+            return GroupCommit(executor: executor, feed: feed, maxBatch: maxBatch, maxBatchBytes: maxBatchBytes)
         case .serial: return SerialCommit(executor: executor, feed: feed)
         }
     }
+}
+
+extension CommitMode {
+    /// Group commit sized for a replicated database: every transaction is one Raft entry
+    /// holding the whole pages it changed (a random key dirties an index page of 4 KiB),
+    /// which every member writes to its log and keeps until a snapshot. Smaller batches
+    /// keep entries (and the log behind them) bounded; batches from all members still
+    /// share the leader, one entry each.
+    public static let replicated = CommitMode.group(maxBatch: 64, maxBatchBytes: 1 << 20)
 }
 
 extension Result where Failure == KineError {

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Group commit: requests queue up while a transaction commits; the next transaction takes
-/// all of them (up to `maxBatch`). Under load, throughput is bounded by the number of
+/// all of them (up to `maxBatch` requests and `maxBatchBytes` of keys and values). Under load, throughput is bounded by the number of
 /// requests per fsync (or Raft round trip), not by one fsync per request. With no
 /// contention a request commits alone, with no added delay.
 final class GroupCommit: CommitStrategy {
@@ -19,12 +19,14 @@ final class GroupCommit: CommitStrategy {
     private let executor: BatchExecutor
     private let feed: WatchFeed
     private let maxBatch: Int
+    private let maxBatchBytes: Int
     private let state = Mutex(State())
 
-    init(executor: BatchExecutor, feed: WatchFeed, maxBatch: Int) {
+    init(executor: BatchExecutor, feed: WatchFeed, maxBatch: Int, maxBatchBytes: Int = .max) {
         self.executor = executor
         self.feed = feed
         self.maxBatch = max(1, maxBatch)
+        self.maxBatchBytes = max(1, maxBatchBytes)
     }
 
     func enqueue(_ request: WriteRequest, completion: @escaping WriteCompletion) {
@@ -59,7 +61,12 @@ final class GroupCommit: CommitStrategy {
                     s.draining = false
                     return []
                 }
-                let n = min(maxBatch, s.queue.count)
+                var n = 0, bytes = 0
+                while n < min(maxBatch, s.queue.count) {
+                    bytes += s.queue[n].request.payloadBytes
+                    if n > 0 && bytes > maxBatchBytes { break }
+                    n += 1
+                }
                 defer { s.queue.removeFirst(n) }
                 return Array(s.queue.prefix(n))
             }

@@ -33,6 +33,35 @@ enum WriteRequest: Sendable, Hashable {
     case txn(Txn)
 }
 
+extension WriteRequest {
+    /// The bytes of keys and values the request carries (what a batch's size is counted in).
+    var payloadBytes: Int {
+        switch self {
+        case .operation(let op): return op.payloadBytes
+        case .revokeLease: return 64
+        case .txn(let txn): return (txn.success + txn.failure).reduce(0) { $0 + $1.payloadBytes }
+        }
+    }
+}
+
+extension TxnOperation {
+    var payloadBytes: Int {
+        switch self {
+        case .range: return 0
+        case .put(let put): return put.key.count + put.value.count
+        case .deleteRange(let range): return range.start.count
+        case .txn(let txn): return (txn.success + txn.failure).reduce(0) { $0 + $1.payloadBytes }
+        }
+    }
+}
+
+extension WriteOperation {
+    var payloadBytes: Int {
+        if case .put(let value, _) = action { return key.count + value.count }
+        return key.count
+    }
+}
+
 /// What a successful ``WriteRequest`` did.
 struct WriteResult: Sendable, Hashable {
     /// The revision of the last row it wrote (the store's revision for a no-op).

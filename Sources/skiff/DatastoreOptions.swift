@@ -65,6 +65,7 @@ struct DatastoreOptions: ParsableArguments {
                                         logger: logger)
         try await supervisor.start()
         var clusterOptions = options
+        if case .group = options.commitMode { clusterOptions.commitMode = .replicated }
         // Other members' commits: hinted at once, and polled for in case a hint is lost.
         clusterOptions.peerPollInterval = .milliseconds(15)
         var hints: PeerHints?

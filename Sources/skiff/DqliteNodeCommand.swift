@@ -16,6 +16,10 @@ struct DqliteNodeCommand: AsyncParsableCommand {
         var logger = Logger(label: "skiff.dqlite-node")
         logger.logLevel = .info
         do {
+            // libdqlite and raft free a big transaction's copies (its pages, frames, entry)
+            // once it is applied; the trimmer gives that memory back to the system.
+            let trimmer = Task { await MemoryTrimmer.run() }
+            defer { trimmer.cancel() }
             try await NodeHost.run(paths: ClusterPaths(dataDirectory: dataDir), latencyMilliseconds: latencyMilliseconds,
                                    logger: logger) { await ShutdownSignal.wait() }
         } catch {
