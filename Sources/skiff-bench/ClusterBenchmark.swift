@@ -27,6 +27,12 @@ struct ClusterBenchmark: AsyncParsableCommand {
     @Option(help: "Leader kills to time.")
     var kills = 5
 
+    @Option(help: "Callers of the closed-loop etcd load through every member (0: skip it).")
+    var loadClients = 300
+
+    @Option(help: "Seconds of the closed-loop etcd load.")
+    var loadSeconds = 30.0
+
     func run() async throws {
         let binary = skiff ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("skiff").path
         let root = NSTemporaryDirectory() + "skiff-bench-cluster-" + UUID().uuidString
@@ -47,6 +53,8 @@ struct ClusterBenchmark: AsyncParsableCommand {
         rates["dqlite1"] = try await single.withStore(options) { try await measure($0, label: "1 node, dqlite") }
         single.stop()
 
+        if loadClients > 0 { try await compareClosedLoop(binary: binary, root: root) }
+
         let three = try BenchCluster(binary: binary, root: root + "/three", size: 3)
         defer { three.stop() }
         rates["dqlite3"] = try await three.withStore(options) { try await measure($0, label: "3 nodes, dqlite") }
@@ -65,6 +73,48 @@ struct ClusterBenchmark: AsyncParsableCommand {
         print(String(format: "failover (kill -9 of the leader to the next acknowledged write), %d kills: median %.3f s, max %.3f s",
                      kills, percentile(failovers, 0.5), failovers.last ?? .nan))
         print("  each: " + failovers.map { String(format: "%.3f", $0) }.joined(separator: " "))
+    }
+
+    /// `loadClients` callers writing etcd Puts (check perf's shape: new 256-byte keys, 1 KiB
+    /// values) through every member of a 3-member etcd 3.4 cluster, then of a 3-member
+    /// `skiff etcd` cluster on dqlite, one after the other on fresh data: writes/s, p99,
+    /// errors, and disk and memory per member (a Skiff member's memory counts its node process).
+    private func compareClosedLoop(binary: String, root: String) async throws {
+        print("Closed-loop etcd Puts, \(loadClients) callers through all 3 members, \(Int(loadSeconds)) s each (256-byte keys, 1 KiB values)")
+        print(pad("cluster", 22) + pad("writes/s", 10) + pad("p99 ms", 10) + pad("errors", 8) + "disk MiB / RSS MiB per member")
+        let load = PutLoadGenerator(clients: loadClients, connections: 30, seconds: loadSeconds)
+        var figures: [String: PutLoadGenerator.Result] = [:]
+        var disk: [String: Double] = [:], memory: [String: Double] = [:]
+
+        let etcd = try EtcdTriple(root: root + "/etcd3")
+        let etcdResult = try await load.run(ports: etcd.members.map(\.port))
+        let etcdSizes = etcd.members.map { ($0.diskMiB, $0.residentMiB) }
+        etcd.stop()
+        figures["etcd"] = etcdResult
+        report("etcd 3.4, 3 members", etcdResult, etcdSizes)
+        disk["etcd"] = etcdSizes.map(\.0).max() ?? 0
+        memory["etcd"] = etcdSizes.map(\.1).max() ?? 0
+
+        let skiff = try BenchCluster(binary: binary, root: root + "/closed-loop", size: 3)
+        let skiffResult = try await load.run(ports: skiff.members.map(\.process.port))
+        let skiffSizes = skiff.members.map { ($0.process.diskMiB, $0.process.residentMiBWithChildren) }
+        skiff.stop()
+        figures["skiff"] = skiffResult
+        report("skiff etcd, 3 members", skiffResult, skiffSizes)
+        disk["skiff"] = skiffSizes.map(\.0).max() ?? 0
+        memory["skiff"] = skiffSizes.map(\.1).max() ?? 0
+
+        print(String(format: "ratio skiff/etcd: writes/s %.3f, p99 %.3f, largest disk %.3f, largest RSS %.3f",
+                     skiffResult.rate / etcdResult.rate, skiffResult.p99 / etcdResult.p99,
+                     disk["skiff"]! / max(disk["etcd"]!, 0.001), memory["skiff"]! / max(memory["etcd"]!, 0.001)))
+        if let failure = skiffResult.firstFailure { print("  skiff's first error: \(failure)") }
+        if let failure = etcdResult.firstFailure { print("  etcd's first error: \(failure)") }
+        print("")
+    }
+
+    private func report(_ label: String, _ result: PutLoadGenerator.Result, _ sizes: [(Double, Double)]) {
+        print(pad(label, 22) + pad(String(format: "%.0f", result.rate), 10) + pad(String(format: "%.1f", result.p99), 10)
+              + pad("\(result.failures)", 8) + sizes.map { String(format: "%.0f / %.0f", $0.0, $0.1) }.joined(separator: ", "))
     }
 
     /// Sequential and concurrent writes; prints both and returns the concurrent rate.
@@ -186,7 +236,7 @@ final class BenchCluster {
     private func waitForVoters(_ count: Int) throws {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            let status = try? run(binary, ["cluster", "status", "--data-dir", root + "/node1", "-o", "json"])
+            let status = try? runProgram(binary, ["cluster", "status", "--data-dir", root + "/node1", "-o", "json"])
             if let status, let list = try? JSONSerialization.jsonObject(with: Data(status.utf8)) as? [[String: Any]],
                list.filter({ $0["role"] as? String == "voter" && $0["healthy"] as? Bool == true }).count == min(count, 3) {
                 return
@@ -201,16 +251,41 @@ final class BenchCluster {
     }
 }
 
-/// Runs a program and returns its standard output.
-private func run(_ executable: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
+/// Three Debian etcd (3.4) members on loopback: the peer Skiff is compared with.
+final class EtcdTriple {
+    private(set) var members: [ServerProcess] = []
+
+    init(root: String) throws {
+        let ports = (0..<3).map { _ in (client: ServerProcess.freePort(), peer: ServerProcess.freePort()) }
+        let cluster = ports.enumerated().map { "m\($0.offset)=http://127.0.0.1:\($0.element.peer)" }.joined(separator: ",")
+        let etcd = try which("etcd")
+        // The members must start together (each waits for the others to form the cluster),
+        // so they are launched first and waited for afterwards.
+        var launched: [Process] = []
+        for (i, p) in ports.enumerated() {
+            let dir = root + "/m\(i)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            launched.append(try ServerProcess.launch(name: "etcd-m\(i)", executable: etcd, arguments: [
+                "--name", "m\(i)", "--data-dir", dir,
+                "--listen-client-urls", "http://127.0.0.1:\(p.client)", "--advertise-client-urls", "http://127.0.0.1:\(p.client)",
+                "--listen-peer-urls", "http://127.0.0.1:\(p.peer)", "--initial-advertise-peer-urls", "http://127.0.0.1:\(p.peer)",
+                "--initial-cluster", cluster, "--initial-cluster-state", "new", "--quota-backend-bytes", "8589934592",
+            ]))
+        }
+        for (i, p) in ports.enumerated() {
+            members.append(try ServerProcess(adopting: launched[i], name: "etcd-m\(i)", port: p.client, dataDir: root + "/m\(i)"))
+        }
+        // Listening is not serving: wait until the members have elected a leader.
+        let endpoints = ports.map { "127.0.0.1:\($0.client)" }.joined(separator: ",")
+        let deadline = Date().addingTimeInterval(30)
+        let etcdctl = try which("etcdctl")
+        while ((try? runProgram(etcdctl, ["--endpoints=" + endpoints, "endpoint", "health"])) ?? "").components(separatedBy: " is healthy").count != 4 {
+            guard Date() < deadline else { throw BenchmarkError("the etcd cluster did not become healthy within 30 s") }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+    }
+
+    func stop() {
+        for member in members { member.stop() }
+    }
 }

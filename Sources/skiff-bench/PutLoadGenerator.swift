@@ -47,6 +47,14 @@ struct PutLoadGenerator {
     private typealias Multiplexer = NIOHTTP2Handler.AsyncStreamMultiplexer<Void>
 
     func run(port: Int) async throws -> Result {
+        try await run(ports: [port])
+    }
+
+    /// The load spread over several endpoints (a cluster's members): connections go to
+    /// `ports` in turn, callers to connections in turn.
+    func run(ports: [Int]) async throws -> Result {
+        precondition(!ports.isEmpty, "no endpoint to load")
+        let port = ports[0]
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         // grpc-go servers (etcd) PING after each response DATA frame to estimate bandwidth:
         // NIOHTTP2's default limit of 200 control frames per 30 s would make the client close
@@ -57,10 +65,10 @@ struct PutLoadGenerator {
         var channels: [Channel] = []
         var multiplexers: [Multiplexer] = []
         do {
-            for _ in 0..<max(1, min(connections, clients)) {
+            for connection in 0..<max(ports.count, min(connections, clients)) {
                 let (channel, multiplexer) = try await ClientBootstrap(group: group)
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .connect(host: "127.0.0.1", port: port) { channel in
+                    .connect(host: "127.0.0.1", port: ports[connection % ports.count]) { channel in
                         channel.eventLoop.makeCompletedFuture {
                             let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(mode: .client, configuration: http2) {
                                 $0.eventLoop.makeSucceededVoidFuture()

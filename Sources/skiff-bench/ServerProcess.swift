@@ -5,21 +5,35 @@ final class ServerProcess {
     let name: String
     let port: Int
     let dataDir: String
-    private let process = Process()
+    private let process: Process
 
-    init(name: String, executable: String, arguments: [String], port: Int, dataDir: String) throws {
+    convenience init(name: String, executable: String, arguments: [String], port: Int, dataDir: String) throws {
+        try self.init(adopting: try Self.launch(name: name, executable: executable, arguments: arguments),
+                      name: name, port: port, dataDir: dataDir)
+    }
+
+    /// Takes over a process started with ``launch(name:executable:arguments:)`` and waits
+    /// until it listens on `port`.
+    init(adopting process: Process, name: String, port: Int, dataDir: String) throws {
+        self.process = process
         self.name = name
         self.port = port
         self.dataDir = dataDir
+        try waitForPort()
+    }
+
+    /// Starts a server without waiting for it; its output goes to a log beside the
+    /// benchmark's temporary files.
+    static func launch(name: String, executable: String, arguments: [String]) throws -> Process {
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        // The server's own output goes to a log beside the benchmark's temporary files.
         let log = NSTemporaryDirectory() + "skiff-bench-\(name).log"
         FileManager.default.createFile(atPath: log, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: log)
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
-        try waitForPort()
+        return process
     }
 
     private func waitForPort() throws {
@@ -64,8 +78,21 @@ final class ServerProcess {
     }
 
     /// Resident memory of the process, in MiB.
-    var residentMiB: Double {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+    var residentMiB: Double { Self.residentMiB(of: process.processIdentifier) }
+
+    /// The resident memory of the server and its child processes (a dqlite member's node).
+    var residentMiBWithChildren: Double {
+        childProcesses(of: process.processIdentifier).reduce(residentMiB) { $0 + Self.residentMiB(of: $1) }
+    }
+
+    /// The bytes the server's data directory takes on disk (allocated blocks, as `du`).
+    var diskMiB: Double {
+        guard let out = try? runProgram("/usr/bin/du", ["-sk", dataDir]), let kib = Double(out.split(separator: "\t").first ?? "") else { return 0 }
+        return kib / 1024
+    }
+
+    static func residentMiB(of pid: Int32) -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
               let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kib / 1024
@@ -127,4 +154,18 @@ func childProcesses(of pid: Int32) -> [Int32] {
         let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
         return text.split(separator: " ").compactMap { Int32($0) }
     }
+}
+
+/// Runs a program and returns its standard output.
+func runProgram(_ executable: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
 }

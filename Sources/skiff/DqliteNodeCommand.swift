@@ -10,7 +10,7 @@ struct DqliteNodeCommand: AsyncParsableCommand {
         shouldDisplay: false)
 
     @Option(name: .customLong("data-dir")) var dataDir: String
-    @Option(name: .customLong("latency-ms")) var latencyMilliseconds: UInt32 = 20
+    @Option(name: .customLong("latency-ms")) var latencyMilliseconds: UInt32 = 50
 
     func run() async throws {
         var logger = Logger(label: "skiff.dqlite-node")
