@@ -272,16 +272,21 @@ final class EtcdTriple {
                 "--initial-cluster", cluster, "--initial-cluster-state", "new", "--quota-backend-bytes", "8589934592",
             ]))
         }
-        for (i, p) in ports.enumerated() {
-            members.append(try ServerProcess(adopting: launched[i], name: "etcd-m\(i)", port: p.client, dataDir: root + "/m\(i)"))
-        }
-        // Listening is not serving: wait until the members have elected a leader.
-        let endpoints = ports.map { "127.0.0.1:\($0.client)" }.joined(separator: ",")
-        let deadline = Date().addingTimeInterval(30)
-        let etcdctl = try which("etcdctl")
-        while ((try? runProgram(etcdctl, ["--endpoints=" + endpoints, "endpoint", "health"])) ?? "").components(separatedBy: " is healthy").count != 4 {
-            guard Date() < deadline else { throw BenchmarkError("the etcd cluster did not become healthy within 30 s") }
-            Thread.sleep(forTimeInterval: 0.2)
+        do {
+            for (i, p) in ports.enumerated() {
+                members.append(try ServerProcess(adopting: launched[i], name: "etcd-m\(i)", port: p.client, dataDir: root + "/m\(i)"))
+            }
+            // Listening is not serving: wait until the members have elected a leader.
+            let endpoints = ports.map { "127.0.0.1:\($0.client)" }.joined(separator: ",")
+            let deadline = Date().addingTimeInterval(30)
+            let etcdctl = try which("etcdctl")
+            while (try? programStatus(etcdctl, ["--endpoints=" + endpoints, "endpoint", "health"])) != 0 {
+                guard Date() < deadline else { throw BenchmarkError("the etcd cluster did not become healthy within 30 s") }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        } catch {
+            for process in launched where process.isRunning { process.terminate() }
+            throw error
         }
     }
 

@@ -30,6 +30,8 @@ import time
 import etcd3
 
 WRITES = int(sys.argv[1])
+# LOAD_SECONDS (for long manual soaks): writers start no new key after that many seconds.
+STOP_AT = time.time() + float(os.environ["LOAD_SECONDS"]) if "LOAD_SECONDS" in os.environ else None
 PER_ENDPOINT = int(sys.argv[2])
 READY_FILE = sys.argv[3]
 ENDPOINTS = sys.argv[4:]
@@ -52,6 +54,8 @@ def writer(group, number, keys):
     index = group
     client = client_for(index)
     for key in keys:
+        if STOP_AT is not None and time.time() > STOP_AT:
+            return
         deadline = time.time() + 120
         while True:
             try:
@@ -79,7 +83,7 @@ total_writers = PER_ENDPOINT * len(ENDPOINTS)
 for group in range(len(ENDPOINTS)):
     for number in range(PER_ENDPOINT):
         writer_index = group * PER_ENDPOINT + number
-        keys = [PREFIX + "%02d-%02d/%06d" % (group, number, n) for n in range(writer_index, WRITES, total_writers)]
+        keys = (PREFIX + "%02d-%02d/%09d" % (group, number, n) for n in range(writer_index, WRITES, total_writers))
         thread = threading.Thread(target=writer, args=(group, number, keys))
         thread.start()
         threads.append(thread)
