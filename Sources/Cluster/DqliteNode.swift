@@ -27,17 +27,17 @@ final class DqliteNode: @unchecked Sendable {
     }
 
     /// Raft entries applied between two snapshots (dqlite's default: 1024). A snapshot
-    /// writes the whole database (dqlite keeps it in memory), so it is not taken too often;
-    /// the entries it lets go are what bounds the log on disk: with Skiff's batches (at most
-    /// 64 writes, about a megabyte) 512 + 512 entries keep the log under about 1 GB at the
-    /// worst and far less for small writes.
+    /// writes the whole database (dqlite keeps it in memory), so it is not taken too often.
     static let snapshotThreshold: UInt32 = 512
-    /// Raft entries kept in the log behind a snapshot, for followers that are briefly behind
-    /// (more than this and they are sent the snapshot instead). dqlite's default is 8192, and
-    /// every entry is a commit's whole pages: under load a batch of random keys is hundreds
-    /// of kilobytes, and 8192 of them made 1.1 GB of log per node in 60 s of `etcdctl check
-    /// perf`. dqlite requires at least the threshold.
-    static let snapshotTrailing: UInt32 = 512
+    /// Raft entries kept in the log behind a snapshot, for members that are behind: one
+    /// that missed more is sent the whole database instead, which for a database of
+    /// hundreds of megabytes is slow and memory-hungry. Every entry is a commit's whole
+    /// pages (Skiff's batches: at most 64 writes, about a megabyte), so this is what bounds
+    /// the log on disk. dqlite's default of 8192 made 1.1 GB of log per member in 60 s of
+    /// `etcdctl check perf`; 512 let a member down for 5-10 s under that load fall out of
+    /// the log; 1024 covers about 15 s of it (2048: 30 s, but 684 MB of log per member and
+    /// 1.2 GB of node memory in that run). dqlite requires at least the threshold.
+    static let snapshotTrailing: UInt32 = 1024
 
     deinit {
         if let node { dqlite_node_destroy(node) }
