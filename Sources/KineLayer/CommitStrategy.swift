@@ -30,22 +30,17 @@ public enum CommitMode: Sendable, Hashable {
     /// One transaction per write.
     case serial
 
+    /// The strategy, with group commit's batches no larger than the database prefers its
+    /// transactions (a replicated database: each transaction is a Raft entry of its pages).
     func makeStrategy(executor: BatchExecutor, feed: WatchFeed) -> any CommitStrategy {
         switch self {
         case .group(let maxBatch, let maxBatchBytes):
-            return GroupCommit(executor: executor, feed: feed, maxBatch: maxBatch, maxBatchBytes: maxBatchBytes)
+            let preferred = executor.db.preferredTransactionSize
+            return GroupCommit(executor: executor, feed: feed, maxBatch: min(maxBatch, preferred?.changes ?? .max),
+                               maxBatchBytes: min(maxBatchBytes, preferred?.bytes ?? .max))
         case .serial: return SerialCommit(executor: executor, feed: feed)
         }
     }
-}
-
-extension CommitMode {
-    /// Group commit sized for a replicated database: every transaction is one Raft entry
-    /// holding the whole pages it changed (a random key dirties an index page of 4 KiB),
-    /// which every member writes to its log and keeps until a snapshot. Smaller batches
-    /// keep entries (and the log behind them) bounded; batches from all members still
-    /// share the leader, one entry each.
-    public static let replicated = CommitMode.group(maxBatch: 64, maxBatchBytes: 1 << 20)
 }
 
 extension Result where Failure == KineError {

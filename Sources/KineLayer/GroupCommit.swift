@@ -1,13 +1,16 @@
 import Synchronization
 
 /// Group commit: requests queue up while a transaction commits; the next transaction takes
-/// all of them (up to `maxBatch` requests and `maxBatchBytes` of keys and values). Under load, throughput is bounded by the number of
-/// requests per fsync (or Raft round trip), not by one fsync per request. With no
+/// all of them (up to `maxBatch` requests and `maxBatchBytes` of keys and values). Under
+/// load, throughput is bounded by the number of requests per fsync (or Raft round trip),
+/// not by one fsync per request. With no
 /// contention a request commits alone, with no added delay.
 final class GroupCommit: CommitStrategy {
     private struct Pending {
         var request: WriteRequest
         var completion: WriteCompletion
+        /// ``WriteRequest/payloadBytes``, measured once when the request is queued.
+        var bytes: Int
     }
 
     private struct State {
@@ -30,9 +33,10 @@ final class GroupCommit: CommitStrategy {
     }
 
     func enqueue(_ request: WriteRequest, completion: @escaping WriteCompletion) {
+        let pending = Pending(request: request, completion: completion, bytes: request.payloadBytes)
         let startDrain: Bool? = state.withLock { s in
             if s.closed { return nil }
-            s.queue.append(Pending(request: request, completion: completion))
+            s.queue.append(pending)
             if s.draining { return false }
             s.draining = true
             return true
@@ -63,7 +67,7 @@ final class GroupCommit: CommitStrategy {
                 }
                 var n = 0, bytes = 0
                 while n < min(maxBatch, s.queue.count) {
-                    bytes += s.queue[n].request.payloadBytes
+                    bytes += s.queue[n].bytes
                     if n > 0 && bytes > maxBatchBytes { break }
                     n += 1
                 }

@@ -39,8 +39,15 @@ extension WriteRequest {
         switch self {
         case .operation(let op): return op.payloadBytes
         case .revokeLease: return 64
-        case .txn(let txn): return (txn.success + txn.failure).reduce(0) { $0 + $1.payloadBytes }
+        case .txn(let txn): return txn.payloadBytes
         }
+    }
+}
+
+extension Txn {
+    /// The keys and values of both branches (only one runs; the batch is sized for either).
+    var payloadBytes: Int {
+        success.reduce(0) { $0 + $1.payloadBytes } + failure.reduce(0) { $0 + $1.payloadBytes }
     }
 }
 
@@ -50,7 +57,7 @@ extension TxnOperation {
         case .range: return 0
         case .put(let put): return put.key.count + put.value.count
         case .deleteRange(let range): return range.start.count
-        case .txn(let txn): return (txn.success + txn.failure).reduce(0) { $0 + $1.payloadBytes }
+        case .txn(let txn): return txn.payloadBytes
         }
     }
 }

@@ -39,8 +39,24 @@ public protocol SQLDatabase: Sendable {
     /// Where a task that runs write transactions is best run: statements then follow each
     /// other on the writer's own thread with no hop between threads. `nil`: anywhere.
     var writeExecutor: (any TaskExecutor)? { get }
+
+    /// The largest write transaction the backend handles well, for callers that choose how
+    /// much work to put in one; `nil`: no limit short of the backend's hard ones.
+    var preferredTransactionSize: TransactionSize? { get }
 }
 
 extension SQLDatabase {
     public var writeExecutor: (any TaskExecutor)? { nil }
+    public var preferredTransactionSize: TransactionSize? { nil }
+}
+
+/// A write transaction's size: the changes (rows written) and bytes of values it carries.
+public struct TransactionSize: Sendable, Hashable {
+    public var changes: Int
+    public var bytes: Int
+
+    public init(changes: Int, bytes: Int) {
+        self.changes = changes
+        self.bytes = bytes
+    }
 }

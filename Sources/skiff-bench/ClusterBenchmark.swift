@@ -83,38 +83,33 @@ struct ClusterBenchmark: AsyncParsableCommand {
         print("Closed-loop etcd Puts, \(loadClients) callers through all 3 members, \(Int(loadSeconds)) s each (256-byte keys, 1 KiB values)")
         print(pad("cluster", 22) + pad("writes/s", 10) + pad("p99 ms", 10) + pad("errors", 8) + "disk MiB / RSS MiB per member")
         let load = PutLoadGenerator(clients: loadClients, connections: 30, seconds: loadSeconds)
-        var figures: [String: PutLoadGenerator.Result] = [:]
-        var disk: [String: Double] = [:], memory: [String: Double] = [:]
 
         let etcd = try EtcdTriple(root: root + "/etcd3")
         let etcdResult = try await load.run(ports: etcd.members.map(\.port))
-        let etcdSizes = etcd.members.map { ($0.diskMiB, $0.residentMiB) }
+        let etcdSizes = etcd.members.map { (disk: $0.diskMiB, memory: $0.residentMiB) }
         etcd.stop()
-        figures["etcd"] = etcdResult
         report("etcd 3.4, 3 members", etcdResult, etcdSizes)
-        disk["etcd"] = etcdSizes.map(\.0).max() ?? 0
-        memory["etcd"] = etcdSizes.map(\.1).max() ?? 0
 
         let skiff = try BenchCluster(binary: binary, root: root + "/closed-loop", size: 3)
         let skiffResult = try await load.run(ports: skiff.members.map(\.process.port))
-        let skiffSizes = skiff.members.map { ($0.process.diskMiB, $0.process.residentMiBWithChildren) }
+        let skiffSizes = skiff.members.map { (disk: $0.process.diskMiB, memory: $0.process.residentMiBWithChildren) }
         skiff.stop()
-        figures["skiff"] = skiffResult
         report("skiff etcd, 3 members", skiffResult, skiffSizes)
-        disk["skiff"] = skiffSizes.map(\.0).max() ?? 0
-        memory["skiff"] = skiffSizes.map(\.1).max() ?? 0
 
+        let largest = { (sizes: [(disk: Double, memory: Double)], part: KeyPath<(disk: Double, memory: Double), Double>) in
+            max(sizes.map { $0[keyPath: part] }.max() ?? 0, 0.001)
+        }
         print(String(format: "ratio skiff/etcd: writes/s %.3f, p99 %.3f, largest disk %.3f, largest RSS %.3f",
                      skiffResult.rate / etcdResult.rate, skiffResult.p99 / etcdResult.p99,
-                     disk["skiff"]! / max(disk["etcd"]!, 0.001), memory["skiff"]! / max(memory["etcd"]!, 0.001)))
+                     largest(skiffSizes, \.disk) / largest(etcdSizes, \.disk), largest(skiffSizes, \.memory) / largest(etcdSizes, \.memory)))
         if let failure = skiffResult.firstFailure { print("  skiff's first error: \(failure)") }
         if let failure = etcdResult.firstFailure { print("  etcd's first error: \(failure)") }
         print("")
     }
 
-    private func report(_ label: String, _ result: PutLoadGenerator.Result, _ sizes: [(Double, Double)]) {
+    private func report(_ label: String, _ result: PutLoadGenerator.Result, _ sizes: [(disk: Double, memory: Double)]) {
         print(pad(label, 22) + pad(String(format: "%.0f", result.rate), 10) + pad(String(format: "%.1f", result.p99), 10)
-              + pad("\(result.failures)", 8) + sizes.map { String(format: "%.0f / %.0f", $0.0, $0.1) }.joined(separator: ", "))
+              + pad("\(result.failures)", 8) + sizes.map { String(format: "%.0f / %.0f", $0.disk, $0.memory) }.joined(separator: ", "))
     }
 
     /// Sequential and concurrent writes; prints both and returns the concurrent rate.

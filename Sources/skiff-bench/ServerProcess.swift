@@ -158,6 +158,16 @@ func childProcesses(of pid: Int32) -> [Int32] {
 
 /// Runs a program and returns its standard output.
 func runProgram(_ executable: String, _ arguments: [String]) throws -> String {
+    try runToExit(executable, arguments).output
+}
+
+/// Runs a program, its output discarded, and returns its exit status.
+func programStatus(_ executable: String, _ arguments: [String]) throws -> Int32 {
+    try runToExit(executable, arguments).status
+}
+
+/// Runs a program to its end: its exit status and standard output (standard error is discarded).
+private func runToExit(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -167,17 +177,5 @@ func runProgram(_ executable: String, _ arguments: [String]) throws -> String {
     try process.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
-
-/// Runs a program, its output discarded, and returns its exit status.
-func programStatus(_ executable: String, _ arguments: [String]) throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }

@@ -25,7 +25,8 @@ struct DatastoreOptions: ParsableArguments {
     /// transaction is a large Raft entry; with 20 ms a 100 MB entry (one DeleteRange of
     /// 120,000 keys) outlasted the 300 ms election timeout again and again.
     @Option(name: .customLong("dqlite-latency-ms"), help: "Expected network round trip between nodes; sets Raft heartbeat (1.5x) and election (15x) timeouts.")
-    var latencyMilliseconds: UInt32 = 50
+    var latencyMilliseconds: UInt32 = Self.defaultLatencyMilliseconds
+    static let defaultLatencyMilliseconds: UInt32 = 50
 
     @Option(name: .customLong("sqlite-synchronous"), help: "SQLite durability: full (survives power loss), normal, off.")
     var synchronous: String = "full"
@@ -69,7 +70,6 @@ struct DatastoreOptions: ParsableArguments {
                                         logger: logger)
         try await supervisor.start()
         var clusterOptions = options
-        if case .group = options.commitMode { clusterOptions.commitMode = .replicated }
         // Other members' commits: hinted at once, and polled for in case a hint is lost.
         clusterOptions.peerPollInterval = .milliseconds(15)
         var hints: PeerHints?

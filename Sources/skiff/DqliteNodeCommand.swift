@@ -10,7 +10,7 @@ struct DqliteNodeCommand: AsyncParsableCommand {
         shouldDisplay: false)
 
     @Option(name: .customLong("data-dir")) var dataDir: String
-    @Option(name: .customLong("latency-ms")) var latencyMilliseconds: UInt32 = 50
+    @Option(name: .customLong("latency-ms")) var latencyMilliseconds: UInt32 = DatastoreOptions.defaultLatencyMilliseconds
 
     func run() async throws {
         var logger = Logger(label: "skiff.dqlite-node")
@@ -18,10 +18,12 @@ struct DqliteNodeCommand: AsyncParsableCommand {
         do {
             // libdqlite and raft free a big transaction's copies (its pages, frames, entry)
             // once it is applied; the trimmer gives that memory back to the system.
-            let trimmer = Task { await MemoryTrimmer.run() }
-            defer { trimmer.cancel() }
-            try await NodeHost.run(paths: ClusterPaths(dataDirectory: dataDir), latencyMilliseconds: latencyMilliseconds,
-                                   logger: logger) { await ShutdownSignal.wait() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await MemoryTrimmer.run() }
+                try await NodeHost.run(paths: ClusterPaths(dataDirectory: dataDir), latencyMilliseconds: latencyMilliseconds,
+                                       logger: logger) { await ShutdownSignal.wait() }
+                group.cancelAll()
+            }
         } catch {
             throw ValidationError("dqlite node: \(error)")
         }

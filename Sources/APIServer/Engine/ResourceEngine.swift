@@ -129,23 +129,20 @@ public struct ResourceEngine: Sendable {
 
     /// Maps storage errors to `Status` errors.
     static func translate(_ error: any Error) -> StatusError {
-        switch error {
-        case let status as StatusError: return status
-        case KineError.compacted(let compacted, let requested):
+        if let status = error as? StatusError { return status }
+        switch KineError.classify(error) {
+        case .compacted(let compacted, let requested)?:
             return StatusError.expired("too old resource version: \(requested) (\(compacted))")
-        case KineError.futureRevision(let requested, _):
+        case .futureRevision(let requested, _)?:
             return StatusError.timeout("Too large resource version: \(requested)")
-        default:
-            switch KineError.classify(error) {
-            case .unavailable?:
-                return StatusError.serviceUnavailable("the storage cluster has no leader; the request was not carried out")
-            case .storageFailed?:
-                return StatusError.internalError("the storage backend failed; see the server's log")
-            case let kine?:
-                return StatusError.internalError(kine.description)
-            case nil:
-                return StatusError.internalError("\(error)")
-            }
+        case .unavailable?:
+            return StatusError.serviceUnavailable("the storage cluster has no leader; the request was not carried out")
+        case .storageFailed?:
+            return StatusError.internalError("the storage backend failed; see the server's log")
+        case let kine?:
+            return StatusError.internalError(kine.description)
+        case nil:
+            return StatusError.internalError("\(error)")
         }
     }
 

@@ -15,6 +15,10 @@ import Synchronization
 public final class DqliteDatabase: SQLDatabase {
     public let configuration: DqliteConfiguration
     public var maxParametersPerStatement: Int { 255 }
+    /// Every transaction is one Raft entry holding the whole pages it changed (a random key
+    /// dirties an index page of 4 KiB), which every member writes to its log and keeps until
+    /// a snapshot: 64 changes and 1 MiB keep entries, and the log behind them, bounded.
+    public var preferredTransactionSize: TransactionSize? { TransactionSize(changes: 64, bytes: 1 << 20) }
 
     private let writer: ResourcePool<LeaderSlot>
     private let readers: ResourcePool<LeaderSlot>
@@ -78,11 +82,11 @@ public final class DqliteDatabase: SQLDatabase {
         }
     }
 
-    /// Ends a write transaction whose body or token insert failed, before anything was
-    /// committed. A "busy" answer or a constraint leaves the connection fit for reuse (it is
-    /// rolled back); losing the leader or the connection, or an unexpected SQL error such as
-    /// an I/O error, leaves the leader's connection in a state not worth trusting, so it is
-    /// dropped (the leader rolls back what the connection held when it closes).
+    /// Ends a transaction (read, or write before its COMMIT) whose body failed. A "busy"
+    /// answer, a constraint or an error of the body's own leaves the connection fit for reuse
+    /// (it is rolled back); losing the leader or the connection, or an unexpected SQL error
+    /// such as an I/O error, leaves the leader's connection in a state not worth trusting, so
+    /// it is dropped (the leader rolls back what the connection held when it closes).
     private func abandon(_ slot: LeaderSlot, _ c: DqliteConnection, after error: any Error) async {
         if let dqlite = error as? DqliteError {
             if dqlite.isBusy { _ = try? await c.execute(DqliteSQL.rollback) } else { slot.drop() }
