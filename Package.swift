@@ -154,6 +154,9 @@ let package = Package(
         .testTarget(name: "KineLayerTests", dependencies: ["KineLayer", "Storage", "TestSupport", "skiff-bench"]),
         .testTarget(name: "EtcdServerTests", dependencies: ["EtcdServer", "EtcdAPI", "KineLayer", "TestSupport", "skiff"], exclude: ["python"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Storage", "TestSupport", "skiff", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"]),
+        .testTarget(name: "EngineTests", dependencies: ["APIServer", "KineLayer", "TestSupport",
+                                                     .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                     .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KineLayer", "TestSupport", "skiff"], exclude: ["python", "Fixtures"]),
     ]
 )

@@ -1,5 +1,4 @@
 import Foundation
-import KineLayer
 import Logging
 import NIOSSL
 
@@ -50,7 +49,7 @@ public struct APIServerBootstrap: Sendable {
     /// The custom resources' definitions (served on every server).
     let customResources: CustomResourceRegistry
     public let customResourceDefinitions: CustomResourceDefinitionController
-    let objects: ObjectStore
+    let objects: any ObjectStore
     let serviceAddresses: ServiceAddressAllocator
     let api: KubernetesAPI
     let dataDirectory: String
@@ -84,12 +83,12 @@ public struct APIServerBootstrap: Sendable {
         }
     }
 
-    public init(configuration: Configuration, store: KineStore, logger: Logger) async throws {
+    public init(configuration: Configuration, store: any ObjectStore, logger: Logger) async throws {
         let pki = try ClusterPKI.ensure(dataDirectory: configuration.dataDirectory,
                                         subjectAlternativeNames: HostIdentity.subjectAlternativeNames(extra: configuration.extraSANs))
         self.pki = pki
         let metrics = APIMetrics()
-        let objects = ObjectStore(kine: store, metrics: metrics)
+        let objects = MeteredObjectStore(store, metrics: metrics)
         self.objects = objects
         let serviceAddresses = try ServiceAddressAllocator(store: objects, range: configuration.serviceClusterIPRange)
         self.serviceAddresses = serviceAddresses
@@ -244,7 +243,7 @@ public struct APIServerBootstrap: Sendable {
     }
 
     /// Creates `default`, `kube-system`, `kube-public` and `kube-node-lease` if missing.
-    static func createDefaultNamespaces(_ store: ObjectStore, catalog: ResourceCatalog) async throws {
+    static func createDefaultNamespaces(_ store: any ObjectStore, catalog: ResourceCatalog) async throws {
         for name in defaultNamespaces {
             let key = RegistryKey(group: "", resource: "namespaces", namespace: nil, name: name).path
             if try await store.get(key) != nil { continue }

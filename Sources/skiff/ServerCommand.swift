@@ -125,7 +125,7 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.httpLimits = httpLimits.limits
         let bootstrap: APIServerBootstrap
         do {
-            bootstrap = try await APIServerBootstrap(configuration: configuration, store: store, logger: logger)
+            bootstrap = try await APIServerBootstrap(configuration: configuration, store: KineObjectStore(kine: store), logger: logger)
         } catch {
             await opened.close()
             throw ValidationError("cannot start: \(error)")

@@ -6,9 +6,9 @@ import Foundation
 /// annotation; then `min`, `max` and `maxLimitRequestRatio` are enforced per container and,
 /// for `Pod` limits, over the pod's sum.
 public struct LimitRanger: AdmissionPlugin {
-    let store: ObjectStore
+    let store: any ObjectStore
 
-    public init(store: ObjectStore) {
+    public init(store: any ObjectStore) {
         self.store = store
     }
 

@@ -9,9 +9,9 @@ public struct PodSecurityAdmission: AdmissionPlugin {
     /// Resources whose pod template is checked for warnings and audit (never enforced).
     static let workloads: Set<String> = ["/podtemplates", "/replicationcontrollers", "apps/deployments", "apps/replicasets",
                                          "apps/statefulsets", "apps/daemonsets", "batch/jobs", "batch/cronjobs"]
-    let store: ObjectStore
+    let store: any ObjectStore
 
-    public init(store: ObjectStore) {
+    public init(store: any ObjectStore) {
         self.store = store
     }
 

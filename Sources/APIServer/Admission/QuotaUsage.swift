@@ -74,7 +74,7 @@ enum QuotaUsage {
     }
 
     /// The namespace's current usage for `keys`, from the stored objects the quota's scopes select.
-    static func measure(_ keys: [String], namespace: String, scopes: QuotaScopes, store: ObjectStore) async throws -> [String: Quantity] {
+    static func measure(_ keys: [String], namespace: String, scopes: QuotaScopes, store: any ObjectStore) async throws -> [String: Quantity] {
         var used: [String: Quantity] = [:]
         var byResource: [String: (group: String, plural: String, keys: [String])] = [:]
         for key in keys {

@@ -11,10 +11,10 @@ import Foundation
 /// kube-apiserver's informer); each quota that applies is then read from the store, so the
 /// charge is made against its current usage.
 public struct ResourceQuotaAdmission: AdmissionPlugin {
-    let store: ObjectStore
+    let store: any ObjectStore
     let quotas: WatchedObjects
 
-    public init(store: ObjectStore, quotas: WatchedObjects) {
+    public init(store: any ObjectStore, quotas: WatchedObjects) {
         self.store = store
         self.quotas = quotas
     }

@@ -3,9 +3,9 @@
 /// a class that does not exist, an overhead the pod sets differently, or a node selector
 /// that contradicts the class's refuses the pod (403).
 public struct RuntimeClassAdmission: AdmissionPlugin {
-    let store: ObjectStore
+    let store: any ObjectStore
 
-    public init(store: ObjectStore) { self.store = store }
+    public init(store: any ObjectStore) { self.store = store }
 
     public func admit(_ pod: inout JSON, _ request: AdmissionRequest) async throws -> AdmissionOutcome {
         guard request.operation == .create, request.isCore("pods"),

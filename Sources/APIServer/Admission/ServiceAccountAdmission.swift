@@ -4,9 +4,9 @@
 /// bound token, the cluster CA and the namespace) mounted into every container.
 public struct ServiceAccountAdmission: AdmissionPlugin {
     static let mountPath = "/var/run/secrets/kubernetes.io/serviceaccount"
-    let store: ObjectStore
+    let store: any ObjectStore
 
-    public init(store: ObjectStore) {
+    public init(store: any ObjectStore) {
         self.store = store
     }
 

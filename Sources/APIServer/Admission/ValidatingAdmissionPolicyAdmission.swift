@@ -10,11 +10,11 @@ import Synchronization
 public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
     static let group = "admissionregistration.k8s.io"
     let objects: WatchedObjects
-    let store: ObjectStore
+    let store: any ObjectStore
     let catalog: ResourceCatalog
     private let index = Mutex<(generation: Int, index: AdmissionPolicyIndex)>((-1, AdmissionPolicyIndex()))
 
-    public init(objects: WatchedObjects, store: ObjectStore, catalog: ResourceCatalog) {
+    public init(objects: WatchedObjects, store: any ObjectStore, catalog: ResourceCatalog) {
         self.objects = objects
         self.store = store
         self.catalog = catalog
@@ -96,12 +96,12 @@ public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
     struct Context {
         let object: JSON
         let request: AdmissionRequest
-        let store: ObjectStore
+        let store: any ObjectStore
         let base: [String: CELValue]
         var namespaceObject: JSON??
         private var namespaceValue: CELValue?
 
-        init(object: JSON, request: AdmissionRequest, store: ObjectStore) {
+        init(object: JSON, request: AdmissionRequest, store: any ObjectStore) {
             self.object = object
             self.request = request
             self.store = store

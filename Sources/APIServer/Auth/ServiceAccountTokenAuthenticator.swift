@@ -6,7 +6,7 @@ import Foundation
 /// `system:serviceaccounts` and `system:serviceaccounts:NAMESPACE`.
 public struct ServiceAccountTokenAuthenticator: Authenticator {
     let tokens: ServiceAccountTokens
-    let store: ObjectStore
+    let store: any ObjectStore
 
     public func authenticate(_ request: HTTPRequest) async -> AuthenticationResult {
         guard let token = request.bearerToken else { return .noCredential }

@@ -1,4 +1,3 @@
-import KineLayer
 import Logging
 
 /// Fills the rules of every ClusterRole with an `aggregationRule` with the rules of the
@@ -6,10 +5,10 @@ import Logging
 /// `admin`, `edit` and `view` grow as roles labelled to aggregate into them appear.
 public struct ClusterRoleAggregator: Sendable {
     static let prefix = RegistryKey.resourcePrefix(group: "rbac.authorization.k8s.io", resource: "clusterroles")
-    let store: ObjectStore
+    let store: any ObjectStore
     let logger: Logger
 
-    public init(store: ObjectStore, logger: Logger) {
+    public init(store: any ObjectStore, logger: Logger) {
         self.store = store
         self.logger = logger
     }
@@ -27,7 +26,7 @@ public struct ClusterRoleAggregator: Sendable {
     func aggregate() async throws {
         var roles: [(key: String, revision: Int64, object: JSON)] = []
         try await store.forEach(prefix: Self.prefix) { entry in
-            roles.append((entry.key, entry.modRevision, try ObjectStore.decode(entry.value, key: entry.key, revision: entry.modRevision)))
+            roles.append((entry.key, entry.modRevision, try StoredCodec.decode(entry.value, key: entry.key, revision: entry.modRevision)))
         }
         roles.sort { $0.key < $1.key }
         for role in roles {

@@ -1,5 +1,4 @@
 import Foundation
-import KineLayer
 import Logging
 import Synchronization
 
@@ -9,13 +8,13 @@ import Synchronization
 /// `Terminating` while its objects are deleted; then its cleanup finalizer goes, and it with it.
 public final class CustomResourceDefinitionController: Sendable {
     static let prefix = CustomResourceRegistry.prefix
-    let store: ObjectStore
+    let store: any ObjectStore
     let logger: Logger
     /// Whether the last pass saw a definition being deleted (only then is it looked at again
     /// on a timer, for objects its finalizers still hold).
     private let terminating = Mutex(false)
 
-    public init(store: ObjectStore, logger: Logger) {
+    public init(store: any ObjectStore, logger: Logger) {
         self.store = store
         self.logger = logger
     }

@@ -1,4 +1,3 @@
-import KineLayer
 import Logging
 import Synchronization
 
@@ -16,12 +15,12 @@ public final class GarbageCollector: Sendable {
     public static let foregroundFinalizer = "foregroundDeletion"
     public static let orphanFinalizer = "orphan"
 
-    let store: ObjectStore
+    let store: any ObjectStore
     let catalog: ResourceCatalog
     let logger: Logger
     private let graph = Mutex(OwnerGraph())
 
-    public init(store: ObjectStore, catalog: ResourceCatalog, logger: Logger) {
+    public init(store: any ObjectStore, catalog: ResourceCatalog, logger: Logger) {
         self.store = store
         self.catalog = catalog
         self.logger = logger
@@ -43,11 +42,11 @@ public final class GarbageCollector: Sendable {
         }
     }
 
-    private func apply(_ event: Event) async throws {
-        let key = event.kv.keyString
+    private func apply(_ event: StoreEvent) async throws {
+        let key = event.key
         switch event.kind {
         case .put:
-            guard let stored = try? ObjectStore.decode(event.kv) else { return }
+            guard let stored = try? StoredCodec.decode(event.entry) else { return }
             let uid = graph.withLock { $0.record(key: key, object: stored.object) }
             if let uid { try await attend(uid, as: stored) }
         case .delete:

@@ -9,7 +9,7 @@ import Synchronization
 /// clock (how long since it saw the record change), not by comparing clocks across nodes.
 /// A holder that cannot renew for a lease duration stops its loops.
 public final class LeaderElector: Sendable {
-    let store: ObjectStore
+    let store: any ObjectStore
     /// This server's identity; stable across restarts, so a restarted holder resumes at once.
     public let identity: String
     let logger: Logger
@@ -20,7 +20,7 @@ public final class LeaderElector: Sendable {
     public static let leaseName = "skiff-controllers"
     static let key = RegistryKey(group: "coordination.k8s.io", resource: "leases", namespace: "kube-system", name: leaseName).path
 
-    public init(store: ObjectStore, identity: String, leaseDuration: Duration = .seconds(10),
+    public init(store: any ObjectStore, identity: String, leaseDuration: Duration = .seconds(10),
                 renewInterval: Duration = .seconds(2), logger: Logger) {
         self.store = store
         self.identity = identity

@@ -1,4 +1,3 @@
-import KineLayer
 import Logging
 import Synchronization
 
@@ -7,14 +6,14 @@ import Synchronization
 /// namespace's conditions, then drops the `kubernetes` finalizer and removes the namespace
 /// once no finalizer is left. Works from a namespace watch (one pass at start).
 public final class NamespaceController: Sendable {
-    let store: ObjectStore
+    let store: any ObjectStore
     let catalog: ResourceCatalog
     let logger: Logger
     /// Terminating namespaces whose content still has finalizers.
     private let waiting = Mutex(Set<String>())
     let recheckInterval: Duration = .seconds(2)
 
-    public init(store: ObjectStore, catalog: ResourceCatalog, logger: Logger) {
+    public init(store: any ObjectStore, catalog: ResourceCatalog, logger: Logger) {
         self.store = store
         self.catalog = catalog
         self.logger = logger
@@ -32,7 +31,7 @@ public final class NamespaceController: Sendable {
                 group.addTask {
                     try await self.store.watchChanges(prefix: Self.prefix, after: revision) { events in
                         for event in events where event.kind == .put {
-                            try await self.finalize(String(event.kv.keyString.dropFirst(Self.prefix.count)))
+                            try await self.finalize(String(event.key.dropFirst(Self.prefix.count)))
                         }
                     }
                 }

@@ -1,4 +1,3 @@
-import KineLayer
 import Logging
 import Synchronization
 
@@ -9,12 +8,12 @@ import Synchronization
 /// conditional on the quota not having changed since it was read, so a create admitted
 /// meanwhile (which changes the quota) makes the loop measure again rather than lose it.
 public final class ResourceQuotaController: Sendable {
-    let store: ObjectStore
+    let store: any ObjectStore
     let logger: Logger
     /// Namespaces that hold at least one quota.
     private let quotaNamespaces = Mutex(Set<String>())
 
-    public init(store: ObjectStore, logger: Logger) {
+    public init(store: any ObjectStore, logger: Logger) {
         self.store = store
         self.logger = logger
     }
@@ -33,7 +32,7 @@ public final class ResourceQuotaController: Sendable {
             try await store.watchChanges(prefix: RegistryKey.root, after: revision) { events in
                 var touched = Set<String>()
                 for event in events {
-                    guard let key = RegistryKey(parsing: event.kv.keyString, namespaced: true), let namespace = key.namespace else { continue }
+                    guard let key = RegistryKey(parsing: event.key, namespaced: true), let namespace = key.namespace else { continue }
                     let isQuota = key.group.isEmpty && key.resource == "resourcequotas"
                     if isQuota && event.kind == .put { quotaNamespaces.withLock { _ = $0.insert(namespace) } }
                     if isQuota || event.kind == .delete || (key.group.isEmpty && key.resource == "pods") { touched.insert(namespace) }

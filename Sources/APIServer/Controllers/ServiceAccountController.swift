@@ -1,4 +1,3 @@
-import KineLayer
 import Logging
 
 /// Keeps, in every active namespace, the `default` ServiceAccount and the `kube-root-ca.crt`
@@ -9,11 +8,11 @@ public struct ServiceAccountController: Sendable {
     static let serviceAccountName = "default"
     static let rootCAConfigMap = "kube-root-ca.crt"
 
-    let store: ObjectStore
+    let store: any ObjectStore
     let caCertificate: String
     let logger: Logger
 
-    public init(store: ObjectStore, caCertificate: String, logger: Logger) {
+    public init(store: any ObjectStore, caCertificate: String, logger: Logger) {
         self.store = store
         self.caCertificate = caCertificate
         self.logger = logger
@@ -44,8 +43,8 @@ public struct ServiceAccountController: Sendable {
         }
     }
 
-    private func handle(_ event: Event, prefix: String) async throws {
-        let parts = event.kv.keyString.dropFirst(prefix.count).split(separator: "/").map(String.init)
+    private func handle(_ event: StoreEvent, prefix: String) async throws {
+        let parts = event.key.dropFirst(prefix.count).split(separator: "/").map(String.init)
         switch prefix {
         case Self.namespaces:
             if event.kind == .put, let name = parts.first { try await ensure(namespace: name) }

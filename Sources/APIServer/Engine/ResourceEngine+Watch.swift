@@ -1,5 +1,3 @@
-import KineLayer
-
 extension ResourceEngine {
     /// WATCH: a stream of `{"type": ..., "object": ...}` lines, one per change, flushed as it
     /// happens. Without a resourceVersion (or with "0") the current objects come first as
@@ -66,22 +64,22 @@ extension ResourceEngine {
         let format = request.format
         return HTTPResponse(status: .ok, headers: .init(headers), body: .stream { writer in
             let encoder = WatchEventEncoder(table: table, resource: resource, format: format, protobuf: protobuf)
-            let kineWatch: KineWatch
+            let storeWatch: StoreWatch
             do {
-                kineWatch = try await store.kine.watch(.prefix(Array(prefix.utf8)), startRevision: startRevision + 1)
-            } catch KineError.compacted(let compacted, _) {
+                storeWatch = try await store.watch(prefix: prefix, after: startRevision)
+            } catch ObjectStoreError.compacted(let compacted, _) {
                 let status = StatusError.expired("too old resource version: \(startRevision) (\(compacted))").status
                 try await writer.write(encoder.line("ERROR", status, raw: true))
                 return
             }
-            defer { store.kine.cancelWatch(kineWatch.id) }
+            defer { store.cancelWatch(storeWatch.id) }
             for object in initialObjects { try await writer.write(encoder.line("ADDED", object)) }
             if sendInitialEvents {
                 try await writer.write(encoder.bookmark(startRevision, initialEventsEnd: true))
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for try await message in kineWatch.stream {
+                    for try await message in storeWatch.stream {
                         switch message {
                         case .events(let events):
                             var out: [UInt8] = []
@@ -99,7 +97,7 @@ extension ResourceEngine {
                     group.addTask {
                         while true {
                             try await Task.sleep(for: interval)
-                            store.kine.requestProgress(kineWatch.id)
+                            store.requestProgress(storeWatch.id)
                         }
                     }
                 }
@@ -111,18 +109,18 @@ extension ResourceEngine {
     }
 
     /// The watch event a change makes for a client with these selectors, if any.
-    static func watchEvent(_ event: Event, _ labels: LabelSelector, _ fields: FieldSelector,
+    static func watchEvent(_ event: StoreEvent, _ labels: LabelSelector, _ fields: FieldSelector,
                            strategy: any ResourceStrategy) throws -> (String, JSON)? {
         switch event.kind {
         case .delete:
-            guard let previous = event.prevKV else { return nil }
-            let old = try ObjectStore.decode(previous, revision: event.revision).object
+            guard let previous = event.previous else { return nil }
+            let old = try StoredCodec.decode(previous, revision: event.revision).object
             return matches(old, labels, fields, strategy: strategy) ? ("DELETED", old) : nil
         case .put:
-            let new = try ObjectStore.decode(event.kv).object
+            let new = try StoredCodec.decode(event.entry).object
             let newMatches = matches(new, labels, fields, strategy: strategy)
-            guard !event.isCreate, let previous = event.prevKV else { return newMatches ? ("ADDED", new) : nil }
-            let oldMatches = matches(try ObjectStore.decode(previous).object, labels, fields, strategy: strategy)
+            guard !event.isCreate, let previous = event.previous else { return newMatches ? ("ADDED", new) : nil }
+            let oldMatches = matches(try StoredCodec.decode(previous).object, labels, fields, strategy: strategy)
             switch (oldMatches, newMatches) {
             case (true, true): return ("MODIFIED", new)
             case (false, true): return ("ADDED", new)

@@ -1,11 +1,10 @@
 import Foundation
-import KineLayer
 import Logging
 
 /// The generic, schema-driven resource engine: every resource, built-in or custom, is served
 /// by these verbs from its descriptor and strategy. One file per verb.
 public struct ResourceEngine: Sendable {
-    public let store: ObjectStore
+    public let store: any ObjectStore
     /// The served resources (for the resources a request touches besides its own).
     let catalog: ResourceCatalog
     /// Answers TokenReviews.
@@ -24,7 +23,7 @@ public struct ResourceEngine: Sendable {
     /// How often a watch sends a bookmark when asked for them.
     var bookmarkInterval: Duration = .seconds(30)
 
-    public init(store: ObjectStore, catalog: ResourceCatalog, authenticator: any Authenticator, authorizer: any Authorizer,
+    public init(store: any ObjectStore, catalog: ResourceCatalog, authenticator: any Authenticator, authorizer: any Authorizer,
                 definitions: SchemaDefinitions, serviceAddresses: ServiceAddressAllocator? = nil,
                 serviceAccountTokens: ServiceAccountTokenAuthenticator? = nil, admission: AdmissionChain = AdmissionChain([]),
                 logger: Logger) {
@@ -130,20 +129,8 @@ public struct ResourceEngine: Sendable {
     /// Maps storage errors to `Status` errors.
     static func translate(_ error: any Error) -> StatusError {
         if let status = error as? StatusError { return status }
-        switch KineError.classify(error) {
-        case .compacted(let compacted, let requested)?:
-            return StatusError.expired("too old resource version: \(requested) (\(compacted))")
-        case .futureRevision(let requested, _)?:
-            return StatusError.timeout("Too large resource version: \(requested)")
-        case .unavailable?:
-            return StatusError.serviceUnavailable("the storage cluster has no leader; the request was not carried out")
-        case .storageFailed?:
-            return StatusError.internalError("the storage backend failed; see the server's log")
-        case let kine?:
-            return StatusError.internalError(kine.description)
-        case nil:
-            return StatusError.internalError("\(error)")
-        }
+        if let store = ObjectStoreError.classify(error) { return store.status }
+        return StatusError.internalError("\(error)")
     }
 
     /// The object as JSON, as its metadata alone or as a one-row Table.

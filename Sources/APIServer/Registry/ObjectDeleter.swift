@@ -2,7 +2,7 @@
 /// marking an object as being deleted (with a finalizer that holds it), releasing a
 /// finalizer (the object goes with the last one), and dropping owner references.
 struct ObjectDeleter: Sendable {
-    let store: ObjectStore
+    let store: any ObjectStore
 
     /// `object` marked as being deleted: `deletionTimestamp` (if not set yet) with
     /// `deletionGracePeriodSeconds`, `finalizer` added, and for objects with a spec a new

@@ -1,5 +1,4 @@
 import Foundation
-import KineLayer
 
 /// Hands out Service cluster IPs (from `--service-cluster-ip-range`, default 10.96.0.0/12)
 /// and node ports (30000-32767) without duplicates, also under concurrent creates on any
@@ -7,7 +6,7 @@ import KineLayer
 /// only one writer can do. An allocation whose Service is gone (deleted with its namespace, or
 /// by a crash between the two writes) is taken over.
 public struct ServiceAddressAllocator: Sendable {
-    let store: ObjectStore
+    let store: any ObjectStore
     /// The IPv4 range, as a base address and a size.
     let base: UInt32
     let size: UInt32
@@ -15,7 +14,7 @@ public struct ServiceAddressAllocator: Sendable {
     public let cidr: String
     static let nodePorts: ClosedRange<Int> = 30000...32767
 
-    public init(store: ObjectStore, range: String) throws {
+    public init(store: any ObjectStore, range: String) throws {
         let parts = range.split(separator: "/")
         guard parts.count == 2, let bits = Int(parts[1]), (8...30).contains(bits),
               let address = IPAddressBytes(String(parts[0])), address.bytes.count == 4 else {

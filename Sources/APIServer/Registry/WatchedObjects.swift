@@ -1,4 +1,3 @@
-import KineLayer
 import Logging
 import Synchronization
 
@@ -17,13 +16,13 @@ public final class WatchedObjects: Sendable {
     }
 
     public let prefix: String
-    let store: ObjectStore
+    let store: any ObjectStore
     let logger: Logger
     /// Called with the objects after every change is taken in (and after a full read).
     let onChange: (@Sendable ([String: JSON]) -> Void)?
     private let state = Mutex(State())
 
-    public init(prefix: String, store: ObjectStore, logger: Logger, onChange: (@Sendable ([String: JSON]) -> Void)? = nil) {
+    public init(prefix: String, store: any ObjectStore, logger: Logger, onChange: (@Sendable ([String: JSON]) -> Void)? = nil) {
         self.prefix = prefix
         self.store = store
         self.logger = logger
@@ -43,7 +42,7 @@ public final class WatchedObjects: Sendable {
         let revision = try await store.currentRevision()
         var objects: [String: JSON] = [:]
         try await store.forEach(prefix: prefix, revision: revision) { entry in
-            objects[entry.key] = try ObjectStore.decode(entry.value, key: entry.key, revision: entry.modRevision)
+            objects[entry.key] = try StoredCodec.decode(entry.value, key: entry.key, revision: entry.modRevision)
         }
         state.withLock {
             $0.objects = objects
@@ -59,10 +58,10 @@ public final class WatchedObjects: Sendable {
         await ControllerLoop.run("cache of \(prefix)", logger: logger) {
             if !state.withLock({ $0.loaded }) { try await load() }
             let start = state.withLock { $0.revision }
-            let watch: KineWatch
+            let watch: StoreWatch
             do {
                 watch = try await store.watch(prefix: prefix, after: start)
-            } catch KineError.compacted {
+            } catch ObjectStoreError.compacted {
                 try await load()
                 return
             }
@@ -81,12 +80,11 @@ public final class WatchedObjects: Sendable {
         }
     }
 
-    private func apply(_ events: [Event]) throws {
+    private func apply(_ events: [StoreEvent]) throws {
         let changes = try events.map { event -> (String, JSON?) in
-            let key = event.kv.keyString
-            return (key, event.kind == .put ? try ObjectStore.decode(event.kv.value, key: key, revision: event.kv.modRevision) : nil)
+            (event.key, event.kind == .put ? try StoredCodec.decode(event.value, key: event.key, revision: event.revision) : nil)
         }
-        let last = events.last?.kv.modRevision ?? 0
+        let last = events.last?.revision ?? 0
         state.withLock {
             for (key, object) in changes { $0.objects[key] = object }
             $0.revision = max($0.revision, last)

@@ -9,7 +9,7 @@ public final class CustomResourceRegistry: Sendable {
     static let objectMeta = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
     let objects: WatchedObjects
 
-    public init(store: ObjectStore, catalog: ResourceCatalog, definitions: SchemaDefinitions, logger: Logger) {
+    public init(store: any ObjectStore, catalog: ResourceCatalog, definitions: SchemaDefinitions, logger: Logger) {
         objects = WatchedObjects(prefix: Self.prefix, store: store, logger: logger) { crds in
             Self.rebuild(crds, catalog: catalog, definitions: definitions)
         }

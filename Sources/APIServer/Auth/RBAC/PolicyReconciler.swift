@@ -3,7 +3,7 @@
 /// `rbac.authorization.kubernetes.io/autoupdate: "false"`) get back missing rules, labels,
 /// annotations, aggregation selectors and subjects, and keep whatever was added to them.
 struct PolicyReconciler {
-    let store: ObjectStore
+    let store: any ObjectStore
 
     func reconcile() async throws {
         for role in BootstrapPolicy.clusterRoles {

@@ -9,7 +9,7 @@ public final class RBACPolicyCache: Sendable {
     let objects: WatchedObjects
     private let index = Mutex<(generation: Int, policy: RBACPolicy)>((-1, RBACPolicy()))
 
-    public init(store: ObjectStore, logger: Logger) {
+    public init(store: any ObjectStore, logger: Logger) {
         objects = WatchedObjects(prefix: Self.prefix, store: store, logger: logger)
     }
 
