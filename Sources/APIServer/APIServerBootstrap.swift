@@ -50,6 +50,9 @@ public struct APIServerBootstrap: Sendable {
     let customResources: CustomResourceRegistry
     public let customResourceDefinitions: CustomResourceDefinitionController
     let objects: any ObjectStore
+    /// Where the loops' clients send their writes, and what they resolve keys with.
+    let loopback: LoopbackTarget
+    let catalog: ResourceCatalog
     let serviceAddresses: ServiceAddressAllocator
     let api: KubernetesAPI
     let dataDirectory: String
@@ -72,7 +75,9 @@ public struct APIServerBootstrap: Sendable {
     /// the controller lease (one server of a cluster at a time; at once on a single server),
     /// until cancelled.
     public func runControllers(identity: String) async {
-        let cache = policyCache, elector = LeaderElector(store: objects, identity: identity, logger: logger), controllers = controllers
+        let cache = policyCache, controllers = controllers
+        let elector = LeaderElector(store: objects, client: LoopbackClient(target: loopback, catalog: catalog, loop: "leader-election"),
+                                    identity: identity, logger: logger)
         let admissionPolicies = self.admissionPolicies, customResources = self.customResources, quotas = self.quotas
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await cache.run() }
@@ -92,23 +97,26 @@ public struct APIServerBootstrap: Sendable {
         self.objects = objects
         let serviceAddresses = try ServiceAddressAllocator(store: objects, range: configuration.serviceClusterIPRange)
         self.serviceAddresses = serviceAddresses
-        serviceAccounts = ServiceAccountController(store: objects, caCertificate: try String(contentsOfFile: pki.caCertificatePath, encoding: .utf8),
-                                                   logger: logger)
         let catalog = try ResourceCatalog.builtIn()
-        namespaces = NamespaceController(store: objects, catalog: catalog, logger: logger)
-        garbageCollector = GarbageCollector(store: objects, catalog: catalog, logger: logger)
-        try await Self.createDefaultNamespaces(objects, catalog: catalog)
+        // Every writer inside the server writes through the API built below, as a loop of its own.
+        let loopback = LoopbackTarget()
+        func client(_ loop: String) -> LoopbackClient { LoopbackClient(target: loopback, catalog: catalog, loop: loop) }
+        self.loopback = loopback
+        self.catalog = catalog
+        serviceAccounts = ServiceAccountController(store: objects, client: client("serviceaccount-controller"),
+                                                   caCertificate: try String(contentsOfFile: pki.caCertificatePath, encoding: .utf8),
+                                                   logger: logger)
+        namespaces = NamespaceController(store: objects, client: client("namespace-controller"), catalog: catalog, logger: logger)
+        garbageCollector = GarbageCollector(store: objects, client: client("garbage-collector"), catalog: catalog, logger: logger)
         let tokens = ServiceAccountTokenAuthenticator(
             tokens: try ServiceAccountTokens(keyPEM: try String(contentsOfFile: pki.serviceAccountKeyPath, encoding: .utf8)), store: objects)
         var authenticators: [any Authenticator] = [ClientCertificateAuthenticator(), tokens]
         if let file = configuration.tokenAuthFile { authenticators.append(try TokenFileAuthenticator(path: file)) }
         let authenticator = AuthenticatorChain(authenticators)
-        clusterRoleAggregator = ClusterRoleAggregator(store: objects, logger: logger)
-        resourceQuotas = ResourceQuotaController(store: objects, logger: logger)
-        try await PolicyReconciler(store: objects).reconcile()
-        try await clusterRoleAggregator.aggregate()
-        policyCache = RBACPolicyCache(store: objects, logger: logger)
-        try await policyCache.load()
+        clusterRoleAggregator = ClusterRoleAggregator(store: objects, client: client("clusterrole-aggregator"), logger: logger)
+        resourceQuotas = ResourceQuotaController(store: objects, client: client("resourcequota-controller"), logger: logger)
+        let policyCache = RBACPolicyCache(store: objects, logger: logger)
+        self.policyCache = policyCache
         admissionPolicies = WatchedObjects(prefix: RegistryKey.root + "admissionregistration.k8s.io/", store: objects, logger: logger)
         try await admissionPolicies.load()
         let authorizer: any Authorizer
@@ -132,7 +140,7 @@ public struct APIServerBootstrap: Sendable {
         let schemas = SchemaDefinitions(definitions)
         customResources = CustomResourceRegistry(store: objects, catalog: catalog, definitions: schemas, logger: logger)
         try await customResources.load()
-        customResourceDefinitions = CustomResourceDefinitionController(store: objects, logger: logger)
+        customResourceDefinitions = CustomResourceDefinitionController(store: objects, client: client("crd-controller"), logger: logger)
         let engine = ResourceEngine(store: objects, catalog: catalog, authenticator: authenticator, authorizer: authorizer,
                                     definitions: schemas, serviceAddresses: serviceAddresses,
                                     serviceAccountTokens: tokens, admission: AdmissionChain(admission), logger: logger)
@@ -150,6 +158,14 @@ public struct APIServerBootstrap: Sendable {
                                     authenticator: authenticator, authorizer: authorizer, metrics: metrics, audit: audit,
                                     customResources: customResources, logger: logger)
         self.api = api
+        loopback.attach(api)
+        // What every cluster has, written through the API: the default namespaces, the
+        // bootstrap roles and bindings, the aggregated roles' rules. Then the policy is read.
+        let bootstrapClient = client("bootstrap")
+        try await Self.createDefaultNamespaces(objects, client: bootstrapClient, catalog: catalog)
+        try await PolicyReconciler(store: objects, client: client("policy-reconciler")).reconcile()
+        try await clusterRoleAggregator.aggregate()
+        try await policyCache.load()
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(pki.serverCertificatePath).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: pki.serverKeyPath, format: .pem)))
@@ -175,24 +191,19 @@ public struct APIServerBootstrap: Sendable {
         return kubeconfig
     }
 
+    /// The bootstrap's own client: what it writes goes through the API as `system:skiff:bootstrap`.
+    var bootstrapClient: LoopbackClient { LoopbackClient(target: loopback, catalog: catalog, loop: "bootstrap") }
+
     /// Creates or corrects the `kubernetes` Service in `default` (the first address of the
     /// service range, port 443) and its Endpoints, pointing at this server.
     func publishAPIService(port: Int) async throws {
         let serviceKey = RegistryKey(group: "", resource: "services", namespace: "default", name: "kubernetes").path
         let ports: JSON = [["name": "https", "port": 443, "protocol": "TCP", "targetPort": .int(Int64(port))]]
-        if let current = try await objects.get(serviceKey) {
-            var service = current.object
-            service[path: ["spec", "ports"]] = ports
-            if service != current.object { _ = try await objects.update(serviceKey, service, expectedRevision: current.modRevision) }
-        } else {
-            var service = JSON.newObject(apiVersion: "v1", kind: "Service", name: "kubernetes", namespace: "default",
-                                         labels: ["component": "apiserver", "provider": "kubernetes"])
-            service["spec"] = ["type": "ClusterIP", "sessionAffinity": "None", "clusterIP": .string(serviceAddresses.apiServerIP),
-                               "internalTrafficPolicy": "Cluster", "ports": ports]
-            service["status"] = ["loadBalancer": .emptyObject]
-            try await serviceAddresses.allocate(&service)
-            _ = try await objects.create(serviceKey, service)
-        }
+        var service = JSON.newObject(apiVersion: "v1", kind: "Service", name: "kubernetes", namespace: "default",
+                                     labels: ["component": "apiserver", "provider": "kubernetes"])
+        service["spec"] = ["type": "ClusterIP", "sessionAffinity": "None", "clusterIP": .string(serviceAddresses.apiServerIP),
+                           "internalTrafficPolicy": "Cluster", "ports": ports]
+        try await ensure(serviceKey, service) { $0[path: ["spec", "ports"]] = ports }
         let subsets: JSON = [["addresses": [["ip": .string(advertisedHost)]],
                               "ports": [["name": "https", "port": .int(Int64(port)), "protocol": "TCP"]]]]
         try await ensure(RegistryKey(group: "", resource: "endpoints", namespace: "default", name: "kubernetes").path,
@@ -229,29 +240,34 @@ public struct APIServerBootstrap: Sendable {
     }
 
     /// Creates `fresh` with `correct` applied at `key`, or applies `correct` to what is there
-    /// and writes it back if that changed it.
+    /// and writes it back if that changed it; what `correct` sets in `status` is written
+    /// through the status subresource (a create or an update of the object resets it).
     func ensure(_ key: String, _ fresh: JSON, correct: (inout JSON) -> Void) async throws {
-        if let current = try await objects.get(key) {
+        let client = bootstrapClient
+        var wanted = fresh
+        correct(&wanted)
+        var stored = try await objects.get(key)
+        if stored == nil { stored = try await client.create(key, wanted) }
+        stored = try await client.guaranteedUpdate(key, in: objects) { current in
             var object = current.object
             correct(&object)
-            if object != current.object { _ = try await objects.update(key, object, expectedRevision: current.modRevision) }
-        } else {
-            var object = fresh
+            return object
+        }
+        guard let stored, let status = wanted["status"], stored.object["status"] != status else { return }
+        try await client.guaranteedUpdate(key, in: objects, subresource: "status") { current in
+            var object = current.object
             correct(&object)
-            _ = try await objects.create(key, object)
+            return object
         }
     }
 
     /// Creates `default`, `kube-system`, `kube-public` and `kube-node-lease` if missing.
-    static func createDefaultNamespaces(_ store: any ObjectStore, catalog: ResourceCatalog) async throws {
+    static func createDefaultNamespaces(_ store: any ObjectStore, client: LoopbackClient, catalog: ResourceCatalog) async throws {
         for name in defaultNamespaces {
             let key = RegistryKey(group: "", resource: "namespaces", namespace: nil, name: name).path
             if try await store.get(key) != nil { continue }
-            var object = JSON.newObject(apiVersion: "v1", kind: "Namespace", name: name,
-                                        labels: ["kubernetes.io/metadata.name": .string(name)])
-            object["spec"] = ["finalizers": ["kubernetes"]]
-            object["status"] = ["phase": "Active"]
-            _ = try await store.create(key, object)
+            // The namespace strategy gives it its label, finalizer and phase.
+            try await client.create(key, .newObject(apiVersion: "v1", kind: "Namespace", name: name))
         }
     }
 }

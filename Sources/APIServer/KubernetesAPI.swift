@@ -62,6 +62,16 @@ public final class KubernetesAPI: HTTPResponder {
     }
 
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        await respond(to: request, preauthenticated: nil)
+    }
+
+    /// Answers a request made inside the server by `user` (a ``LoopbackClient``): everything
+    /// a client's request passes but authentication.
+    func respond(to request: HTTPRequest, as user: UserInfo) async -> HTTPResponse {
+        await respond(to: request, preauthenticated: user)
+    }
+
+    private func respond(to request: HTTPRequest, preauthenticated: UserInfo?) async -> HTTPResponse {
         let started = ContinuousClock.now, received = Date()
         var user: UserInfo? = nil
         var requestInfo: RequestInfo? = nil
@@ -70,12 +80,16 @@ public final class KubernetesAPI: HTTPResponder {
         var response: HTTPResponse
         var format = ResponseFormat.json
         do {
-            switch await authenticator.authenticate(request) {
-            case .authenticated(let u): user = try await impersonation.effectiveUser(request, authenticated: u)
-            case .rejected: throw StatusError.unauthorized
-            case .noCredential:
-                let isPublic = Self.publicPaths.contains(where: { request.path == $0 || request.path.hasPrefix($0 + "/") })
-                if !isPublic { throw StatusError.unauthorized }
+            if let preauthenticated {
+                user = preauthenticated
+            } else {
+                switch await authenticator.authenticate(request) {
+                case .authenticated(let u): user = try await impersonation.effectiveUser(request, authenticated: u)
+                case .rejected: throw StatusError.unauthorized
+                case .noCredential:
+                    let isPublic = Self.publicPaths.contains(where: { request.path == $0 || request.path.hasPrefix($0 + "/") })
+                    if !isPublic { throw StatusError.unauthorized }
+                }
             }
             if let info = RequestInfo(method: request.method, path: request.path, query: request.query) {
                 requestInfo = info

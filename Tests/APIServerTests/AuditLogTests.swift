@@ -34,8 +34,14 @@ import Testing
         let events = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(events.count == lines.count && !events.isEmpty, "every line is one JSON event")
         func ref(_ e: [String: Any]) -> [String: Any] { e["objectRef"] as? [String: Any] ?? [:] }
-        let creates = events.filter { $0["verb"] as? String == "create" && ref($0)["resource"] as? String == "configmaps" }
+        func user(_ e: [String: Any]) -> String? { (e["user"] as? [String: Any])?["username"] as? String }
+        let configMapCreates = events.filter { $0["verb"] as? String == "create" && ref($0)["resource"] as? String == "configmaps" }
+        let creates = configMapCreates.filter { user($0) == "admin" }
         #expect(creates.count == 3, "one line per create: \(creates.count)")
+        // The server's own loops write through the API too, under their own names.
+        let rootCA = configMapCreates.filter { user($0) == "system:skiff:serviceaccount-controller" }
+        #expect(rootCA.contains { ref($0)["name"] as? String == "kube-root-ca.crt" && ref($0)["namespace"] as? String == "default" },
+                "the root CA publisher's create is audited: \(configMapCreates.map { user($0) ?? "" })")
         let first = try #require(creates.first)
         #expect(first["level"] as? String == "RequestResponse" && first["kind"] as? String == "Event")
         #expect((first["user"] as? [String: Any])?["username"] as? String == "admin")

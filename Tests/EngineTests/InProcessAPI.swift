@@ -18,15 +18,16 @@ final class InProcessAPI: Sendable {
 
     /// A server with an admin (`system:masters`) and a viewer (no bindings) token; with
     /// `controllers`, the control loops run too (garbage collector, namespace lifecycle...).
-    init(controllers: Bool = false) async throws {
+    init(controllers: Bool = false, audit: Bool = false) async throws {
         directory = try TemporaryDirectory()
         let tokens = directory.path + "/tokens.csv"
         try "\(Self.adminToken),admin,u-admin,system:masters\n\(Self.viewerToken),viewer,u-viewer\n"
             .write(toFile: tokens, atomically: true, encoding: .utf8)
         var configuration = APIServerBootstrap.Configuration(dataDirectory: directory.path, host: "127.0.0.1", port: 0)
         configuration.tokenAuthFile = tokens
+        if audit { configuration.auditLogPath = directory.path + "/audit.log" }
         var logger = Logger(label: "engine-tests")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["ENGINE_TEST_LOG"] == "1" ? .info : .warning
         let store = MemoryObjectStore()
         self.store = store
         let bootstrap = try await APIServerBootstrap(configuration: configuration, store: store, logger: logger)
@@ -37,6 +38,12 @@ final class InProcessAPI: Sendable {
     deinit {
         loops?.cancel()
         directory.remove()
+    }
+
+    /// The audit log's events so far (with `audit: true`).
+    func auditEvents() -> [JSON] {
+        guard let text = try? String(contentsOfFile: directory.path + "/audit.log", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSON.parse(String($0)) }
     }
 
     /// An answer: its status and its body as JSON (`null` when it is not JSON).

@@ -98,3 +98,12 @@ public struct SpawnFailed: Error, CustomStringConvertible {
     public var description: String { "cannot run \(executable): \(String(cString: strerror(code)))" }
 }
 
+
+/// Runs blocking work (starting servers, waiting for processes) on a dispatch thread, so that
+/// it does not hold one of the few threads of the cooperative pool that every async test
+/// shares. Check its results with `#expect` back in the test, not inside `work`.
+public func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
+}

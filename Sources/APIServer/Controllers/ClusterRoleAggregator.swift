@@ -5,11 +5,15 @@ import Logging
 /// `admin`, `edit` and `view` grow as roles labelled to aggregate into them appear.
 public struct ClusterRoleAggregator: Sendable {
     static let prefix = RegistryKey.resourcePrefix(group: "rbac.authorization.k8s.io", resource: "clusterroles")
+    /// Reads.
     let store: any ObjectStore
+    /// Writes, as `system:skiff:clusterrole-aggregator`.
+    let client: LoopbackClient
     let logger: Logger
 
-    public init(store: any ObjectStore, logger: Logger) {
+    public init(store: any ObjectStore, client: LoopbackClient, logger: Logger) {
         self.store = store
+        self.client = client
         self.logger = logger
     }
 
@@ -42,7 +46,7 @@ public struct ClusterRoleAggregator: Sendable {
             var updated = role.object
             updated["rules"] = .array(rules)
             // A conflict means another change came; its event starts another pass.
-            _ = try await store.update(role.key, updated, expectedRevision: role.revision)
+            _ = try await client.update(role.key, updated, expectedRevision: role.revision)
         }
     }
 }

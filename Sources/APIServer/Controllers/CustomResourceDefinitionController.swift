@@ -8,14 +8,18 @@ import Synchronization
 /// `Terminating` while its objects are deleted; then its cleanup finalizer goes, and it with it.
 public final class CustomResourceDefinitionController: Sendable {
     static let prefix = CustomResourceRegistry.prefix
+    /// Reads.
     let store: any ObjectStore
+    /// Writes, as `system:skiff:crd-controller`.
+    let client: LoopbackClient
     let logger: Logger
     /// Whether the last pass saw a definition being deleted (only then is it looked at again
     /// on a timer, for objects its finalizers still hold).
     private let terminating = Mutex(false)
 
-    public init(store: any ObjectStore, logger: Logger) {
+    public init(store: any ObjectStore, client: LoopbackClient, logger: Logger) {
         self.store = store
+        self.client = client
         self.logger = logger
     }
 
@@ -93,7 +97,8 @@ public final class CustomResourceDefinitionController: Sendable {
         updated[path: ["status", "storedVersions"]] = .array(stored.map { .string($0) })
         var revision = revision
         if !ResourceEngine.sameContent(updated, crd) {
-            guard case .written(let written) = try await store.update(key, updated, expectedRevision: revision) else { return }
+            // A conflict: the change that came first has an event of its own, which syncs again.
+            guard case .written(let written) = try await client.update(key, updated, expectedRevision: revision, subresource: "status") else { return }
             revision = written.modRevision
         }
         if terminating, let plural = spec[path: ["names", "plural"]]?.stringValue, !group.isEmpty {
@@ -104,20 +109,24 @@ public final class CustomResourceDefinitionController: Sendable {
     /// Deletes the definition's objects (those with finalizers are marked and waited for);
     /// once none is left the cleanup finalizer is released.
     private func cleanUp(_ key: String, group: String, plural: String) async throws {
-        let deleter = ObjectDeleter(store: store)
-        var remaining = 0
+        var objects: [(key: String, uid: String?, deleting: Bool)] = []
         try await store.forEach(prefix: RegistryKey.resourcePrefix(group: group, resource: plural)) { entry in
-            remaining += 1
             let object = try entry.decoded()
-            let current = StoredObject(object: object, modRevision: entry.modRevision, key: entry.key)
-            _ = try await deleter.delete(current, finalizer: nil)
+            objects.append((entry.key, object[path: ["metadata", "uid"]]?.stringValue, object[path: ["metadata", "deletionTimestamp"]] != nil))
         }
+        let remaining = objects.count
+        for object in objects where !object.deleting { try await client.delete(object.key, uid: object.uid) }
         if remaining > 0 {
             var left = 0
             try await store.forEach(prefix: RegistryKey.resourcePrefix(group: group, resource: plural)) { _ in left += 1 }
             if left > 0 { return }
         }
-        guard let crd = try await store.get(key) else { return }
-        try await deleter.release(crd, finalizer: CustomResourceDefinitionStrategy.cleanupFinalizer)
+        try await client.guaranteedUpdate(key, in: store) { crd in
+            var object = crd.object
+            let finalizers = (object[path: ["metadata", "finalizers"]]?.arrayValue ?? [])
+                .filter { $0 != .string(CustomResourceDefinitionStrategy.cleanupFinalizer) }
+            object[path: ["metadata", "finalizers"]] = finalizers.isEmpty ? nil : .array(finalizers)
+            return object
+        }
     }
 }

@@ -15,13 +15,17 @@ public final class GarbageCollector: Sendable {
     public static let foregroundFinalizer = "foregroundDeletion"
     public static let orphanFinalizer = "orphan"
 
+    /// Reads.
     let store: any ObjectStore
+    /// Writes, as `system:skiff:garbage-collector`.
+    let client: LoopbackClient
     let catalog: ResourceCatalog
     let logger: Logger
     private let graph = Mutex(OwnerGraph())
 
-    public init(store: any ObjectStore, catalog: ResourceCatalog, logger: Logger) {
+    public init(store: any ObjectStore, client: LoopbackClient, catalog: ResourceCatalog, logger: Logger) {
         self.store = store
+        self.client = client
         self.catalog = catalog
         self.logger = logger
     }
@@ -59,17 +63,20 @@ public final class GarbageCollector: Sendable {
     /// drops dangling references) if its owners are gone.
     /// `known` is the object as an event just showed it (not read again).
     private func attend(_ uid: String, as known: StoredObject? = nil) async throws {
-        guard let node = graph.withLock({ $0.nodes[uid] }) else { return }
-        let read = known == nil ? try await store.get(node.key) : known
+        guard let seen = graph.withLock({ $0.nodes[uid] }) else { return }
+        let read = known == nil ? try await store.get(seen.key) : known
         guard let current = read, current.object[path: ["metadata", "uid"]]?.stringValue == uid else { return }
-        let deleter = ObjectDeleter(store: store)
+        // The graph may be behind what was read (a pass over it at start, while this loop's
+        // own writes have not come back as events): it is judged by the object as it is.
+        graph.withLock { _ = $0.record(key: current.key, object: current.object) }
+        guard let node = graph.withLock({ $0.nodes[uid] }) else { return }
         let finalizers = Set((current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).compactMap(\.stringValue))
         if current.object[path: ["metadata", "deletionTimestamp"]] != nil {
             if finalizers.contains(Self.orphanFinalizer) {
                 for dependent in graph.withLock({ $0.dependents(of: uid) }) {
-                    if let d = try await store.get(dependent.key) { try await deleter.dropOwnerReferences(d, uids: [uid]) }
+                    try await dropOwnerReferences(dependent.key, uid: dependent.uid, owners: [uid])
                 }
-                try await deleter.release(current, finalizer: Self.orphanFinalizer)
+                try await release(current.key, uid: uid, finalizer: Self.orphanFinalizer)
                 return
             }
             if finalizers.contains(Self.foregroundFinalizer) {
@@ -83,7 +90,7 @@ public final class GarbageCollector: Sendable {
                         blocking += 1
                     }
                 }
-                if blocking == 0 { try await deleter.release(current, finalizer: Self.foregroundFinalizer) }
+                if blocking == 0 { try await release(current.key, uid: uid, finalizer: Self.foregroundFinalizer) }
                 return
             }
         }
@@ -98,7 +105,6 @@ public final class GarbageCollector: Sendable {
     @discardableResult
     private func settle(_ node: OwnerGraph.Node, _ current: StoredObject) async throws -> Settlement {
         guard !node.owners.isEmpty else { return .kept }
-        let deleter = ObjectDeleter(store: store)
         if current.object[path: ["metadata", "deletionTimestamp"]] != nil { return .deleting }
         var absent = Set<String>(), waiting = Set<String>(), present = 0
         for owner in node.owners {
@@ -109,13 +115,43 @@ public final class GarbageCollector: Sendable {
             }
         }
         if present > 0 {
-            if !absent.isEmpty || !waiting.isEmpty { try await deleter.dropOwnerReferences(current, uids: absent.union(waiting)) }
+            if !absent.isEmpty || !waiting.isEmpty {
+                try await dropOwnerReferences(current.key, uid: node.uid, owners: absent.union(waiting))
+            }
             return .kept
         }
         logger.debug("deleting an object whose owners are gone", metadata: ["key": "\(node.key)"])
         let hasOwnDependents = !graph.withLock { $0.dependents(of: node.uid) }.isEmpty
-        try await deleter.delete(current, finalizer: !waiting.isEmpty && hasOwnDependents ? Self.foregroundFinalizer : nil)
+        // As a DELETE request with the object's uid as precondition: a Service gives back its
+        // addresses, finalizers hold the object, an object recreated meanwhile is left alone.
+        let foreground = !waiting.isEmpty && hasOwnDependents
+        try await client.delete(current.key, uid: node.uid, propagation: foreground ? "Foreground" : "Background")
         return .deleting
+    }
+
+    /// Removes `finalizer` from the object (if it is still the one with `uid`); an object
+    /// being deleted goes with its last finalizer.
+    private func release(_ key: String, uid: String, finalizer: String) async throws {
+        try await client.guaranteedUpdate(key, in: store) { current in
+            guard current.object[path: ["metadata", "uid"]]?.stringValue == uid else { return nil }
+            var object = current.object
+            let finalizers = (object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).filter { $0 != .string(finalizer) }
+            object[path: ["metadata", "finalizers"]] = finalizers.isEmpty ? nil : .array(finalizers)
+            return object
+        }
+    }
+
+    /// Drops the object's references to the owners with `owners` uids.
+    private func dropOwnerReferences(_ key: String, uid: String, owners: Set<String>) async throws {
+        try await client.guaranteedUpdate(key, in: store) { current in
+            guard current.object[path: ["metadata", "uid"]]?.stringValue == uid else { return nil }
+            var object = current.object
+            let references = (object[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).filter {
+                !owners.contains($0["uid"]?.stringValue ?? "")
+            }
+            object[path: ["metadata", "ownerReferences"]] = references.isEmpty ? nil : .array(references)
+            return object
+        }
     }
 
     private enum OwnerState { case absent, deletingInForeground, present }

@@ -9,7 +9,10 @@ import Synchronization
 /// clock (how long since it saw the record change), not by comparing clocks across nodes.
 /// A holder that cannot renew for a lease duration stops its loops.
 public final class LeaderElector: Sendable {
+    /// Reads.
     let store: any ObjectStore
+    /// Writes, as `system:skiff:leader-election`.
+    let client: LoopbackClient
     /// This server's identity; stable across restarts, so a restarted holder resumes at once.
     public let identity: String
     let logger: Logger
@@ -20,9 +23,10 @@ public final class LeaderElector: Sendable {
     public static let leaseName = "skiff-controllers"
     static let key = RegistryKey(group: "coordination.k8s.io", resource: "leases", namespace: "kube-system", name: leaseName).path
 
-    public init(store: any ObjectStore, identity: String, leaseDuration: Duration = .seconds(10),
+    public init(store: any ObjectStore, client: LoopbackClient, identity: String, leaseDuration: Duration = .seconds(10),
                 renewInterval: Duration = .seconds(2), logger: Logger) {
         self.store = store
+        self.client = client
         self.identity = identity
         self.leaseDuration = leaseDuration
         self.renewInterval = renewInterval
@@ -71,7 +75,7 @@ public final class LeaderElector: Sendable {
                 var lease = JSON.newObject(apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: Self.leaseName, namespace: "kube-system")
                 lease["spec"] = ["holderIdentity": .string(identity), "leaseDurationSeconds": .int(seconds),
                                  "acquireTime": .string(now), "renewTime": .string(now), "leaseTransitions": 0]
-                return try await store.create(Self.key, lease) != nil ? .held : .failed
+                return try await client.create(Self.key, lease) != nil ? .held : .failed
             }
             var lease = current.object
             let holder = lease[path: ["spec", "holderIdentity"]]?.stringValue
@@ -90,7 +94,7 @@ public final class LeaderElector: Sendable {
             lease[path: ["spec", "holderIdentity"]] = .string(identity)
             lease[path: ["spec", "leaseDurationSeconds"]] = .int(seconds)
             lease[path: ["spec", "renewTime"]] = .string(now)
-            if case .written = try await store.update(Self.key, lease, expectedRevision: current.modRevision) { return .held }
+            if case .written = try await client.update(Self.key, lease, expectedRevision: current.modRevision) { return .held }
             return .failed
         } catch {
             logger.debug("controller lease: \(error)")

@@ -6,15 +6,19 @@ import Synchronization
 /// namespace's conditions, then drops the `kubernetes` finalizer and removes the namespace
 /// once no finalizer is left. Works from a namespace watch (one pass at start).
 public final class NamespaceController: Sendable {
+    /// Reads.
     let store: any ObjectStore
+    /// Writes, as `system:skiff:namespace-controller`.
+    let client: LoopbackClient
     let catalog: ResourceCatalog
     let logger: Logger
     /// Terminating namespaces whose content still has finalizers.
     private let waiting = Mutex(Set<String>())
     let recheckInterval: Duration = .seconds(2)
 
-    public init(store: any ObjectStore, catalog: ResourceCatalog, logger: Logger) {
+    public init(store: any ObjectStore, client: LoopbackClient, catalog: ResourceCatalog, logger: Logger) {
         self.store = store
+        self.client = client
         self.catalog = catalog
         self.logger = logger
     }
@@ -60,18 +64,17 @@ public final class NamespaceController: Sendable {
         for resource in catalog.resources where resource.namespaced && resource.isStored {
             let prefix = resource.namespacePrefix(name)
             guard seen.insert(prefix).inserted else { continue }
-            try await store.forEach(prefix: prefix) { entry in
-                let object = try entry.decoded()
-                if !(object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty {
+            // Deleted as a DELETE request would (Services give back their addresses, finalizers
+            // hold what they hold), one object at a time.
+            var keys: [String] = []
+            try await store.forEach(prefix: prefix) { keys.append($0.key) }
+            for entryKey in keys {
+                switch try await client.delete(entryKey) {
+                case .deleted, .missing: break
+                case .pending:
                     // Held by finalizers: marked for deletion, removed when released.
                     remaining += 1
                     failures.append(resource.plural)
-                    _ = try await ObjectDeleter(store: store).markForDeletion(
-                        StoredObject(object: object, modRevision: entry.modRevision, key: entry.key), adding: nil)
-                    return
-                }
-                switch try await store.delete(entry.key, expectedRevision: entry.modRevision) {
-                case .written, .missing: break
                 case .conflict:
                     remaining += 1
                     failures.append(resource.plural)
@@ -93,24 +96,41 @@ public final class NamespaceController: Sendable {
                     "type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
                     "message": .string(message), "lastTransitionTime": .string(ResourceEngine.now()),
                 ]]
-                _ = try await store.update(key, object, expectedRevision: current.modRevision)
+                if case .conflict = try await client.update(key, object, expectedRevision: current.modRevision, subresource: "status") {
+                    waiting.withLock { _ = $0.insert(name) }  // looked at again shortly
+                }
             }
             return
         }
-        let finalizers = (object[path: ["spec", "finalizers"]]?.arrayValue ?? []).filter { $0 != "kubernetes" }
-        let metadataFinalizers = object[path: ["metadata", "finalizers"]]?.arrayValue ?? []
-        if finalizers.isEmpty && metadataFinalizers.isEmpty {
-            _ = try await store.delete(key, expectedRevision: current.modRevision)
-            logger.info("namespace \(name) deleted")
-        } else {
-            object[path: ["spec", "finalizers"]] = .array(finalizers)
-            if object[path: ["status", "conditions"]]?.arrayValue?.first?["reason"]?.stringValue != "ContentDeleted" {
-                object[path: ["status", "conditions"]] = [[
-                    "type": "NamespaceContentRemaining", "status": "False", "reason": "ContentDeleted",
-                    "message": "All content successfully removed", "lastTransitionTime": .string(ResourceEngine.now()),
-                ]]
+        // Content gone: the conditions say so, then the `kubernetes` finalizer is dropped
+        // through the finalize subresource; the namespace goes with its last finalizer.
+        if object[path: ["status", "conditions"]]?.arrayValue?.first?["reason"]?.stringValue != "ContentDeleted" {
+            object[path: ["status", "conditions"]] = [[
+                "type": "NamespaceContentRemaining", "status": "False", "reason": "ContentDeleted",
+                "message": "All content successfully removed", "lastTransitionTime": .string(ResourceEngine.now()),
+            ]]
+            guard case .written(let written) = try await client.update(key, object, expectedRevision: current.modRevision,
+                                                                         subresource: "status") else {
+                waiting.withLock { _ = $0.insert(name) }
+                return
             }
-            if object != current.object { _ = try await store.update(key, object, expectedRevision: current.modRevision) }
+            object = written.object
         }
+        let finalizers = (object[path: ["spec", "finalizers"]]?.arrayValue ?? []).filter { $0 != "kubernetes" }
+        if finalizers.count != (object[path: ["spec", "finalizers"]]?.arrayValue ?? []).count {
+            object[path: ["spec", "finalizers"]] = .array(finalizers)
+            let revision = object[path: ["metadata", "resourceVersion"]]?.stringValue.flatMap { Int64($0) } ?? current.modRevision
+            if case .conflict = try await client.update(key, object, expectedRevision: revision, subresource: "finalize") {
+                waiting.withLock { _ = $0.insert(name) }
+                return
+            }
+        }
+        // Without finalizers the update above removed it; a namespace that had none left
+        // already is deleted again, which removes it.
+        if let left = try await store.get(key), (left.object[path: ["spec", "finalizers"]]?.arrayValue ?? []).isEmpty,
+           (left.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty {
+            try await client.delete(key, uid: left.object[path: ["metadata", "uid"]]?.stringValue)
+        }
+        if try await store.get(key) == nil { logger.info("namespace \(name) deleted") }
     }
 }

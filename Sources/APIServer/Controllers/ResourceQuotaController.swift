@@ -8,13 +8,17 @@ import Synchronization
 /// conditional on the quota not having changed since it was read, so a create admitted
 /// meanwhile (which changes the quota) makes the loop measure again rather than lose it.
 public final class ResourceQuotaController: Sendable {
+    /// Reads.
     let store: any ObjectStore
+    /// Writes, as `system:skiff:resourcequota-controller`.
+    let client: LoopbackClient
     let logger: Logger
     /// Namespaces that hold at least one quota.
     private let quotaNamespaces = Mutex(Set<String>())
 
-    public init(store: any ObjectStore, logger: Logger) {
+    public init(store: any ObjectStore, client: LoopbackClient, logger: Logger) {
         self.store = store
+        self.client = client
         self.logger = logger
     }
 
@@ -63,7 +67,10 @@ public final class ResourceQuotaController: Sendable {
             if current.object["status"] == status { return }
             var updated = current.object
             updated["status"] = status
-            if case .written = try await store.update(key, updated, expectedRevision: current.modRevision) { return }
+            switch try await client.update(key, updated, expectedRevision: current.modRevision, subresource: "status") {
+            case .written, .missing: return
+            case .conflict: continue
+            }
         }
     }
 }

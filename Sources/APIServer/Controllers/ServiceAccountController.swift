@@ -8,12 +8,16 @@ public struct ServiceAccountController: Sendable {
     static let serviceAccountName = "default"
     static let rootCAConfigMap = "kube-root-ca.crt"
 
+    /// Reads.
     let store: any ObjectStore
+    /// Writes, as `system:skiff:serviceaccount-controller`.
+    let client: LoopbackClient
     let caCertificate: String
     let logger: Logger
 
-    public init(store: any ObjectStore, caCertificate: String, logger: Logger) {
+    public init(store: any ObjectStore, client: LoopbackClient, caCertificate: String, logger: Logger) {
         self.store = store
+        self.client = client
         self.caCertificate = caCertificate
         self.logger = logger
     }
@@ -62,21 +66,24 @@ public struct ServiceAccountController: Sendable {
               ns.object[path: ["status", "phase"]]?.stringValue != "Terminating" else { return }
         let accountKey = RegistryKey(group: "", resource: "serviceaccounts", namespace: namespace, name: Self.serviceAccountName).path
         if try await store.get(accountKey) == nil {
-            _ = try await store.create(accountKey, .newObject(apiVersion: "v1", kind: "ServiceAccount", name: Self.serviceAccountName,
-                                                              namespace: namespace))
+            // nil: it exists after all (created meanwhile).
+            try await client.create(accountKey, .newObject(apiVersion: "v1", kind: "ServiceAccount", name: Self.serviceAccountName,
+                                                           namespace: namespace))
         }
         let mapKey = RegistryKey(group: "", resource: "configmaps", namespace: namespace, name: Self.rootCAConfigMap).path
         let data: JSON = ["ca.crt": .string(caCertificate)]
-        if let current = try await store.get(mapKey) {
-            guard current.object["data"] != data else { return }
-            var fixed = current.object
-            fixed["data"] = data
-            _ = try await store.update(mapKey, fixed, expectedRevision: current.modRevision)
+        if try await store.get(mapKey) != nil {
+            try await client.guaranteedUpdate(mapKey, in: store) { current in
+                guard current.object["data"] != data else { return nil }
+                var fixed = current.object
+                fixed["data"] = data
+                return fixed
+            }
         } else {
             var map = JSON.newObject(apiVersion: "v1", kind: "ConfigMap", name: Self.rootCAConfigMap, namespace: namespace)
             map["data"] = data
             map[path: ["metadata", "annotations"]] = ["kubernetes.io/description": "The cluster CA, to verify the API server's serving certificate."]
-            _ = try await store.create(mapKey, map)
+            try await client.create(mapKey, map)
         }
     }
 }

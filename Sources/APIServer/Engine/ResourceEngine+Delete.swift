@@ -77,13 +77,25 @@ extension ResourceEngine {
     }
 
     /// Namespaces are not removed at once: they turn Terminating (deletionTimestamp set) and
-    /// the namespace controller empties and then removes them. The namespaces every cluster
+    /// the namespace controller empties them and drops their `kubernetes` finalizer, which
+    /// removes them (a delete of a Terminating namespace without finalizers removes it too). The namespaces every cluster
     /// needs cannot be deleted.
     func deleteNamespace(_ current: StoredObject, _ request: ResourceRequest) async throws -> HTTPResponse {
         let name = try request.name()
         if ["default", "kube-system", "kube-public"].contains(name) {
             throw StatusError(code: 403, reason: "Forbidden", message: "namespaces \"\(name)\" is forbidden: this namespace may not be deleted",
                               details: ["name": .string(name), "kind": "namespaces"])
+        }
+        if current.object[path: ["metadata", "deletionTimestamp"]] != nil,
+           (current.object[path: ["spec", "finalizers"]]?.arrayValue ?? []).isEmpty,
+           (current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty {
+            // Terminating and released by every finalizer: this delete removes it.
+            if request.dryRun { return render(current.object, request) }
+            switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
+            case .written(let deleted): return render(deleted.object, request)
+            case .conflict: throw DeleteRaced()
+            case .missing: throw StatusError.notFound(request.resource, name: name)
+            }
         }
         var object = ObjectDeleter.marked(current.object, adding: nil)
         object[path: ["status", "phase"]] = "Terminating"

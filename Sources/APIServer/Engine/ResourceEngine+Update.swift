@@ -61,7 +61,10 @@ extension ResourceEngine {
                           message: "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers \(after.subtracting(before).sorted())"),
                 ])
             }
-            if after.isEmpty && !(request.resource.group.isEmpty && request.resource.plural == "namespaces") {
+            // A namespace also waits for its spec's finalizers (the namespace controller's
+            // `kubernetes` among them), as kube-apiserver's namespace storage does.
+            let isNamespace = request.resource.group.isEmpty && request.resource.plural == "namespaces"
+            if after.isEmpty && (!isNamespace || (updated[path: ["spec", "finalizers"]]?.arrayValue ?? []).isEmpty) {
                 if request.dryRun { return render(updated, request) }
                 switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
                 case .written(let deleted):

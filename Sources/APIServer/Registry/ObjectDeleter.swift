@@ -1,6 +1,5 @@
-/// Deletion steps on stored objects that the garbage collector and the engine share:
-/// marking an object as being deleted (with a finalizer that holds it), releasing a
-/// finalizer (the object goes with the last one), and dropping owner references.
+/// The engine's deletion step on stored objects: marking an object as being deleted (with a
+/// finalizer that holds it). The control loops delete through the API (``LoopbackClient``).
 struct ObjectDeleter: Sendable {
     let store: any ObjectStore
 
@@ -28,38 +27,5 @@ struct ObjectDeleter: Sendable {
         if object == current.object { return current }
         if case .written(let stored) = try await store.update(current.key, object, expectedRevision: current.modRevision) { return stored }
         return nil
-    }
-
-    /// Deletes an object as a Background or (with `finalizer`) Foreground/Orphan delete
-    /// would: at once if nothing holds it, else marked. Returns whether it changed anything.
-    @discardableResult
-    func delete(_ current: StoredObject, finalizer: String?) async throws -> Bool {
-        if current.object[path: ["metadata", "deletionTimestamp"]] != nil { return false }
-        let held = !(current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty
-        if held || finalizer != nil { return try await markForDeletion(current, adding: finalizer) != nil }
-        if case .written = try await store.delete(current.key, expectedRevision: current.modRevision) { return true }
-        return false
-    }
-
-    /// Removes `finalizer`; an object being deleted goes with its last finalizer.
-    func release(_ current: StoredObject, finalizer: String) async throws {
-        var object = current.object
-        let finalizers = (object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).filter { $0 != .string(finalizer) }
-        if finalizers.isEmpty && object[path: ["metadata", "deletionTimestamp"]] != nil {
-            _ = try await store.delete(current.key, expectedRevision: current.modRevision)
-            return
-        }
-        object[path: ["metadata", "finalizers"]] = finalizers.isEmpty ? nil : .array(finalizers)
-        if object != current.object { _ = try await store.update(current.key, object, expectedRevision: current.modRevision) }
-    }
-
-    /// Drops the owner references to the owners with `uids`.
-    func dropOwnerReferences(_ current: StoredObject, uids: Set<String>) async throws {
-        var object = current.object
-        let references = (object[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).filter {
-            !uids.contains($0["uid"]?.stringValue ?? "")
-        }
-        object[path: ["metadata", "ownerReferences"]] = references.isEmpty ? nil : .array(references)
-        if object != current.object { _ = try await store.update(current.key, object, expectedRevision: current.modRevision) }
     }
 }

@@ -3,7 +3,10 @@
 /// `rbac.authorization.kubernetes.io/autoupdate: "false"`) get back missing rules, labels,
 /// annotations, aggregation selectors and subjects, and keep whatever was added to them.
 struct PolicyReconciler {
+    /// Reads.
     let store: any ObjectStore
+    /// Writes, as `system:skiff:policy-reconciler`.
+    let client: LoopbackClient
 
     func reconcile() async throws {
         for role in BootstrapPolicy.clusterRoles {
@@ -20,13 +23,13 @@ struct PolicyReconciler {
     private func ensure(key: String, wanted: JSON, merge: (JSON, JSON) -> JSON) async throws {
         for _ in 0..<5 {
             guard let current = try await store.get(key) else {
-                if try await store.create(key, wanted) != nil { return }
+                if try await client.create(key, wanted) != nil { return }
                 continue
             }
             if current.object[path: ["metadata", "annotations", BootstrapPolicy.autoupdate]]?.stringValue == "false" { return }
             let merged = merge(current.object, wanted)
-            if merged == current.object { return }
-            if case .written = try await store.update(key, merged, expectedRevision: current.modRevision) { return }
+            if ResourceEngine.sameContent(merged, current.object) { return }
+            if case .written = try await client.update(key, merged, expectedRevision: current.modRevision) { return }
         }
     }
 
