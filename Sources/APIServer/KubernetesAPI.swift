@@ -52,10 +52,17 @@ public final class KubernetesAPI: HTTPResponder {
     var current: (discovery: DiscoveryDocuments, openAPI: OpenAPIBuilder) {
         let generation = catalog.generation
         return documents.withLock { documents in
-            if documents.generation != generation,
-               let openAPI = try? OpenAPIBuilder(catalog: catalog,
-                                                 definitions: builtInDefinitions.merging(engine.definitions.customSchemas) { $1 }) {
-                documents = (generation, DiscoveryDocuments(Discovery(catalog: catalog), catalog: catalog), openAPI)
+            guard documents.generation != generation else { return (documents.discovery, documents.openAPI) }
+            let discovery = DiscoveryDocuments(Discovery(catalog: catalog), catalog: catalog)
+            do {
+                let openAPI = try OpenAPIBuilder(catalog: catalog,
+                                                 definitions: builtInDefinitions.merging(engine.definitions.customSchemas) { $1 })
+                documents = (generation, discovery, openAPI)
+            } catch {
+                // Discovery follows the catalog; the OpenAPI documents stay as they were until
+                // the catalog changes again, and the log says why.
+                logger.error("the OpenAPI documents could not be rebuilt for the new resources; serving the previous ones: \(error)")
+                documents = (generation, discovery, documents.openAPI)
             }
             return (documents.discovery, documents.openAPI)
         }
@@ -86,6 +93,9 @@ public final class KubernetesAPI: HTTPResponder {
                 switch await authenticator.authenticate(request) {
                 case .authenticated(let u): user = try await impersonation.effectiveUser(request, authenticated: u)
                 case .rejected: throw StatusError.unauthorized
+                case .unavailable(let why):
+                    logger.warning("a credential could not be checked: \(why)")
+                    throw StatusError.serviceUnavailable("the credential could not be checked now; try again")
                 case .noCredential:
                     let isPublic = Self.publicPaths.contains(where: { request.path == $0 || request.path.hasPrefix($0 + "/") })
                     if !isPublic { throw StatusError.unauthorized }

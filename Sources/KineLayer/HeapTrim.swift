@@ -1,7 +1,5 @@
 #if canImport(Glibc)
-import Glibc
-
-@_silgen_name("malloc_trim") private func malloc_trim(_ pad: Int) -> Int32
+import CMalloc
 #endif
 
 /// Gives the C heap's free pages back to the operating system: after a write that changed

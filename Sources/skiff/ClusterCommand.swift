@@ -19,7 +19,7 @@ struct ClusterCommand: AsyncParsableCommand {
             do {
                 members = try await ClusterAdmin(dataDirectory: dataDir).status()
             } catch {
-                throw ValidationError("cannot read the cluster's state: \(error)")
+                throw RuntimeError("cannot read the cluster's state: \(error)")
             }
             if output == "json" {
                 let encoder = JSONEncoder()
@@ -48,7 +48,7 @@ struct ClusterCommand: AsyncParsableCommand {
                 let removed = try await ClusterAdmin(dataDirectory: dataDir).remove(node)
                 print("removed member \(removed.id) (\(removed.address))")
             } catch {
-                throw ValidationError("cannot remove \(node): \(error)")
+                throw RuntimeError("cannot remove \(node): \(error)")
             }
         }
     }
@@ -61,7 +61,7 @@ struct ClusterCommand: AsyncParsableCommand {
             do {
                 print(try ClusterAdmin(dataDirectory: dataDir).token())
             } catch {
-                throw ValidationError("\(error)")
+                throw RuntimeError("\(error)")
             }
         }
     }
@@ -77,7 +77,7 @@ struct ClusterCommand: AsyncParsableCommand {
                 let identity = try ClusterRecovery.recoverAsSoleMember(paths: ClusterPaths(dataDirectory: dataDir))
                 print("member \(identity.id) (\(identity.address)) is now the cluster's only member; start its server, then join the others again with empty data directories")
             } catch {
-                throw ValidationError("cannot recover: \(error)")
+                throw RuntimeError("cannot recover: \(error)")
             }
         }
     }

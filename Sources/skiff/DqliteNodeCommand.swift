@@ -25,7 +25,7 @@ struct DqliteNodeCommand: AsyncParsableCommand {
                 group.cancelAll()
             }
         } catch {
-            throw ValidationError("dqlite node: \(error)")
+            throw RuntimeError("dqlite node: \(error)")
         }
     }
 }

@@ -91,7 +91,7 @@ struct EtcdCommand: AsyncParsableCommand {
         do {
             opened = try await datastore.open(dataDir: dataDir, sqliteSubdirectory: nil, options: options, logger: logger)
         } catch {
-            throw ValidationError("cannot open the datastore in \(dataDir): \(error)")
+            throw RuntimeError("cannot open the datastore in \(dataDir): \(error)")
         }
         let store = opened.store
         let endpoint: EtcdEndpoint

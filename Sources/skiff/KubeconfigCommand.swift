@@ -18,7 +18,7 @@ struct KubeconfigCommand: ParsableCommand {
     func run() throws {
         let pki = ClusterPKI(directory: dataDir + "/pki")
         guard FileManager.default.fileExists(atPath: pki.adminKeyPath) else {
-            throw ValidationError("\(pki.adminKeyPath) is missing: start `skiff server --data-dir \(dataDir)` once first")
+            throw RuntimeError("\(pki.adminKeyPath) is missing: start `skiff server --data-dir \(dataDir)` once first")
         }
         FileHandle.standardOutput.write(Data(try AdminKubeconfig.text(pki: pki, server: server).utf8))
     }

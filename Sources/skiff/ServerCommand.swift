@@ -112,7 +112,7 @@ struct ServerCommand: AsyncParsableCommand {
             options.compactionPolicy = RetainOneInterval()
             opened = try await datastore.open(dataDir: dataDir, sqliteSubdirectory: "db", options: options, logger: logger)
         } catch {
-            throw ValidationError("cannot open the datastore in \(dataDir): \(error)")
+            throw RuntimeError("cannot open the datastore in \(dataDir): \(error)")
         }
         let store = opened.store
         var configuration = APIServerBootstrap.Configuration(dataDirectory: dataDir, host: host, port: port)
@@ -128,7 +128,7 @@ struct ServerCommand: AsyncParsableCommand {
             bootstrap = try await APIServerBootstrap(configuration: configuration, store: KineObjectStore(kine: store), logger: logger)
         } catch {
             await opened.close()
-            throw ValidationError("cannot start: \(error)")
+            throw RuntimeError("cannot start: \(error)")
         }
         var etcd: EtcdEndpoint? = nil
         if let etcdListen {
@@ -164,7 +164,7 @@ struct ServerCommand: AsyncParsableCommand {
             try await ServiceRunner.run(services: services, announcements: announcements)
         } catch {
             await opened.close()
-            throw ValidationError("cannot serve on \(listen): \(error)")
+            throw RuntimeError("cannot serve on \(listen): \(error)")
         }
         await opened.close()
     }

@@ -31,6 +31,18 @@ func runSkiff(_ arguments: [String]) throws -> (status: Int32, output: String) {
         #expect(output.contains("Unexpected argument 'frobnicate'"))
     }
 
+    /// A failure while a command runs is an error line, not a usage text: only a mistake in
+    /// the arguments gets the usage.
+    @Test(.timeLimit(.minutes(1))) func runtimeErrorsAreNotUsageErrors() throws {
+        let (status, output) = try runSkiff(["kubeconfig", "--data-dir", "/nonexistent/skiff-\(UUID().uuidString)"])
+        #expect(status == 1)
+        #expect(output.contains("Error: ") && output.contains("is missing"), "\(output)")
+        #expect(!output.contains("Usage:"), "no usage text after a runtime error: \(output)")
+        let (badStatus, badOutput) = try runSkiff(["server", "--log-level", "loud"])
+        #expect(badStatus == 64)
+        #expect(badOutput.contains("--log-level loud is not a level") && badOutput.contains("Usage: skiff server"), "\(badOutput)")
+    }
+
     /// Issue 20: the etcd endpoint of `skiff server` serves every Secret without authorization
     /// of its own, so it listens beyond loopback only with client certificates required.
     @Test(.timeLimit(.minutes(1))) func theEtcdEndpointStaysOnLoopbackWithoutClientCertificates() throws {

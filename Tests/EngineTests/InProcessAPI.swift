@@ -18,7 +18,8 @@ final class InProcessAPI: Sendable {
 
     /// A server with an admin (`system:masters`) and a viewer (no bindings) token; with
     /// `controllers`, the control loops run too (garbage collector, namespace lifecycle...).
-    init(controllers: Bool = false, audit: Bool = false) async throws {
+    init(controllers: Bool = false, audit: Bool = false,
+         wrap: @Sendable (MemoryObjectStore) -> any ObjectStore = { $0 }) async throws {
         directory = try TemporaryDirectory()
         let tokens = directory.path + "/tokens.csv"
         try "\(Self.adminToken),admin,u-admin,system:masters\n\(Self.viewerToken),viewer,u-viewer\n"
@@ -30,7 +31,7 @@ final class InProcessAPI: Sendable {
         logger.logLevel = ProcessInfo.processInfo.environment["ENGINE_TEST_LOG"] == "1" ? .info : .warning
         let store = MemoryObjectStore()
         self.store = store
-        let bootstrap = try await APIServerBootstrap(configuration: configuration, store: store, logger: logger)
+        let bootstrap = try await APIServerBootstrap(configuration: configuration, store: wrap(store), logger: logger)
         self.bootstrap = bootstrap
         loops = controllers ? Task { await bootstrap.runControllers(identity: "engine-tests") } : nil
     }

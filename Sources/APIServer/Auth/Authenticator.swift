@@ -8,6 +8,9 @@ public enum AuthenticationResult: Sendable {
     case noCredential
     /// The request carries a credential of this kind that is not valid.
     case rejected(String)
+    /// The credential could not be checked now (the store it is checked against failed): the
+    /// request gets a 503, not a 401 that would tell the client its credential is bad.
+    case unavailable(String)
 }
 
 /// One way of proving who a client is (a strategy; the server tries them in order).
@@ -24,13 +27,16 @@ public struct AuthenticatorChain: Authenticator {
 
     public func authenticate(_ request: HTTPRequest) async -> AuthenticationResult {
         var rejection: String?
+        var unavailable: String?
         for authenticator in authenticators {
             switch await authenticator.authenticate(request) {
             case .noCredential: continue
             case .authenticated(let user): return .authenticated(user.authenticated())
             case .rejected(let why): rejection = rejection ?? why
+            case .unavailable(let why): unavailable = unavailable ?? why
             }
         }
+        if let unavailable { return .unavailable(unavailable) }
         return rejection.map { .rejected($0) } ?? .noCredential
     }
 }

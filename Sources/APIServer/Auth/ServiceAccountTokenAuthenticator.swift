@@ -10,16 +10,21 @@ public struct ServiceAccountTokenAuthenticator: Authenticator {
 
     public func authenticate(_ request: HTTPRequest) async -> AuthenticationResult {
         guard let token = request.bearerToken else { return .noCredential }
-        switch await review(token, audiences: ServiceAccountTokens.apiAudiences) {
-        case nil: return .noCredential
-        case .success(let user)?: return .authenticated(user)
-        case .failure(let error)?: return .rejected("\(error)")
+        do {
+            switch try await review(token, audiences: ServiceAccountTokens.apiAudiences) {
+            case nil: return .noCredential
+            case .success(let user)?: return .authenticated(user)
+            case .failure(let error)?: return .rejected("\(error)")
+            }
+        } catch {
+            return .unavailable("the service account could not be read: \(error)")
         }
     }
 
     /// The user a token authenticates for `audiences`; `nil` when it is not a service
-    /// account token of this cluster.
-    func review(_ token: String, audiences: [String]) async -> Result<UserInfo, ServiceAccountTokens.TokenError>? {
+    /// account token of this cluster. Throws when the store cannot say whether the service
+    /// account (or the bound object) still exists.
+    func review(_ token: String, audiences: [String]) async throws -> Result<UserInfo, ServiceAccountTokens.TokenError>? {
         guard let verified = tokens.verify(token, audiences: audiences) else { return nil }
         let claims: ServiceAccountTokens.Claims
         switch verified {
@@ -27,13 +32,13 @@ public struct ServiceAccountTokenAuthenticator: Authenticator {
         case .success(let c): claims = c
         }
         let account = RegistryKey(group: "", resource: "serviceaccounts", namespace: claims.namespace, name: claims.name).path
-        guard let stored = try? await store.get(account), stored.object[path: ["metadata", "uid"]]?.stringValue == claims.uid else {
+        guard let stored = try await store.get(account), stored.object[path: ["metadata", "uid"]]?.stringValue == claims.uid else {
             return .failure(.invalid("service account \(claims.namespace)/\(claims.name) has been deleted"))
         }
         if let bound = claims.boundObject {
             let resource = bound.kind == "Pod" ? "pods" : bound.kind == "Secret" ? "secrets" : "nodes"
             let key = RegistryKey(group: "", resource: resource, namespace: bound.kind == "Node" ? nil : claims.namespace, name: bound.name).path
-            guard let object = try? await store.get(key), object.object[path: ["metadata", "uid"]]?.stringValue == bound.uid else {
+            guard let object = try await store.get(key), object.object[path: ["metadata", "uid"]]?.stringValue == bound.uid else {
                 return .failure(.invalid("the \(bound.kind.lowercased()) the token is bound to has been deleted"))
             }
         }

@@ -37,7 +37,12 @@ public final class GarbageCollector: Sendable {
             let revision = try await store.currentRevision()
             graph.withLock { $0 = OwnerGraph() }
             try await store.forEach(prefix: Self.prefix, revision: revision) { entry in
-                if let object = try? entry.decoded() { graph.withLock { $0.record(key: entry.key, object: object) } }
+                do {
+                    let object = try entry.decoded()
+                    graph.withLock { _ = $0.record(key: entry.key, object: object) }
+                } catch {
+                    logger.warning("an object that is not valid JSON is left out of the owner graph", metadata: ["key": "\(entry.key)", "error": "\(error)"])
+                }
             }
             for uid in graph.withLock({ $0.needingAttention }) { try await attend(uid) }
             try await store.watchChanges(prefix: Self.prefix, after: revision) { events in
@@ -50,7 +55,13 @@ public final class GarbageCollector: Sendable {
         let key = event.key
         switch event.kind {
         case .put:
-            guard let stored = try? StoredCodec.decode(event.entry) else { return }
+            let stored: StoredObject
+            do {
+                stored = try StoredCodec.decode(event.entry)
+            } catch {
+                logger.warning("an object that is not valid JSON is left out of the owner graph", metadata: ["key": "\(key)", "error": "\(error)"])
+                return
+            }
             let uid = graph.withLock { $0.record(key: key, object: stored.object) }
             if let uid { try await attend(uid, as: stored) }
         case .delete:

@@ -22,16 +22,19 @@ extension ResourceEngine {
             // API's own when it names none); other tokens by the authenticators.
             let wanted = (spec["audiences"]?.arrayValue ?? []).compactMap(\.stringValue)
             let audiences = wanted.isEmpty ? ServiceAccountTokens.apiAudiences : wanted
-            switch await serviceAccountTokens?.review(token, audiences: audiences) {
+            switch try await serviceAccountTokens?.review(token, audiences: audiences) {
             case .success(let user)?:
                 object["status"] = ["authenticated": true, "user": user.json, "audiences": .array(audiences.map { .string($0) })]
             case .failure(let error)?:
                 object["status"] = ["authenticated": false, "user": .emptyObject, "error": .string("\(error)")]
             case nil:
                 let probe = HTTPRequest(method: .GET, uri: "/", headers: ["Authorization": "Bearer \(token)"])
-                if case .authenticated(let user) = await authenticator.authenticate(probe) {
+                switch await authenticator.authenticate(probe) {
+                case .authenticated(let user):
                     object["status"] = ["authenticated": true, "user": user.json, "audiences": spec["audiences"] ?? .array([])]
-                } else {
+                case .unavailable(let why):
+                    throw StatusError.serviceUnavailable("the token could not be checked now: \(why)")
+                case .rejected, .noCredential:
                     object["status"] = ["authenticated": false, "user": .emptyObject, "error": "invalid bearer token"]
                 }
             }

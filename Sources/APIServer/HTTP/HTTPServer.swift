@@ -182,7 +182,12 @@ public final class HTTPServer: Sendable {
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await stream in multiplexer.inbound {
                         group.addTask {
-                            try? await self.serveHTTP2Stream(stream, peer: peer)
+                            do {
+                                try await self.serveHTTP2Stream(stream, peer: peer)
+                            } catch {
+                                // One stream's failure (most often the client resetting it) ends that stream only.
+                                self.logger.debug("HTTP/2 stream ended: \(error)", metadata: ["peer": "\(peer)"])
+                            }
                         }
                     }
                 }

@@ -93,8 +93,11 @@ struct CustomResourceDefinitionStrategy: ResourceStrategy {
     }
 
     /// Structural-schema rules: every property and item declares a type (unless it is
-    /// int-or-string or keeps unknown fields), and CEL rules compile.
+    /// int-or-string or keeps unknown fields), and CEL rules and patterns compile.
     static func structural(_ schema: JSON, path: String, causes: inout [StatusError.Cause]) {
+        if let pattern = schema["pattern"]?.stringValue, SchemaPatterns.regex(pattern) == nil {
+            causes.append(.init(field: "\(path).pattern", message: "Invalid value: \"\(pattern)\": must be a valid regular expression"))
+        }
         for (index, rule) in (schema["x-kubernetes-validations"]?.arrayValue ?? []).enumerated() {
             let source = rule["rule"]?.stringValue ?? ""
             do {

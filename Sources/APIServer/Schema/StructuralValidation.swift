@@ -125,9 +125,14 @@ public struct StructuralValidation: Sendable {
         }
         switch value {
         case .string(let text):
-            if let pattern = schema["pattern"]?.stringValue, let regex = try? NSRegularExpression(pattern: pattern),
-               regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
-                invalid("Invalid value: \"\(text)\": \(field) in body should match '\(pattern)'")
+            if let pattern = schema["pattern"]?.stringValue {
+                if let regex = SchemaPatterns.regex(pattern) {
+                    if regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
+                        invalid("Invalid value: \"\(text)\": \(field) in body should match '\(pattern)'")
+                    }
+                } else {
+                    invalid("Invalid value: \"\(text)\": \(field) cannot be checked: the schema's pattern '\(pattern)' is not a valid regular expression")
+                }
             }
             let length = text.unicodeScalars.count
             if let minimum = schema["minLength"]?.intValue, length < minimum {

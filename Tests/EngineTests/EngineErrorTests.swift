@@ -1,0 +1,64 @@
+@testable import APIServer
+import Foundation
+import Synchronization
+import Testing
+
+/// Failures come out in the client's terms instead of being swallowed.
+@Suite(.timeLimit(.minutes(1)))
+struct EngineErrorTests {
+    @Test func aStorageFailureWhileCheckingATokenIsA503NotA401() async throws {
+        let faulty = Mutex<FaultyObjectStore?>(nil)
+        let api = try await InProcessAPI { memory in
+            let store = FaultyObjectStore(memory)
+            faulty.withLock { $0 = store }
+            return store
+        }
+        let store = try #require(faulty.withLock { $0 })
+        #expect(await api.request(.POST, "/api/v1/namespaces/default/serviceaccounts",
+                                  .resource("v1", "ServiceAccount", name: "robot", namespace: "default")).status == 201)
+        let issued = await api.request(.POST, "/api/v1/namespaces/default/serviceaccounts/robot/token",
+                                       .resource("authentication.k8s.io/v1", "TokenRequest", ["spec": ["expirationSeconds": 3600]]))
+        let token = try #require(issued.body[path: ["status", "token"]]?.stringValue, "\(issued.body)")
+        #expect(await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: token).status == 403,
+                "a valid token of a user without bindings")
+
+        store.fail { $0.hasPrefix(RegistryKey.resourcePrefix(group: "", resource: "serviceaccounts")) }
+        let unavailable = await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: token)
+        #expect(unavailable.status == 503, "the credential could not be checked: \(unavailable.body)")
+        #expect(unavailable.body["kind"]?.stringValue == "Status")
+        let review = await api.request(.POST, "/apis/authentication.k8s.io/v1/tokenreviews",
+                                       .resource("authentication.k8s.io/v1", "TokenReview", ["spec": ["token": .string(token)]]))
+        #expect(review.status == 503, "a TokenReview does not answer authenticated: false for a storage failure")
+
+        store.fail { _ in false }
+        #expect(await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: token).status == 403)
+        #expect(await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: "not-a-token").status == 401)
+    }
+
+    @Test func aDefinitionWithAPatternThatDoesNotCompileIsRefused() async throws {
+        let api = try await InProcessAPI()
+        func definition(_ pattern: String) -> JSON {
+            .resource("apiextensions.k8s.io/v1", "CustomResourceDefinition", name: "gadgets.example.com", [
+                "spec": [
+                    "group": "example.com", "scope": "Namespaced",
+                    "names": ["plural": "gadgets", "singular": "gadget", "kind": "Gadget", "listKind": "GadgetList"],
+                    "versions": [["name": "v1", "served": true, "storage": true, "schema": ["openAPIV3Schema": [
+                        "type": "object",
+                        "properties": ["spec": ["type": "object", "properties": ["code": ["type": "string", "pattern": .string(pattern)]]]],
+                    ]]]],
+                ],
+            ])
+        }
+        let refused = await api.request(.POST, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", definition("([a-z"))
+        #expect(refused.status == 422, "\(refused.body)")
+        let causes = refused.body[path: ["details", "causes"]]?.arrayValue ?? []
+        #expect(causes.contains { ($0["field"]?.stringValue ?? "").hasSuffix(".properties[code].pattern") }, "\(causes)")
+        #expect(await api.request(.POST, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", definition("^[a-z]+$")).status == 201)
+    }
+
+    @Test func schemaPatternsAreCompiledOnceAndABadOneFailsTheValue() {
+        #expect(SchemaPatterns.regex("^[a-z]+$") != nil)
+        #expect(SchemaPatterns.regex("^[a-z]+$") === SchemaPatterns.regex("^[a-z]+$"), "the compiled pattern is kept")
+        #expect(SchemaPatterns.regex("([a-z") == nil)
+    }
+}
