@@ -14,34 +14,6 @@ import Storage
 /// value in it, a second copy of the previous row's value. Events now join the previous row
 /// instead (``eventColumns``), so an update or delete writes the key's value at most once.
 enum KineSQL {
-    static let schema = [
-        """
-        CREATE TABLE IF NOT EXISTS kine (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            name BLOB NOT NULL,
-            created INTEGER NOT NULL,
-            deleted INTEGER NOT NULL,
-            create_revision INTEGER NOT NULL,
-            prev_id INTEGER NOT NULL,
-            lease INTEGER NOT NULL,
-            value BLOB,
-            old_value BLOB,
-            version INTEGER NOT NULL
-        )
-        """,
-        // Each key's history in order, with whether each change deleted the key, so that
-        // ranges and counts tell live keys from deleted ones without reading rows.
-        "CREATE INDEX IF NOT EXISTS kine_name_id_deleted ON kine (name, id, deleted)",
-        // Files written before had the index without `deleted`; the one above replaces it.
-        "DROP INDEX IF EXISTS kine_name_id",
-        "CREATE INDEX IF NOT EXISTS kine_lease_key ON kine (lease) WHERE lease != 0",
-        "CREATE TABLE IF NOT EXISTS kine_lease (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL, expires_at INTEGER NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS kine_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-        "INSERT OR IGNORE INTO kine_meta (name, value) VALUES ('schema_version', 1)",
-        "INSERT OR IGNORE INTO kine_meta (name, value) VALUES ('compact_revision', 0)",
-        "INSERT OR IGNORE INTO kine_meta (name, value) VALUES ('compact_progress', 0)",
-    ]
-
     /// The columns every row query selects and every insert writes, in ``KineRow``'s order.
     static let columns = "id, name, created, deleted, create_revision, prev_id, lease, value, version"
     static let columnCount = 9

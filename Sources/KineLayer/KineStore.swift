@@ -37,8 +37,9 @@ public final class KineStore: Sendable {
         self.database = database
         self.options = options
         self.logger = logger
-        try await database.write { c in
-            for statement in KineSQL.schema { try await c.execute(statement) }
+        let versions = try await database.write { c in try await KineSchema.prepare(c) }
+        if versions.from != versions.to {
+            logger.info("the log's schema was migrated", metadata: ["from": "\(versions.from)", "to": "\(versions.to)"])
         }
         reader = KineReader(db: database)
         hub = WatchHub(revision: try await reader.currentRevision())

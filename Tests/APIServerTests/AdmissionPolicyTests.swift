@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// ValidatingAdmissionPolicy with bindings, against a real `skiff server` with kubectl.
-@Suite(.serialized) struct AdmissionPolicyTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct AdmissionPolicyTests {
     func kubectl(_ server: SkiffServer, _ arguments: [String], stdin: String? = nil) throws -> CommandOutput {
         try server.kubectl(Kubectl.v137, arguments, stdin: stdin)
     }

@@ -4,7 +4,7 @@ import Testing
 
 /// The built-in admission plugins against a real `skiff server`: ResourceQuota, LimitRanger,
 /// PodSecurity and ServiceAccount, with kubectl and Python's client.
-@Suite(.serialized) struct AdmissionTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct AdmissionTests {
     func kubectl(_ server: SkiffServer, _ arguments: [String], stdin: String? = nil) throws -> CommandOutput {
         try server.kubectl(Kubectl.v137, arguments, stdin: stdin)
     }

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `--audit-log-path` with a policy file in kube-apiserver's format.
-@Suite struct AuditLogTests {
+@Suite(.timeLimit(.minutes(10))) struct AuditLogTests {
     @Test func everyAuditedRequestIsOneLineAtItsPolicyLevel() throws {
         let dir = NSTemporaryDirectory() + "skiff-audit-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -2,7 +2,7 @@ import Testing
 @testable import APIServer
 
 /// The CEL subset Skiff evaluates (validation rules and admission policies).
-@Suite struct CELTests {
+@Suite(.timeLimit(.minutes(10))) struct CELTests {
     static let object: JSON = [
         "spec": ["replicas": 3, "maxReplicas": 5, "name": "web-1", "ratio": .double(0.5),
                  "tags": ["a", "b", "c"], "ports": [["port": 80, "name": "http"], ["port": 443, "name": "https"]],
@@ -79,5 +79,21 @@ import Testing
         let value = try evaluate("self >= oldSelf", ["self": 5, "oldSelf": 3])
         #expect(value == .bool(true))
         #expect(try evaluate("self == oldSelf", ["self": "a", "oldSelf": "b"]) == .bool(false))
+    }
+
+    /// Hostile rules: nesting past the parser's depth is a syntax error (not a stack overflow),
+    /// and an evaluation past its cost budget stops with kube-apiserver's error.
+    @Test func deepNestingAndCostAreBounded() throws {
+        let deep = String(repeating: "(", count: 5_000) + "1" + String(repeating: ")", count: 5_000)
+        #expect { try CELParser.parse(deep) } throws: { "\($0)".contains("nests more than") }
+        #expect { try CELParser.parse(String(repeating: "!", count: 5_000) + "true") } throws: { "\($0)".contains("nests more than") }
+        #expect(try evaluate(String(repeating: "(", count: 50) + "1" + String(repeating: ")", count: 50)) == .int(1))
+
+        let quadratic = "self.all(x, self.all(y, x >= 0))"
+        let long: JSON = .array((0..<1_500).map { .int(Int64($0)) })
+        #expect { try evaluate(quadratic, ["self": long]) } throws: { "\($0)".contains("cost limit exceeded") }
+        let short: JSON = .array((0..<200).map { .int(Int64($0)) })
+        #expect(try evaluate(quadratic, ["self": short]) == .bool(true), "the same rule over a short list is within the budget")
+        #expect(try evaluate("self.all(x, x >= 0)", ["self": long]) == .bool(true), "a linear rule is well inside the budget")
     }
 }

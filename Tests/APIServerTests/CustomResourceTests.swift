@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// CustomResourceDefinitions served by the engine, driven with the real kubectl.
-@Suite(.serialized) struct CustomResourceTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct CustomResourceTests {
     func kubectl(_ server: SkiffServer, _ arguments: [String], stdin: String? = nil) throws -> CommandOutput {
         try server.kubectl(Kubectl.v137, arguments, stdin: stdin)
     }

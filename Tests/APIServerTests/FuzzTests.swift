@@ -9,7 +9,7 @@ import Testing
 /// refusal that is not a Status, a changed canary, a dead server or RSS that does not come
 /// back. `scripts/test` runs it alone (it takes the machine's two cores for a few minutes);
 /// SKIFF_FUZZ_REQUESTS and SKIFF_FUZZ_SEED choose a longer or another run.
-@Suite struct FuzzTests {
+@Suite(.timeLimit(.minutes(10))) struct FuzzTests {
     @Test(.timeLimit(.minutes(10))) func hostileRequestsChangeNothingAndCrashNothing() throws {
         let environment = ProcessInfo.processInfo.environment
         let requests = environment["SKIFF_FUZZ_REQUESTS"] ?? "20000"

@@ -4,7 +4,7 @@ import Testing
 
 /// The garbage collector and propagation policies, driven by Python's `kubernetes` client
 /// and kubectl against a real `skiff server`.
-@Suite struct GarbageCollectionTests {
+@Suite(.timeLimit(.minutes(10))) struct GarbageCollectionTests {
     @Test func propagationPoliciesWithThePythonClient() throws {
         let server = try SkiffServer()
         defer { server.destroy() }

@@ -6,7 +6,7 @@ import Testing
 /// header limits on both protocols and an HPACK bomb, the idle, header, body and handshake
 /// timeouts, the connection cap and its metrics; and 1,000 idle and 1,000 slow clients.
 /// The checks are in python/http_limits.py; each test starts the server with short limits.
-@Suite struct HTTPLimitsTests {
+@Suite(.timeLimit(.minutes(10))) struct HTTPLimitsTests {
     /// What one run of the script left: its output, whether the server still ran, its log.
     struct Run: Sendable {
         var result: CommandOutput

@@ -6,7 +6,7 @@ import NIOHTTP1
 
 /// `kubectl --as`: an admin acts as another user (impersonation headers, each checked
 /// against the `impersonate` verb; RBACTests shows others refused).
-@Suite struct ImpersonationTests {
+@Suite(.timeLimit(.minutes(10))) struct ImpersonationTests {
     @Test(arguments: [Kubectl.v132, Kubectl.v137])
     func adminsActAsOtherUsers(kubectl: String) throws {
         let server = try SkiffServer()
@@ -31,7 +31,7 @@ import NIOHTTP1
 }
 
 /// The impersonation checks with an authorizer that refuses some of them.
-@Suite struct ImpersonationCheckTests {
+@Suite(.timeLimit(.minutes(10))) struct ImpersonationCheckTests {
     /// Allows impersonating users, user extras, and the group "dev" only.
     struct PickyAuthorizer: Authorizer {
         func authorize(_ a: AuthorizationAttributes) async -> AuthorizationDecision {

@@ -1,7 +1,7 @@
 import Testing
 @testable import APIServer
 
-@Suite struct JSONTests {
+@Suite(.timeLimit(.minutes(10))) struct JSONTests {
     @Test func parsesAndSerializesEveryKindOfValue() throws {
         let text = #"{"a":[1,-2,3.5,true,false,null],"b":{"c":"d\"e\\f\n\u00e9\ud83d\ude00"},"n":-9007199254740993}"#
         let value = try JSON.parse(text)
@@ -57,7 +57,7 @@ import Testing
     }
 }
 
-@Suite struct StoredEntryTests {
+@Suite(.timeLimit(.minutes(10))) struct StoredEntryTests {
     func entry(_ text: String) -> StoredEntry { StoredEntry(key: "/k", modRevision: 42, value: Array(text.utf8)) }
 
     @Test func resourceVersionIsSplicedIntoTheTopLevelMetadata() throws {

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// The real kubectl (1.32 and 1.37) against a real `skiff server`, through `skiff kubeconfig`.
-@Suite(.serialized) struct KubectlTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct KubectlTests {
     static let manifest = """
         apiVersion: apps/v1
         kind: Deployment
@@ -560,7 +560,7 @@ import Testing
 }
 
 /// SIGTERM stops a server promptly and cleanly even while watches are open.
-@Suite struct ShutdownTests {
+@Suite(.timeLimit(.minutes(10))) struct ShutdownTests {
     @Test func sigtermEndsTheServerWithOpenWatches() throws {
         let server = try SkiffServer()
         defer { server.destroy() }

@@ -1,7 +1,7 @@
 import Testing
 @testable import APIServer
 
-@Suite struct ManagedFieldsTests {
+@Suite(.timeLimit(.minutes(10))) struct ManagedFieldsTests {
     let definitions = SchemaDefinitions(try! OpenAPIBuilder.loadDefinitions())
     var deployment: SchemaNode { SchemaNode(definition: "io.k8s.api.apps.v1.Deployment", in: definitions)! }
 

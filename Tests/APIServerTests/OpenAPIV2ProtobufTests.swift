@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// kubectl's client-side validation against the OpenAPI v2 document in protobuf.
-@Suite struct OpenAPIV2ProtobufTests {
+@Suite(.timeLimit(.minutes(10))) struct OpenAPIV2ProtobufTests {
     @Test(arguments: [Kubectl.v132, Kubectl.v137])
     func kubectlValidatesListsAgainstTheV2Document(kubectl: String) throws {
         let server = try SkiffServer()

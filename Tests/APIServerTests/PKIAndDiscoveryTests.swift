@@ -4,7 +4,7 @@ import Testing
 import X509
 @testable import APIServer
 
-@Suite struct PKIAndDiscoveryTests {
+@Suite(.timeLimit(.minutes(10))) struct PKIAndDiscoveryTests {
     @Test func firstStartMakesACAAndCertificatesWithPrivateKeys() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -1,7 +1,7 @@
 import Testing
 @testable import APIServer
 
-@Suite struct PatchTests {
+@Suite(.timeLimit(.minutes(10))) struct PatchTests {
     let definitions = SchemaDefinitions(try! OpenAPIBuilder.loadDefinitions())
     var podSpec: SchemaNode { SchemaNode(definition: "io.k8s.api.core.v1.PodSpec", in: definitions)! }
 

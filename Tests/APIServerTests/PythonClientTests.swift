@@ -4,7 +4,7 @@ import Testing
 
 /// Python's `kubernetes` client (PyPI), raw HTTPS requests and grpcio against a real
 /// `skiff server` that also serves its etcd endpoint.
-@Suite struct PythonClientTests {
+@Suite(.timeLimit(.minutes(10))) struct PythonClientTests {
     @Test func pythonClientSeesKubernetesSemantics() throws {
         let server = try SkiffServer(extraArguments: ["--etcd-listen", "127.0.0.1:0"])
         defer { server.destroy() }

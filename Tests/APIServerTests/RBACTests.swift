@@ -6,7 +6,7 @@ import Testing
 /// RBAC authorization (the default mode) with the real kubectl: users from a token file and
 /// from client certificates signed by the cluster CA, bound to the default roles and to
 /// their own.
-@Suite(.serialized) struct RBACTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct RBACTests {
     /// A server whose token file knows alice, bob and carol (no groups of their own), with the
     /// namespaces `team` and `other`.
     final class Cluster {

@@ -1,7 +1,7 @@
 import Testing
 @testable import APIServer
 
-@Suite struct RegistryKeyTests {
+@Suite(.timeLimit(.minutes(10))) struct RegistryKeyTests {
     @Test func namespacedKeysRoundTrip() {
         let key = RegistryKey(group: "apps", resource: "deployments", namespace: "default", name: "web")
         #expect(key.path == "/registry/apps/deployments/default/web")

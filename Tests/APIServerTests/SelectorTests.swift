@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import APIServer
 
-@Suite struct SelectorTests {
+@Suite(.timeLimit(.minutes(10))) struct SelectorTests {
     let labels = ["app": "web", "tier": "front", "version": "3"]
 
     @Test(arguments: [
@@ -77,7 +77,7 @@ import Testing
     }
 }
 
-@Suite struct TimestampTests {
+@Suite(.timeLimit(.minutes(10))) struct TimestampTests {
     @Test func rfc3339RoundTripsAndReadsOffsetsAndFractions() throws {
         let date = Date(timeIntervalSince1970: 1_700_000_000)
         #expect(RFC3339.string(date) == "2023-11-14T22:13:20Z")

@@ -4,7 +4,7 @@ import Testing
 
 /// TokenRequest (`kubectl create token`), service account tokens as bearer tokens, and
 /// TokenReview of them, with both kubectl versions.
-@Suite struct ServiceAccountTokenTests {
+@Suite(.timeLimit(.minutes(10))) struct ServiceAccountTokenTests {
     @Test(arguments: [Kubectl.v132, Kubectl.v137])
     func createdTokensAuthenticateUntilTheAccountGoes(kubectl: String) throws {
         let server = try SkiffServer()

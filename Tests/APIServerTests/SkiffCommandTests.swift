@@ -9,7 +9,7 @@ func runSkiff(_ arguments: [String]) throws -> (status: Int32, output: String) {
     return (result.status, result.stdout + result.stderr)
 }
 
-@Suite struct SkiffCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct SkiffCommandTests {
     @Test func helpListsTheCommands() throws {
         let (status, output) = try runSkiff(["--help"])
         #expect(status == 0)

@@ -6,7 +6,7 @@ import Testing
 
 /// Real clusters of `skiff etcd` members on dqlite, driven with etcdctl and Python's etcd3.
 /// One at a time: each starts several members and measures failover.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ClusterIntegrationTests {}
 
 /// Three members.

@@ -200,4 +200,24 @@ struct EngineVerbTests {
         #expect(await api.request(.GET, Self.maps + "/v").status == 200)
         #expect(await api.request(.GET, Self.maps + "/v", token: "wrong-token").status == 401)
     }
+
+    /// An update without a resourceVersion is not refused because a controller wrote the
+    /// object between the engine's read and its write (kube-apiserver retries it): a store
+    /// whose update conflicts once for the key shows it.
+    @Test func anUnconditionalUpdateIsMadeAgainAfterARace() async throws {
+        let api = try await InProcessAPI(wrap: { RacingObjectStore($0, key: RegistryKey(group: "", resource: "configmaps", namespace: "default", name: "raced").path) })
+        #expect(await api.request(.POST, Self.maps, Self.map("raced", ["a": "1"])).status == 201)
+        var unconditional = Self.map("raced", ["a": "2"])
+        unconditional[path: ["metadata", "resourceVersion"]] = nil
+        let updated = await api.request(.PUT, Self.maps + "/raced", unconditional)
+        #expect(updated.status == 200, "\(updated.body)")
+        #expect(updated.body[path: ["data", "a"]]?.stringValue == "2")
+        #expect(updated.body[path: ["data", "raced"]]?.stringValue == nil)
+
+        let current = await api.request(.GET, Self.maps + "/raced")
+        var conditional = current.body
+        conditional["data"] = ["a": "3"]
+        #expect(await api.request(.PUT, Self.maps + "/raced", conditional).status == 409,
+                "with a resourceVersion, the other writer's change is a conflict")
+    }
 }

@@ -71,6 +71,14 @@ final class InProcessAPI: Sendable {
         return Answer(status: Int(response.status.code), body: (try? JSON.parse(bytes)) ?? .null, headers: response.headers)
     }
 
+    /// The server's `/metrics` text.
+    func metrics() async -> String {
+        let headers: HTTPHeaders = ["Authorization": "Bearer \(Self.adminToken)"]
+        let response = await bootstrap.api.respond(to: HTTPRequest(method: .GET, uri: "/metrics", headers: headers, remoteAddress: "127.0.0.1"))
+        guard case .bytes(let bytes) = response.body else { return "" }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Sends a watch and collects its events until `until` says enough (or `limit` passes).
     func watch(_ uri: String, limit: Duration = .seconds(10),
                until enough: @escaping @Sendable ([JSON]) -> Bool) async throws -> [JSON] {

@@ -5,7 +5,7 @@ import Testing
 /// Python's etcd3 client (PyPI) against a real `skiff etcd`: the checks live in
 /// `python/etcd3_client.py`, including a watch that must see every one of 5,000 events
 /// written by 4 concurrent writers, in order.
-@Suite(.serialized) struct EtcdPythonClientTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct EtcdPythonClientTests {
     @Test func etcd3ClientChecksPass() throws {
         try runPythonChecks("etcd3_client.py", expecting: 8)
     }
@@ -30,7 +30,7 @@ import Testing
 
 /// The gRPC transport under raw calls (grpcio) and a plain HTTP/2 client (nghttp): the
 /// checks live in `python/grpc_transport.py`.
-@Suite(.serialized) struct GRPCTransportTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct GRPCTransportTests {
     @Test func rawGRPCCallsGetClearStatuses() throws {
         try runPythonChecks("grpc_transport.py", expecting: 9)
     }

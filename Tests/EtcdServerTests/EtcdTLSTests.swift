@@ -4,7 +4,7 @@ import Testing
 
 /// `skiff etcd` with `--cert-file`, `--key-file`, `--trusted-ca-file` and `--client-cert-auth`:
 /// etcdctl with a client certificate signed by the CA gets in; without one it does not.
-@Suite(.serialized) struct EtcdTLSTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct EtcdTLSTests {
     /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
     private func makeCertificates(in dir: String) throws {
         let openssl = try which("openssl")

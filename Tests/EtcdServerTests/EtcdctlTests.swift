@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The real etcdctl (Debian's etcd-client) against a real `skiff etcd` process.
-@Suite(.serialized) struct EtcdctlTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct EtcdctlTests {
     @Test func putGetDeleteWithPrefixesAndRevisions() throws {
         let etcd = try SkiffEtcd()
         defer { etcd.destroy() }
@@ -248,10 +248,19 @@ import Testing
         #expect(s.int("raftIndex") == 8)
         #expect(s.object("header")?.int("member_id") == s.int("leader"))
         #expect(try etcd.etcdctl(["defrag"]).stdout.contains("Finished defragmenting etcd member"))
-        #expect(try etcd.etcdctl(["alarm", "list"]).status == 0)
+        let alarms = try etcd.etcdctl(["alarm", "list"])
+        #expect(alarms.status == 0 && alarms.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+                "no alarm is raised: \(alarms.stdout)")
         #expect(try etcd.etcdctl(["member", "list"]).stdout.contains("started, default"))
-        let hash = try json(etcd.etcdctl(["endpoint", "hashkv", "-w", "json"]).stdout.trimmingCharacters(in: CharacterSet(charactersIn: "[]\n")))
-        #expect(hash.object("HashKV")?.int("hash") != nil)
+        func hashKV() throws -> Int64? {
+            let output = try etcd.etcdctl(["endpoint", "hashkv", "-w", "json"]).stdout
+            let status: [String: Any] = try json(output.trimmingCharacters(in: CharacterSet(charactersIn: "[]\n")))
+            return status.object("HashKV")?.int("hash")
+        }
+        let hash = try #require(try hashKV())
+        #expect(try hashKV() == hash, "the same history hashes the same")
+        #expect(try etcd.etcdctl(["put", "/hash/changed", "yes"]).status == 0)
+        #expect(try hashKV() != hash, "a new revision changes the hash")
     }
 
     @Test func badRequestsGetEtcdsErrors() throws {
@@ -285,7 +294,7 @@ extension Array {
 }
 
 /// `etcdctl check perf`: a minute of load from 50 clients, with etcdctl's own pass criteria.
-@Suite(.serialized) struct EtcdctlCheckPerfTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct EtcdctlCheckPerfTests {
     @Test func checkPerfSmallLoadPasses() throws {
         let etcd = try SkiffEtcd()
         defer { etcd.destroy() }

@@ -2,7 +2,7 @@ import TestSupport
 import Testing
 @testable import KineLayer
 
-@Suite struct CompactionTests {
+@Suite(.timeLimit(.minutes(5))) struct CompactionTests {
     @Test func compactionRemovesHistoryButKeepsStateFromTheTargetOn() async throws {
         try await withStore(testOptions()) { store, _ in
             let a1 = try await store.create(.k("/c/a"), value: .k("a1"))

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 @testable import KineLayer
 
-@Suite struct CrashDurabilityTests {
+@Suite(.timeLimit(.minutes(5))) struct CrashDurabilityTests {
     /// A writer process killed with SIGKILL in the middle of acknowledged writes loses none
     /// of them: after reopening, every acknowledged key is there at its acknowledged revision.
     @Test func sigkillLosesNoAcknowledgedWrite() async throws {

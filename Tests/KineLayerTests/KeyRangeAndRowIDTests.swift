@@ -2,7 +2,7 @@ import TestSupport
 import Testing
 @testable import KineLayer
 
-@Suite struct KeyRangeAndRowIDTests {
+@Suite(.timeLimit(.minutes(5))) struct KeyRangeAndRowIDTests {
     @Test func prefixEndIncrementsTheLastByteThatCan() {
         #expect(KeyRange.prefixEnd(.k("/a/")) == .k("/a0"))
         #expect(KeyRange.prefixEnd([0x61, 0xFF, 0xFF]) == [0x62])

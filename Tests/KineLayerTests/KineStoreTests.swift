@@ -2,7 +2,7 @@ import TestSupport
 import Testing
 @testable import KineLayer
 
-@Suite struct KineStoreTests {
+@Suite(.timeLimit(.minutes(5))) struct KineStoreTests {
     @Test func createGetUpdateDeleteWithRevisions() async throws {
         try await withStore(testOptions()) { store, _ in
             let created = try await store.create(.k("/a"), value: .k("1"))

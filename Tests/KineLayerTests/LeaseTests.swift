@@ -2,7 +2,7 @@ import TestSupport
 import Testing
 @testable import KineLayer
 
-@Suite struct LeaseTests {
+@Suite(.timeLimit(.minutes(5))) struct LeaseTests {
     @Test func expiryDeletesAttachedKeysEachWithItsOwnRevision() async throws {
         try await withStore(testOptions()) { store, _ in
             // A long lease while the keys are attached (a loaded machine may take seconds),
@@ -85,7 +85,7 @@ import Testing
     }
 }
 
-@Suite struct LeaseExpiryRaceTests {
+@Suite(.timeLimit(.minutes(5))) struct LeaseExpiryRaceTests {
     /// An expiry decided on a stale reading does not revoke a lease renewed in between.
     @Test func aKeepAliveThatLandsFirstWinsOverExpiry() async throws {
         try await withStore(testOptions()) { store, _ in

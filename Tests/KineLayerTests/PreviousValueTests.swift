@@ -4,7 +4,7 @@ import Testing
 
 /// A change's previous key-value (an event's `prevKV`) is the key's previous row, read when
 /// the event is, not a second copy of that row's value stored with the change.
-@Suite struct PreviousValueTests {
+@Suite(.timeLimit(.minutes(5))) struct PreviousValueTests {
     @Test func changesStoreNoCopyOfThePreviousValueAndEventsStillCarryIt() async throws {
         try await withStore(testOptions()) { store, _ in
             let lease = try await store.grantLease(ttl: 600)

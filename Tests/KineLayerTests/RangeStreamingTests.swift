@@ -6,7 +6,7 @@ import Testing
 /// A range read streams its rows from the index in key order: SQL neither copies the range
 /// into a temporary table nor sorts it, so memory does not grow with the range and a limit
 /// ends the scan early.
-@Suite struct RangeStreamingTests {
+@Suite(.timeLimit(.minutes(5))) struct RangeStreamingTests {
     @Test func theRangeQueryPlanNeitherMaterializesNorSorts() async throws {
         try await withStore(testOptions()) { store, _ in
             try await store.create(.k("/s/a"), value: .k("1"))
@@ -62,7 +62,7 @@ import Testing
 
 /// Counting a range reads only the `(name, id, deleted)` index, and files written with the
 /// earlier `(name, id)` index get the new one when opened.
-@Suite struct RangeCountIndexTests {
+@Suite(.timeLimit(.minutes(5))) struct RangeCountIndexTests {
     @Test func countingReadsOnlyTheIndex() async throws {
         try await withStore(testOptions()) { store, _ in
             for i in 0..<20 { try await store.create(.k("/n/\(i)"), value: .k("v")) }

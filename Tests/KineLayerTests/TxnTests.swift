@@ -2,7 +2,7 @@ import TestSupport
 import Testing
 @testable import KineLayer
 
-@Suite struct TxnTests {
+@Suite(.timeLimit(.minutes(5))) struct TxnTests {
     private func equal(_ key: String, version: Int64) -> TxnCompare {
         TxnCompare(range: .key(key), target: .version(version), relation: .equal)
     }
@@ -159,7 +159,7 @@ import Testing
     }
 }
 
-@Suite struct LargeTxnTests {
+@Suite(.timeLimit(.minutes(5))) struct LargeTxnTests {
     /// A delete of more keys than one revision holds still succeeds, atomically, on
     /// consecutive revisions.
     @Test func deletingMoreKeysThanARevisionHoldsSpillsToTheNextRevision() async throws {
@@ -180,7 +180,7 @@ import Testing
     }
 }
 
-@Suite struct TxnSavepointTests {
+@Suite(.timeLimit(.minutes(5))) struct TxnSavepointTests {
     /// A transaction that had to read SQL (a range compare, a prefix delete) and then fails is
     /// rolled back alone; writes batched before and after it stay.
     @Test func aFailingTransactionThatReadSQLIsUndoneAlone() async throws {

@@ -44,7 +44,7 @@ private func eventually(_ condition: () -> Bool) async throws {
     #expect(condition())
 }
 
-@Suite struct WatchSinkTests {
+@Suite(.timeLimit(.minutes(5))) struct WatchSinkTests {
     /// A sink watching from the past gets the history, then the changes made while the
     /// history was read and after: every revision once, in order.
     @Test func aSinkFromThePastGetsTheHistoryThenLiveChangesEachOnceInOrder() async throws {

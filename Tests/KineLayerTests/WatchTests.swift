@@ -2,7 +2,7 @@ import TestSupport
 import Testing
 @testable import KineLayer
 
-@Suite struct WatchTests {
+@Suite(.timeLimit(.minutes(5))) struct WatchTests {
     /// A watch opened after revision R, while 8 tasks write 10,000 changes, sees exactly the
     /// changes after R, in order, with previous values that match the history.
     @Test func watchSeesEveryChangeAfterItsStartInOrderWithPreviousValues() async throws {
@@ -147,7 +147,7 @@ import Testing
     }
 }
 
-@Suite struct WatchCancellationTests {
+@Suite(.timeLimit(.minutes(5))) struct WatchCancellationTests {
     /// Consumers cancelled while changes are being delivered to them must not deadlock the
     /// hub (a stream's termination handler runs while the runtime holds the task's lock).
     @Test func cancellingConsumersDuringDeliveryDoesNotDeadlock() async throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// The WAL writes SQLiteDatabase's connections make are gathered per commit; these check
 /// that nothing a reader, a large transaction or a reopen depends on changes with it.
-@Suite struct CoalescingWALVFSTests {
+@Suite(.timeLimit(.minutes(5))) struct CoalescingWALVFSTests {
     private func open(_ dir: TemporaryDirectory, _ synchronous: SQLiteConfiguration.Synchronous = .full) throws -> SQLiteDatabase {
         var configuration = SQLiteConfiguration(path: dir.path + "/test.db")
         configuration.synchronous = synchronous

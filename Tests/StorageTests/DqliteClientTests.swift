@@ -8,7 +8,7 @@ import Testing
 
 /// A dqlite client's request ends, with an error, however the connection under it ends: a
 /// node that closed the connection before the request was sent, or one that never answers.
-@Suite struct DqliteClientTests {
+@Suite(.timeLimit(.minutes(5))) struct DqliteClientTests {
     @Test func aRequestOnAConnectionTheNodeAlreadyClosedFails() async throws {
         let listener = try LoopbackListener(keepConnections: false)
         defer { listener.stop() }

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 @testable import Storage
 
-@Suite struct SQLiteDatabaseTests {
+@Suite(.timeLimit(.minutes(5))) struct SQLiteDatabaseTests {
     private func open(_ dir: TemporaryDirectory, _ adjust: (inout SQLiteConfiguration) -> Void = { _ in }) throws -> SQLiteDatabase {
         var configuration = SQLiteConfiguration(path: dir.path + "/test.db")
         adjust(&configuration)

@@ -4,7 +4,7 @@ import Testing
 
 /// What reaches the file below a ``WALWriteBuffer``, recorded by a stand-in file whose
 /// only method is xWrite.
-@Suite(.serialized) struct WALWriteBufferTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct WALWriteBufferTests {
     /// The writes the stand-in file was given: offset and length of each.
     nonisolated(unsafe) static var written: [(offset: Int64, count: Int)] = []
 

@@ -3,14 +3,40 @@ import Foundation
 /// Evaluates a ``CELExpression`` against named variables, with CEL's semantics: `&&` and `||`
 /// absorb errors when the other side decides, numbers compare across int, uint and double,
 /// a missing map key is an error (`has()` tests for it), integer overflow is an error.
+/// Each evaluation has a cost budget, as kube-apiserver's per-call limit: every step (a node
+/// evaluated, a comprehension's element) costs one, and past ``costLimit`` the evaluation stops
+/// with kube-apiserver's "cost limit exceeded" error.
 public struct CELEvaluator: Sendable {
     public var variables: [String: CELValue]
+    /// The most steps one evaluation may take.
+    public var costLimit: Int
 
-    public init(variables: [String: CELValue]) {
+    /// kube-apiserver's per-expression runtime cost limit.
+    public static let defaultCostLimit = 1_000_000
+
+    public init(variables: [String: CELValue], costLimit: Int = CELEvaluator.defaultCostLimit) {
         self.variables = variables
+        self.costLimit = costLimit
+    }
+
+    /// The steps an evaluation has left (one evaluation runs on one thread).
+    final class Budget: @unchecked Sendable {
+        var remaining: Int
+        init(_ remaining: Int) { self.remaining = remaining }
+
+        func spend() throws {
+            remaining -= 1
+            if remaining < 0 { throw CELError("operation cancelled: actual cost limit exceeded") }
+        }
     }
 
     public func evaluate(_ expression: CELExpression) throws -> CELValue {
+        try evaluate(expression, Budget(costLimit))
+    }
+
+    func evaluate(_ expression: CELExpression, _ budget: Budget) throws -> CELValue {
+        try budget.spend()
+        func evaluate(_ expression: CELExpression) throws -> CELValue { try self.evaluate(expression, budget) }
         switch expression {
         case .literal(let value): return value
         case .identifier(let name):
@@ -47,9 +73,9 @@ public struct CELEvaluator: Sendable {
             default: throw CELError("no such overload: \(op)\(value.typeName)")
             }
         case .binary("&&", let left, let right):
-            return try logical(left, right, decisive: false)
+            return try logical(left, right, decisive: false, budget)
         case .binary("||", let left, let right):
-            return try logical(left, right, decisive: true)
+            return try logical(left, right, decisive: true, budget)
         case .binary(let op, let left, let right):
             return try CELOperators.apply(op, try evaluate(left), try evaluate(right))
         case .conditional(let condition, let then, let otherwise):
@@ -58,16 +84,18 @@ public struct CELEvaluator: Sendable {
         case .call(let name, let target, let arguments):
             return try CELFunctions.call(name, target: try target.map(evaluate), arguments: try arguments.map(evaluate))
         case .comprehension(let macro, let range, let variable, let filter, let body):
-            return try comprehension(macro, range: try evaluate(range), variable: variable, filter: filter, body: body)
+            return try comprehension(macro, range: try evaluate(range), variable: variable, filter: filter, body: body, budget)
         }
     }
 
     /// `&&` (decisive value false) and `||` (decisive value true): the decisive value wins even
     /// over an error on the other side.
-    private func logical(_ left: CELExpression, _ right: CELExpression, decisive: Bool) throws -> CELValue {
-        let l = Result { try evaluate(left) }
+    private func logical(_ left: CELExpression, _ right: CELExpression, decisive: Bool, _ budget: Budget) throws -> CELValue {
+        let l = Result { try evaluate(left, budget) }
         if case .success(.bool(decisive)) = l { return .bool(decisive) }
-        let r = Result { try evaluate(right) }
+        if budget.remaining < 0 { throw CELError("operation cancelled: actual cost limit exceeded") }
+        let r = Result { try evaluate(right, budget) }
+        if budget.remaining < 0 { throw CELError("operation cancelled: actual cost limit exceeded") }
         if case .success(.bool(decisive)) = r { return .bool(decisive) }
         switch (l, r) {
         case (.success(.bool), .success(.bool)): return .bool(!decisive)
@@ -102,7 +130,7 @@ public struct CELEvaluator: Sendable {
     }
 
     private func comprehension(_ macro: String, range: CELValue, variable: String, filter: CELExpression?,
-                               body: CELExpression) throws -> CELValue {
+                               body: CELExpression, _ budget: Budget) throws -> CELValue {
         let elements: [CELValue]
         switch range {
         case .list(let items): elements = items
@@ -112,7 +140,8 @@ public struct CELEvaluator: Sendable {
         var scope = self
         func run(_ expression: CELExpression, _ element: CELValue) throws -> CELValue {
             scope.variables[variable] = element
-            return try scope.evaluate(expression)
+            try budget.spend()
+            return try scope.evaluate(expression, budget)
         }
         func predicate(_ element: CELValue) throws -> Bool {
             guard case .bool(let b) = try run(body, element) else { throw CELError("no such overload: \(macro) predicate is not a bool") }
@@ -127,6 +156,8 @@ public struct CELEvaluator: Sendable {
                 do {
                     if try predicate(element) == decisive { return .bool(decisive) }
                 } catch {
+                    // Running out of budget is not an element's error: it ends the evaluation.
+                    if budget.remaining < 0 { throw error }
                     if firstError == nil { firstError = error }
                 }
             }

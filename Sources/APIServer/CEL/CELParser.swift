@@ -5,6 +5,11 @@ import Synchronization
 public struct CELParser {
     private var tokens: [CELLexer.Token]
     private var position = 0
+    /// How deep the expression nests so far (parentheses, operands, arguments, unary operators).
+    private var depth = 0
+    /// The deepest nesting an expression may have (cel-go's parser refuses past its recursion
+    /// limit too); deeper source is refused instead of exhausting the stack.
+    static let maxDepth = 128
     static let macros: Set<String> = ["all", "exists", "exists_one", "map", "filter"]
     static let reserved: Set<String> = ["as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop",
                                         "package", "namespace", "return", "var", "void", "while"]
@@ -45,6 +50,9 @@ public struct CELParser {
     }
 
     private mutating func conditional() throws -> CELExpression {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { throw CELError("Syntax error: the expression nests more than \(Self.maxDepth) levels deep") }
         let condition = try or()
         guard accept("?") else { return condition }
         let then = try or()
@@ -98,6 +106,9 @@ public struct CELParser {
     }
 
     private mutating func unary() throws -> CELExpression {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { throw CELError("Syntax error: the expression nests more than \(Self.maxDepth) levels deep") }
         if accept("!") { return .unary("!", try unary()) }
         if accept("-") {
             // A negative literal is a literal (so that -9223372036854775808 parses).

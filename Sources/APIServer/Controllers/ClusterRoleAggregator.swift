@@ -45,8 +45,10 @@ public struct ClusterRoleAggregator: Sendable {
             guard role.object["rules"]?.arrayValue ?? [] != rules else { continue }
             var updated = role.object
             updated["rules"] = .array(rules)
-            // A conflict means another change came; its event starts another pass.
-            _ = try await client.update(role.key, updated, expectedRevision: role.revision)
+            switch try await client.update(role.key, updated, expectedRevision: role.revision) {
+            case .written, .missing: continue
+            case .conflict: continue  // another change came; its event starts another pass
+            }
         }
     }
 }

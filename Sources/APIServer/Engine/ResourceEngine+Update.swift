@@ -1,6 +1,7 @@
 extension ResourceEngine {
     /// PUT of an object or of its status subresource. The body's resourceVersion, when set,
-    /// must be the stored one (409 Conflict otherwise); without one the update is unconditional.
+    /// must be the stored one (409 Conflict otherwise); without one the update is unconditional
+    /// (made again if another write comes between its read and its write).
     /// An update that changes nothing is not written and keeps the resourceVersion.
     func update(_ request: ResourceRequest) async throws -> HTTPResponse {
         let name = try request.name()
@@ -21,9 +22,19 @@ extension ResourceEngine {
         let expected = try object[path: ["metadata", "resourceVersion"]]?.stringValue.flatMap {
             $0.isEmpty ? nil : try Self.resourceVersion($0)
         }
-        let current = try await current(request, name: name)
-        if let expected, expected != current.modRevision { throw StatusError.conflict(resource, name: name) }
-        return Self.withWarnings(try await write(object, over: current, request), warnings)
+        // With a resourceVersion the update is conditional on it; without one, a write that
+        // lost to another writer (a controller's status) is made again over what is there
+        // now, as kube-apiserver's guaranteed update does.
+        for _ in 0..<8 {
+            let current = try await current(request, name: name)
+            if let expected, expected != current.modRevision { throw StatusError.conflict(resource, name: name) }
+            do {
+                return Self.withWarnings(try await write(object, over: current, request), warnings)
+            } catch let error as StatusError where error.reason == "Conflict" && expected == nil {
+                continue
+            }
+        }
+        throw StatusError.conflict(resource, name: name, why: "the object kept changing while it was updated; try again")
     }
 
     /// Stores `object` as the new state of `current` (what the client may not change taken

@@ -72,7 +72,7 @@ public final class APIMetrics: Sendable {
             merged[name] = m
         }
         for name in merged.keys.sorted() { Self.write(histogram: merged[name]!, metric: "apiserver_request_duration_seconds", labels: name, into: &out) }
-        out += "# HELP skiff_storage_duration_seconds Storage (KineLayer) operation latency, by operation.\n# TYPE skiff_storage_duration_seconds histogram\n"
+        out += "# HELP skiff_storage_duration_seconds Storage (ObjectStore) operation latency, by operation.\n# TYPE skiff_storage_duration_seconds histogram\n"
         let storageTable = storage.withLock { $0 }
         for operation in storageTable.keys.sorted() {
             Self.write(histogram: storageTable[operation]!, metric: "skiff_storage_duration_seconds",

@@ -162,7 +162,7 @@ public struct ServiceAddressAllocator: Sendable {
             if let current = try await store.get(key),
                current.object[path: ["spec", "parentRef", "name"]]?.stringValue == service[path: ["metadata", "name"]]?.stringValue,
                current.object[path: ["spec", "parentRef", "namespace"]]?.stringValue == service[path: ["metadata", "namespace"]]?.stringValue {
-                _ = try await store.delete(key, expectedRevision: current.modRevision)
+                try await releaseRecord(key, current)
             }
         }
         for port in service[path: ["spec", "ports"]]?.arrayValue ?? [] {
@@ -171,8 +171,17 @@ public struct ServiceAddressAllocator: Sendable {
         let uid = service[path: ["metadata", "uid"]]?.stringValue
         for key in keys {
             if let current = try await store.get(key), current.object["uid"]?.stringValue == uid {
-                _ = try await store.delete(key, expectedRevision: current.modRevision)
+                try await releaseRecord(key, current)
             }
+        }
+    }
+
+    /// Deletes an allocation record read as this Service's. A conflict means the record was
+    /// written since (taken again, by this Service's successor or another): that write stands.
+    private func releaseRecord(_ key: String, _ current: StoredObject) async throws {
+        switch try await store.delete(key, expectedRevision: current.modRevision) {
+        case .written, .missing: return
+        case .conflict: return
         }
     }
 }
