@@ -7,9 +7,9 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct EngineErrorTests {
     @Test func aStorageFailureWhileCheckingATokenIsA503NotA401() async throws {
-        let faulty = Mutex<FaultyObjectStore?>(nil)
+        let faulty = Mutex<InterceptingObjectStore?>(nil)
         let api = try await InProcessAPI { memory in
-            let store = FaultyObjectStore(memory)
+            let store = InterceptingObjectStore(memory)
             faulty.withLock { $0 = store }
             return store
         }
@@ -22,7 +22,7 @@ struct EngineErrorTests {
         #expect(await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: token).status == 403,
                 "a valid token of a user without bindings")
 
-        store.fail { $0.hasPrefix(RegistryKey.resourcePrefix(group: "", resource: "serviceaccounts")) }
+        store.failReads { $0.hasPrefix(RegistryKey.resourcePrefix(group: "", resource: "serviceaccounts")) }
         let unavailable = await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: token)
         #expect(unavailable.status == 503, "the credential could not be checked: \(unavailable.body)")
         #expect(unavailable.body["kind"]?.stringValue == "Status")
@@ -30,7 +30,7 @@ struct EngineErrorTests {
                                        .resource("authentication.k8s.io/v1", "TokenReview", ["spec": ["token": .string(token)]]))
         #expect(review.status == 503, "a TokenReview does not answer authenticated: false for a storage failure")
 
-        store.fail { _ in false }
+        store.failReads { _ in false }
         #expect(await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: token).status == 403)
         #expect(await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: "not-a-token").status == 401)
     }

@@ -205,7 +205,7 @@ struct EngineVerbTests {
     /// object between the engine's read and its write (kube-apiserver retries it): a store
     /// whose update conflicts once for the key shows it.
     @Test func anUnconditionalUpdateIsMadeAgainAfterARace() async throws {
-        let api = try await InProcessAPI(wrap: { RacingObjectStore($0, key: RegistryKey(group: "", resource: "configmaps", namespace: "default", name: "raced").path) })
+        let api = try await InProcessAPI(wrap: { InterceptingObjectStore.racing($0, key: RegistryKey(group: "", resource: "configmaps", namespace: "default", name: "raced").path) })
         #expect(await api.request(.POST, Self.maps, Self.map("raced", ["a": "1"])).status == 201)
         var unconditional = Self.map("raced", ["a": "2"])
         unconditional[path: ["metadata", "resourceVersion"]] = nil
