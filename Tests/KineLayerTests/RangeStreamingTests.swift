@@ -81,26 +81,4 @@ import Testing
             #expect(!plan.contains { $0.contains("PRIMARY KEY") }, "no row is read: \(plan)")
         }
     }
-
-    @Test func aFileWithTheEarlierIndexGetsTheNewOneOnOpen() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        var store = try await KineStore.open(directory: dir.path, options: testOptions())
-        try await store.create(.k("/m/a"), value: .k("1"))
-        try await store.database.write { c in
-            try await c.execute("DROP INDEX kine_name_id_deleted")
-            try await c.execute("CREATE INDEX kine_name_id ON kine (name, id)")
-        }
-        await store.close()
-
-        store = try await KineStore.open(directory: dir.path, options: testOptions())
-        let indexes = try await store.database.read { c in
-            try await c.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'kine' ORDER BY name")
-                .compactMap { $0.values.first?.text }
-        }
-        #expect(indexes.contains("kine_name_id_deleted"))
-        #expect(!indexes.contains("kine_name_id"))
-        #expect(try await store.get(.k("/m/a")).kv?.valueString == "1")
-        await store.close()
-    }
 }
