@@ -45,7 +45,7 @@ import Testing
         print(result.stdout.split(separator: "\n").filter { $0.hasPrefix("figure:") }.joined(separator: "\n"))
     }
 
-    @Test(.timeLimit(.minutes(2))) func connectionCap() async throws {
+    @Test(.timeLimit(.minutes(10))) func connectionCap() async throws {
         _ = try await runScript("cap", serverArguments: ["--max-connections", "20"], timeout: 100)
     }
 }

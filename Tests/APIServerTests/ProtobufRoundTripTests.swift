@@ -5,7 +5,7 @@ import Testing
 /// Kubernetes' protobuf encoding against the 1.35 schema: bytes a real Go client sent, every
 /// field of every served kind written and read back, Go's rules for zero and absent values,
 /// watch frames, and content negotiation.
-@Suite(.timeLimit(.minutes(1))) struct ProtobufRoundTripTests {
+@Suite(.timeLimit(.minutes(10))) struct ProtobufRoundTripTests {
     let schema = try! ProtobufSchema.builtIn()
     var codec: KubernetesProtobuf { KubernetesProtobuf(schema: schema) }
 

@@ -34,7 +34,7 @@ struct WireBuilder {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ProtobufTests {
+@Suite(.timeLimit(.minutes(10))) struct ProtobufTests {
     let decoder = KubernetesProtobuf(schema: try! ProtobufSchema.builtIn())
 
     func envelope(apiVersion: String, kind: String, raw: [UInt8]) -> [UInt8] {

@@ -33,7 +33,7 @@ func runSkiff(_ arguments: [String]) throws -> (status: Int32, output: String) {
 
     /// A failure while a command runs is an error line, not a usage text: only a mistake in
     /// the arguments gets the usage.
-    @Test(.timeLimit(.minutes(1))) func runtimeErrorsAreNotUsageErrors() throws {
+    @Test(.timeLimit(.minutes(10))) func runtimeErrorsAreNotUsageErrors() throws {
         let (status, output) = try runSkiff(["kubeconfig", "--data-dir", "/nonexistent/skiff-\(UUID().uuidString)"])
         #expect(status == 1)
         #expect(output.contains("Error: ") && output.contains("is missing"), "\(output)")
@@ -45,7 +45,7 @@ func runSkiff(_ arguments: [String]) throws -> (status: Int32, output: String) {
 
     /// Issue 20: the etcd endpoint of `skiff server` serves every Secret without authorization
     /// of its own, so it listens beyond loopback only with client certificates required.
-    @Test(.timeLimit(.minutes(1))) func theEtcdEndpointStaysOnLoopbackWithoutClientCertificates() throws {
+    @Test(.timeLimit(.minutes(10))) func theEtcdEndpointStaysOnLoopbackWithoutClientCertificates() throws {
         let (status, output) = try runSkiff(["server", "--data-dir", NSTemporaryDirectory() + "skiff-refused-\(UUID().uuidString)",
                                              "--listen", "127.0.0.1:0", "--etcd-listen", "0.0.0.0:0"])
         #expect(status != 0)

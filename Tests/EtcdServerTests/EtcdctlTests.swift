@@ -39,7 +39,7 @@ import Testing
 
     /// A new store is at revision 1 in every header, as a new etcd is (issue 22: kube-apiserver
     /// refuses "resource version 0 from storage"), and its first write makes revision 2.
-    @Test(.timeLimit(.minutes(2))) func aNewStoreIsAtRevisionOne() throws {
+    @Test(.timeLimit(.minutes(10))) func aNewStoreIsAtRevisionOne() throws {
         let etcd = try SkiffEtcd()
         defer { etcd.destroy() }
         let empty = try json(etcd.etcdctl(["get", "/nothing", "-w", "json"]).stdout)
@@ -115,7 +115,7 @@ import Testing
 
     /// Issue 20 C: the largest limit etcdctl can send is no limit; it once overflowed
     /// `limit + 1` and killed the server, without credentials.
-    @Test(.timeLimit(.minutes(2))) func theLargestLimitIsNoLimit() throws {
+    @Test(.timeLimit(.minutes(10))) func theLargestLimitIsNoLimit() throws {
         let etcd = try SkiffEtcd()
         defer { etcd.destroy() }
         for key in ["a", "b"] { try etcd.etcdctl(["put", "/big/\(key)", key]) }
