@@ -43,7 +43,7 @@ public final class AuditLog: Sendable {
             var reference: JSON = ["resource": .string(info.resource), "apiVersion": .string(info.version)]
             if !info.group.isEmpty { reference["apiGroup"] = .string(info.group) }
             if let namespace = info.namespace { reference["namespace"] = .string(namespace) }
-            if let name = info.name ?? Self.createdName(verb: verb, response: response) { reference["name"] = .string(name) }
+            if let name = info.name ?? response.auditObjectName { reference["name"] = .string(name) }
             if let sub = info.subresource { reference["subresource"] = .string(sub) }
             event["objectRef"] = reference
         }
@@ -66,14 +66,6 @@ public final class AuditLog: Sendable {
         var line = event.serialized()
         line.append(UInt8(ascii: "\n"))
         file.withLock { $0.write(Data(line)) }
-    }
-
-    /// The name of the object a create made (its path does not say it), as kube-apiserver's
-    /// audit takes it from the object.
-    static func createdName(verb: String, response: HTTPResponse) -> String? {
-        guard verb == "create", case .bytes(let body) = response.body, body.first == UInt8(ascii: "{"),
-              let object = try? JSON.parse(body) else { return nil }
-        return object[path: ["metadata", "name"]]?.stringValue
     }
 
     private static func host(_ remote: String) -> String {

@@ -45,10 +45,8 @@ public struct ClusterRoleAggregator: Sendable {
             guard role.object["rules"]?.arrayValue ?? [] != rules else { continue }
             var updated = role.object
             updated["rules"] = .array(rules)
-            switch try await client.update(role.key, updated, expectedRevision: role.revision) {
-            case .written, .missing: continue
-            case .conflict: continue  // another change came; its event starts another pass
-            }
+            // A conflict: another change came first, and its event starts another pass.
+            _ = try await client.update(role.key, updated, expectedRevision: role.revision)
         }
     }
 }

@@ -52,7 +52,7 @@ extension ResourceEngine {
         var (admitted, outcome) = try await admit(object, request, name: name)
         if request.dryRun {
             if try await store.get(request.key(name)) != nil { throw StatusError.alreadyExists(resource, name: name) }
-            return outcome.applied(to: render(admitted, request, status: 201))
+            return Self.named(outcome.applied(to: render(admitted, request, status: 201)), name)
         }
         let allocator = Self.isService(resource) ? serviceAddresses : nil
         // A generated name that is taken is generated again, a few times, as kube-apiserver
@@ -62,7 +62,7 @@ extension ResourceEngine {
             try await allocator?.allocate(&admitted)
             let created = try await store.create(request.key(name), admitted, alongside: outcome.writes)
             if case .created(let stored) = created {
-                return outcome.applied(to: render(stored.object, request, status: 201))
+                return Self.named(outcome.applied(to: render(stored.object, request, status: 201)), name)
             }
             try await allocator?.release(admitted)
             contended = false
@@ -162,5 +162,12 @@ extension ResourceEngine {
         let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
         let base = prefix.count > 58 ? String(prefix.prefix(58)) : prefix
         return base + String((0..<5).map { _ in alphabet.randomElement()! })
+    }
+
+    /// A create's answer, carrying the created object's name for its audit event.
+    static func named(_ response: HTTPResponse, _ name: String) -> HTTPResponse {
+        var response = response
+        response.auditObjectName = name
+        return response
     }
 }

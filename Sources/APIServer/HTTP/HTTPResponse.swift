@@ -14,6 +14,9 @@ public struct HTTPResponse: Sendable {
     public var body: Body
     /// Annotations for the request's audit event (from admission); never sent to the client.
     public var auditAnnotations: [String: String] = [:]
+    /// The name of the object a create made (its path does not say it), for the audit event's
+    /// `objectRef`, as kube-apiserver's audit takes it from the object; never sent.
+    public var auditObjectName: String? = nil
 
     public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: Body = .bytes([])) {
         self.status = status

@@ -81,45 +81,39 @@ public final class MemoryObjectStore: ObjectStore {
     public func create(_ key: String, _ object: JSON, alongside writes: [ConditionalWrite]) async throws -> CreateOutcome {
         let value = try StoredCodec.encodeChecked(object)
         let others = writes.map { (key: $0.key, expected: $0.expectedRevision, value: StoredCodec.encode($0.object)) }
-        let revision = state.withLock { state -> Int64? in
-            guard state.live(key, at: state.revision) == nil else { return nil }
-            for other in others where (state.live(other.key, at: state.revision)?.modRevision ?? 0) != other.expected { return -1 }
-            return state.commit([(key, value)] + others.map { ($0.key, $0.value) })
-        }
-        switch revision {
-        case nil: return .exists
-        case Int64(-1)?: return .conflict
-        case let revision?: return .created(StoredObject(object: StoredCodec.withRevision(object, revision), modRevision: revision, key: key))
+        return state.withLock { state -> CreateOutcome in
+            guard state.live(key, at: state.revision) == nil else { return .exists }
+            for other in others where (state.live(other.key, at: state.revision)?.modRevision ?? 0) != other.expected { return .conflict }
+            let revision = state.commit([(key, value)] + others.map { ($0.key, $0.value) })
+            return .created(StoredObject(object: StoredCodec.withRevision(object, revision), modRevision: revision, key: key))
         }
     }
 
     public func update(_ key: String, _ object: JSON, expectedRevision: Int64) async throws -> WriteOutcome {
         let value = try StoredCodec.encodeChecked(object)
-        let revision = state.withLock { state -> Int64? in
-            guard let current = state.live(key, at: state.revision) else { return nil }
-            guard current.modRevision == expectedRevision else { return -1 }
-            return state.commit([(key, value)])
-        }
-        switch revision {
-        case nil: return .missing
-        case Int64(-1)?: return .conflict
-        case let revision?: return .written(StoredObject(object: StoredCodec.withRevision(object, revision), modRevision: revision, key: key))
+        return state.withLock { state -> WriteOutcome in
+            guard let current = state.live(key, at: state.revision) else { return .missing }
+            guard current.modRevision == expectedRevision else { return .conflict }
+            let revision = state.commit([(key, value)])
+            return .written(StoredObject(object: StoredCodec.withRevision(object, revision), modRevision: revision, key: key))
         }
     }
 
     public func delete(_ key: String, expectedRevision: Int64) async throws -> WriteOutcome {
-        let result = state.withLock { state -> (Int64, StoredEntry)? in
-            guard let current = state.live(key, at: state.revision) else { return nil }
-            guard current.modRevision == expectedRevision else { return (-1, state.entry(key, current)) }
+        let result = state.withLock { state -> Result<(Int64, StoredEntry), DeleteRefusal> in
+            guard let current = state.live(key, at: state.revision) else { return .failure(.missing) }
+            guard current.modRevision == expectedRevision else { return .failure(.conflict) }
             let deleted = state.entry(key, current)
-            return (state.commit([(key, nil)]), deleted)
+            return .success((state.commit([(key, nil)]), deleted))
         }
         switch result {
-        case nil: return .missing
-        case (-1, _)?: return .conflict
-        case let (revision, deleted)?: return .written(try StoredCodec.decode(deleted, revision: revision))
+        case .failure(.missing): return .missing
+        case .failure(.conflict): return .conflict
+        case .success(let (revision, deleted)): return .written(try StoredCodec.decode(deleted, revision: revision))
         }
     }
+
+    private enum DeleteRefusal: Error { case missing, conflict }
 
     public func list(prefix: String, startKey: String?, revision: Int64, limit: Int) async throws -> ListPage {
         try state.withLock { state in

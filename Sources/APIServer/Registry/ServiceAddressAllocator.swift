@@ -162,7 +162,8 @@ public struct ServiceAddressAllocator: Sendable {
             if let current = try await store.get(key),
                current.object[path: ["spec", "parentRef", "name"]]?.stringValue == service[path: ["metadata", "name"]]?.stringValue,
                current.object[path: ["spec", "parentRef", "namespace"]]?.stringValue == service[path: ["metadata", "namespace"]]?.stringValue {
-                try await releaseRecord(key, current)
+                // A conflict: the record was written since (taken again); that write stands.
+                _ = try await store.delete(key, expectedRevision: current.modRevision)
             }
         }
         for port in service[path: ["spec", "ports"]]?.arrayValue ?? [] {
@@ -171,17 +172,9 @@ public struct ServiceAddressAllocator: Sendable {
         let uid = service[path: ["metadata", "uid"]]?.stringValue
         for key in keys {
             if let current = try await store.get(key), current.object["uid"]?.stringValue == uid {
-                try await releaseRecord(key, current)
+                // A conflict: the record was written since (taken again); that write stands.
+                _ = try await store.delete(key, expectedRevision: current.modRevision)
             }
-        }
-    }
-
-    /// Deletes an allocation record read as this Service's. A conflict means the record was
-    /// written since (taken again, by this Service's successor or another): that write stands.
-    private func releaseRecord(_ key: String, _ current: StoredObject) async throws {
-        switch try await store.delete(key, expectedRevision: current.modRevision) {
-        case .written, .missing: return
-        case .conflict: return
         }
     }
 }
