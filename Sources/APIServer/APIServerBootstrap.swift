@@ -121,7 +121,7 @@ public struct APIServerBootstrap: Sendable {
         try await admissionPolicies.load()
         let authorizer: any Authorizer
         // Mutating plugins first, then validating ones; quota last, as kube-apiserver orders them.
-        var admission: [any AdmissionPlugin] = [ServiceAccountAdmission(store: objects), RuntimeClassAdmission(store: objects),
+        var admission: [any AdmissionPlugin] = [NamespaceLifecycleAdmission(store: objects), ServiceAccountAdmission(store: objects), RuntimeClassAdmission(store: objects),
                                                 LimitRanger(store: objects),
                                                 PodSecurityAdmission(store: objects),
                                                 ValidatingAdmissionPolicyAdmission(objects: admissionPolicies, store: objects, catalog: catalog)]
@@ -141,9 +141,10 @@ public struct APIServerBootstrap: Sendable {
         customResources = CustomResourceRegistry(store: objects, catalog: catalog, definitions: schemas, logger: logger)
         try await customResources.load()
         customResourceDefinitions = CustomResourceDefinitionController(store: objects, client: client("crd-controller"), logger: logger)
-        let engine = ResourceEngine(store: objects, catalog: catalog, authenticator: authenticator, authorizer: authorizer,
-                                    definitions: schemas, serviceAddresses: serviceAddresses,
-                                    serviceAccountTokens: tokens, admission: AdmissionChain(admission), logger: logger)
+        let kinds = KindRegistry.builtIn(KindDependencies(serviceAddresses: serviceAddresses, serviceAccountTokens: tokens,
+                                                          authenticator: authenticator, authorizer: authorizer))
+        let engine = ResourceEngine(store: objects, catalog: catalog, kinds: kinds, definitions: schemas,
+                                    admission: AdmissionChain(admission), logger: logger)
         let everywhere = configuration.host == "0.0.0.0" || configuration.host == "::"
         localHost = everywhere ? "127.0.0.1" : configuration.host
         advertisedHost = everywhere

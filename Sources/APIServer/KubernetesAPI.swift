@@ -225,7 +225,8 @@ public final class KubernetesAPI: HTTPResponder {
         // Reviews and other create-only resources convert to nothing (406 for as=Table).
         format = try ResponseFormat.negotiate(accept: request.headers.first(name: "accept"), protobuf: resource.custom == nil,
                                               targets: resource.isStored ? Self.conversions(info.verb) : [])
-        var resourceRequest = ResourceRequest(info: info, resource: resource, http: request, user: user, protobuf: protobuf)
+        var resourceRequest = ResourceRequest(info: info, resource: resource, strategy: engine.kinds.strategy(for: resource),
+                                              http: request, user: user, protobuf: protobuf)
         resourceRequest.format = format
         return try await engine.handle(resourceRequest)
     }

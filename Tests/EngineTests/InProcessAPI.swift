@@ -60,8 +60,8 @@ final class InProcessAPI: Sendable {
 
     /// Sends a request; a streamed body is read for at most `streamFor`.
     func request(_ method: HTTPMethod, _ uri: String, _ body: JSON? = nil, token: String = adminToken,
-                 contentType: String = "application/json") async -> Answer {
-        var headers: HTTPHeaders = ["Authorization": "Bearer \(token)", "Accept": "application/json"]
+                 contentType: String = "application/json", accept: String = "application/json") async -> Answer {
+        var headers: HTTPHeaders = ["Authorization": "Bearer \(token)", "Accept": accept]
         if body != nil { headers.add(name: "Content-Type", value: contentType) }
         let response = await bootstrap.api.respond(to: HTTPRequest(method: method, uri: uri, headers: headers,
                                                                    body: body?.serialized() ?? [], remoteAddress: "127.0.0.1"))

@@ -38,33 +38,29 @@ extension ResourceEngine {
         meta["creationTimestamp"] = .string(Self.now())
         if resource.hasSpec { meta["generation"] = 1 } else { meta["generation"] = nil }
         object["metadata"] = meta
-        resource.strategy.prepareForCreate(&object)
-        try Self.validateMetadata(object, resource, nameRequired: true)
-        try Self.validateObject(object, old: nil, resource)
+        request.strategy.prepareForCreate(&object)
+        try Self.validateMetadata(object, request, nameRequired: true)
+        try Self.validateObject(object, old: nil, request)
         if appliedBy == nil {
             ManagedFields.recordUpdate(old: nil, new: &object, manager: fieldManager(request), apiVersion: resource.groupVersion,
                                        subresource: "", schema: schema(of: resource))
         }
 
-        if resource.namespaced, let namespace = request.info.namespace {
-            try await requireNamespace(namespace, for: request)
-        }
         var (admitted, outcome) = try await admit(object, request, name: name)
         if request.dryRun {
             if try await store.get(request.key(name)) != nil { throw StatusError.alreadyExists(resource, name: name) }
             return Self.named(outcome.applied(to: render(admitted, request, status: 201)), name)
         }
-        let allocator = Self.isService(resource) ? serviceAddresses : nil
         // A generated name that is taken is generated again, a few times, as kube-apiserver
         // does; when an object admission charged (a quota) changed meanwhile, admission runs again.
         var renames = 0, contended = false
         for _ in 0..<64 {
-            try await allocator?.allocate(&admitted)
+            try await request.strategy.acquire(for: &admitted)
             let created = try await store.create(request.key(name), admitted, alongside: outcome.writes)
             if case .created(let stored) = created {
                 return Self.named(outcome.applied(to: render(stored.object, request, status: 201)), name)
             }
-            try await allocator?.release(admitted)
+            try await request.strategy.release(of: admitted)
             contended = false
             if case .conflict = created { contended = true }
             if case .exists = created {
@@ -87,14 +83,15 @@ extension ResourceEngine {
         let outcome = try await admission.admit(&admitted, AdmissionRequest(
             operation: .create, resource: request.resource, subresource: "", namespace: request.info.namespace ?? "", name: name,
             user: request.user, old: nil, dryRun: request.dryRun))
-        request.resource.strategy.finishCreate(&admitted)
+        request.strategy.finishCreate(&admitted)
         return (admitted, outcome)
     }
 
     /// The resource's own validation (custom resource schemas, definitions); a 422 naming
     /// every problem.
-    static func validateObject(_ object: JSON, old: JSON?, _ resource: ResourceDescriptor) throws {
-        let causes = resource.strategy.validate(object, old: old)
+    static func validateObject(_ object: JSON, old: JSON?, _ request: ResourceRequest) throws {
+        let resource = request.resource
+        let causes = request.strategy.validate(object, old: old)
         if !causes.isEmpty {
             throw StatusError.invalid(kind: resource.kind, group: resource.group,
                                       name: object[path: ["metadata", "name"]]?.stringValue ?? "", causes: causes)
@@ -114,14 +111,15 @@ extension ResourceEngine {
     }
 
     /// Validates name, labels and annotations; a 422 `Status` naming each bad field.
-    static func validateMetadata(_ object: JSON, _ resource: ResourceDescriptor, nameRequired: Bool) throws {
+    static func validateMetadata(_ object: JSON, _ request: ResourceRequest, nameRequired: Bool) throws {
+        let resource = request.resource
         var causes: [StatusError.Cause] = []
         let meta = object["metadata"] ?? .emptyObject
         let name = meta["name"]?.stringValue ?? ""
         if name.isEmpty {
             causes.append(.init(field: "metadata.name", type: "FieldValueRequired", message: "Required value: name or generateName is required"))
         } else {
-            for error in resource.strategy.nameErrors(name) {
+            for error in request.strategy.nameErrors(name) {
                 causes.append(.init(field: "metadata.name", message: "Invalid value: \"\(name)\": \(error)"))
             }
         }

@@ -36,74 +36,48 @@ extension ResourceEngine {
             throw StatusError.conflict(request.resource, name: name,
                                        why: "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(current.modRevision)")
         }
-        if request.resource.group.isEmpty && request.resource.plural == "namespaces" {
-            return try await deleteNamespace(current, request)
-        }
+        try request.strategy.checkDelete(current.object)
         if let response = try await deleteGracefully(current, options: options, request) { return response }
         var deletedObject = current.object
         if !request.dryRun {
             switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
             case .written(let deleted):
                 deletedObject = deleted.object
-                if Self.isService(request.resource) { try await serviceAddresses?.release(current.object) }
+                try await request.strategy.release(of: current.object)
             case .conflict: throw DeleteRaced()
             case .missing: throw StatusError.notFound(request.resource, name: name)
             }
         }
-        if request.resource.returnsDeletedObject { return render(deletedObject, request) }
+        if request.strategy.returnsDeletedObject { return render(deletedObject, request) }
         var details = StatusError.objectDetails(request.resource, name: name)
         details["uid"] = current.object[path: ["metadata", "uid"]]
         return .json(.ok, ["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success",
                            "details": details])
     }
 
-    /// An object with finalizers is not removed: it gets `deletionTimestamp` and
-    /// `deletionGracePeriodSeconds` and stays until the last finalizer is removed (see
-    /// ``finishDeletionIfReleased``). Answers the object; `nil` when it can go at once.
+    /// An object with finalizers (or of a kind that always keeps its objects until they are
+    /// released, as namespaces) is not removed: it gets `deletionTimestamp` and
+    /// `deletionGracePeriodSeconds` and stays until the last finalizer is removed. Answers the
+    /// marked object; `nil` when it can go at once (nothing holds it, or it was marked before
+    /// and has been released since).
     func deleteGracefully(_ current: StoredObject, options: JSON, _ request: ResourceRequest) async throws -> HTTPResponse? {
-        if current.object[path: ["metadata", "deletionTimestamp"]] != nil { return render(current.object, request) }
+        let strategy = request.strategy
+        let pending = strategy.pendingFinalizers(of: current.object)
+        if current.object[path: ["metadata", "deletionTimestamp"]] != nil {
+            return pending.isEmpty ? nil : render(current.object, request)
+        }
         // Foreground and Orphan propagation hand the object to the garbage collector, which
         // deletes (or orphans) its dependents and then drops the finalizer.
         let finalizer = Self.propagationFinalizer(options, request)
-        guard finalizer != nil || !(current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty else { return nil }
-        let object = ObjectDeleter.marked(current.object, adding: finalizer, gracePeriod: options["gracePeriodSeconds"]?.intValue ?? 0,
+        guard finalizer != nil || !pending.isEmpty || strategy.keepsUntilFinalized else { return nil }
+        var object = ObjectDeleter.marked(current.object, adding: finalizer, gracePeriod: options["gracePeriodSeconds"]?.intValue ?? 0,
                                           bumpsGeneration: request.resource.hasSpec)
+        strategy.prepareForDeletion(&object)
         if request.dryRun { return render(object, request) }
         switch try await store.update(request.key(try request.name()), object, expectedRevision: current.modRevision) {
         case .written(let stored): return render(stored.object, request)
         case .conflict: throw DeleteRaced()
         case .missing: throw StatusError.notFound(request.resource, name: try request.name())
-        }
-    }
-
-    /// Namespaces are not removed at once: they turn Terminating (deletionTimestamp set) and
-    /// the namespace controller empties them and drops their `kubernetes` finalizer, which
-    /// removes them (a delete of a Terminating namespace without finalizers removes it too). The namespaces every cluster
-    /// needs cannot be deleted.
-    func deleteNamespace(_ current: StoredObject, _ request: ResourceRequest) async throws -> HTTPResponse {
-        let name = try request.name()
-        if ["default", "kube-system", "kube-public"].contains(name) {
-            throw StatusError(code: 403, reason: "Forbidden", message: "namespaces \"\(name)\" is forbidden: this namespace may not be deleted",
-                              details: ["name": .string(name), "kind": "namespaces"])
-        }
-        if current.object[path: ["metadata", "deletionTimestamp"]] != nil,
-           (current.object[path: ["spec", "finalizers"]]?.arrayValue ?? []).isEmpty,
-           (current.object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty {
-            // Terminating and released by every finalizer: this delete removes it.
-            if request.dryRun { return render(current.object, request) }
-            switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
-            case .written(let deleted): return render(deleted.object, request)
-            case .conflict: throw DeleteRaced()
-            case .missing: throw StatusError.notFound(request.resource, name: name)
-            }
-        }
-        var object = ObjectDeleter.marked(current.object, adding: nil)
-        object[path: ["status", "phase"]] = "Terminating"
-        if request.dryRun || object == current.object { return render(object, request) }
-        switch try await store.update(request.key(name), object, expectedRevision: current.modRevision) {
-        case .written(let stored): return render(stored.object, request)
-        case .conflict: throw DeleteRaced()
-        case .missing: throw StatusError.notFound(request.resource, name: name)
         }
     }
 
@@ -126,6 +100,7 @@ extension ResourceEngine {
     func deleteCollection(_ request: ResourceRequest) async throws -> HTTPResponse {
         let finalizer = Self.propagationFinalizer(try deleteOptions(request), request)
         let page = try await readList(request)
+        let strategy = request.strategy
         var deleted: [JSON] = []
         for entry in page.entries {
             var current = StoredObject(object: try entry.decoded(), modRevision: entry.modRevision, key: entry.key)
@@ -135,13 +110,16 @@ extension ResourceEngine {
             for _ in 0..<8 {
                 let object = current.object
                 if request.dryRun || object[path: ["metadata", "deletionTimestamp"]] != nil { removed = object; break }
-                if finalizer != nil || !(object[path: ["metadata", "finalizers"]]?.arrayValue ?? []).isEmpty {
-                    if let marked = try await ObjectDeleter(store: store).markForDeletion(current, adding: finalizer) {
-                        removed = marked.object
+                if finalizer != nil || strategy.keepsUntilFinalized || !strategy.pendingFinalizers(of: object).isEmpty {
+                    var marked = ObjectDeleter.marked(object, adding: finalizer)
+                    strategy.prepareForDeletion(&marked)
+                    if marked == object { removed = object; break }
+                    if case .written(let stored) = try await store.update(current.key, marked, expectedRevision: current.modRevision) {
+                        removed = stored.object
                         break
                     }
                 } else if case .written(let stored) = try await store.delete(current.key, expectedRevision: current.modRevision) {
-                    if Self.isService(request.resource) { try await serviceAddresses?.release(object) }
+                    try await strategy.release(of: object)
                     removed = stored.object
                     break
                 }
@@ -149,7 +127,7 @@ extension ResourceEngine {
                 current = fresh
             }
             if var removed {
-                request.resource.strategy.present(&removed)
+                strategy.present(&removed)
                 deleted.append(removed)
             }
         }

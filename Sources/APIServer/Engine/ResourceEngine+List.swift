@@ -22,7 +22,7 @@ extension ResourceEngine {
     func list(_ request: ResourceRequest) async throws -> HTTPResponse {
         let page = try await readList(request)
         if request.wantsTable {
-            let table = TablePrinter.forResource(request.resource).table(
+            let table = request.strategy.table.table(
                 try page.objects(), resourceVersion: String(page.revision), continueToken: page.continueToken,
                 remaining: page.remaining, includeObject: request.parameter("includeObject") ?? "Metadata")
             return .json(.ok, table)
@@ -55,7 +55,7 @@ extension ResourceEngine {
                 out.append(contentsOf: bytes)
             } else {
                 var object = try entry.decoded()
-                request.resource.strategy.present(&object)
+                request.strategy.present(&object)
                 object.write(into: &out)
             }
         }
@@ -70,7 +70,7 @@ extension ResourceEngine {
     /// The selectors of a list or watch request.
     func selectors(_ request: ResourceRequest) throws -> (LabelSelector, FieldSelector) {
         let labels = try request.parameter("labelSelector").map { try LabelSelector(parsing: $0) } ?? .everything
-        let supported = Set(["metadata.name", "metadata.namespace"] + request.resource.strategy.selectableFields)
+        let supported = Set(["metadata.name", "metadata.namespace"] + request.strategy.selectableFields)
         let fields = try request.parameter("fieldSelector").map { try FieldSelector(parsing: $0, supported: supported) } ?? .everything
         return (labels, fields)
     }
@@ -136,7 +136,7 @@ extension ResourceEngine {
                     break scan
                 }
                 lastKey = entry.key
-                if try !filtering || Self.matches(entry.decoded(), labels, fields, strategy: request.resource.strategy) {
+                if try !filtering || Self.matches(entry.decoded(), labels, fields, strategy: request.strategy) {
                     entries.append(entry)
                 }
             }
@@ -154,7 +154,7 @@ extension ResourceEngine {
         } else {
             remaining = nil
         }
-        return ListPage(entries: entries, strategy: request.resource.strategy, revision: revision, continueToken: token, remaining: remaining)
+        return ListPage(entries: entries, strategy: request.strategy, revision: revision, continueToken: token, remaining: remaining)
     }
 
     static func matches(_ object: JSON, _ labels: LabelSelector, _ fields: FieldSelector, strategy: any ResourceStrategy) -> Bool {

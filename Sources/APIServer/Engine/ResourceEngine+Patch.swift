@@ -7,11 +7,20 @@ extension ResourceEngine {
         case apply = "application/apply-patch+yaml"
     }
 
-    /// PATCH of an object or of its status or scale subresource: the patch is applied to the
-    /// stored object and the result written as an update. Without a resourceVersion in the
-    /// patch, a write that loses a race is retried on the newer object, as kube-apiserver does.
-    func patch(_ request: ResourceRequest) async throws -> HTTPResponse {
-        let name = try request.name()
+    /// A patch as the request sends it: its format, its body (none for apply, whose body is
+    /// read by ``apply(_:)``), the members given twice, and whether it pins the
+    /// resourceVersion (then a lost race is a conflict instead of being tried again).
+    struct PatchDocument {
+        var type: PatchType
+        var body: JSON
+        var duplicates: [String]
+        var pinsVersion: Bool
+    }
+
+    /// Reads the patch format from `Content-Type` (415 for others, and for strategic merge
+    /// patches of custom resources, which have no patch strategies as on kube-apiserver) and
+    /// parses the body.
+    func patchDocument(_ request: ResourceRequest) throws -> PatchDocument {
         let mediaType = (request.http.headers.first(name: "content-type") ?? "").split(separator: ";").first?
             .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         guard let type = PatchType(rawValue: mediaType) else {
@@ -19,11 +28,10 @@ extension ResourceEngine {
                               message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
         }
         if type == .strategic && request.resource.custom != nil {
-            // Custom resources have no patch strategies, as on kube-apiserver.
             throw StatusError(code: 415, reason: "UnsupportedMediaType",
                               message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
         }
-        if type == .apply { return try await apply(request) }
+        if type == .apply { return PatchDocument(type: type, body: .null, duplicates: [], pinsVersion: false) }
         let patch: JSON
         let duplicates: [String]
         do {
@@ -34,18 +42,24 @@ extension ResourceEngine {
         let pinsVersion = type == .json
             ? (patch.arrayValue ?? []).contains { ($0["path"]?.stringValue ?? "") == "/metadata/resourceVersion" }
             : patch[path: ["metadata", "resourceVersion"]] != nil
+        return PatchDocument(type: type, body: patch, duplicates: duplicates, pinsVersion: pinsVersion)
+    }
+
+    /// PATCH of an object or of its status subresource: the patch is applied to the
+    /// stored object and the result written as an update. Without a resourceVersion in the
+    /// patch, a write that loses a race is retried on the newer object, as kube-apiserver does.
+    func patch(_ request: ResourceRequest) async throws -> HTTPResponse {
+        let name = try request.name()
+        let document = try patchDocument(request)
+        if document.type == .apply { return try await apply(request) }
+        let (type, patch, duplicates, pinsVersion) = (document.type, document.body, document.duplicates, document.pinsVersion)
         let schema = schema(of: request.resource)
         for _ in 0..<8 {
             let current = try await current(request, name: name)
             do {
-                if request.info.subresource == "scale" {
-                    let scaleSchema = SchemaNode(definition: "io.k8s.api.autoscaling.v1.Scale", in: definitions)
-                    let scale = try Self.applyPatch(type, patch, to: Self.scale(of: current.object, request.resource), schema: scaleSchema)
-                    return try await writeScale(scale, over: current, request)
-                }
                 // Patches apply to the object as this resource serves it (its version's form).
                 var served = current.object
-                request.resource.strategy.present(&served)
+                request.strategy.present(&served)
                 let applied = try Self.applyPatch(type, patch, to: served, schema: schema)
                 guard case .object = applied else { throw StatusError.badRequest("the patched object is not a JSON object") }
                 var (patched, warnings) = try validateFields(applied, duplicates: duplicates, request)
@@ -120,7 +134,7 @@ extension ResourceEngine {
                 throw StatusError.conflict(request.resource, name: name)
             }
             var served = current.object
-            request.resource.strategy.present(&served)
+            request.strategy.present(&served)
             let result = try ManagedFields.apply(config, to: served, manager: manager, apiVersion: request.resource.groupVersion,
                                                  force: force, schema: schema)
             do {

@@ -50,15 +50,9 @@ extension ResourceEngine {
                                        apiVersion: request.resource.groupVersion, subresource: request.info.subresource ?? "",
                                        schema: schema(of: request.resource))
         }
-        try Self.validateMetadata(updated, request.resource, nameRequired: true)
+        try Self.validateMetadata(updated, request, nameRequired: true)
         if updated[path: ["metadata", "deletionTimestamp"]] == nil || request.info.subresource == "status" {
-            try Self.validateObject(updated, old: current.object, request.resource)
-        }
-        if Self.isService(request.resource), let ip = current.object[path: ["spec", "clusterIP"]]?.stringValue, !ip.isEmpty,
-           let wanted = updated[path: ["spec", "clusterIP"]]?.stringValue, wanted != ip {
-            throw StatusError.invalid(kind: "Service", group: "", name: name, causes: [
-                .init(field: "spec.clusterIPs[0]", message: "Invalid value: \"\(wanted)\": may not change once set"),
-            ])
+            try Self.validateObject(updated, old: current.object, request)
         }
         if Self.sameContent(updated, current.object) { return render(current.object, request) }
         if current.object[path: ["metadata", "deletionTimestamp"]] != nil {
@@ -72,13 +66,12 @@ extension ResourceEngine {
                           message: "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers \(after.subtracting(before).sorted())"),
                 ])
             }
-            // A namespace also waits for its spec's finalizers (the namespace controller's
-            // `kubernetes` among them), as kube-apiserver's namespace storage does.
-            let isNamespace = request.resource.group.isEmpty && request.resource.plural == "namespaces"
-            if after.isEmpty && (!isNamespace || (updated[path: ["spec", "finalizers"]]?.arrayValue ?? []).isEmpty) {
+            // The kind may count more finalizers than the metadata's (a namespace's spec ones).
+            if request.strategy.pendingFinalizers(of: updated).isEmpty {
                 if request.dryRun { return render(updated, request) }
                 switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
                 case .written(let deleted):
+                    try await request.strategy.release(of: current.object)
                     var final = updated
                     final[path: ["metadata", "resourceVersion"]] = deleted.object[path: ["metadata", "resourceVersion"]]
                     return render(final, request)
@@ -110,20 +103,20 @@ extension ResourceEngine {
             // A subresource changes what the resource's strategy lets it change.
             var written = object
             written["metadata"] = meta
-            guard let updated = request.resource.strategy.subresourceUpdate(subresource, written, old: old) else {
+            guard let updated = request.strategy.subresourceUpdate(subresource, written, old: old) else {
                 throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
             }
             return updated
         }
         new["metadata"] = meta
         // Defaults apply to every write, as Kubernetes defaults every decoded object; what the
-        // server owns (status, finalizers of namespaces) then comes back from the stored object.
+        // server owns (status, and what the kind's strategy keeps) then comes back from the stored object.
         var defaulted = new
-        request.resource.strategy.prepareForCreate(&defaulted)
+        request.strategy.prepareForCreate(&defaulted)
         defaulted["metadata"] = meta
         defaulted["status"] = new["status"]
         new = defaulted
-        request.resource.strategy.prepareForUpdate(&new, old: old)
+        request.strategy.prepareForUpdate(&new, old: old)
         if request.resource.hasSpec, new["spec"] != old["spec"] {
             new[path: ["metadata", "generation"]] = .int((oldMeta["generation"]?.intValue ?? 0) + 1)
         }

@@ -54,8 +54,8 @@ extension ResourceEngine {
         }
         let initialObjects = initial
 
-        let table = request.wantsTable ? TablePrinter.forResource(request.resource) : nil
-        let resource = request.resource
+        let table = request.wantsTable ? request.strategy.table : nil
+        let resource = request.resource, strategy = request.strategy
         let store = self.store
         let interval = bookmarkInterval
         let protobuf = request.format.encoding == .protobuf ? request.protobuf : nil
@@ -63,7 +63,7 @@ extension ResourceEngine {
         let headers: [(String, String)] = [("Content-Type", contentType), ("Cache-Control", "no-cache, private")]
         let format = request.format
         return HTTPResponse(status: .ok, headers: .init(headers), body: .stream { writer in
-            let encoder = WatchEventEncoder(table: table, resource: resource, format: format, protobuf: protobuf)
+            let encoder = WatchEventEncoder(table: table, resource: resource, strategy: strategy, format: format, protobuf: protobuf)
             let storeWatch: StoreWatch
             do {
                 storeWatch = try await store.watch(prefix: prefix, after: startRevision)
@@ -84,7 +84,7 @@ extension ResourceEngine {
                         case .events(let events):
                             var out: [UInt8] = []
                             for event in events {
-                                guard let (type, object) = try Self.watchEvent(event, labels, fields, strategy: resource.strategy) else { continue }
+                                guard let (type, object) = try Self.watchEvent(event, labels, fields, strategy: strategy) else { continue }
                                 out.append(contentsOf: encoder.line(type, object))
                             }
                             if !out.isEmpty { try await writer.write(out) }
@@ -136,13 +136,14 @@ extension ResourceEngine {
 struct WatchEventEncoder: Sendable {
     let table: TablePrinter?
     let resource: ResourceDescriptor
+    let strategy: any ResourceStrategy
     var format: ResponseFormat = .json
     /// Set when events are written in protobuf.
     var protobuf: KubernetesProtobuf? = nil
 
     func line(_ type: String, _ object: JSON, raw: Bool = false) -> [UInt8] {
         var payload = object
-        if !raw { resource.strategy.present(&payload) }
+        if !raw { strategy.present(&payload) }
         if let table, !raw {
             payload = table.table([payload], resourceVersion: object[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
                                   includeObject: "Metadata")

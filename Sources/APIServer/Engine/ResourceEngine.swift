@@ -7,33 +7,22 @@ public struct ResourceEngine: Sendable {
     public let store: any ObjectStore
     /// The served resources (for the resources a request touches besides its own).
     let catalog: ResourceCatalog
-    /// Answers TokenReviews.
-    let authenticator: any Authenticator
-    /// Answers access and rules reviews.
-    let authorizer: any Authorizer
+    /// Each kind's own behaviour.
+    public let kinds: KindRegistry
     /// The structural schemas (strategic merge patch).
     let definitions: SchemaDefinitions
-    /// Cluster IPs and node ports of Services.
-    let serviceAddresses: ServiceAddressAllocator?
-    /// Issues service account tokens (TokenRequest) and reviews them for any audience.
-    let serviceAccountTokens: ServiceAccountTokenAuthenticator?
     /// The built-in admission plugins every create and update passes.
     let admission: AdmissionChain
     let logger: Logger
     /// How often a watch sends a bookmark when asked for them.
     var bookmarkInterval: Duration = .seconds(30)
 
-    public init(store: any ObjectStore, catalog: ResourceCatalog, authenticator: any Authenticator, authorizer: any Authorizer,
-                definitions: SchemaDefinitions, serviceAddresses: ServiceAddressAllocator? = nil,
-                serviceAccountTokens: ServiceAccountTokenAuthenticator? = nil, admission: AdmissionChain = AdmissionChain([]),
-                logger: Logger) {
+    public init(store: any ObjectStore, catalog: ResourceCatalog, kinds: KindRegistry, definitions: SchemaDefinitions,
+                admission: AdmissionChain = AdmissionChain([]), logger: Logger) {
         self.admission = admission
-        self.serviceAddresses = serviceAddresses
-        self.serviceAccountTokens = serviceAccountTokens
+        self.kinds = kinds
         self.catalog = catalog
         self.store = store
-        self.authenticator = authenticator
-        self.authorizer = authorizer
         self.definitions = definitions
         self.logger = logger
     }
@@ -56,14 +45,16 @@ public struct ResourceEngine: Sendable {
             guard request.info.name != nil, request.resource.subresources.contains(sub) else {
                 throw StatusError.notFoundPath(request.http.path)
             }
-            switch (sub, request.info.verb) {
-            case ("status", .get): return try await get(request)
-            case ("status", .update), ("approval", .update), ("finalize", .update): return try await update(request)
-            case ("status", .patch), ("scale", .patch), ("approval", .patch): return try await patch(request)
-            case ("approval", .get): return try await get(request)
-            case ("scale", .get): return try await getScale(request)
-            case ("scale", .update): return try await updateScale(request)
-            case ("token", .create): return try await createToken(request)
+            // A subresource with code of its own serves itself; the others are a part of the
+            // object, read and written by the object's verbs (the strategy says which part).
+            if let handler = request.strategy.subresource(sub) { return try await handler.serve(request, engine: self) }
+            guard request.resource.subresourceKind(sub).verbs.contains(request.info.verb.rawValue) else {
+                throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+            }
+            switch request.info.verb {
+            case .get: return try await get(request)
+            case .update: return try await update(request)
+            case .patch: return try await patch(request)
             default: throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
             }
         }
@@ -110,22 +101,6 @@ public struct ResourceEngine: Sendable {
         return stored
     }
 
-    /// Checks that a namespace exists and is not terminating, for creates in it.
-    func requireNamespace(_ namespace: String, for request: ResourceRequest) async throws {
-        let key = RegistryKey(group: "", resource: "namespaces", namespace: nil, name: namespace).path
-        guard let stored = try await store.get(key) else {
-            throw StatusError(code: 404, reason: "NotFound", message: "namespaces \"\(namespace)\" not found",
-                              details: ["name": .string(namespace), "kind": "namespaces"])
-        }
-        if stored.object[path: ["status", "phase"]]?.stringValue == "Terminating" {
-            throw StatusError(code: 403, reason: "Forbidden",
-                              message: "\(request.resource.plural) \"\(request.info.name ?? "")\" is forbidden: unable to create new content in namespace \(namespace) because it is being terminated",
-                              details: ["name": .string(request.info.name ?? ""), "kind": .string(request.resource.plural),
-                                        "causes": [["reason": "NamespaceTerminating", "field": "metadata.namespace",
-                                                    "message": .string("namespace \(namespace) is being terminated")]]])
-        }
-    }
-
     /// Maps storage errors to `Status` errors.
     static func translate(_ error: any Error) -> StatusError {
         if let status = error as? StatusError { return status }
@@ -136,12 +111,12 @@ public struct ResourceEngine: Sendable {
     /// The object as JSON, as its metadata alone or as a one-row Table.
     func render(_ object: JSON, _ request: ResourceRequest, status: Int = 200) -> HTTPResponse {
         var object = object
-        request.resource.strategy.present(&object)
+        request.strategy.present(&object)
         if request.format.target == .partialObjectMetadata {
             return answer(Self.partialObjectMetadata(object, apiVersion: request.format.metaAPIVersion), request, status: status)
         }
         if request.wantsTable {
-            let table = TablePrinter.forResource(request.resource).table(
+            let table = request.strategy.table.table(
                 [object], resourceVersion: object[path: ["metadata", "resourceVersion"]]?.stringValue ?? "",
                 includeObject: request.parameter("includeObject") ?? "Metadata")
             return .json(.init(statusCode: status), table)
@@ -194,13 +169,13 @@ public struct ResourceEngine: Sendable {
         }
     }
 
-    /// Whether a resource is core/v1 Services (whose addresses are allocated).
-    static func isService(_ resource: ResourceDescriptor) -> Bool { resource.group.isEmpty && resource.plural == "services" }
-
     /// The schema of a resource's kind.
     func schema(of resource: ResourceDescriptor) -> SchemaNode? {
         resource.definition.flatMap { SchemaNode(definition: $0, in: definitions) }
     }
+
+    /// The schema of an OpenAPI definition (a subresource's kind).
+    func schema(definition: String) -> SchemaNode? { SchemaNode(definition: definition, in: definitions) }
 
     /// The manager a write is recorded under: `fieldManager`, or the user agent's name.
     func fieldManager(_ request: ResourceRequest) -> String {

@@ -3,6 +3,8 @@
 public struct ResourceRequest: Sendable {
     public var info: RequestInfo
     public var resource: ResourceDescriptor
+    /// The behaviour of the resource's kind (from the engine's ``KindRegistry``).
+    public var strategy: any ResourceStrategy
     public var http: HTTPRequest
     public var user: UserInfo
     /// Reads protobuf request bodies of typed clients.

@@ -1,8 +1,6 @@
 /// The engine's deletion step on stored objects: marking an object as being deleted (with a
 /// finalizer that holds it). The control loops delete through the API (``LoopbackClient``).
-struct ObjectDeleter: Sendable {
-    let store: any ObjectStore
-
+enum ObjectDeleter {
     /// `object` marked as being deleted: `deletionTimestamp` (if not set yet) with
     /// `deletionGracePeriodSeconds`, `finalizer` added, and for objects with a spec a new
     /// generation (as kube-apiserver counts a deletion as a spec change).
@@ -18,14 +16,5 @@ struct ObjectDeleter: Sendable {
             object[path: ["metadata", "generation"]] = .int((object[path: ["metadata", "generation"]]?.intValue ?? 0) + 1)
         }
         return object
-    }
-
-    /// Marks a stored object as being deleted (see ``marked(_:adding:gracePeriod:bumpsGeneration:)``);
-    /// returns the stored object, or `nil` if it changed or went meanwhile.
-    func markForDeletion(_ current: StoredObject, adding finalizer: String?) async throws -> StoredObject? {
-        let object = Self.marked(current.object, adding: finalizer)
-        if object == current.object { return current }
-        if case .written(let stored) = try await store.update(current.key, object, expectedRevision: current.modRevision) { return stored }
-        return nil
     }
 }

@@ -35,19 +35,6 @@ public struct ResourceDescriptor: Sendable, Hashable, Codable {
     /// Whether objects are stored (create-only review resources are not).
     public var isStored: Bool { verbs.contains("get") || verbs.contains("list") }
 
-    /// Whether DELETE answers with the deleted object rather than a success `Status` (the
-    /// resources whose kube-apiserver registry says so; clients decode the reply as such).
-    public var returnsDeletedObject: Bool {
-        Self.returningDeletedObject.contains(group + "/" + plural)
-    }
-
-    static let returningDeletedObject: Set<String> = [
-        "/pods", "/services", "/serviceaccounts", "/persistentvolumeclaims", "/persistentvolumes", "/podtemplates",
-        "/resourcequotas", "storage.k8s.io/storageclasses", "storage.k8s.io/volumeattachments", "storage.k8s.io/csidrivers",
-        "storage.k8s.io/csinodes", "storage.k8s.io/volumeattributesclasses", "resource.k8s.io/deviceclasses",
-        "resource.k8s.io/resourceclaims", "resource.k8s.io/resourceclaimtemplates", "resource.k8s.io/resourceslices",
-    ]
-
     /// What a subresource reads and writes, and its verbs: `scale` is autoscaling/v1 Scale,
     /// `token` (of service accounts) is a create-only authentication.k8s.io/v1 TokenRequest,
     /// others (`status`) are the resource's own kind.

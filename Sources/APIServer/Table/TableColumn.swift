@@ -88,3 +88,31 @@ public struct TableColumn: Sendable {
         return "\(days / 365)y"
     }
 }
+
+extension TableColumn {
+    /// A workload's label selector.
+    static let selector = TableColumn("Selector", priority: 1) { object in
+        guard let selector = object[path: ["spec", "selector"]], let parsed = try? LabelSelector(object: selector) else { return "<none>" }
+        let text = parsed.text
+        return .string(text.isEmpty ? "<none>" : text)
+    }
+
+    /// The container names of the pod spec at `podSpec`.
+    static func containers(_ podSpec: [String]) -> TableColumn {
+        TableColumn("Containers", priority: 1) { object in
+            .string((object[path: podSpec + ["containers"]]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.joined(separator: ","))
+        }
+    }
+
+    /// The container images of the pod spec at `podSpec`.
+    static func images(_ podSpec: [String]) -> TableColumn {
+        TableColumn("Images", priority: 1) { object in
+            .string((object[path: podSpec + ["containers"]]?.arrayValue ?? []).compactMap { $0["image"]?.stringValue }.joined(separator: ","))
+        }
+    }
+
+    static func humanSince(_ timestamp: String?) -> String {
+        guard let timestamp, let date = RFC3339.parse(timestamp) else { return "<unknown>" }
+        return humanDuration(Date().timeIntervalSince(date))
+    }
+}

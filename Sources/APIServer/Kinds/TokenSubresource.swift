@@ -1,14 +1,18 @@
 import Foundation
 
-extension ResourceEngine {
-    /// POST `serviceaccounts/NAME/token` (TokenRequest): a signed token for the service
-    /// account, for the audiences asked (the API's by default), expiring after
-    /// `expirationSeconds` (default 1 h, at least 10 min), optionally bound to a Pod or Secret.
-    func createToken(_ request: ResourceRequest) async throws -> HTTPResponse {
-        guard let tokens = serviceAccountTokens else { throw StatusError.notFoundPath(request.http.path) }
+/// POST `serviceaccounts/NAME/token` (TokenRequest): a signed token for the service
+/// account, for the audiences asked (the API's by default), expiring after
+/// `expirationSeconds` (default 1 h, at least 10 min), optionally bound to a Pod or Secret.
+struct TokenSubresource: SubresourceHandler {
+    let tokens: ServiceAccountTokenAuthenticator
+
+    func serve(_ request: ResourceRequest, engine: ResourceEngine) async throws -> HTTPResponse {
+        guard request.info.verb == .create else {
+            throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+        }
         let name = try request.name(), namespace = request.info.namespace ?? ""
         let body = request.http.body.isEmpty ? JSON.emptyObject : try request.bodyObject()
-        let account = try await current(request, name: name)
+        let account = try await engine.current(request, name: name)
         let spec = body["spec"] ?? .emptyObject
         let seconds = spec["expirationSeconds"]?.intValue ?? 3600
         var causes: [StatusError.Cause] = []
@@ -24,7 +28,7 @@ extension ResourceEngine {
             } else {
                 let plural = kind == "Pod" ? "pods" : "secrets"
                 let key = RegistryKey(group: "", resource: plural, namespace: namespace, name: boundName).path
-                guard let object = try await store.get(key) else {
+                guard let object = try await engine.store.get(key) else {
                     throw StatusError(code: 404, reason: "NotFound", message: "\(plural) \"\(boundName)\" not found",
                                       details: ["name": .string(boundName), "kind": .string(plural)])
                 }
@@ -42,7 +46,7 @@ extension ResourceEngine {
                                              uid: account.object[path: ["metadata", "uid"]]?.stringValue ?? "",
                                              audiences: chosen, seconds: seconds, boundObject: bound)
         var answer: JSON = ["kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-                            "metadata": ["name": .string(name), "namespace": .string(namespace), "creationTimestamp": .string(Self.now())]]
+                            "metadata": ["name": .string(name), "namespace": .string(namespace), "creationTimestamp": .string(ResourceEngine.now())]]
         answer["spec"] = ["audiences": .array(chosen.map { .string($0) }), "expirationSeconds": .int(seconds),
                           "boundObjectRef": bound.map { ["kind": .string($0.kind), "apiVersion": "v1", "name": .string($0.name), "uid": .string($0.uid)] } ?? .null]
         answer["status"] = ["token": .string(issued.token), "expirationTimestamp": .string(RFC3339.string(issued.expires))]

@@ -1,19 +1,41 @@
-extension ResourceEngine {
-    /// GET of the scale subresource: an `autoscaling/v1` Scale of the object's replicas.
-    func getScale(_ request: ResourceRequest) async throws -> HTTPResponse {
-        let current = try await current(request, name: try request.name())
-        return .json(.ok, Self.scale(of: current.object, request.resource))
+/// The `scale` subresource: an autoscaling/v1 Scale of the object's desired and observed
+/// replicas (paths a custom resource's definition names), read, replaced and patched; a
+/// write sets the desired replicas, checking the Scale's resourceVersion when given.
+struct ScaleSubresource: SubresourceHandler {
+    static let definition = "io.k8s.api.autoscaling.v1.Scale"
+
+    func serve(_ request: ResourceRequest, engine: ResourceEngine) async throws -> HTTPResponse {
+        let name = try request.name()
+        switch request.info.verb {
+        case .get:
+            let current = try await engine.current(request, name: name)
+            return .json(.ok, Self.scale(of: current.object, request.resource))
+        case .update:
+            let current = try await engine.current(request, name: name)
+            return try await write(try request.bodyObject(), over: current, request, engine: engine)
+        case .patch:
+            let patch = try engine.patchDocument(request)
+            guard patch.type != .apply else { throw StatusError.unsupportedMediaType(ResourceEngine.PatchType.apply.rawValue) }
+            let schema = engine.schema(definition: Self.definition)
+            // Without a resourceVersion in the patch, a write that loses a race is made again.
+            for _ in 0..<8 {
+                let current = try await engine.current(request, name: name)
+                let scale = try ResourceEngine.applyPatch(patch.type, patch.body, to: Self.scale(of: current.object, request.resource),
+                                                          schema: schema)
+                do {
+                    return try await write(scale, over: current, request, engine: engine)
+                } catch let error as StatusError where error.reason == "Conflict" && !patch.pinsVersion {
+                    continue
+                }
+            }
+            throw StatusError.conflict(request.resource, name: name, why: "the object kept changing while the patch was applied; try again")
+        default:
+            throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+        }
     }
 
-    /// PUT of the scale subresource: sets `spec.replicas`, checking the Scale's
-    /// resourceVersion when given.
-    func updateScale(_ request: ResourceRequest) async throws -> HTTPResponse {
-        let current = try await current(request, name: try request.name())
-        return try await writeScale(try request.bodyObject(), over: current, request)
-    }
-
-    /// Stores the replicas of a Scale object into the scaled object.
-    func writeScale(_ scale: JSON, over current: StoredObject, _ request: ResourceRequest) async throws -> HTTPResponse {
+    /// Stores the replicas of a Scale into the scaled object.
+    func write(_ scale: JSON, over current: StoredObject, _ request: ResourceRequest, engine: ResourceEngine) async throws -> HTTPResponse {
         let name = try request.name()
         guard let replicas = scale[path: ["spec", "replicas"]]?.intValue, replicas >= 0 else {
             throw StatusError.invalid(kind: "Scale", group: "autoscaling", name: name, causes: [
@@ -29,7 +51,7 @@ extension ResourceEngine {
             object[path: ["metadata", "generation"]] = .int((current.object[path: ["metadata", "generation"]]?.intValue ?? 0) + 1)
         }
         if request.dryRun || object == current.object { return .json(.ok, Self.scale(of: object, request.resource)) }
-        switch try await store.update(request.key(name), object, expectedRevision: current.modRevision) {
+        switch try await engine.store.update(request.key(name), object, expectedRevision: current.modRevision) {
         case .written(let stored): return .json(.ok, Self.scale(of: stored.object, request.resource))
         case .conflict: throw StatusError.conflict(request.resource, name: name)
         case .missing: throw StatusError.notFound(request.resource, name: name)

@@ -32,4 +32,10 @@ struct CustomResourceStrategy: ResourceStrategy {
     }
 
     var selectableFields: [String] { info.selectableFields }
+
+    /// The definition's printer columns, or Name and Age.
+    var table: TablePrinter {
+        info.printerColumns.isEmpty ? TablePrinter(columns: [.name, .age])
+            : TablePrinter(columns: [.name] + info.printerColumns.compactMap(TableColumn.printerColumn))
+    }
 }

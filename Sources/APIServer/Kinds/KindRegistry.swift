@@ -1,0 +1,34 @@
+/// The strategy of every kind, by API group and kind: the one place that says which code
+/// owns a kind's behaviour. Kinds nobody registered get ``DefaultStrategy``; custom resources
+/// get the strategy their definition describes.
+public struct KindRegistry: Sendable {
+    /// Makes a kind's strategy for one of its served versions.
+    public typealias Factory = @Sendable (ResourceDescriptor) -> any ResourceStrategy
+
+    private var factories: [String: Factory] = [:]
+
+    public init() {}
+
+    /// Registers the strategy of `kind` in `group` ("" for the core group); a later
+    /// registration of the same kind replaces the earlier one.
+    public mutating func register(_ group: String, _ kind: String, _ factory: @escaping Factory) {
+        factories[Self.key(group, kind)] = factory
+    }
+
+    /// Registers one strategy value for a kind.
+    public mutating func register(_ group: String, _ kind: String, _ strategy: any ResourceStrategy) {
+        register(group, kind) { _ in strategy }
+    }
+
+    /// Whether `kind` in `group` has a strategy of its own.
+    public func isRegistered(_ group: String, _ kind: String) -> Bool { factories[Self.key(group, kind)] != nil }
+
+    /// The strategy that serves a resource.
+    public func strategy(for resource: ResourceDescriptor) -> any ResourceStrategy {
+        if let custom = resource.custom { return CustomResourceStrategy(resource: resource, info: custom) }
+        if let factory = factories[Self.key(resource.group, resource.kind)] { return factory(resource) }
+        return DefaultStrategy(resource)
+    }
+
+    private static func key(_ group: String, _ kind: String) -> String { group + "/" + kind }
+}

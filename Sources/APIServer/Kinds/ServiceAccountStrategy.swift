@@ -1,0 +1,13 @@
+/// ServiceAccounts: plain objects, with the `token` subresource (TokenRequest) when the
+/// server signs tokens.
+struct ServiceAccountStrategy: ResourceStrategy {
+    let tokens: ServiceAccountTokenAuthenticator?
+
+    func prepareForCreate(_ object: inout JSON) {}
+    func prepareForUpdate(_ object: inout JSON, old: JSON) {}
+    var returnsDeletedObject: Bool { true }
+
+    func subresource(_ name: String) -> (any SubresourceHandler)? {
+        name == "token" ? tokens.map { TokenSubresource(tokens: $0) } : nil
+    }
+}
