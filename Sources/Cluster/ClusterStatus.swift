@@ -68,8 +68,12 @@ public struct ClusterAdmin: Sendable {
 public enum ClusterDatastore {
     /// The dqlite database of the cluster this data directory belongs to, over mutual TLS.
     public static func open(paths: ClusterPaths, identity: ClusterIdentity) throws -> DqliteDatabase {
-        DqliteDatabase(DqliteConfiguration(
-            addresses: [identity.address] + ClusterMembers.load(paths).filter { $0 != identity.address },
-            tls: try ClusterCertificates(paths: paths).clientContext()))
+        DqliteDatabase(try configuration(paths: paths, identity: identity))
+    }
+
+    /// How this member reaches the cluster: itself first, then the members it knows.
+    public static func configuration(paths: ClusterPaths, identity: ClusterIdentity) throws -> DqliteConfiguration {
+        DqliteConfiguration(addresses: [identity.address] + ClusterMembers.load(paths).filter { $0 != identity.address },
+                            tls: try ClusterCertificates(paths: paths).clientContext())
     }
 }

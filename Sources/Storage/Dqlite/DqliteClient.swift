@@ -19,8 +19,10 @@ public final class DqliteClient: Sendable {
         self.timeout = timeout
     }
 
-    /// Dials `address` ("IP:PORT"), over TLS when `tls` is given; the protocol version goes out first.
+    /// Dials `address` ("IP:PORT"), over TLS when `tls` is given; the protocol version goes
+    /// out first. `faults` makes the connection fail on purpose (tests).
     public static func connect(to address: String, tls: NIOSSLContext?, timeout: Duration = .seconds(5),
+                               faults: (any DqliteFaultPlan)? = nil,
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> DqliteClient {
         let (host, port) = try DqliteAddress.split(address)
         let amount = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
@@ -34,6 +36,7 @@ public final class DqliteClient: Sendable {
                         let ops = channel.pipeline.syncOperations
                         if let tls { try ops.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: nil)) }
                         try ops.addHandler(ByteToMessageHandler(DqliteFrameDecoder()))
+                        if let faults { try ops.addHandler(DqliteFaultHandler(plan: faults)) }
                         try ops.addHandler(DqliteFrameHandler())
                     }
                 }

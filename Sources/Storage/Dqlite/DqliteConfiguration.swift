@@ -19,6 +19,8 @@ public struct DqliteConfiguration: Sendable {
     /// The largest database ``DqliteDatabase/reclaimSpace()`` rewrites with VACUUM (one Raft
     /// entry of the database's size); a larger one keeps its free pages for reuse.
     public var maxVacuumBytes: Int64 = 16 << 20
+    /// Failures of the wire made on purpose (tests of ambiguous commits); nil in service.
+    public var faults: (any DqliteFaultPlan)? = nil
 
     public init(addresses: [String], tls: NIOSSLContext? = nil) {
         self.addresses = addresses

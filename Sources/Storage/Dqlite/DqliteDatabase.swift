@@ -213,7 +213,8 @@ public final class DqliteDatabase: SQLDatabase {
             attempt += 1
             do {
                 let client = try await DqliteLeaderFinder(addresses: knownAddresses, tls: configuration.tls,
-                                                          timeout: configuration.requestTimeout).connectToLeader()
+                                                          timeout: configuration.requestTimeout,
+                                                          faults: configuration.faults).connectToLeader()
                 do {
                     let db = try await client.open(configuration.database)
                     let c = DqliteConnection(client: client, db: db)

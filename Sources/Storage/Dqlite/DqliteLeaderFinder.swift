@@ -5,11 +5,14 @@ public struct DqliteLeaderFinder: Sendable {
     public var addresses: [String]
     public var tls: NIOSSLContext?
     public var timeout: Duration
+    /// Failures of the wire made on purpose (tests).
+    public var faults: (any DqliteFaultPlan)?
 
-    public init(addresses: [String], tls: NIOSSLContext?, timeout: Duration) {
+    public init(addresses: [String], tls: NIOSSLContext?, timeout: Duration, faults: (any DqliteFaultPlan)? = nil) {
         self.addresses = addresses
         self.tls = tls
         self.timeout = timeout
+        self.faults = faults
     }
 
     /// A connection to the leader. Fails with ``DqliteError/noLeader`` when no member
@@ -19,7 +22,7 @@ public struct DqliteLeaderFinder: Sendable {
         for address in addresses {
             let client: DqliteClient
             do {
-                client = try await DqliteClient.connect(to: address, tls: tls, timeout: timeout)
+                client = try await DqliteClient.connect(to: address, tls: tls, timeout: timeout, faults: faults)
             } catch let error as DqliteError {
                 lastError = error
                 continue
@@ -31,7 +34,7 @@ public struct DqliteLeaderFinder: Sendable {
                 }
                 if leader.address == address { return client }
                 client.close()
-                return try await DqliteClient.connect(to: leader.address, tls: tls, timeout: timeout)
+                return try await DqliteClient.connect(to: leader.address, tls: tls, timeout: timeout, faults: faults)
             } catch let error as DqliteError {
                 client.close()
                 lastError = error
