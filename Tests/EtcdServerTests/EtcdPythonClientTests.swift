@@ -6,8 +6,10 @@ import Testing
 /// `python/etcd3_client.py`, including a watch that must see every one of 5,000 events
 /// written by 4 concurrent writers, in order.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct EtcdPythonClientTests {
-    @Test func etcd3ClientChecksPass() throws {
-        try runPythonChecks("etcd3_client.py", expecting: 8)
+    @Test func etcd3ClientChecksPass() async throws {
+        try await offPool {
+            try runPythonChecks("etcd3_client.py", expecting: 8)
+        }
     }
 
     /// The Watch protocol with raw grpcio streams (`python/watch_protocol.py`): client-chosen
@@ -19,30 +21,38 @@ import Testing
     /// What kube-apiserver 1.35 relies on at its first start (issue 22): revision 1 in every
     /// response header of a new store, and its compaction rounds (the Txn on
     /// `compact_rev_key`, Compact, the watch other kube-apiservers keep on the key).
-    @Test(.timeLimit(.minutes(10))) func aNewStoreServesKubeAPIServersFirstStartAndCompaction() throws {
-        try runPythonChecks("kube_apiserver_first_start.py", expecting: 2)
+    @Test(.timeLimit(.minutes(10))) func aNewStoreServesKubeAPIServersFirstStartAndCompaction() async throws {
+        try await offPool {
+            try runPythonChecks("kube_apiserver_first_start.py", expecting: 2)
+        }
     }
 
-    @Test func watchProtocolChecksPass() throws {
-        try runPythonChecks("watch_protocol.py", expecting: 6, serverArguments: ["--experimental-watch-progress-notify-interval", "1s"])
+    @Test func watchProtocolChecksPass() async throws {
+        try await offPool {
+            try runPythonChecks("watch_protocol.py", expecting: 6, serverArguments: ["--experimental-watch-progress-notify-interval", "1s"])
+        }
     }
 }
 
 /// The gRPC transport under raw calls (grpcio) and a plain HTTP/2 client (nghttp): the
 /// checks live in `python/grpc_transport.py`.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct GRPCTransportTests {
-    @Test func rawGRPCCallsGetClearStatuses() throws {
-        try runPythonChecks("grpc_transport.py", expecting: 9)
+    @Test func rawGRPCCallsGetClearStatuses() async throws {
+        try await offPool {
+            try runPythonChecks("grpc_transport.py", expecting: 9)
+        }
     }
 
-    @Test func aRequestThatIsNotGRPCGets415() throws {
-        let etcd = try SkiffEtcd()
-        defer { etcd.destroy() }
-        let result = try run(try which("nghttp"), ["-v", "-H", "content-type: text/plain", "\(etcd.endpoint)/etcdserverpb.KV/Put"], timeout: 30)
-        #expect(result.stdout.contains(":status: 415"), "\(result.stdout)\(result.stderr)")
-        // The connection and the server still serve gRPC afterwards.
-        let put = try etcd.etcdctl(["put", "after", "415"])
-        #expect(put.status == 0 && put.stdout.contains("OK"), "\(put.stdout)\(put.stderr)")
+    @Test func aRequestThatIsNotGRPCGets415() async throws {
+        try await offPool {
+            let etcd = try SkiffEtcd()
+            defer { etcd.destroy() }
+            let result = try run(try which("nghttp"), ["-v", "-H", "content-type: text/plain", "\(etcd.endpoint)/etcdserverpb.KV/Put"], timeout: 30)
+            #expect(result.stdout.contains(":status: 415"), "\(result.stdout)\(result.stderr)")
+            // The connection and the server still serve gRPC afterwards.
+            let put = try etcd.etcdctl(["put", "after", "415"])
+            #expect(put.status == 0 && put.stdout.contains("OK"), "\(put.stdout)\(put.stderr)")
+        }
     }
 }
 

@@ -25,27 +25,29 @@ import Testing
 
     struct OpenSSLFailed: Error { let output: String }
 
-    @Test func clientCertificatesAreRequiredAndAccepted() throws {
-        let certs = NSTemporaryDirectory() + "skiff-tls-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: certs, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: certs) }
-        try makeCertificates(in: certs)
+    @Test func clientCertificatesAreRequiredAndAccepted() async throws {
+        try await offPool {
+            let certs = NSTemporaryDirectory() + "skiff-tls-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: certs, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: certs) }
+            try makeCertificates(in: certs)
 
-        let etcd = try SkiffEtcd(extraArguments: [
-            "--cert-file", "\(certs)/server.crt", "--key-file", "\(certs)/server.key",
-            "--trusted-ca-file", "\(certs)/ca.crt", "--client-cert-auth",
-        ], scheme: "https")
-        defer { etcd.destroy() }
-        let withCert = ["--cacert", "\(certs)/ca.crt", "--cert", "\(certs)/client.crt", "--key", "\(certs)/client.key"]
-        let put = try etcd.etcdctl(withCert + ["put", "/secure", "yes"])
-        #expect(put.status == 0, "\(put.stderr)")
-        #expect(try etcd.etcdctl(withCert + ["get", "/secure", "--print-value-only"]).stdout == "yes\n")
+            let etcd = try SkiffEtcd(extraArguments: [
+                "--cert-file", "\(certs)/server.crt", "--key-file", "\(certs)/server.key",
+                "--trusted-ca-file", "\(certs)/ca.crt", "--client-cert-auth",
+            ], scheme: "https")
+            defer { etcd.destroy() }
+            let withCert = ["--cacert", "\(certs)/ca.crt", "--cert", "\(certs)/client.crt", "--key", "\(certs)/client.key"]
+            let put = try etcd.etcdctl(withCert + ["put", "/secure", "yes"])
+            #expect(put.status == 0, "\(put.stderr)")
+            #expect(try etcd.etcdctl(withCert + ["get", "/secure", "--print-value-only"]).stdout == "yes\n")
 
-        let withoutCert = try etcd.etcdctl(["--cacert", "\(certs)/ca.crt", "--dial-timeout=2s", "--command-timeout=3s", "get", "/secure"], timeout: 30)
-        #expect(withoutCert.status != 0)
-        #expect(!withoutCert.stdout.contains("yes"))
-        let plaintext = try run(try which("etcdctl"), ["--endpoints=\(etcd.endpoint.replacingOccurrences(of: "https", with: "http"))",
-                                                       "--dial-timeout=2s", "--command-timeout=3s", "get", "/secure"], environment: ["ETCDCTL_API": "3"], timeout: 30)
-        #expect(plaintext.status != 0)
+            let withoutCert = try etcd.etcdctl(["--cacert", "\(certs)/ca.crt", "--dial-timeout=2s", "--command-timeout=3s", "get", "/secure"], timeout: 30)
+            #expect(withoutCert.status != 0)
+            #expect(!withoutCert.stdout.contains("yes"))
+            let plaintext = try run(try which("etcdctl"), ["--endpoints=\(etcd.endpoint.replacingOccurrences(of: "https", with: "http"))",
+                                                           "--dial-timeout=2s", "--command-timeout=3s", "get", "/secure"], environment: ["ETCDCTL_API": "3"], timeout: 30)
+            #expect(plaintext.status != 0)
+        }
     }
 }

@@ -99,11 +99,21 @@ public struct SpawnFailed: Error, CustomStringConvertible {
 }
 
 
-/// Runs blocking work (starting servers, waiting for processes) on a dispatch thread, so that
-/// it does not hold one of the few threads of the cooperative pool that every async test
-/// shares. Check its results with `#expect` back in the test, not inside `work`.
-public func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+/// Runs blocking work (starting servers, running commands, waiting for processes) on
+/// threads of its own instead of the few threads of the cooperative pool that every async
+/// test shares. The work stays in the calling task (a task executor preference), so task
+/// locals, and with them `#expect` and `#require` of the running test, work inside it.
+public func offPool<T>(_ work: () async throws -> T) async throws -> T {
+    try await withTaskExecutorPreference(BlockingWorkExecutor.shared) { try await work() }
+}
+
+/// A task executor that runs each job on a dispatch thread, which may block.
+final class BlockingWorkExecutor: TaskExecutor {
+    static let shared = BlockingWorkExecutor()
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        DispatchQueue.global().async { job.runSynchronously(on: executor) }
     }
 }
