@@ -117,6 +117,9 @@ struct KindBehaviourTests {
         let deployment = await api.request(.GET, path + "/web")
         #expect(deployment.body[path: ["spec", "replicas"]]?.intValue == 6)
         #expect(deployment.body[path: ["metadata", "generation"]]?.intValue == 3, "each replica change is a new generation")
+        let managers = deployment.body[path: ["metadata", "managedFields"]]?.arrayValue ?? []
+        #expect(managers.contains { $0["subresource"]?.stringValue == "scale" && $0["operation"]?.stringValue == "Update" },
+                "a scale write is recorded in managedFields as one through the scale subresource: \(managers)")
         let negative = await api.request(.PATCH, path + "/web/scale", ["spec": ["replicas": -1]], contentType: "application/merge-patch+json")
         #expect(negative.status == 422)
         #expect(await api.request(.DELETE, path + "/web/scale").status == 405)

@@ -103,8 +103,42 @@ public struct SpawnFailed: Error, CustomStringConvertible {
 /// threads of its own instead of the few threads of the cooperative pool that every async
 /// test shares. The work stays in the calling task (a task executor preference), so task
 /// locals, and with them `#expect` and `#require` of the running test, work inside it.
+///
+/// At most ``ProcessTestSlots/count`` such bodies run at once: each starts servers and
+/// clients that want the machine's cores, and run all together on 2 cores, timing-sensitive
+/// ones (etcdctl check perf, a ping flood, a thousand slow clients) starved each other.
 public func offPool<T>(_ work: () async throws -> T) async throws -> T {
-    try await withTaskExecutorPreference(BlockingWorkExecutor.shared) { try await work() }
+    await ProcessTestSlots.shared.acquire()
+    do {
+        let value = try await withTaskExecutorPreference(BlockingWorkExecutor.shared) { try await work() }
+        await ProcessTestSlots.shared.release()
+        return value
+    } catch {
+        await ProcessTestSlots.shared.release()
+        throw error
+    }
+}
+
+/// The slots of ``offPool(_:)``: as many process tests at once as the machine has cores
+/// (at least 2), first come first served.
+actor ProcessTestSlots {
+    static let count = max(2, ProcessInfo.processInfo.activeProcessorCount)
+    static let shared = ProcessTestSlots()
+
+    private var free = ProcessTestSlots.count
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+    }
 }
 
 /// A task executor that runs each job on a dispatch thread, which may block.

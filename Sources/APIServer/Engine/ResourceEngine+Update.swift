@@ -38,8 +38,19 @@ extension ResourceEngine {
     }
 
     /// Stores `object` as the new state of `current` (what the client may not change taken
-    /// from `current`), unless nothing changes; 409 if another write came first.
+    /// from `current`), unless nothing changes; 409 if another write came first. Answers the
+    /// object as stored.
     func write(_ object: JSON, over current: StoredObject, _ request: ResourceRequest, applied: Bool = false) async throws -> HTTPResponse {
+        let (saved, outcome) = try await save(object, over: current, request, applied: applied)
+        return outcome.applied(to: render(saved, request))
+    }
+
+    /// The update pipeline under ``write(_:over:_:applied:)`` (and a subresource handler's
+    /// writes): merge, admission, managedFields, validation, then the conditional write, or
+    /// the removal of an object whose last finalizer went. Returns the object as it now is
+    /// (as it would be, for a dry run) and what admission added to the answer.
+    func save(_ object: JSON, over current: StoredObject, _ request: ResourceRequest,
+              applied: Bool = false) async throws -> (object: JSON, outcome: AdmissionOutcome) {
         let name = try request.name()
         var updated = try merged(object, over: current.object, request)
         let admitted = try await admission.admit(&updated, AdmissionRequest(
@@ -54,7 +65,7 @@ extension ResourceEngine {
         if updated[path: ["metadata", "deletionTimestamp"]] == nil || request.info.subresource == "status" {
             try Self.validateObject(updated, old: current.object, request)
         }
-        if Self.sameContent(updated, current.object) { return render(current.object, request) }
+        if Self.sameContent(updated, current.object) { return (current.object, .none) }
         if current.object[path: ["metadata", "deletionTimestamp"]] != nil {
             // An object being deleted may lose finalizers but not gain them, and goes once the
             // last one is removed.
@@ -68,21 +79,21 @@ extension ResourceEngine {
             }
             // The kind may count more finalizers than the metadata's (a namespace's spec ones).
             if request.strategy.pendingFinalizers(of: updated).isEmpty {
-                if request.dryRun { return render(updated, request) }
+                if request.dryRun { return (updated, .none) }
                 switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
                 case .written(let deleted):
                     try await request.strategy.release(of: current.object)
                     var final = updated
                     final[path: ["metadata", "resourceVersion"]] = deleted.object[path: ["metadata", "resourceVersion"]]
-                    return render(final, request)
+                    return (final, .none)
                 case .conflict: throw StatusError.conflict(request.resource, name: name)
                 case .missing: throw StatusError.notFound(request.resource, name: name)
                 }
             }
         }
-        if request.dryRun { return admitted.applied(to: render(updated, request)) }
+        if request.dryRun { return (updated, admitted) }
         switch try await store.update(request.key(name), updated, expectedRevision: current.modRevision) {
-        case .written(let stored): return admitted.applied(to: render(stored.object, request))
+        case .written(let stored): return (stored.object, admitted)
         case .conflict: throw StatusError.conflict(request.resource, name: name)
         case .missing: throw StatusError.notFound(request.resource, name: name)
         }
@@ -103,8 +114,11 @@ extension ResourceEngine {
             // A subresource changes what the resource's strategy lets it change.
             var written = object
             written["metadata"] = meta
-            guard let updated = request.strategy.subresourceUpdate(subresource, written, old: old) else {
+            guard var updated = request.strategy.subresourceUpdate(subresource, written, old: old) else {
                 throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+            }
+            if request.resource.hasSpec, updated["spec"] != old["spec"] {
+                updated[path: ["metadata", "generation"]] = .int((oldMeta["generation"]?.intValue ?? 0) + 1)
             }
             return updated
         }

@@ -82,7 +82,12 @@ extension ResourceStrategy {
     public var selectableFields: [String] { [] }
     public func fieldValue(_ field: String, of object: JSON) -> String { FieldSelector.value(of: field, in: object) }
     public func subresourceUpdate(_ subresource: String, _ object: JSON, old: JSON) -> JSON? {
-        subresource == "status" ? statusUpdate(object, old: old) : nil
+        switch subresource {
+        case "status": return statusUpdate(object, old: old)
+        // ``ScaleSubresource`` hands over the stored object with the new replicas set.
+        case "scale": return object
+        default: return nil
+        }
     }
 
     /// Most status strategies reset only the spec: labels, annotations, finalizers and owner

@@ -1,6 +1,8 @@
 /// The `scale` subresource: an autoscaling/v1 Scale of the object's desired and observed
 /// replicas (paths a custom resource's definition names), read, replaced and patched; a
-/// write sets the desired replicas, checking the Scale's resourceVersion when given.
+/// write sets the desired replicas, checking the Scale's resourceVersion when given, and
+/// goes through the engine's update pipeline (admission, managedFields, validation) as a
+/// write to the `scale` subresource.
 struct ScaleSubresource: SubresourceHandler {
     static let definition = "io.k8s.api.autoscaling.v1.Scale"
 
@@ -47,15 +49,8 @@ struct ScaleSubresource: SubresourceHandler {
         }
         var object = current.object
         object[path: Self.replicasPaths(request.resource).spec] = .int(replicas)
-        if object["spec"] != current.object["spec"] {
-            object[path: ["metadata", "generation"]] = .int((current.object[path: ["metadata", "generation"]]?.intValue ?? 0) + 1)
-        }
-        if request.dryRun || object == current.object { return .json(.ok, Self.scale(of: object, request.resource)) }
-        switch try await engine.store.update(request.key(name), object, expectedRevision: current.modRevision) {
-        case .written(let stored): return .json(.ok, Self.scale(of: stored.object, request.resource))
-        case .conflict: throw StatusError.conflict(request.resource, name: name)
-        case .missing: throw StatusError.notFound(request.resource, name: name)
-        }
+        let (saved, outcome) = try await engine.save(object, over: current, request)
+        return outcome.applied(to: .json(.ok, Self.scale(of: saved, request.resource)))
     }
 
     /// Where a resource keeps its desired and observed replicas (a custom resource's scale
