@@ -17,8 +17,9 @@ final class InProcessAPI: Sendable {
     private let loops: Task<Void, Never>?
 
     /// A server with an admin (`system:masters`) and a viewer (no bindings) token; with
-    /// `controllers`, the control loops run too (garbage collector, namespace lifecycle...).
-    init(controllers: Bool = false, audit: Bool = false,
+    /// `controllers`, the control loops run too (garbage collector, namespace lifecycle...);
+    /// with `audit`, an audit log (under `auditPolicy`, a policy file, when given).
+    init(controllers: Bool = false, audit: Bool = false, auditPolicy: String? = nil,
          wrap: @Sendable (MemoryObjectStore) -> any ObjectStore = { $0 }) async throws {
         directory = try TemporaryDirectory()
         let tokens = directory.path + "/tokens.csv"
@@ -27,6 +28,7 @@ final class InProcessAPI: Sendable {
         var configuration = APIServerBootstrap.Configuration(dataDirectory: directory.path, host: "127.0.0.1", port: 0)
         configuration.tokenAuthFile = tokens
         if audit { configuration.auditLogPath = directory.path + "/audit.log" }
+        configuration.auditPolicyFile = auditPolicy
         var logger = Logger(label: "engine-tests")
         logger.logLevel = ProcessInfo.processInfo.environment["ENGINE_TEST_LOG"] == "1" ? .info : .warning
         let store = MemoryObjectStore()

@@ -58,6 +58,26 @@ struct LoopbackWriteTests {
         #expect(loops.isSuperset(of: ["system:skiff:bootstrap", "system:skiff:namespace-controller", "system:skiff:serviceaccount-controller"]))
     }
 
+    /// The README's example policy (`docs/examples/audit-policy.yaml`) drops the lease
+    /// renewals and keeps the rest.
+    @Test func theExampleAuditPolicyDropsLeaseRenewals() async throws {
+        let policy = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/examples/audit-policy.yaml").path
+        let api = try await InProcessAPI(controllers: true, audit: true, auditPolicy: policy)
+        let lease = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/skiff-controllers"
+        var first: String?
+        #expect(await api.eventually { first = await api.request(.GET, lease).resourceVersion; return first != nil })
+        #expect(await api.eventually(.seconds(20)) { await api.request(.GET, lease).resourceVersion != first }, "the lease was renewed")
+        #expect(await api.request(.POST, "/api/v1/namespaces", .resource("v1", "Namespace", name: "kept")).status == 201)
+        #expect(await api.eventually { await api.request(.GET, "/api/v1/namespaces/kept/serviceaccounts/default").status == 200 })
+        let events = api.auditEvents()
+        let election = Self.writes(events, by: "system:skiff:leader-election")
+        #expect(election.contains("create leases skiff-controllers"), "the lease's create stays: \(election)")
+        #expect(!election.contains { $0.hasPrefix("update leases") }, "no renewal is logged: \(election)")
+        #expect(Self.writes(events, by: "system:skiff:serviceaccount-controller").contains("create serviceaccounts default"))
+        #expect(events.contains { $0[path: ["user", "username"]]?.stringValue == "admin" && $0["verb"]?.stringValue == "create" })
+    }
+
     @Test func aNamespaceDeletionFreesItsServicesAddressesAtOnce() async throws {
         let api = try await InProcessAPI(controllers: true)
         #expect(await api.request(.POST, "/api/v1/namespaces", .resource("v1", "Namespace", name: "addresses")).status == 201)
