@@ -63,6 +63,6 @@ enum KineSchema {
             for statement in migration.statements { try await c.execute(statement) }
             try await c.execute("UPDATE kine_meta SET value = ? WHERE name = 'schema_version'", [.integer(migration.version)])
         }
-        return (from, max(from, current))
+        return (from, current)
     }
 }

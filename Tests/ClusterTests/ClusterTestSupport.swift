@@ -1,4 +1,6 @@
+import Cluster
 import Foundation
+import Storage
 import TestSupport
 #if canImport(Glibc)
 import Glibc
@@ -168,6 +170,15 @@ final class TestCluster: @unchecked Sendable {
         return last
     }
 
+    /// How the first member's server reaches the replicated database.
+    func datastoreConfiguration() throws -> DqliteConfiguration {
+        let paths = ClusterPaths(dataDirectory: members[0].dataDir)
+        guard let identity = try ClusterIdentity.load(paths) else {
+            throw CommandFailed(command: "ClusterIdentity.load(\(paths.dataDirectory))", output: "no cluster identity")
+        }
+        return try ClusterDatastore.configuration(paths: paths, identity: identity)
+    }
+
     func member(at address: String) -> ClusterMember? { members.first { $0.clusterAddress == address } }
 
     func skiff(_ arguments: [String]) throws -> String {
@@ -203,9 +214,5 @@ func pythonJSON(_ script: String, _ arguments: [String], timeout: TimeInterval =
 /// ``pythonJSON(_:_:timeout:)`` on a Dispatch thread: the script blocks its thread while it
 /// runs, which must not be one of the cooperative pool's.
 func pythonJSONOffPool(_ script: String, _ arguments: [String], timeout: TimeInterval = 300) async throws -> JSONBox {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<JSONBox, any Error>) in
-        DispatchQueue.global().async {
-            continuation.resume(with: Result { JSONBox(object: try pythonJSON(script, arguments, timeout: timeout)) })
-        }
-    }
+    try await offPool { JSONBox(object: try pythonJSON(script, arguments, timeout: timeout)) }
 }

@@ -30,10 +30,8 @@ extension ClusterIntegrationTests {
     @Test func aLostCommitIsAppliedExactlyOnce() async throws {
         let cluster = try TestCluster.start(1)
         defer { cluster.destroy() }
-        let paths = ClusterPaths(dataDirectory: cluster.members[0].dataDir)
-        let identity = try #require(try ClusterIdentity.load(paths))
         let plan = LoseNextCommit()
-        var configuration = try ClusterDatastore.configuration(paths: paths, identity: identity)
+        var configuration = try cluster.datastoreConfiguration()
         configuration.faults = plan
         let db = DqliteDatabase(configuration)
         defer { Task { await db.close() } }

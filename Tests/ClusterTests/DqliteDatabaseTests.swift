@@ -9,9 +9,7 @@ extension ClusterIntegrationTests {
     @Test func wireClientCarriesEveryValueTypeAndLargeResults() async throws {
         let cluster = try TestCluster.start(1)
         defer { cluster.destroy() }
-        let paths = ClusterPaths(dataDirectory: cluster.members[0].dataDir)
-        let identity = try #require(try ClusterIdentity.load(paths))
-        let db = try ClusterDatastore.open(paths: paths, identity: identity)
+        let db = DqliteDatabase(try cluster.datastoreConfiguration())
         defer { Task { await db.close() } }
         #expect(db.maxParametersPerStatement == 255)
 

@@ -15,9 +15,7 @@ extension ClusterIntegrationTests {
     func transactionsLargerThanThePageCacheCommit() async throws {
         let cluster = try TestCluster.start(1)
         defer { cluster.destroy() }
-        let paths = ClusterPaths(dataDirectory: cluster.members[0].dataDir)
-        let identity = try #require(try ClusterIdentity.load(paths))
-        let db = try ClusterDatastore.open(paths: paths, identity: identity)
+        let db = DqliteDatabase(try cluster.datastoreConfiguration())
         try await db.write { c in
             try await c.execute("CREATE TABLE big (id INTEGER PRIMARY KEY AUTOINCREMENT, k BLOB NOT NULL, v BLOB NOT NULL)")
             try await c.execute("CREATE INDEX big_k ON big (k)")

@@ -24,9 +24,16 @@ public struct CELEvaluator: Sendable {
         var remaining: Int
         init(_ remaining: Int) { self.remaining = remaining }
 
+        var isSpent: Bool { remaining < 0 }
+
         func spend() throws {
             remaining -= 1
-            if remaining < 0 { throw CELError("operation cancelled: actual cost limit exceeded") }
+            try check()
+        }
+
+        /// Throws kube-apiserver's error once the budget is spent.
+        func check() throws {
+            if isSpent { throw CELError("operation cancelled: actual cost limit exceeded") }
         }
     }
 
@@ -93,9 +100,9 @@ public struct CELEvaluator: Sendable {
     private func logical(_ left: CELExpression, _ right: CELExpression, decisive: Bool, _ budget: Budget) throws -> CELValue {
         let l = Result { try evaluate(left, budget) }
         if case .success(.bool(decisive)) = l { return .bool(decisive) }
-        if budget.remaining < 0 { throw CELError("operation cancelled: actual cost limit exceeded") }
+        try budget.check()
         let r = Result { try evaluate(right, budget) }
-        if budget.remaining < 0 { throw CELError("operation cancelled: actual cost limit exceeded") }
+        try budget.check()
         if case .success(.bool(decisive)) = r { return .bool(decisive) }
         switch (l, r) {
         case (.success(.bool), .success(.bool)): return .bool(!decisive)
@@ -157,7 +164,7 @@ public struct CELEvaluator: Sendable {
                     if try predicate(element) == decisive { return .bool(decisive) }
                 } catch {
                     // Running out of budget is not an element's error: it ends the evaluation.
-                    if budget.remaining < 0 { throw error }
+                    if budget.isSpent { throw error }
                     if firstError == nil { firstError = error }
                 }
             }

@@ -49,10 +49,15 @@ public struct CELParser {
         }
     }
 
-    private mutating func conditional() throws -> CELExpression {
+    /// Counts one level of nesting for the rest of the calling rule; refuses past ``maxDepth``.
+    private mutating func enter() throws {
         depth += 1
-        defer { depth -= 1 }
         guard depth <= Self.maxDepth else { throw CELError("Syntax error: the expression nests more than \(Self.maxDepth) levels deep") }
+    }
+
+    private mutating func conditional() throws -> CELExpression {
+        defer { depth -= 1 }
+        try enter()
         let condition = try or()
         guard accept("?") else { return condition }
         let then = try or()
@@ -106,9 +111,8 @@ public struct CELParser {
     }
 
     private mutating func unary() throws -> CELExpression {
-        depth += 1
         defer { depth -= 1 }
-        guard depth <= Self.maxDepth else { throw CELError("Syntax error: the expression nests more than \(Self.maxDepth) levels deep") }
+        try enter()
         if accept("!") { return .unary("!", try unary()) }
         if accept("-") {
             // A negative literal is a literal (so that -9223372036854775808 parses).

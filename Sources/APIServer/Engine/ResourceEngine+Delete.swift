@@ -66,19 +66,27 @@ extension ResourceEngine {
         if current.object[path: ["metadata", "deletionTimestamp"]] != nil {
             return pending.isEmpty ? nil : render(current.object, request)
         }
-        // Foreground and Orphan propagation hand the object to the garbage collector, which
-        // deletes (or orphans) its dependents and then drops the finalizer.
-        let finalizer = Self.propagationFinalizer(options, request)
-        guard finalizer != nil || !pending.isEmpty || strategy.keepsUntilFinalized else { return nil }
-        var object = ObjectDeleter.marked(current.object, adding: finalizer, gracePeriod: options["gracePeriodSeconds"]?.intValue ?? 0,
-                                          bumpsGeneration: request.resource.hasSpec)
-        strategy.prepareForDeletion(&object)
+        guard let object = Self.held(current.object, finalizer: Self.propagationFinalizer(options, request), strategy,
+                                     gracePeriod: options["gracePeriodSeconds"]?.intValue ?? 0,
+                                     bumpsGeneration: request.resource.hasSpec) else { return nil }
         if request.dryRun { return render(object, request) }
         switch try await store.update(request.key(try request.name()), object, expectedRevision: current.modRevision) {
         case .written(let stored): return render(stored.object, request)
         case .conflict: throw DeleteRaced()
         case .missing: throw StatusError.notFound(request.resource, name: try request.name())
         }
+    }
+
+    /// `object` marked for a delete that must wait, or nil when it can go at once. It waits
+    /// for `finalizer` (Foreground and Orphan propagation hand it to the garbage collector,
+    /// which deletes or orphans its dependents and then drops the finalizer), for finalizers
+    /// it already has, or because its kind keeps every object until released (namespaces).
+    static func held(_ object: JSON, finalizer: String?, _ strategy: any ResourceStrategy, gracePeriod: Int64 = 0,
+                     bumpsGeneration: Bool = false) -> JSON? {
+        guard finalizer != nil || strategy.keepsUntilFinalized || !strategy.pendingFinalizers(of: object).isEmpty else { return nil }
+        var marked = ObjectDeleter.marked(object, adding: finalizer, gracePeriod: gracePeriod, bumpsGeneration: bumpsGeneration)
+        strategy.prepareForDeletion(&marked)
+        return marked
     }
 
     /// The finalizer a delete's propagation policy asks for: `foregroundDeletion` for
@@ -110,10 +118,7 @@ extension ResourceEngine {
             for _ in 0..<8 {
                 let object = current.object
                 if request.dryRun || object[path: ["metadata", "deletionTimestamp"]] != nil { removed = object; break }
-                if finalizer != nil || strategy.keepsUntilFinalized || !strategy.pendingFinalizers(of: object).isEmpty {
-                    var marked = ObjectDeleter.marked(object, adding: finalizer)
-                    strategy.prepareForDeletion(&marked)
-                    if marked == object { removed = object; break }
+                if let marked = Self.held(object, finalizer: finalizer, strategy) {
                     if case .written(let stored) = try await store.update(current.key, marked, expectedRevision: current.modRevision) {
                         removed = stored.object
                         break

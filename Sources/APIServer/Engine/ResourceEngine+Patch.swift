@@ -50,9 +50,8 @@ extension ResourceEngine {
     /// patch, a write that loses a race is retried on the newer object, as kube-apiserver does.
     func patch(_ request: ResourceRequest) async throws -> HTTPResponse {
         let name = try request.name()
-        let document = try patchDocument(request)
-        if document.type == .apply { return try await apply(request) }
-        let (type, patch, duplicates, pinsVersion) = (document.type, document.body, document.duplicates, document.pinsVersion)
+        let patch = try patchDocument(request)
+        if patch.type == .apply { return try await apply(request) }
         let schema = schema(of: request.resource)
         for _ in 0..<8 {
             let current = try await current(request, name: name)
@@ -60,9 +59,9 @@ extension ResourceEngine {
                 // Patches apply to the object as this resource serves it (its version's form).
                 var served = current.object
                 request.strategy.present(&served)
-                let applied = try Self.applyPatch(type, patch, to: served, schema: schema)
+                let applied = try Self.applyPatch(patch.type, patch.body, to: served, schema: schema)
                 guard case .object = applied else { throw StatusError.badRequest("the patched object is not a JSON object") }
-                var (patched, warnings) = try validateFields(applied, duplicates: duplicates, request)
+                var (patched, warnings) = try validateFields(applied, duplicates: patch.duplicates, request)
                 if let rv = patched[path: ["metadata", "resourceVersion"]]?.stringValue, rv != String(current.modRevision) {
                     throw StatusError.conflict(request.resource, name: name)
                 }
@@ -78,7 +77,7 @@ extension ResourceEngine {
                     throw StatusError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
                 }
                 return Self.withWarnings(try await write(patched, over: current, request), warnings)
-            } catch let error as StatusError where error.reason == "Conflict" && !pinsVersion {
+            } catch let error as StatusError where error.reason == "Conflict" && !patch.pinsVersion {
                 continue
             }
         }

@@ -41,18 +41,20 @@ extension ResourceEngine {
     /// from `current`), unless nothing changes; 409 if another write came first. Answers the
     /// object as stored.
     func write(_ object: JSON, over current: StoredObject, _ request: ResourceRequest, applied: Bool = false) async throws -> HTTPResponse {
-        let (saved, outcome) = try await save(object, over: current, request, applied: applied)
+        let (saved, outcome) = try await save(try merged(object, over: current.object, request), over: current, request,
+                                              applied: applied)
         return outcome.applied(to: render(saved, request))
     }
 
-    /// The update pipeline under ``write(_:over:_:applied:)`` (and a subresource handler's
-    /// writes): merge, admission, managedFields, validation, then the conditional write, or
-    /// the removal of an object whose last finalizer went. Returns the object as it now is
-    /// (as it would be, for a dry run) and what admission added to the answer.
-    func save(_ object: JSON, over current: StoredObject, _ request: ResourceRequest,
+    /// The update pipeline under ``write(_:over:_:applied:)`` and a subresource handler's
+    /// writes, for an object that already is the whole new state (merged, or built by the
+    /// handler): admission, managedFields, validation, then the conditional write, or the
+    /// removal of an object whose last finalizer went. Returns the object as it now is (as it
+    /// would be, for a dry run) and what admission added to the answer.
+    func save(_ new: JSON, over current: StoredObject, _ request: ResourceRequest,
               applied: Bool = false) async throws -> (object: JSON, outcome: AdmissionOutcome) {
         let name = try request.name()
-        var updated = try merged(object, over: current.object, request)
+        var updated = new
         let admitted = try await admission.admit(&updated, AdmissionRequest(
             operation: .update, resource: request.resource, subresource: request.info.subresource ?? "",
             namespace: request.info.namespace ?? "", name: name, user: request.user, old: current.object, dryRun: request.dryRun))
@@ -110,30 +112,32 @@ extension ResourceEngine {
             meta[key] = oldMeta[key]
         }
         if meta["generateName"] == nil { meta["generateName"] = oldMeta["generateName"] }
+        new["metadata"] = meta
         if let subresource = request.info.subresource {
             // A subresource changes what the resource's strategy lets it change.
-            var written = object
-            written["metadata"] = meta
-            guard var updated = request.strategy.subresourceUpdate(subresource, written, old: old) else {
+            guard let updated = request.strategy.subresourceUpdate(subresource, new, old: old) else {
                 throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
             }
-            if request.resource.hasSpec, updated["spec"] != old["spec"] {
-                updated[path: ["metadata", "generation"]] = .int((oldMeta["generation"]?.intValue ?? 0) + 1)
-            }
-            return updated
+            new = updated
+        } else {
+            // Defaults apply to every write, as Kubernetes defaults every decoded object; what
+            // the server owns (status, and what the kind's strategy keeps) then comes back
+            // from the stored object.
+            var defaulted = new
+            request.strategy.prepareForCreate(&defaulted)
+            defaulted["metadata"] = meta
+            defaulted["status"] = new["status"]
+            new = defaulted
+            request.strategy.prepareForUpdate(&new, old: old)
         }
-        new["metadata"] = meta
-        // Defaults apply to every write, as Kubernetes defaults every decoded object; what the
-        // server owns (status, and what the kind's strategy keeps) then comes back from the stored object.
-        var defaulted = new
-        request.strategy.prepareForCreate(&defaulted)
-        defaulted["metadata"] = meta
-        defaulted["status"] = new["status"]
-        new = defaulted
-        request.strategy.prepareForUpdate(&new, old: old)
-        if request.resource.hasSpec, new["spec"] != old["spec"] {
-            new[path: ["metadata", "generation"]] = .int((oldMeta["generation"]?.intValue ?? 0) + 1)
-        }
+        return Self.nextGeneration(new, old: old, request.resource)
+    }
+
+    /// `new` with the generation after `old`'s when its spec changed (for kinds with a spec).
+    static func nextGeneration(_ new: JSON, old: JSON, _ resource: ResourceDescriptor) -> JSON {
+        guard resource.hasSpec, new["spec"] != old["spec"] else { return new }
+        var new = new
+        new[path: ["metadata", "generation"]] = .int((old[path: ["metadata", "generation"]]?.intValue ?? 0) + 1)
         return new
     }
 

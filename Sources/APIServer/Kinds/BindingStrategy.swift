@@ -1,9 +1,6 @@
 /// core/v1 Bindings: not stored; a create assigns a pod to a node (sets its `spec.nodeName`),
 /// 409 if the pod is already bound.
 struct BindingStrategy: ResourceStrategy {
-    func prepareForCreate(_ object: inout JSON) {}
-    func prepareForUpdate(_ object: inout JSON, old: JSON) {}
-
     func answerCreate(_ binding: JSON, _ request: ResourceRequest, engine: ResourceEngine) async throws -> HTTPResponse? {
         guard let podName = binding[path: ["metadata", "name"]]?.stringValue,
               let node = binding[path: ["target", "name"]]?.stringValue, !node.isEmpty else {

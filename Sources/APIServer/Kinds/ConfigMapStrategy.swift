@@ -1,8 +1,5 @@
 /// ConfigMaps: keys and size checked as kube-apiserver checks them.
 struct ConfigMapStrategy: ResourceStrategy {
-    func prepareForCreate(_ object: inout JSON) {}
-    func prepareForUpdate(_ object: inout JSON, old: JSON) {}
-
     func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause] {
         ConfigDataValidation.causes(object, fields: ["data", "binaryData"], kind: "ConfigMap")
     }

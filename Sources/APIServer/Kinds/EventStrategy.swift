@@ -1,7 +1,5 @@
 /// Events: the fields `kubectl get events --field-selector` uses.
 struct EventStrategy: ResourceStrategy {
-    func prepareForCreate(_ object: inout JSON) {}
-    func prepareForUpdate(_ object: inout JSON, old: JSON) {}
     var selectableFields: [String] {
         ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
          "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",

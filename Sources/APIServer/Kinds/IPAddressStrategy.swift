@@ -1,9 +1,6 @@
 /// networking.k8s.io IPAddresses: named by the address they stand for, in its canonical text
 /// form (`10.96.0.10`, `fe80::1`), and tied to the object using it by `spec.parentRef`.
 struct IPAddressStrategy: ResourceStrategy {
-    func prepareForCreate(_ object: inout JSON) {}
-    func prepareForUpdate(_ object: inout JSON, old: JSON) {}
-
     func nameErrors(_ name: String) -> [String] {
         guard let address = IPAddressBytes(name) else { return ["must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"] }
         let canonical = IPAddressBytes.text(address.bytes)

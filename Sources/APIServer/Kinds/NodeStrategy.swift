@@ -1,6 +1,5 @@
 /// Nodes: `spec.unschedulable` is selectable; status is the kubelet's.
 struct NodeStrategy: ResourceStrategy {
-    func prepareForCreate(_ object: inout JSON) {}
     func prepareForUpdate(_ object: inout JSON, old: JSON) { object["status"] = old["status"] }
     var selectableFields: [String] { ["spec.unschedulable"] }
 

@@ -62,6 +62,8 @@ public protocol ResourceStrategy: Sendable {
 }
 
 extension ResourceStrategy {
+    public func prepareForCreate(_ object: inout JSON) {}
+    public func prepareForUpdate(_ object: inout JSON, old: JSON) {}
     public func finishCreate(_ object: inout JSON) {}
     public var table: TablePrinter { TablePrinter(columns: [.name, .age]) }
     public var returnsDeletedObject: Bool { false }
@@ -82,12 +84,7 @@ extension ResourceStrategy {
     public var selectableFields: [String] { [] }
     public func fieldValue(_ field: String, of object: JSON) -> String { FieldSelector.value(of: field, in: object) }
     public func subresourceUpdate(_ subresource: String, _ object: JSON, old: JSON) -> JSON? {
-        switch subresource {
-        case "status": return statusUpdate(object, old: old)
-        // ``ScaleSubresource`` hands over the stored object with the new replicas set.
-        case "scale": return object
-        default: return nil
-        }
+        subresource == "status" ? statusUpdate(object, old: old) : nil
     }
 
     /// Most status strategies reset only the spec: labels, annotations, finalizers and owner

@@ -6,9 +6,6 @@ protocol ReviewStrategy: ResourceStrategy {
 }
 
 extension ReviewStrategy {
-    func prepareForCreate(_ object: inout JSON) {}
-    func prepareForUpdate(_ object: inout JSON, old: JSON) {}
-
     func answerCreate(_ object: JSON, _ request: ResourceRequest, engine: ResourceEngine) async throws -> HTTPResponse? {
         var answer = object
         answer["status"] = try await status(of: object, request)

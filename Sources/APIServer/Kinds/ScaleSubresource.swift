@@ -49,7 +49,8 @@ struct ScaleSubresource: SubresourceHandler {
         }
         var object = current.object
         object[path: Self.replicasPaths(request.resource).spec] = .int(replicas)
-        let (saved, outcome) = try await engine.save(object, over: current, request)
+        let (saved, outcome) = try await engine.save(ResourceEngine.nextGeneration(object, old: current.object, request.resource),
+                                                     over: current, request)
         return outcome.applied(to: .json(.ok, Self.scale(of: saved, request.resource)))
     }
 

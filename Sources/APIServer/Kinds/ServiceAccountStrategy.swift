@@ -3,8 +3,6 @@
 struct ServiceAccountStrategy: ResourceStrategy {
     let tokens: ServiceAccountTokenAuthenticator?
 
-    func prepareForCreate(_ object: inout JSON) {}
-    func prepareForUpdate(_ object: inout JSON, old: JSON) {}
     var returnsDeletedObject: Bool { true }
 
     func subresource(_ name: String) -> (any SubresourceHandler)? {
