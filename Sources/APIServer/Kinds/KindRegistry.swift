@@ -5,14 +5,20 @@ public struct KindRegistry: Sendable {
     /// Makes a kind's strategy for one of its served versions.
     public typealias Factory = @Sendable (ResourceDescriptor) -> any ResourceStrategy
 
-    private var factories: [String: Factory] = [:]
+    /// A kind's name in its group ("" for the core group).
+    private struct GroupKind: Hashable {
+        var group: String
+        var kind: String
+    }
+
+    private var factories: [GroupKind: Factory] = [:]
 
     public init() {}
 
     /// Registers the strategy of `kind` in `group` ("" for the core group); a later
     /// registration of the same kind replaces the earlier one.
     public mutating func register(_ group: String, _ kind: String, _ factory: @escaping Factory) {
-        factories[Self.key(group, kind)] = factory
+        factories[GroupKind(group: group, kind: kind)] = factory
     }
 
     /// Registers one strategy value for a kind.
@@ -21,14 +27,12 @@ public struct KindRegistry: Sendable {
     }
 
     /// Whether `kind` in `group` has a strategy of its own.
-    public func isRegistered(_ group: String, _ kind: String) -> Bool { factories[Self.key(group, kind)] != nil }
+    public func isRegistered(_ group: String, _ kind: String) -> Bool { factories[GroupKind(group: group, kind: kind)] != nil }
 
     /// The strategy that serves a resource.
     public func strategy(for resource: ResourceDescriptor) -> any ResourceStrategy {
         if let custom = resource.custom { return CustomResourceStrategy(resource: resource, info: custom) }
-        if let factory = factories[Self.key(resource.group, resource.kind)] { return factory(resource) }
+        if let factory = factories[GroupKind(group: resource.group, kind: resource.kind)] { return factory(resource) }
         return DefaultStrategy(resource)
     }
-
-    private static func key(_ group: String, _ kind: String) -> String { group + "/" + kind }
 }
