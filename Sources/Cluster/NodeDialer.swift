@@ -41,7 +41,9 @@ final class NodeDialer: Sendable {
                 }
                 .connect(host: host, port: port).wait()
             do {
-                let local = try ClientBootstrap(group: group)
+                // The local end runs on the TLS connection's event loop: each relayed chunk is
+                // then written to its partner on the same thread, with no hop between threads.
+                let local = try ClientBootstrap(group: remote.eventLoop)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(RelayHandler(partner: remote))

@@ -10,7 +10,14 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     init(partner: any Channel) { self.partner = partner }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        partner.writeAndFlush(unwrapInboundIn(data), promise: nil)
+        partner.write(unwrapInboundIn(data), promise: nil)
+    }
+
+    /// One flush per burst of reads: the partner sends what the burst carried in as few
+    /// writes (and, over TLS, records) as it can, instead of one per read.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        partner.flush()
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

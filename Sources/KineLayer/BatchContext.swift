@@ -29,13 +29,14 @@ final class BatchContext {
         self.revision = revision
     }
 
-    /// Reads what the simple requests of a batch need in a few multi-key queries: the newest
-    /// row of every key they touch (and of the keys attached to leases they revoke) and
-    /// which of their leases exist.
+    /// Reads what the simple requests of a batch need in a few multi-key queries, sent
+    /// together (one round trip to a replicated database): the current revision, the newest
+    /// row of every key they touch (and of the keys attached to leases they revoke) and which
+    /// of their leases exist.
     static func load(for requests: [WriteRequest], on c: any SQLConnection, parameterLimit: Int) async throws -> BatchContext {
-        let batch = BatchContext(c: c, parameterLimit: parameterLimit, revision: try await KineReader.currentRevision(c))
         var keys = Set<HashedKey>()
         var leaseIDs = Set<Int64>()
+        var revokedLeases: [Int64] = []
         for request in requests {
             switch request {
             case .operation(let op):
@@ -43,27 +44,37 @@ final class BatchContext {
                 if case .put(_, let lease) = op.action, lease != 0 { leaseIDs.insert(lease) }
             case .revokeLease(let id, _):
                 leaseIDs.insert(id)
-                for row in try await c.query(KineSQL.keysOfLease, [.integer(id)]) { keys.insert(HashedKey(KineRow(row).name)) }
+                revokedLeases.append(id)
             case .txn(let txn):
                 txn.collectKeys(into: &keys, leases: &leaseIDs)
             }
         }
-        try await batch.loadStates(keys.map(\.bytes))
-        for chunk in Array(leaseIDs).chunked(parameterLimit) {
-            for row in try await c.query(KineSQL.existingLeases(count: chunk.count), chunk.map { .integer($0) }) {
-                batch.liveLeases.insert(row.int(0))
-            }
+        if !revokedLeases.isEmpty {
+            let attached = try await c.queryAll(revokedLeases.map { SQLStatement(KineSQL.keysOfLease, [.integer($0)]) })
+            for row in attached.joined() { keys.insert(HashedKey(KineRow(row).name)) }
         }
+        let keyChunks = keys.map(\.bytes).chunked(parameterLimit)
+        let leaseChunks = Array(leaseIDs).chunked(parameterLimit)
+        let answers = try await c.queryAll(
+            [SQLStatement(KineSQL.lastRowID)]
+            + keyChunks.map { SQLStatement(KineSQL.latestOf(count: $0.count), $0.map { .blob($0) }) }
+            + leaseChunks.map { SQLStatement(KineSQL.existingLeases(count: $0.count), $0.map { .integer($0) }) })
+        let batch = BatchContext(c: c, parameterLimit: parameterLimit, revision: KineReader.revision(lastRowID: answers[0].first))
+        for row in answers[1..<(1 + keyChunks.count)].joined() { batch.remember(KineRow(row)) }
+        for row in answers[(1 + keyChunks.count)...].joined() { batch.liveLeases.insert(row.int(0)) }
         return batch
     }
 
     private func loadStates(_ keys: [[UInt8]]) async throws {
-        for chunk in keys.chunked(parameterLimit) {
-            for row in try await c.query(KineSQL.latestOf(count: chunk.count), chunk.map { .blob($0) }) {
-                let r = KineRow(row)
-                states[HashedKey(r.name)] = KeyState(current: r.keyValue, lastRow: r.id)
-            }
-        }
+        let answers = try await c.queryAll(keys.chunked(parameterLimit).map { chunk in
+            SQLStatement(KineSQL.latestOf(count: chunk.count), chunk.map { .blob($0) })
+        })
+        for row in answers.joined() { remember(KineRow(row)) }
+    }
+
+    /// Records a row read from SQL as its key's newest.
+    private func remember(_ r: KineRow) {
+        states[HashedKey(r.name)] = KeyState(current: r.keyValue, lastRow: r.id)
     }
 
     // MARK: Rows
@@ -85,9 +96,9 @@ final class BatchContext {
         guard flushed < count else { return }
         let pending = Array(rows[flushed..<count])
         let rowsPerStatement = max(1, parameterLimit / KineSQL.columnCount)
-        for chunk in pending.chunked(rowsPerStatement) {
-            try await c.execute(KineSQL.insert(rows: chunk.count), chunk.flatMap(\.parameters))
-        }
+        try await c.executeAll(pending.chunked(rowsPerStatement).map { chunk in
+            SQLStatement(KineSQL.insert(rows: chunk.count), chunk.flatMap(\.parameters))
+        })
         flushed = count
     }
 

@@ -95,7 +95,12 @@ struct KineReader: Sendable {
     /// The newest revision. A new store is at revision 1, as a new etcd is (its first write
     /// makes revision 2): clients such as kube-apiserver refuse revision 0.
     static func currentRevision(_ c: any SQLConnection) async throws -> Int64 {
-        max(1, RowID.revision(try await c.queryFirst(KineSQL.lastRowID)?.int(0) ?? 0))
+        revision(lastRowID: try await c.queryFirst(KineSQL.lastRowID))
+    }
+
+    /// The current revision, from the answer to ``KineSQL/lastRowID``.
+    static func revision(lastRowID row: SQLRow?) -> Int64 {
+        max(1, RowID.revision(row?.int(0) ?? 0))
     }
 
     static func compactRevision(_ c: any SQLConnection) async throws -> Int64 {

@@ -7,5 +7,5 @@ struct SkiffBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "skiff-bench",
         abstract: "Benchmarks of Skiff: storage layers, the etcd endpoint, the Kubernetes API.",
-        subcommands: [KineBenchmark.self, EtcdBenchmark.self, APIBenchmark.self, ClusterBenchmark.self, CrashWriter.self])
+        subcommands: [KineBenchmark.self, EtcdBenchmark.self, APIBenchmark.self, ClusterBenchmark.self, LoadCommand.self, CrashWriter.self])
 }

@@ -58,6 +58,13 @@ public final class DqliteClient: Sendable {
     // MARK: Requests
 
     func request(_ type: DqliteWire.Request, _ build: (inout DqliteMessageWriter) throws -> Void) async throws -> DqliteResponse {
+        try await answer(try send(type, build))
+    }
+
+    /// Sends a request and returns where its answer will arrive, without waiting: requests
+    /// sent one after another from one task go out (and are answered) in that order, so
+    /// several can be on the wire at once (pipelined) and cost one round trip.
+    private func send(_ type: DqliteWire.Request, _ build: (inout DqliteMessageWriter) throws -> Void) throws -> EventLoopFuture<DqliteResponse> {
         var writer = DqliteMessageWriter()
         try build(&writer)
         let frame = writer.frame(type)
@@ -74,9 +81,14 @@ public final class DqliteClient: Sendable {
         written.futureResult.whenFailure { error in
             promise.fail(error as? DqliteError ?? .connectionLost("cannot send to the node: \(error)"))
         }
+        promise.futureResult.whenComplete { _ in timer.cancel() }
         channel.writeAndFlush((frame, promise), promise: written)
-        defer { timer.cancel() }
-        let response = try await promise.futureResult.get()
+        return promise.futureResult
+    }
+
+    /// Waits for a sent request's answer; a FAILURE answer is thrown as ``DqliteError/failure(code:message:)``.
+    private func answer(_ future: EventLoopFuture<DqliteResponse>) async throws -> DqliteResponse {
+        let response = try await future.get()
         if response.type == DqliteWire.Response.failure.rawValue {
             var reader = DqliteMessageReader(response.body)
             let code = try reader.uint64()
@@ -84,6 +96,34 @@ public final class DqliteClient: Sendable {
             throw DqliteError.failure(code: code, message: message)
         }
         return response
+    }
+
+    /// Sends every request before waiting for the first answer, then waits for all of them
+    /// (so that the connection's answers stay matched) and returns them in order, or throws
+    /// the first request's error: the requests after a failed one have run too.
+    private func pipeline(_ type: DqliteWire.Request, _ builds: [(inout DqliteMessageWriter) throws -> Void]) async throws -> [DqliteResponse] {
+        var futures: [EventLoopFuture<DqliteResponse>] = []
+        futures.reserveCapacity(builds.count)
+        var firstError: (any Error)?
+        for build in builds {
+            do {
+                futures.append(try send(type, build))
+            } catch {
+                firstError = error
+                break
+            }
+        }
+        var responses: [DqliteResponse] = []
+        responses.reserveCapacity(futures.count)
+        for future in futures {
+            do {
+                responses.append(try await answer(future))
+            } catch {
+                if firstError == nil { firstError = error }
+            }
+        }
+        if let firstError { throw firstError }
+        return responses
     }
 
     private func expect(_ response: DqliteResponse, _ type: DqliteWire.Response) throws -> DqliteMessageReader {
@@ -108,17 +148,45 @@ public final class DqliteClient: Sendable {
 
     /// Runs SQL (every statement in it) with parameters.
     public func exec(db: UInt32, _ sql: String, _ parameters: [SQLValue] = []) async throws -> SQLExecResult {
-        var r = try expect(try await request(.execSQL) { w in
+        try Self.result(try await request(.execSQL) { w in
             w.uint64(UInt64(db)); w.text(sql); try w.parameters(parameters)
-        }, .result)
-        return SQLExecResult(lastInsertID: try r.int64(), rowsAffected: try r.int64())
+        })
+    }
+
+    /// Runs statements in order, all sent before the first answer is awaited (one round
+    /// trip); throws the first failure once every statement has been answered.
+    public func execAll(db: UInt32, _ statements: [SQLStatement]) async throws -> [SQLExecResult] {
+        let responses = try await pipeline(.execSQL, statements.map { statement in
+            { w in w.uint64(UInt64(db)); w.text(statement.sql); try w.parameters(statement.parameters) }
+        })
+        return try responses.map(Self.result)
     }
 
     /// Runs a query and returns all its rows (gathered from every frame).
     public func query(db: UInt32, _ sql: String, _ parameters: [SQLValue] = []) async throws -> [SQLRow] {
-        let response = try await request(.querySQL) { w in
+        try Self.rows(try await request(.querySQL) { w in
             w.uint64(UInt64(db)); w.text(sql); try w.parameters(parameters)
+        })
+    }
+
+    /// Runs queries, all sent before the first answer is awaited (one round trip), and
+    /// returns their rows in order.
+    public func queryAll(db: UInt32, _ statements: [SQLStatement]) async throws -> [[SQLRow]] {
+        let responses = try await pipeline(.querySQL, statements.map { statement in
+            { w in w.uint64(UInt64(db)); w.text(statement.sql); try w.parameters(statement.parameters) }
+        })
+        return try responses.map(Self.rows)
+    }
+
+    private static func result(_ response: DqliteResponse) throws -> SQLExecResult {
+        guard response.type == DqliteWire.Response.result.rawValue else {
+            throw DqliteError.protocolViolation("expected response result, got type \(response.type)")
         }
+        var r = DqliteMessageReader(response.body)
+        return SQLExecResult(lastInsertID: try r.int64(), rowsAffected: try r.int64())
+    }
+
+    private static func rows(_ response: DqliteResponse) throws -> [SQLRow] {
         guard response.type == DqliteWire.Response.rows.rawValue else {
             throw DqliteError.protocolViolation("expected rows, got type \(response.type)")
         }

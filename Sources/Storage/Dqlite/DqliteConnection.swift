@@ -16,6 +16,14 @@ struct DqliteConnection: SQLConnection {
         try await mapped(sql) { try await client.query(db: db, sql, parameters) }
     }
 
+    func executeAll(_ statements: [SQLStatement]) async throws -> [SQLExecResult] {
+        try await mapped(statements.first?.sql ?? "") { try await client.execAll(db: db, statements) }
+    }
+
+    func queryAll(_ statements: [SQLStatement]) async throws -> [[SQLRow]] {
+        try await mapped(statements.first?.sql ?? "") { try await client.queryAll(db: db, statements) }
+    }
+
     private func mapped<T>(_ sql: String, _ operation: () async throws -> T) async throws -> T {
         do {
             return try await operation()
