@@ -21,6 +21,8 @@ public struct APIServerBootstrap: Sendable {
         public var authorizationMode: AuthorizationMode = .rbac
         /// The listener's timeouts, connection cap and header limits.
         public var httpLimits = HTTPLimits()
+        /// Which control loops run (kube-controller-manager's `--controllers`).
+        public var controllers = ControllerSelection.all
 
         public init(dataDirectory: String, host: String, port: Int) {
             self.dataDirectory = dataDirectory
@@ -57,6 +59,8 @@ public struct APIServerBootstrap: Sendable {
     let api: KubernetesAPI
     let dataDirectory: String
     let logger: Logger
+    /// Which control loops run.
+    let selection: ControllerSelection
     /// The host clients on this machine use (loopback when listening on every address).
     let localHost: String
     /// The host the `kubernetes` Endpoints advertise (a real interface address when
@@ -64,11 +68,19 @@ public struct APIServerBootstrap: Sendable {
     let advertisedHost: String
 
     /// The control loops, each to run until cancelled.
+    /// The control loops the configuration selects, each to run until cancelled. The
+    /// CustomResourceDefinition loop always runs: it is the API server's own (kube-apiserver's
+    /// apiextensions), not one of kube-controller-manager's.
     public var controllers: [@Sendable () async -> Void] {
         let serviceAccounts = self.serviceAccounts, namespaces = self.namespaces, collector = garbageCollector
         let aggregator = clusterRoleAggregator, quotas = resourceQuotas, crds = customResourceDefinitions
-        return [{ await serviceAccounts.run() }, { await namespaces.run() }, { await collector.run() }, { await aggregator.run() },
-                { await quotas.run() }, { await crds.run() }]
+        var loops: [@Sendable () async -> Void] = [{ await crds.run() }]
+        if selection.runsServiceAccounts { loops.append { await serviceAccounts.run() } }
+        if selection.runs(.namespace) { loops.append { await namespaces.run() } }
+        if selection.runs(.garbagecollector) { loops.append { await collector.run() } }
+        if selection.runs(.clusterroleAggregation) { loops.append { await aggregator.run() } }
+        if selection.runs(.resourcequota) { loops.append { await quotas.run() } }
+        return loops
     }
 
     /// Keeps the RBAC policy cache current, and runs ``controllers`` while this server holds
@@ -151,6 +163,7 @@ public struct APIServerBootstrap: Sendable {
             ? (HostIdentity.interfaceAddresses().first { !$0.contains(":") && !$0.hasPrefix("127.") } ?? "127.0.0.1")
             : configuration.host
         dataDirectory = configuration.dataDirectory
+        selection = configuration.controllers
         self.logger = logger
         let audit = try configuration.auditLogPath.map { path in
             try AuditLog(path: path, policy: try configuration.auditPolicyFile.map { try AuditPolicy(file: $0) } ?? .metadataForAll)

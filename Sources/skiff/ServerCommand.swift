@@ -60,6 +60,10 @@ struct ServerCommand: AsyncParsableCommand {
             help: "RBAC (roles and bindings decide; system:masters may do everything) or AlwaysAllow (every authenticated user may do everything).")
     var authorizationMode: String = AuthorizationMode.rbac.rawValue
 
+    @Option(name: .customLong("controllers"),
+            help: "Which of Skiff's control loops run, in kube-controller-manager's --controllers syntax: '*' for all, 'name' to turn one on, '-name' to turn one off ('*,-garbagecollector'). Loops: serviceaccount (with root-ca-cert-publisher), namespace, garbagecollector, clusterrole-aggregation, resourcequota. Turn off those a real kube-controller-manager runs.")
+    var controllers: String = "*"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -84,6 +88,11 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("--etcd-cert-file, --etcd-key-file and --etcd-trusted-ca-file need --etcd-listen")
         }
         if auditPolicyFile != nil && auditLogPath == nil { throw ValidationError("--audit-policy-file needs --audit-log-path") }
+        do {
+            _ = try ControllerSelection(parsing: controllers)
+        } catch {
+            throw ValidationError("--controllers: \(error)")
+        }
         if AuthorizationMode(rawValue: authorizationMode) == nil {
             throw ValidationError("--authorization-mode \(authorizationMode) is not one of \(AuthorizationMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -122,6 +131,7 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.auditLogPath = auditLogPath
         configuration.auditPolicyFile = auditPolicyFile
         configuration.authorizationMode = AuthorizationMode(rawValue: authorizationMode) ?? .rbac
+        configuration.controllers = (try? ControllerSelection(parsing: controllers)) ?? .all
         configuration.httpLimits = httpLimits.limits
         let bootstrap: APIServerBootstrap
         do {

@@ -49,4 +49,18 @@ import Testing
             #expect(result.stdout.hasSuffix("OK\n"), "\(result.stdout)")
         }
     }
+
+    /// pods/binding, the bindings resource and pods/eviction with PodDisruptionBudgets, with
+    /// the Python client (what kube-scheduler and `kubectl drain` use).
+    @Test(.timeLimit(.minutes(5))) func bindingAndEvictionHonourBudgets() async throws {
+        try await offPool {
+            let server = try SkiffServer()
+            defer { server.destroy() }
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("python/pod_binding_eviction.py").path
+            let result = try run(try which("python3"), [script, server.kubeconfig], timeout: 240)
+            #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)\n\(server.logTail())")
+            #expect(result.stdout.hasSuffix("OK\n"), "\(result.stdout)")
+        }
+    }
 }
+

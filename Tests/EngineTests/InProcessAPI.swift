@@ -19,7 +19,8 @@ final class InProcessAPI: Sendable {
     /// A server with an admin (`system:masters`) and a viewer (no bindings) token; with
     /// `controllers`, the control loops run too (garbage collector, namespace lifecycle...);
     /// with `audit`, an audit log (under `auditPolicy`, a policy file, when given).
-    init(controllers: Bool = false, audit: Bool = false, auditPolicy: String? = nil,
+    /// `selection` chooses which loops the bootstrap would run (`--controllers`).
+    init(controllers: Bool = false, selection: ControllerSelection = .all, audit: Bool = false, auditPolicy: String? = nil,
          wrap: @Sendable (MemoryObjectStore) -> any ObjectStore = { $0 }) async throws {
         directory = try TemporaryDirectory()
         let tokens = directory.path + "/tokens.csv"
@@ -29,6 +30,7 @@ final class InProcessAPI: Sendable {
         configuration.tokenAuthFile = tokens
         if audit { configuration.auditLogPath = directory.path + "/audit.log" }
         configuration.auditPolicyFile = auditPolicy
+        configuration.controllers = selection
         var logger = Logger(label: "engine-tests")
         logger.logLevel = ProcessInfo.processInfo.environment["ENGINE_TEST_LOG"] == "1" ? .info : .warning
         let store = MemoryObjectStore()

@@ -6,8 +6,12 @@ extension ResourceEngine {
     /// Answers a success `Status` with the object's details (or the object, where
     /// kube-apiserver does).
     func delete(_ request: ResourceRequest) async throws -> HTTPResponse {
-        let name = try request.name()
-        let options = try deleteOptions(request)
+        try await delete(try request.name(), options: try deleteOptions(request), request)
+    }
+
+    /// DELETE of the named object with these DeleteOptions (those of a DELETE's body, or of
+    /// an eviction).
+    func delete(_ name: String, options: JSON, _ request: ResourceRequest) async throws -> HTTPResponse {
         // A controller may write the object between the read and the delete (a CRD's status,
         // a quota's usage): the delete is then made again on what is there now, as
         // kube-apiserver's guaranteed update does, unless the client set preconditions.

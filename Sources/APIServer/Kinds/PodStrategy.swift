@@ -79,6 +79,14 @@ struct PodStrategy: ResourceStrategy {
 
     var returnsDeletedObject: Bool { true }
 
+    func subresource(_ name: String) -> (any SubresourceHandler)? {
+        switch name {
+        case "binding": PodBindingSubresource()
+        case "eviction": PodEvictionSubresource()
+        default: nil
+        }
+    }
+
     var table: TablePrinter {
         TablePrinter(columns: [.name, Self.ready, Self.status, Self.restarts, .age,
                                .field("IP", ["status", "podIP"], priority: 1),

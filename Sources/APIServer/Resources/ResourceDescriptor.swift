@@ -10,7 +10,7 @@ public struct ResourceDescriptor: Sendable, Hashable, Codable {
     public var namespaced: Bool
     public var shortNames: [String]
     public var categories: [String]
-    /// Served subresources: `status`, `scale`.
+    /// Served subresources: `status`, `scale`, and those of particular kinds (`token`, `binding`, `eviction`, `finalize`).
     public var subresources: [String]
     public var verbs: [String]
     /// The OpenAPI definition of the kind and of its list.
@@ -42,6 +42,8 @@ public struct ResourceDescriptor: Sendable, Hashable, Codable {
         switch sub {
         case "scale": return ("autoscaling", "v1", "Scale", "io.k8s.api.autoscaling.v1.Scale", ["get", "patch", "update"])
         case "token": return ("authentication.k8s.io", "v1", "TokenRequest", "io.k8s.api.authentication.v1.TokenRequest", ["create"])
+        case "binding": return ("", "v1", "Binding", "io.k8s.api.core.v1.Binding", ["create"])
+        case "eviction": return ("policy", "v1", "Eviction", "io.k8s.api.policy.v1.Eviction", ["create"])
         case "finalize": return (group, version, kind, definition ?? "", ["update"])
         default: return (group, version, kind, definition ?? "", ["get", "patch", "update"])
         }

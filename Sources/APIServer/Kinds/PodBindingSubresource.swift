@@ -1,0 +1,62 @@
+/// POST `pods/NAME/binding` (core/v1 Binding): assigns the pod to the node the Binding names,
+/// as kube-scheduler does. The pod gets `spec.nodeName`, the Binding's annotations and a
+/// `PodScheduled=True` condition, through the update pipeline as a write to the `binding`
+/// subresource (admission, managedFields, audit). 409 if the pod is already assigned or is
+/// being deleted, or if the Binding's uid or resourceVersion preconditions do not match.
+struct PodBindingSubresource: SubresourceHandler {
+    func serve(_ request: ResourceRequest, engine: ResourceEngine) async throws -> HTTPResponse {
+        guard request.info.verb == .create else {
+            throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+        }
+        let name = try request.name()
+        let binding = try request.bodyObject()
+        if let named = binding[path: ["metadata", "name"]]?.stringValue, !named.isEmpty, named != name {
+            throw StatusError.badRequest("name in URL does not match name in Binding object")
+        }
+        return try await Self.assign(binding, request, engine: engine)
+    }
+
+    /// Assigns the pod `request` addresses (a `pods/NAME/binding` request) to the Binding's target.
+    static func assign(_ binding: JSON, _ request: ResourceRequest, engine: ResourceEngine) async throws -> HTTPResponse {
+        let name = try request.name()
+        guard let node = binding[path: ["target", "name"]]?.stringValue, !node.isEmpty else {
+            throw StatusError.invalid(kind: "Binding", group: "", name: name, causes: [
+                .init(field: "target.name", type: "FieldValueRequired", message: "Required value"),
+            ])
+        }
+        if let kind = binding[path: ["target", "kind"]]?.stringValue, !kind.isEmpty, kind != "Node" {
+            throw StatusError.invalid(kind: "Binding", group: "", name: name, causes: [
+                .init(field: "target.kind", type: "FieldValueNotSupported", message: "Unsupported value: \"\(kind)\": supported values: \"Node\""),
+            ])
+        }
+        let current = try await engine.current(request, name: name)
+        let pod = current.object
+        if let uid = binding[path: ["metadata", "uid"]]?.stringValue, !uid.isEmpty, uid != pod[path: ["metadata", "uid"]]?.stringValue {
+            throw StatusError.conflict(request.resource, name: name,
+                                       why: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(pod[path: ["metadata", "uid"]]?.stringValue ?? "")")
+        }
+        if let rv = binding[path: ["metadata", "resourceVersion"]]?.stringValue, !rv.isEmpty, rv != String(current.modRevision) {
+            throw StatusError.conflict(request.resource, name: name,
+                                       why: "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(current.modRevision)")
+        }
+        if pod[path: ["metadata", "deletionTimestamp"]] != nil {
+            throw StatusError.conflict(request.resource, name: name, why: "pod \(name) is being deleted, cannot be assigned to a host")
+        }
+        if let bound = pod[path: ["spec", "nodeName"]]?.stringValue, !bound.isEmpty {
+            throw StatusError.conflict(request.resource, name: name, why: "pod \(name) is already assigned to node \"\(bound)\"")
+        }
+        var updated = pod
+        updated[path: ["spec", "nodeName"]] = .string(node)
+        if let annotations = binding[path: ["metadata", "annotations"]]?.objectValue, !annotations.isEmpty {
+            var merged = pod[path: ["metadata", "annotations"]]?.objectValue ?? [:]
+            for (key, value) in annotations { merged[key] = value }
+            updated[path: ["metadata", "annotations"]] = .object(merged)
+        }
+        var conditions = (pod[path: ["status", "conditions"]]?.arrayValue ?? []).filter { $0["type"]?.stringValue != "PodScheduled" }
+        conditions.append(["type": "PodScheduled", "status": "True", "lastProbeTime": .null,
+                           "lastTransitionTime": .string(ResourceEngine.now())])
+        updated[path: ["status", "conditions"]] = .array(conditions)
+        _ = try await engine.save(updated, over: current, request)
+        return .json(.created, ["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success", "code": 201])
+    }
+}

@@ -1,0 +1,36 @@
+@testable import APIServer
+import Testing
+
+/// `--controllers` in kube-controller-manager's syntax chooses Skiff's loops.
+@Suite(.timeLimit(.minutes(1))) struct ControllerSelectionTests {
+    @Test func kubeControllerManagerSyntaxChoosesTheLoops() throws {
+        let all = try ControllerSelection(parsing: "*")
+        #expect(ControllerSelection.Loop.allCases.allSatisfy(all.runs))
+
+        let most = try ControllerSelection(parsing: "*,-garbagecollector,-namespace-controller")
+        #expect(!most.runs(.garbagecollector) && !most.runs(.namespace))
+        #expect(most.runs(.resourcequota) && most.runsServiceAccounts)
+
+        let one = try ControllerSelection(parsing: "namespace")
+        #expect(one.runs(.namespace) && !one.runs(.resourcequota) && !one.runsServiceAccounts)
+
+        // The service account loop also publishes kube-root-ca.crt: it stops only when both are off.
+        #expect(try ControllerSelection(parsing: "*,-serviceaccount").runsServiceAccounts)
+        #expect(try !ControllerSelection(parsing: "*,-serviceaccount,-root-ca-cert-publisher").runsServiceAccounts)
+
+        // kube-controller-manager's own controllers are accepted and change nothing here.
+        let kcm = try ControllerSelection(parsing: "*,-deployment,replicaset,-clusterrole-aggregation")
+        #expect(!kcm.runs(.clusterroleAggregation) && kcm.runs(.garbagecollector))
+
+        #expect(throws: ControllerSelectionError.self) { try ControllerSelection(parsing: "*,-garbagecolector") }
+        #expect(try !ControllerSelection(parsing: "").runs(.namespace))
+    }
+
+    @Test func theServerRunsOnlyTheChosenLoops() async throws {
+        let everything = try await InProcessAPI(selection: .all)
+        let fewer = try await InProcessAPI(selection: try ControllerSelection(parsing: "*,-garbagecollector,-resourcequota"))
+        // The CRD loop always runs; the five selectable ones make six in all.
+        #expect(everything.bootstrap.controllers.count == 6)
+        #expect(fewer.bootstrap.controllers.count == 4)
+    }
+}
