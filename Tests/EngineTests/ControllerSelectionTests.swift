@@ -24,6 +24,8 @@ import Testing
 
         #expect(throws: ControllerSelectionError.self) { try ControllerSelection(parsing: "*,-garbagecolector") }
         #expect(try !ControllerSelection(parsing: "").runs(.namespace))
+        let none = try ControllerSelection(parsing: "none")
+        #expect(ControllerSelection.Loop.allCases.allSatisfy { !none.runs($0) } && !none.runsServiceAccounts)
     }
 
     @Test func theServerRunsOnlyTheChosenLoops() async throws {

@@ -10,7 +10,8 @@ import Foundation
 /// service account loop also publishes `kube-root-ca.crt`: it answers to `serviceaccount` and
 /// to `root-ca-certificate-publisher` (`root-ca-cert-publisher`), and runs while either is on.
 /// Names of kube-controller-manager's other controllers are accepted and change nothing;
-/// an unknown name is refused.
+/// an unknown name is refused. `none` (Skiff's own word) runs no loop: every loop of Skiff's
+/// is then kube-controller-manager's to run.
 public struct ControllerSelection: Sendable, Hashable {
     /// Skiff's loops, by the name they answer to.
     public enum Loop: String, Sendable, CaseIterable {
@@ -33,6 +34,7 @@ public struct ControllerSelection: Sendable, Hashable {
         for raw in text.split(separator: ",", omittingEmptySubsequences: true) {
             let entry = raw.trimmingCharacters(in: .whitespaces)
             if entry == "*" { starred = true; continue }
+            if entry == "none" { continue }
             let negated = entry.hasPrefix("-")
             let name = Self.canonical(negated ? String(entry.dropFirst()) : entry)
             guard Self.knownControllerNames.contains(name) || Loop(rawValue: name) != nil else {
