@@ -65,4 +65,29 @@ func runSkiff(_ arguments: [String]) throws -> (status: Int32, output: String) {
             #expect(partialOutput.contains("go together"), "\(partialOutput)")
         }
     }
+
+    /// `skiff kubeconfig --user` issues a client certificate for a control-plane component,
+    /// which then holds exactly its bootstrap role (kube-scheduler's here, under RBAC).
+    @Test(.timeLimit(.minutes(10))) func kubeconfigIssuesComponentCredentials() async throws {
+        try await offPool {
+            let server = try SkiffServer()
+            defer { server.destroy() }
+            let config = try run(try builtProduct("skiff"), ["kubeconfig", "--data-dir", server.dataDir, "--server", server.url,
+                                                             "--user", "system:kube-scheduler"])
+            #expect(config.status == 0, "\(config.stderr)")
+            let path = server.dataDir + "/scheduler.kubeconfig"
+            try config.stdout.write(toFile: path, atomically: true, encoding: .utf8)
+            func kubectl(_ arguments: [String]) throws -> CommandOutput { try run(Kubectl.v137, ["--kubeconfig", path] + arguments) }
+            let whoami = try kubectl(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"])
+            #expect(whoami.stdout == "system:kube-scheduler", "\(whoami.stdout)\(whoami.stderr)")
+            for (question, answer) in [(["create", "pods", "--subresource=binding"], "yes"), (["get", "nodes"], "yes"), (["patch", "pods", "--subresource=status"], "yes"),
+                                       (["create", "pods"], "no"), (["get", "secrets"], "no"), (["delete", "nodes"], "no")] {
+                let reply = try kubectl(["auth", "can-i"] + question)
+                #expect(reply.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == answer, "can-i \(question): \(reply.stdout)\(reply.stderr)")
+            }
+            let refused = try runSkiff(["kubeconfig", "--data-dir", server.dataDir, "--group", "system:masters"])
+            #expect(refused.status == 64 && refused.output.contains("--group needs --user"), "\(refused.output)")
+        }
+    }
 }
+

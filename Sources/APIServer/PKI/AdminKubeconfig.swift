@@ -5,33 +5,40 @@ import Foundation
 public enum AdminKubeconfig {
     /// The kubeconfig text for `server` (an https URL), from the PKI's files.
     public static func text(pki: ClusterPKI, server: String) throws -> String {
-        func base64(_ path: String) throws -> String {
+        func contents(_ path: String) throws -> Data {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
             }
-            return data.base64EncodedString()
+            return data
         }
-        return """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: skiff
-              cluster:
-                server: \(server)
-                certificate-authority-data: \(try base64(pki.caCertificatePath))
-            users:
-            - name: skiff-admin
-              user:
-                client-certificate-data: \(try base64(pki.adminCertificatePath))
-                client-key-data: \(try base64(pki.adminKeyPath))
-            contexts:
-            - name: skiff
-              context:
-                cluster: skiff
-                user: skiff-admin
-            current-context: skiff
+        return text(server: server, ca: try contents(pki.caCertificatePath), user: "skiff-admin",
+                    certificate: try contents(pki.adminCertificatePath), key: try contents(pki.adminKeyPath))
+    }
 
-            """
+    /// A kubeconfig for `server` that trusts `ca` and signs in as the holder of `certificate`
+    /// and `key` (PEM), under the user entry `user`.
+    public static func text(server: String, ca: Data, user: String, certificate: Data, key: Data) -> String {
+        """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: skiff
+          cluster:
+            server: \(server)
+            certificate-authority-data: \(ca.base64EncodedString())
+        users:
+        - name: \(user)
+          user:
+            client-certificate-data: \(certificate.base64EncodedString())
+            client-key-data: \(key.base64EncodedString())
+        contexts:
+        - name: skiff
+          context:
+            cluster: skiff
+            user: \(user)
+        current-context: skiff
+
+        """
     }
 
     /// Writes the kubeconfig to `path` with mode 0600 (it holds the admin key).

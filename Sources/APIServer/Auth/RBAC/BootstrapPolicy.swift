@@ -23,14 +23,19 @@ public enum BootstrapPolicy {
         var aggregatesFrom: [String] = []
     }
 
-    /// A cluster role binding to groups.
+    /// A cluster role binding to groups and users.
     struct Binding {
         var name: String
         var role: String
-        var groups: [String]
+        var groups: [String] = []
+        var users: [String] = []
     }
 
-    static let clusterRoles: [ClusterRole] = [
+    static let clusterRoles: [ClusterRole] = userFacingRoles + controlPlaneRoles
+
+    static let bindings: [Binding] = userFacingBindings + controlPlaneBindings
+
+    static let userFacingRoles: [ClusterRole] = [
         ClusterRole(name: "cluster-admin", rules: clusterAdminRules),
         ClusterRole(name: "admin", rules: [], aggregatesFrom: [aggregateToAdmin]),
         ClusterRole(name: "edit", rules: [], labels: [aggregateToAdmin: "true"], aggregatesFrom: [aggregateToEdit]),
@@ -96,7 +101,7 @@ public enum BootstrapPolicy {
         ]),
     ]
 
-    static let bindings: [Binding] = [
+    static let userFacingBindings: [Binding] = [
         Binding(name: "cluster-admin", role: "cluster-admin", groups: ["system:masters"]),
         Binding(name: "system:discovery", role: "system:discovery", groups: ["system:authenticated"]),
         Binding(name: "system:basic-user", role: "system:basic-user", groups: ["system:authenticated"]),
@@ -128,7 +133,8 @@ public enum BootstrapPolicy {
                                     labels: labels.mapValues { .string($0) })
         object[path: ["metadata", "annotations"]] = .object(annotations.mapValues { .string($0) })
         object["roleRef"] = ["apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": .string(binding.role)]
-        object["subjects"] = .array(binding.groups.map { ["apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": .string($0)] })
+        object["subjects"] = .array(binding.groups.map { ["apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": .string($0)] }
+                                    + binding.users.map { ["apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": .string($0)] })
         return object
     }
 }

@@ -1,0 +1,39 @@
+/// The roles of the control-plane components that run beside the API server, as kube-apiserver's
+/// bootstrap policy grants them: kube-scheduler signs in as `system:kube-scheduler`
+/// (`skiff kubeconfig --user system:kube-scheduler`) and gets `system:kube-scheduler` and
+/// `system:volume-scheduler`.
+extension BootstrapPolicy {
+    static let controlPlaneRoles: [ClusterRole] = [
+        ClusterRole(name: "system:kube-scheduler", rules: [
+            PolicyRule(verbs: ["create", "patch", "update"], apiGroups: ["", "events.k8s.io"], resources: ["events"]),
+            PolicyRule(verbs: ["create"], apiGroups: ["coordination.k8s.io"], resources: ["leases"]),
+            PolicyRule(verbs: ["get", "update"], apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["kube-scheduler"]),
+            PolicyRule(verbs: ["create"], apiGroups: [""], resources: ["endpoints"]),
+            PolicyRule(verbs: ["get", "update"], apiGroups: [""], resources: ["endpoints"], resourceNames: ["kube-scheduler"]),
+            PolicyRule(verbs: readVerbs, apiGroups: [""], resources: ["nodes"]),
+            PolicyRule(verbs: ["delete", "get", "list", "watch"], apiGroups: [""], resources: ["pods"]),
+            PolicyRule(verbs: ["create"], apiGroups: [""], resources: ["bindings", "pods/binding"]),
+            PolicyRule(verbs: ["patch", "update"], apiGroups: [""], resources: ["pods/status"]),
+            PolicyRule(verbs: readVerbs, apiGroups: [""], resources: ["replicationcontrollers", "services"]),
+            PolicyRule(verbs: readVerbs, apiGroups: ["apps", "extensions"], resources: ["replicasets"]),
+            PolicyRule(verbs: readVerbs, apiGroups: ["apps"], resources: ["statefulsets"]),
+            PolicyRule(verbs: readVerbs, apiGroups: ["policy"], resources: ["poddisruptionbudgets"]),
+            PolicyRule(verbs: readVerbs, apiGroups: [""], resources: ["persistentvolumeclaims", "persistentvolumes"]),
+            PolicyRule(verbs: ["create"], apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"]),
+            PolicyRule(verbs: ["create"], apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"]),
+            PolicyRule(verbs: readVerbs, apiGroups: ["storage.k8s.io"], resources: ["csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"]),
+            PolicyRule(verbs: readVerbs, apiGroups: [""], resources: ["namespaces"]),
+            PolicyRule(verbs: readVerbs, apiGroups: ["resource.k8s.io"], resources: ["deviceclasses", "resourceclaims", "resourceslices"]),
+            PolicyRule(verbs: ["patch", "update"], apiGroups: ["resource.k8s.io"], resources: ["resourceclaims/status"]),
+        ]),
+        ClusterRole(name: "system:volume-scheduler", rules: [
+            PolicyRule(verbs: ["get", "list", "patch", "update", "watch"], apiGroups: [""], resources: ["persistentvolumes", "persistentvolumeclaims"]),
+            PolicyRule(verbs: readVerbs, apiGroups: ["storage.k8s.io"], resources: ["storageclasses"]),
+        ]),
+    ]
+
+    static let controlPlaneBindings: [Binding] = [
+        Binding(name: "system:kube-scheduler", role: "system:kube-scheduler", users: ["system:kube-scheduler"]),
+        Binding(name: "system:volume-scheduler", role: "system:volume-scheduler", users: ["system:kube-scheduler"]),
+    ]
+}
