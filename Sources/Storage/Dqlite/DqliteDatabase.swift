@@ -50,12 +50,13 @@ public final class DqliteDatabase: SQLDatabase {
                 let token = Int64.random(in: 1...Int64.max)
                 // IMMEDIATE: the write lock is taken (or "busy" answered) before any of the
                 // body's reads, so a batch is never read and then thrown away because another
-                // member's commit got the lock first. The token goes in with the same request
-                // (one round trip); when BEGIN fails, dqlite runs nothing after it.
-                let inserted = try await c.execute(DqliteSQL.beginImmediateRecording(token: token))
+                // member's commit got the lock first.
+                try await c.execute(DqliteSQL.beginImmediate)
                 let value: T
+                let inserted: SQLExecResult
                 do {
                     value = try await body(c)
+                    inserted = try await c.execute(DqliteSQL.insertCommitToken, [.integer(token)])
                 } catch {
                     await abandon(slot, c, after: error)
                     throw error

@@ -31,13 +31,7 @@ enum DqliteSQL {
             token INTEGER NOT NULL)
         """
     static let createCommitTokenIndex = "CREATE INDEX IF NOT EXISTS skiff_commit_tokens_token ON skiff_commit_tokens (token)"
-    /// Begins a write transaction and records its token in it, in one request: dqlite's
-    /// EXEC_SQL runs every statement of its text and stops at the first that fails, so a
-    /// "busy" BEGIN records nothing. The token is an integer this process drew, written as
-    /// a literal, so that no parameter has to be bound to a statement after the first.
-    static func beginImmediateRecording(token: Int64) -> String {
-        "BEGIN IMMEDIATE; INSERT INTO skiff_commit_tokens (token) VALUES (\(token))"
-    }
+    static let insertCommitToken = "INSERT INTO skiff_commit_tokens (token) VALUES (?)"
     static let findCommitToken = "SELECT 1 FROM skiff_commit_tokens WHERE token = ?"
     /// Keeps the newest tokens only: an ambiguous commit is resolved within seconds.
     static let pruneCommitTokens = "DELETE FROM skiff_commit_tokens WHERE id <= ?"
