@@ -9,8 +9,8 @@ import Testing
 /// refusal that is not a Status, a changed canary, a dead server or RSS that does not come
 /// back. `scripts/test` runs it alone (it takes the machine's two cores for a few minutes);
 /// SKIFF_FUZZ_REQUESTS and SKIFF_FUZZ_SEED choose a longer or another run.
-@Suite(.timeLimit(.minutes(10))) struct FuzzTests {
-    @Test(.timeLimit(.minutes(10))) func hostileRequestsChangeNothingAndCrashNothing() async throws {
+@Suite(.timeLimit(.minutes(15))) struct FuzzTests {
+    @Test(.timeLimit(.minutes(15))) func hostileRequestsChangeNothingAndCrashNothing() async throws {
         try await offPool {
             let environment = ProcessInfo.processInfo.environment
             let requests = environment["SKIFF_FUZZ_REQUESTS"] ?? "20000"
@@ -27,7 +27,7 @@ import Testing
                                  [script, server.url, server.dataDir, String(server.process.processIdentifier),
                                   String(etcd.dropFirst("http://".count)), "fuzz-view-token-0123456789",
                                   "--seed", seed, "--requests", requests],
-                                 timeout: 560)
+                                 timeout: 800)
             print(result.stdout.split(separator: "\n").filter { $0.hasPrefix("figure:") || $0.hasPrefix("warm-up") }.joined(separator: "\n"))
             #expect(result.status == 0, "\(result.stdout.suffix(6000))\n\(result.stderr.suffix(3000))\n\(server.logTail())")
             #expect(result.stdout.hasSuffix("OK\n"))
