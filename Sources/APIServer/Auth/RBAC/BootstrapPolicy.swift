@@ -29,11 +29,13 @@ public enum BootstrapPolicy {
         var role: String
         var groups: [String] = []
         var users: [String] = []
+        /// Service accounts in kube-system.
+        var serviceAccounts: [String] = []
     }
 
-    static let clusterRoles: [ClusterRole] = userFacingRoles + controlPlaneRoles
+    static let clusterRoles: [ClusterRole] = userFacingRoles + controlPlaneRoles + controllerManagerRoles
 
-    static let bindings: [Binding] = userFacingBindings + controlPlaneBindings
+    static let bindings: [Binding] = userFacingBindings + controlPlaneBindings + controllerManagerBindings
 
     static let userFacingRoles: [ClusterRole] = [
         ClusterRole(name: "cluster-admin", rules: clusterAdminRules),
@@ -134,7 +136,8 @@ public enum BootstrapPolicy {
         object[path: ["metadata", "annotations"]] = .object(annotations.mapValues { .string($0) })
         object["roleRef"] = ["apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": .string(binding.role)]
         object["subjects"] = .array(binding.groups.map { ["apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": .string($0)] }
-                                    + binding.users.map { ["apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": .string($0)] })
+                                    + binding.users.map { ["apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": .string($0)] }
+                                    + binding.serviceAccounts.map { ["kind": "ServiceAccount", "name": .string($0), "namespace": "kube-system"] })
         return object
     }
 }
