@@ -110,7 +110,7 @@ final class InProcessAPI: Sendable {
     }
 
     /// Waits until `condition` holds, checking every 20 ms, for at most `limit`.
-    func eventually(_ limit: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+    func eventually(_ limit: Duration = .seconds(30), _ condition: () async -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if await condition() { return true }

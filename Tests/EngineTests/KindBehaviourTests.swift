@@ -163,6 +163,7 @@ struct KindBehaviourTests {
         ])
         #expect(nobody.status == 422, "a review for nobody is refused")
         #expect(await api.request(.GET, "/apis/authorization.k8s.io/v1/subjectaccessreviews").status == 405, "reviews are not stored")
+        await Self.checkControlPlaneRoles(api)
     }
 
     @Test func aBindingAssignsAPodOnce() async throws {

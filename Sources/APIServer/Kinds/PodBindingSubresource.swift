@@ -5,14 +5,7 @@
 /// being deleted, or if the Binding's uid or resourceVersion preconditions do not match.
 struct PodBindingSubresource: SubresourceHandler {
     func serve(_ request: ResourceRequest, engine: ResourceEngine) async throws -> HTTPResponse {
-        guard request.info.verb == .create else {
-            throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
-        }
-        let name = try request.name()
-        let binding = try request.bodyObject()
-        if let named = binding[path: ["metadata", "name"]]?.stringValue, !named.isEmpty, named != name {
-            throw StatusError.badRequest("name in URL does not match name in Binding object")
-        }
+        let (_, binding) = try posted(request, kind: "Binding")
         return try await Self.assign(binding, request, engine: engine)
     }
 

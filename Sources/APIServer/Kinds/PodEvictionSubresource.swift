@@ -15,14 +15,7 @@ struct PodEvictionSubresource: SubresourceHandler {
     static let refusal = "Cannot evict pod as it would violate the pod's disruption budget."
 
     func serve(_ request: ResourceRequest, engine: ResourceEngine) async throws -> HTTPResponse {
-        guard request.info.verb == .create else {
-            throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
-        }
-        let name = try request.name()
-        let eviction = try request.bodyObject()
-        if let named = eviction[path: ["metadata", "name"]]?.stringValue, !named.isEmpty, named != name {
-            throw StatusError.badRequest("name in URL does not match name in Eviction object")
-        }
+        let (name, eviction) = try posted(request, kind: "Eviction")
         var options = eviction["deleteOptions"] ?? .emptyObject
         if options == .null { options = .emptyObject }
         guard case .object = options else { throw StatusError.badRequest("deleteOptions must be an object") }

@@ -106,3 +106,19 @@ extension ResourceStrategy {
 public protocol SubresourceHandler: Sendable {
     func serve(_ request: ResourceRequest, engine: ResourceEngine) async throws -> HTTPResponse
 }
+
+extension SubresourceHandler {
+    /// The name a create-only subresource (`binding`, `eviction`) addresses and the object
+    /// posted to it: 405 for another verb, 400 when the object names another object.
+    func posted(_ request: ResourceRequest, kind: String) throws -> (name: String, object: JSON) {
+        guard request.info.verb == .create else {
+            throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+        }
+        let name = try request.name()
+        let object = try request.bodyObject()
+        if let named = object[path: ["metadata", "name"]]?.stringValue, !named.isEmpty, named != name {
+            throw StatusError.badRequest("name in URL does not match name in \(kind) object")
+        }
+        return (name, object)
+    }
+}

@@ -4,9 +4,9 @@ import Testing
 /// The bootstrap policy's control-plane roles: each component, and with
 /// `--use-service-account-credentials` each controller's service account, may do its work and
 /// no more (answered by SubjectAccessReview, as RBAC decides the requests themselves).
-@Suite(.timeLimit(.minutes(1))) struct ControlPlaneRoleTests {
-    @Test func componentsAndControllersHoldTheirRoles() async throws {
-        let api = try await InProcessAPI()
+extension KindBehaviourTests {
+    /// Run by ``tokenRequestsAndReviewsAnswerWithoutStoringAnything()`` on its server (one server fewer to start).
+    static func checkControlPlaneRoles(_ api: InProcessAPI) async {
         func allowed(_ user: String, _ verb: String, _ resource: String, group: String = "", subresource: String = "",
                      namespace: String = "default") async -> Bool? {
             await api.request(.POST, "/apis/authorization.k8s.io/v1/subjectaccessreviews", [
