@@ -38,16 +38,8 @@ struct KubeconfigCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: pki.adminKeyPath) else {
             throw RuntimeError("\(pki.adminKeyPath) is missing: start `skiff server --data-dir \(dataDir)` once first")
         }
-        let text: String
-        if let user {
-            let (certificate, key) = try pki.issueClientCertificate(user: user, groups: groups)
-            guard let ca = FileManager.default.contents(atPath: pki.caCertificatePath) else {
-                throw RuntimeError("\(pki.caCertificatePath) is missing")
-            }
-            text = AdminKubeconfig.text(server: server, ca: ca, user: "skiff-user", certificate: Data(certificate.utf8), key: Data(key.utf8))
-        } else {
-            text = try AdminKubeconfig.text(pki: pki, server: server)
-        }
+        let text = try user.map { try AdminKubeconfig.text(pki: pki, server: server, user: $0, groups: groups) }
+            ?? AdminKubeconfig.text(pki: pki, server: server)
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 }

@@ -131,7 +131,7 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.auditLogPath = auditLogPath
         configuration.auditPolicyFile = auditPolicyFile
         configuration.authorizationMode = AuthorizationMode(rawValue: authorizationMode) ?? .rbac
-        configuration.controllers = (try? ControllerSelection(parsing: controllers)) ?? .all
+        configuration.controllers = try ControllerSelection(parsing: controllers)
         configuration.httpLimits = httpLimits.limits
         let bootstrap: APIServerBootstrap
         do {

@@ -30,16 +30,9 @@ extension ResourceEngine {
 
     private func deleteOnce(_ name: String, options: JSON, _ request: ResourceRequest) async throws -> HTTPResponse {
         let current = try await current(request, name: name)
-        if let uid = options[path: ["preconditions", "uid"]]?.stringValue,
-           uid != current.object[path: ["metadata", "uid"]]?.stringValue {
-            throw StatusError.conflict(request.resource, name: name,
-                                       why: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(current.object[path: ["metadata", "uid"]]?.stringValue ?? "")")
-        }
-        if let rv = options[path: ["preconditions", "resourceVersion"]]?.stringValue,
-           rv != String(current.modRevision) {
-            throw StatusError.conflict(request.resource, name: name,
-                                       why: "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(current.modRevision)")
-        }
+        try Self.checkPreconditions(uid: options[path: ["preconditions", "uid"]]?.stringValue,
+                                    resourceVersion: options[path: ["preconditions", "resourceVersion"]]?.stringValue,
+                                    of: current, request, name: name)
         try request.strategy.checkDelete(current.object)
         if let response = try await deleteGracefully(current, options: options, request) { return response }
         var deletedObject = current.object
@@ -144,10 +137,29 @@ extension ResourceEngine {
                            "metadata": ["resourceVersion": .string(String(page.revision))], "items": .array(deleted)])
     }
 
+    /// A conflict unless `current` has the uid and resourceVersion a write's preconditions name
+    /// (`nil`: no condition), in kube-apiserver's words.
+    static func checkPreconditions(uid: String?, resourceVersion: String?, of current: StoredObject, _ request: ResourceRequest,
+                                   name: String) throws {
+        let held = current.object[path: ["metadata", "uid"]]?.stringValue ?? ""
+        if let uid, uid != held {
+            throw StatusError.conflict(request.resource, name: name,
+                                       why: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(held)")
+        }
+        if let resourceVersion, resourceVersion != String(current.modRevision) {
+            throw StatusError.conflict(request.resource, name: name,
+                                       why: "Precondition failed: ResourceVersion in precondition: \(resourceVersion), ResourceVersion in object meta: \(current.modRevision)")
+        }
+    }
+
     /// The DeleteOptions body (may be empty).
     func deleteOptions(_ request: ResourceRequest) throws -> JSON {
         if request.http.body.isEmpty { return .emptyObject }
-        let options = try request.bodyObject()
+        return try Self.checkedDeleteOptions(try request.bodyObject())
+    }
+
+    /// DeleteOptions (of a DELETE or of an eviction) with a propagation policy Kubernetes knows.
+    static func checkedDeleteOptions(_ options: JSON) throws -> JSON {
         if let policy = options["propagationPolicy"]?.stringValue, !["Background", "Foreground", "Orphan"].contains(policy) {
             throw StatusError.invalid(kind: "DeleteOptions", group: "", name: "", causes: [
                 .init(field: "propagationPolicy", type: "FieldValueNotSupported",

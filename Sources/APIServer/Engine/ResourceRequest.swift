@@ -31,6 +31,21 @@ public struct ResourceRequest: Sendable {
     /// all-namespace lists).
     public var namespace: String? { resource.namespaced ? info.namespace : nil }
 
+    /// This request (its user, query and HTTP request) addressed to `name` of another
+    /// resource, with that resource's strategy: a handler that writes another object through
+    /// the engine's pipeline (a Binding's pod, an eviction's budget) sends this.
+    public func addressing(_ resource: ResourceDescriptor, name: String, subresource: String?, kinds: KindRegistry) -> ResourceRequest {
+        var other = self
+        other.resource = resource
+        other.strategy = kinds.strategy(for: resource)
+        other.info.group = resource.group
+        other.info.version = resource.version
+        other.info.resource = resource.plural
+        other.info.name = name
+        other.info.subresource = subresource
+        return other
+    }
+
     /// The storage key of the named object.
     public func key(_ name: String) -> String { resource.key(namespace: namespace, name: name) }
 

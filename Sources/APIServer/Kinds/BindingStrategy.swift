@@ -10,12 +10,7 @@ struct BindingStrategy: ResourceStrategy {
         guard let pods = engine.catalog.resource(group: "", version: "v1", plural: "pods") else {
             throw StatusError.internalError("pods are not served")
         }
-        var podRequest = request
-        podRequest.resource = pods
-        podRequest.strategy = engine.kinds.strategy(for: pods)
-        podRequest.info.resource = "pods"
-        podRequest.info.name = podName
-        podRequest.info.subresource = "binding"
-        return try await PodBindingSubresource.assign(binding, podRequest, engine: engine)
+        return try await PodBindingSubresource.assign(
+            binding, request.addressing(pods, name: podName, subresource: "binding", kinds: engine.kinds), engine: engine)
     }
 }

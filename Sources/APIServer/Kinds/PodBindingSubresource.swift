@@ -24,14 +24,8 @@ struct PodBindingSubresource: SubresourceHandler {
         }
         let current = try await engine.current(request, name: name)
         let pod = current.object
-        if let uid = binding[path: ["metadata", "uid"]]?.stringValue, !uid.isEmpty, uid != pod[path: ["metadata", "uid"]]?.stringValue {
-            throw StatusError.conflict(request.resource, name: name,
-                                       why: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(pod[path: ["metadata", "uid"]]?.stringValue ?? "")")
-        }
-        if let rv = binding[path: ["metadata", "resourceVersion"]]?.stringValue, !rv.isEmpty, rv != String(current.modRevision) {
-            throw StatusError.conflict(request.resource, name: name,
-                                       why: "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(current.modRevision)")
-        }
+        func nonEmpty(_ field: String) -> String? { binding[path: ["metadata", field]]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } }
+        try ResourceEngine.checkPreconditions(uid: nonEmpty("uid"), resourceVersion: nonEmpty("resourceVersion"), of: current, request, name: name)
         if pod[path: ["metadata", "deletionTimestamp"]] != nil {
             throw StatusError.conflict(request.resource, name: name, why: "pod \(name) is being deleted, cannot be assigned to a host")
         }

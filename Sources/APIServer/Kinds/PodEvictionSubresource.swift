@@ -19,6 +19,7 @@ struct PodEvictionSubresource: SubresourceHandler {
         var options = eviction["deleteOptions"] ?? .emptyObject
         if options == .null { options = .emptyObject }
         guard case .object = options else { throw StatusError.badRequest("deleteOptions must be an object") }
+        options = try ResourceEngine.checkedDeleteOptions(options)
         var deleteRequest = request
         if let dryRun = options["dryRun"]?.arrayValue?.compactMap(\.stringValue), dryRun.contains("All") {
             deleteRequest.http.query["dryRun"] = ["All"]
@@ -85,15 +86,8 @@ struct PodEvictionSubresource: SubresourceHandler {
         var pods = disrupted
         pods[name] = .string(RFC3339.string(Date()))
         updated[path: ["status", "disruptedPods"]] = .object(pods)
-        var budgetRequest = request
-        budgetRequest.resource = budgets
-        budgetRequest.strategy = engine.kinds.strategy(for: budgets)
-        budgetRequest.info.group = "policy"
-        budgetRequest.info.version = "v1"
-        budgetRequest.info.resource = "poddisruptionbudgets"
-        budgetRequest.info.name = budgetName
-        budgetRequest.info.subresource = "status"
-        _ = try await engine.save(updated, over: budget, budgetRequest)
+        _ = try await engine.save(updated, over: budget,
+                                  request.addressing(budgets, name: budgetName, subresource: "status", kinds: engine.kinds))
     }
 
     static func refused(_ reason: String) -> StatusError {

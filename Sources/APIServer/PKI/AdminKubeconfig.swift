@@ -5,19 +5,28 @@ import Foundation
 public enum AdminKubeconfig {
     /// The kubeconfig text for `server` (an https URL), from the PKI's files.
     public static func text(pki: ClusterPKI, server: String) throws -> String {
-        func contents(_ path: String) throws -> Data {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
-            }
-            return data
+        text(server: server, ca: try contents(pki.caCertificatePath), user: "skiff-admin",
+             certificate: try contents(pki.adminCertificatePath), key: try contents(pki.adminKeyPath))
+    }
+
+    /// A kubeconfig for `server` with a new client certificate from the PKI's CA for `user`
+    /// in `groups` (a control-plane component's credentials).
+    public static func text(pki: ClusterPKI, server: String, user: String, groups: [String]) throws -> String {
+        let (certificate, key) = try pki.issueClientCertificate(user: user, groups: groups)
+        return text(server: server, ca: try contents(pki.caCertificatePath), user: "skiff-user",
+                    certificate: Data(certificate.utf8), key: Data(key.utf8))
+    }
+
+    private static func contents(_ path: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
         }
-        return text(server: server, ca: try contents(pki.caCertificatePath), user: "skiff-admin",
-                    certificate: try contents(pki.adminCertificatePath), key: try contents(pki.adminKeyPath))
+        return data
     }
 
     /// A kubeconfig for `server` that trusts `ca` and signs in as the holder of `certificate`
     /// and `key` (PEM), under the user entry `user`.
-    public static func text(server: String, ca: Data, user: String, certificate: Data, key: Data) -> String {
+    static func text(server: String, ca: Data, user: String, certificate: Data, key: Data) -> String {
         """
         apiVersion: v1
         kind: Config

@@ -148,41 +148,33 @@ public final class DqliteClient: Sendable {
 
     /// Runs SQL (every statement in it) with parameters.
     public func exec(db: UInt32, _ sql: String, _ parameters: [SQLValue] = []) async throws -> SQLExecResult {
-        try Self.result(try await request(.execSQL) { w in
-            w.uint64(UInt64(db)); w.text(sql); try w.parameters(parameters)
-        })
+        try result(try await request(.execSQL, Self.statement(db, SQLStatement(sql, parameters))))
     }
 
     /// Runs statements in order, all sent before the first answer is awaited (one round
     /// trip); throws the first failure once every statement has been answered.
     public func execAll(db: UInt32, _ statements: [SQLStatement]) async throws -> [SQLExecResult] {
-        let responses = try await pipeline(.execSQL, statements.map { statement in
-            { w in w.uint64(UInt64(db)); w.text(statement.sql); try w.parameters(statement.parameters) }
-        })
-        return try responses.map(Self.result)
+        try await pipeline(.execSQL, statements.map { Self.statement(db, $0) }).map(result)
     }
 
     /// Runs a query and returns all its rows (gathered from every frame).
     public func query(db: UInt32, _ sql: String, _ parameters: [SQLValue] = []) async throws -> [SQLRow] {
-        try Self.rows(try await request(.querySQL) { w in
-            w.uint64(UInt64(db)); w.text(sql); try w.parameters(parameters)
-        })
+        try Self.rows(try await request(.querySQL, Self.statement(db, SQLStatement(sql, parameters))))
     }
 
     /// Runs queries, all sent before the first answer is awaited (one round trip), and
     /// returns their rows in order.
     public func queryAll(db: UInt32, _ statements: [SQLStatement]) async throws -> [[SQLRow]] {
-        let responses = try await pipeline(.querySQL, statements.map { statement in
-            { w in w.uint64(UInt64(db)); w.text(statement.sql); try w.parameters(statement.parameters) }
-        })
-        return try responses.map(Self.rows)
+        try await pipeline(.querySQL, statements.map { Self.statement(db, $0) }).map(Self.rows)
     }
 
-    private static func result(_ response: DqliteResponse) throws -> SQLExecResult {
-        guard response.type == DqliteWire.Response.result.rawValue else {
-            throw DqliteError.protocolViolation("expected response result, got type \(response.type)")
-        }
-        var r = DqliteMessageReader(response.body)
+    /// The body of an EXEC_SQL or QUERY_SQL request: database, SQL text, parameters.
+    private static func statement(_ db: UInt32, _ statement: SQLStatement) -> (inout DqliteMessageWriter) throws -> Void {
+        { w in w.uint64(UInt64(db)); w.text(statement.sql); try w.parameters(statement.parameters) }
+    }
+
+    private func result(_ response: DqliteResponse) throws -> SQLExecResult {
+        var r = try expect(response, .result)
         return SQLExecResult(lastInsertID: try r.int64(), rowsAffected: try r.int64())
     }
 

@@ -82,6 +82,10 @@ def gone(name):
     return code == 404
 
 
+code, status = status_of(lambda: v1.create_namespaced_pod_eviction("lonely", ns, client.V1Eviction(
+    metadata=client.V1ObjectMeta(name="lonely", namespace=ns), delete_options=client.V1DeleteOptions(propagation_policy="Sideways")),
+    _preload_content=False))
+check(code == 422 and not gone("lonely"), "an eviction's DeleteOptions are checked as a DELETE's: %s" % code)
 code, _ = evict("lonely")
 check(code == 200 and gone("lonely"), "a pod no budget covers is evicted (deleted)")
 
