@@ -44,6 +44,8 @@ let package = Package(
         ),
         // glibc's malloc.h (malloc_trim), declared by its header rather than by a symbol name.
         .systemLibrary(name: "CMalloc"),
+        // zlib, for SPDY/3.1's header compression (exec, attach and port forwarding to kubelets).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
             name: "CDqlite",
             pkgConfig: "dqlite",
@@ -108,6 +110,7 @@ let package = Package(
             name: "APIServer",
             dependencies: [
                 "KineLayer",
+                "CZlib",
                 "OpenAPIDocuments",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -153,8 +153,11 @@ public struct APIServerBootstrap: Sendable {
         customResources = CustomResourceRegistry(store: objects, catalog: catalog, definitions: schemas, logger: logger)
         try await customResources.load()
         customResourceDefinitions = CustomResourceDefinitionController(store: objects, client: client("crd-controller"), logger: logger)
+        // The kubelet-client credential lives in memory only: a new one at each start.
+        let kubeletClient = try pki.issueClientCertificate(user: BootstrapPolicy.kubeletClientUser, groups: [])
+        let backends = try BackendDialer(certificatePEM: kubeletClient.certificate, keyPEM: kubeletClient.key)
         let kinds = KindRegistry.builtIn(KindDependencies(serviceAddresses: serviceAddresses, serviceAccountTokens: tokens,
-                                                          authenticator: authenticator, authorizer: authorizer))
+                                                          authenticator: authenticator, authorizer: authorizer, backends: backends))
         let engine = ResourceEngine(store: objects, catalog: catalog, kinds: kinds, definitions: schemas,
                                     admission: AdmissionChain(admission), logger: logger)
         let everywhere = configuration.host == "0.0.0.0" || configuration.host == "::"

@@ -223,8 +223,13 @@ public final class KubernetesAPI: HTTPResponder {
             throw StatusError.notFound(resource, name: info.name ?? "")
         }
         // Reviews and other create-only resources convert to nothing (406 for as=Table).
-        format = try ResponseFormat.negotiate(accept: request.headers.first(name: "accept"), protobuf: resource.custom == nil,
-                                              targets: resource.isStored ? Self.conversions(info.verb) : [])
+        if let sub = info.subresource, RequestInfo.connectSubresources.contains(sub) {
+            // A backend's answer is relayed as it is; only the server's own errors are JSON.
+            format = .json
+        } else {
+            format = try ResponseFormat.negotiate(accept: request.headers.first(name: "accept"), protobuf: resource.custom == nil,
+                                                  targets: resource.isStored ? Self.conversions(info.verb) : [])
+        }
         var resourceRequest = ResourceRequest(info: info, resource: resource, strategy: engine.kinds.strategy(for: resource),
                                               http: request, user: user, protobuf: protobuf)
         resourceRequest.format = format

@@ -36,7 +36,10 @@ public final class AuditLog: Sendable {
             "requestReceivedTimestamp": .string(RFC3339.microString(received)),
             "stageTimestamp": .string(RFC3339.microString(Date())),
         ]
-        if case .stream = response.body { event["stage"] = "ResponseStarted" } else { event["stage"] = "ResponseComplete" }
+        switch response.body {
+        case .stream, .upgrade: event["stage"] = "ResponseStarted"
+        case .bytes: event["stage"] = "ResponseComplete"
+        }
         if let agent = request.headers.first(name: "user-agent") { event["userAgent"] = .string(agent) }
         if !response.auditAnnotations.isEmpty { event["annotations"] = .object(response.auditAnnotations.mapValues { .string($0) }) }
         if let info {

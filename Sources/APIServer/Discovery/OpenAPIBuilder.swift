@@ -41,7 +41,7 @@ public struct OpenAPIBuilder: Sendable {
                     for (path, item) in Self.paths(for: r, base: base, v3: false) { allPaths[path] = item }
                     if let d = r.definition { names.insert(d) }
                     if let d = r.listDefinition { names.insert(d) }
-                    for sub in r.subresources { names.insert(r.subresourceKind(sub).definition) }
+                    for sub in r.subresources where !RequestInfo.connectSubresources.contains(sub) { names.insert(r.subresourceKind(sub).definition) }
                 }
                 names.formUnion(["io.k8s.apimachinery.pkg.apis.meta.v1.Status", "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
                                  "io.k8s.api.autoscaling.v1.Scale", "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"])
@@ -221,7 +221,8 @@ public struct OpenAPIBuilder: Sendable {
             item["parameters"] = .array(named)
             paths[prefix + "/{name}"] = item
         }
-        for sub in r.subresources {
+        // The connect subresources (logs, exec, proxies) carry no object and are left out.
+        for sub in r.subresources where !RequestInfo.connectSubresources.contains(sub) {
             let target = r.subresourceKind(sub)
             let definition = target.definition
             var subItem = JSON.emptyObject

@@ -7,6 +7,10 @@ public struct HTTPResponse: Sendable {
         case bytes([UInt8])
         /// The closure writes the body; it is cancelled when the client goes away.
         case stream(@Sendable (HTTPBodyWriter) async throws -> Void)
+        /// The connection leaves HTTP: the closure gets its bytes both ways, after the request's
+        /// head, and writes the response's head itself (a relayed `101 Switching Protocols` or
+        /// the backend's refusal). HTTP/1.1 only; the connection closes when the closure returns.
+        case upgrade(@Sendable (ByteStream) async throws -> Void)
     }
 
     public var status: HTTPResponseStatus

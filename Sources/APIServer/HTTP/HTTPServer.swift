@@ -213,6 +213,12 @@ public final class HTTPServer: Sendable {
                 }
                 guard let read = next else { return }
                 let response = await answer(read)
+                if case .upgrade(let takeOver) = response.body {
+                    // The connection is the responder's from here: it ends with the closure.
+                    let bytes = try await Self.leaveHTTP(channel.channel)
+                    try await takeOver(bytes)
+                    return
+                }
                 try await write(response, to: outbound, channel: channel.channel, version: read.version, keepAlive: read.keepAlive)
                 if !read.keepAlive { return }
             }
@@ -226,6 +232,33 @@ public final class HTTPServer: Sendable {
             let response = await answer(read)
             try await write(response, to: outbound, channel: channel.channel, version: read.version, keepAlive: true)
         }
+    }
+
+    /// Takes an HTTP/1.1 connection out of HTTP after an upgrade request: a ``ByteStream``
+    /// goes in front of the connection's async wrapper, and every handler NIO's HTTP/1.1 server
+    /// pipeline put between it and TLS (codec, pipelining helper, header validator) leaves, as
+    /// do the request deadlines (an upgraded stream is never timed:
+    /// the kubelet behind it has its own idle timeout).
+    private static func leaveHTTP(_ channel: any Channel) async throws -> ByteStream {
+        try await channel.eventLoop.submit {
+            let sync = channel.pipeline.syncOperations
+            let deadline = try sync.context(handlerType: RequestDeadlineHandler.self)
+            let bytes = try ByteStream.attach(to: channel, position: .after(deadline.handler))
+            sync.removeHandler(context: deadline, promise: nil)
+            if let pipelining = try? sync.context(handlerType: HTTPServerPipelineHandler.self) {
+                sync.removeHandler(context: pipelining, promise: nil)
+            }
+            if let validator = try? sync.context(handlerType: NIOHTTPResponseHeadersValidator.self) {
+                sync.removeHandler(context: validator, promise: nil)
+            }
+            if let encoder = try? sync.context(handlerType: HTTPResponseEncoder.self) {
+                sync.removeHandler(context: encoder, promise: nil)
+            }
+            if let decoder = try? sync.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+                sync.removeHandler(context: decoder, promise: nil)
+            }
+            return bytes
+        }.get()
     }
 
     private struct ReadRequest {
@@ -298,6 +331,10 @@ public final class HTTPServer: Sendable {
                 .body(.byteBuffer(ByteBuffer(bytes: bytes))),
                 .end(nil),
             ])
+        case .upgrade:
+            // HTTP/2 has no upgrades (clients dial HTTP/1.1 for exec, attach and port forwarding).
+            let refusal = StatusError.badRequest("upgrade requests need HTTP/1.1; this request came over HTTP/\(version.major)").response
+            try await write(refusal, to: outbound, channel: channel, version: version, keepAlive: keepAlive)
         case .stream(let produce):
             head.headers.remove(name: "content-length")
             try await outbound.write(.head(head))

@@ -16,6 +16,11 @@ public struct RequestInfo: Sendable, Hashable {
     public var subresource: String?
     public var verb: Verb
 
+    /// Subresources that open a stream to a pod's kubelet.
+    public static let streamingSubresources: Set<String> = ["exec", "attach", "portforward"]
+    /// Subresources served by a backend (a kubelet, a pod, a service), not by the object.
+    public static let connectSubresources: Set<String> = streamingSubresources.union(["log", "proxy"])
+
     /// Parses a resource path; `nil` if the path is not a resource request (discovery,
     /// health, OpenAPI).
     public init?(method: HTTPMethod, path: String, query: [String: [String]]) {
@@ -43,12 +48,19 @@ public struct RequestInfo: Sendable, Hashable {
                 parts.removeFirst(2)
             }
         }
-        guard parts.count <= 3 else { return nil }
+        // Only a proxy subresource has a path of its own after it (`pods/NAME/proxy/PATH`).
+        guard parts.count <= 3 || parts[2] == "proxy" else { return nil }
         resource = parts[0]
         name = parts.count > 1 ? parts[1] : nil
         subresource = parts.count > 2 ? parts[2] : nil
         if resource == "namespaces" { namespace = nil }
         let watching = ["1", "true"].contains(query["watch"]?.first?.lowercased() ?? "")
+        if let subresource, Self.streamingSubresources.contains(subresource), method == .GET || method == .POST {
+            // A WebSocket's GET opens exec, attach and port forwarding as a POST does, and
+            // needs `create` (kube-apiserver 1.35's AuthorizePodWebsocketUpgradeCreatePermission).
+            verb = .create
+            return
+        }
         switch method {
         case .GET, .HEAD: verb = name == nil ? (watching ? .watch : .list) : (watching ? .watch : .get)
         case .POST: verb = .create

@@ -8,9 +8,13 @@ public struct KindDependencies: Sendable {
     public var authenticator: any Authenticator
     /// Answers access and rules reviews.
     public var authorizer: any Authorizer
+    /// Dials kubelets, pods and service endpoints for the connect subresources (logs, exec,
+    /// attach, port forwarding, proxies); nil: those answer 503.
+    public var backends: BackendDialer?
 
     public init(serviceAddresses: ServiceAddressAllocator?, serviceAccountTokens: ServiceAccountTokenAuthenticator?,
-                authenticator: any Authenticator, authorizer: any Authorizer) {
+                authenticator: any Authenticator, authorizer: any Authorizer, backends: BackendDialer? = nil) {
+        self.backends = backends
         self.serviceAddresses = serviceAddresses
         self.serviceAccountTokens = serviceAccountTokens
         self.authenticator = authenticator
@@ -25,13 +29,14 @@ extension KindRegistry {
         var kinds = KindRegistry()
         // core/v1
         kinds.register("", "Namespace", NamespaceStrategy())
-        kinds.register("", "Pod", PodStrategy())
-        kinds.register("", "Service", ServiceStrategy(addresses: dependencies.serviceAddresses))
+        let relay = dependencies.backends.map { BackendRelay(dialer: $0) }
+        kinds.register("", "Pod", PodStrategy(relay: relay))
+        kinds.register("", "Service", ServiceStrategy(addresses: dependencies.serviceAddresses, relay: relay))
         kinds.register("", "ServiceAccount", ServiceAccountStrategy(tokens: dependencies.serviceAccountTokens))
         kinds.register("", "Secret", SecretStrategy())
         kinds.register("", "ConfigMap", ConfigMapStrategy())
         kinds.register("", "Event", EventStrategy())
-        kinds.register("", "Node", NodeStrategy())
+        kinds.register("", "Node", NodeStrategy(relay: relay))
         kinds.register("", "PersistentVolume") { PersistentVolumeStrategy(resource: $0) }
         kinds.register("", "PersistentVolumeClaim") { PersistentVolumeStrategy(resource: $0) }
         kinds.register("", "ReplicationController") { WorkloadStrategy(resource: $0) }

@@ -1,5 +1,12 @@
 /// Nodes: `spec.unschedulable` is selectable; status is the kubelet's.
 struct NodeStrategy: ResourceStrategy {
+    /// Reaches kubelets (`nodes/NAME/proxy`).
+    var relay: BackendRelay? = nil
+
+    func subresource(_ name: String) -> (any SubresourceHandler)? {
+        name == "proxy" ? ProxySubresource(target: .node, relay: relay) : nil
+    }
+
     func prepareForUpdate(_ object: inout JSON, old: JSON) { object["status"] = old["status"] }
     var selectableFields: [String] { ["spec.unschedulable"] }
 

@@ -1,5 +1,9 @@
 /// Pods: a new pod is Pending, with the spec defaults every pod gets.
 struct PodStrategy: ResourceStrategy {
+    /// Reaches kubelets and pods (logs, exec, attach, port forwarding, proxy); nil where the
+    /// server connects to none (in-process engine tests).
+    var relay: BackendRelay? = nil
+
     func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause] {
         PodSpecValidation.causes(object["spec"], path: "spec")
     }
@@ -83,6 +87,11 @@ struct PodStrategy: ResourceStrategy {
         switch name {
         case "binding": PodBindingSubresource()
         case "eviction": PodEvictionSubresource()
+        case "log": PodLogSubresource(relay: relay)
+        case "exec": PodStreamSubresource(kind: .exec, relay: relay)
+        case "attach": PodStreamSubresource(kind: .attach, relay: relay)
+        case "portforward": PodStreamSubresource(kind: .portforward, relay: relay)
+        case "proxy": ProxySubresource(target: .pod, relay: relay)
         default: nil
         }
     }

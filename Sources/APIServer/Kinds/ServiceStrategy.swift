@@ -2,6 +2,12 @@
 struct ServiceStrategy: ResourceStrategy {
     /// Cluster IPs and node ports (none in tests that need no addresses).
     let addresses: ServiceAddressAllocator?
+    /// Reaches endpoints (`services/NAME/proxy`).
+    var relay: BackendRelay? = nil
+
+    func subresource(_ name: String) -> (any SubresourceHandler)? {
+        name == "proxy" ? ProxySubresource(target: .service, relay: relay) : nil
+    }
 
     func prepareForCreate(_ object: inout JSON) {
         object["status"] = ["loadBalancer": .emptyObject]

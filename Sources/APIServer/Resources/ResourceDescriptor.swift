@@ -45,6 +45,11 @@ public struct ResourceDescriptor: Sendable, Hashable, Codable {
         case "binding": return ("", "v1", "Binding", "io.k8s.api.core.v1.Binding", ["create"])
         case "eviction": return ("policy", "v1", "Eviction", "io.k8s.api.policy.v1.Eviction", ["create"])
         case "finalize": return (group, version, kind, definition ?? "", ["update"])
+        case "log": return ("", "v1", "Pod", definition ?? "", ["get"])
+        case "exec": return ("", "v1", "PodExecOptions", "", ["create", "get"])
+        case "attach": return ("", "v1", "PodAttachOptions", "", ["create", "get"])
+        case "portforward": return ("", "v1", "PodPortForwardOptions", "", ["create", "get"])
+        case "proxy": return ("", "v1", kind + "ProxyOptions", "", ["create", "delete", "get", "patch", "update"])
         default: return (group, version, kind, definition ?? "", ["get", "patch", "update"])
         }
     }

@@ -1,8 +1,13 @@
 /// The roles of the control-plane components that run beside the API server, as kube-apiserver's
 /// bootstrap policy grants them: kube-scheduler signs in as `system:kube-scheduler`
 /// (`skiff kubeconfig --user system:kube-scheduler`) and gets `system:kube-scheduler` and
-/// `system:volume-scheduler`.
+/// `system:volume-scheduler`. kube-proxy (`system:kube-proxy`) gets `system:node-proxier`; the
+/// server's own kubelet-client certificate (``kubeletClientUser``) gets
+/// `system:kubelet-api-admin`, which kubelets authorizing by webhook ask about.
 extension BootstrapPolicy {
+    /// The user of the certificate the server presents to kubelets.
+    static let kubeletClientUser = "kube-apiserver-kubelet-client"
+
     static let controlPlaneRoles: [ClusterRole] = [
         ClusterRole(name: "system:kube-scheduler", rules: [
             PolicyRule(verbs: ["create", "patch", "update"], apiGroups: ["", "events.k8s.io"], resources: ["events"]),
@@ -30,10 +35,23 @@ extension BootstrapPolicy {
             PolicyRule(verbs: ["get", "list", "patch", "update", "watch"], apiGroups: [""], resources: ["persistentvolumes", "persistentvolumeclaims"]),
             PolicyRule(verbs: readVerbs, apiGroups: ["storage.k8s.io"], resources: ["storageclasses"]),
         ]),
+        ClusterRole(name: "system:node-proxier", rules: [
+            PolicyRule(verbs: ["list", "watch"], apiGroups: [""], resources: ["endpoints", "services"]),
+            PolicyRule(verbs: readVerbs, apiGroups: [""], resources: ["nodes"]),
+            PolicyRule(verbs: ["create", "patch", "update"], apiGroups: ["", "events.k8s.io"], resources: ["events"]),
+            PolicyRule(verbs: ["list", "watch"], apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"]),
+        ]),
+        ClusterRole(name: "system:kubelet-api-admin", rules: [
+            PolicyRule(verbs: ["get", "list", "watch", "proxy"], apiGroups: [""], resources: ["nodes"]),
+            PolicyRule(verbs: ["*"], apiGroups: [""], resources: ["nodes/log", "nodes/stats", "nodes/metrics", "nodes/spec",
+                                                                   "nodes/proxy", "nodes/configz", "nodes/healthz", "nodes/pods"]),
+        ]),
     ]
 
     static let controlPlaneBindings: [Binding] = [
         Binding(name: "system:kube-scheduler", role: "system:kube-scheduler", users: ["system:kube-scheduler"]),
         Binding(name: "system:volume-scheduler", role: "system:volume-scheduler", users: ["system:kube-scheduler"]),
+        Binding(name: "system:node-proxier", role: "system:node-proxier", users: ["system:kube-proxy"]),
+        Binding(name: "system:kubelet-api-admin", role: "system:kubelet-api-admin", users: [kubeletClientUser]),
     ]
 }

@@ -1,0 +1,92 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// Dials the connections the server makes for a client: to a kubelet over TLS with the
+/// server's kubelet-client certificate (logs, exec, attach, port forwarding, node proxy), and
+/// to pods and services (their proxies), over plain TCP or TLS. As kube-apiserver does when no
+/// `--kubelet-certificate-authority` is set, a backend's serving certificate is not verified:
+/// kubelets serve self-signed ones.
+public struct BackendDialer: Sendable {
+    /// The TLS context for kubelets: Skiff's kubelet-client certificate, no server verification.
+    let kubeletTLS: NIOSSLContext
+    /// The TLS context for `https:` pod and service proxy targets: no client certificate.
+    let plainTLS: NIOSSLContext
+    /// How long a connection may take to open.
+    public var connectTimeout: TimeAmount = .seconds(10)
+
+    /// A dialler presenting `certificatePEM`/`keyPEM` (issued by the cluster CA) to kubelets.
+    public init(certificatePEM: String, keyPEM: String) throws {
+        var kubelet = TLSConfiguration.makeClientConfiguration()
+        kubelet.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map { .certificate($0) }
+        kubelet.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem))
+        kubelet.certificateVerification = .none
+        kubelet.applicationProtocols = ["http/1.1"]
+        kubeletTLS = try NIOSSLContext(configuration: kubelet)
+        var plain = TLSConfiguration.makeClientConfiguration()
+        plain.certificateVerification = .none
+        plain.applicationProtocols = ["http/1.1"]
+        plainTLS = try NIOSSLContext(configuration: plain)
+    }
+
+    /// What a connection speaks below HTTP.
+    public enum Transport: Sendable {
+        /// TLS with the kubelet-client certificate.
+        case kubelet
+        /// TLS without a client certificate.
+        case tls
+        /// Plain TCP.
+        case plain
+    }
+
+    /// Opens a connection; the error names the address as a Go client's dial error would.
+    public func dial(host: String, port: Int, transport: Transport) async throws -> ByteStream {
+        let context: NIOSSLContext? = switch transport {
+        case .kubelet: kubeletTLS
+        case .tls: plainTLS
+        case .plain: nil
+        }
+        // SNI takes names only.
+        let serverName = IPAddressBytes(host) == nil ? host : nil
+        let attached = NIOLockedValueBox<ByteStream?>(nil)
+        do {
+            _ = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let context {
+                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverName))
+                        }
+                        let stream = try ByteStream.attach(to: channel)
+                        attached.withLockedValue { $0 = stream }
+                    }
+                }
+                .connect(host: host, port: port).get()
+        } catch {
+            throw BackendError.dial(address: Self.address(host, port), reason: "\(error)")
+        }
+        guard let stream = attached.withLockedValue({ $0 }) else {
+            throw BackendError.dial(address: Self.address(host, port), reason: "the connection closed at once")
+        }
+        return stream
+    }
+
+    static func address(_ host: String, _ port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}
+
+/// Why a backend (kubelet, pod, service endpoint) could not be reached or answered badly.
+enum BackendError: Error, CustomStringConvertible {
+    case dial(address: String, reason: String)
+    case malformed(String)
+
+    var description: String {
+        switch self {
+        case .dial(let address, let reason): "dial tcp \(address): \(reason)"
+        case .malformed(let what): "malformed HTTP response from backend: \(what)"
+        }
+    }
+}
