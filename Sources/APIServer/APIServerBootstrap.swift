@@ -18,7 +18,8 @@ public struct APIServerBootstrap: Sendable {
         public var auditLogPath: String?
         public var auditPolicyFile: String?
         /// How requests are authorized (kube-apiserver's `--authorization-mode`).
-        public var authorizationMode: AuthorizationMode = .rbac
+        /// The authorizers, in order (kube-apiserver's `--authorization-mode`).
+        public var authorizationModes: [AuthorizationMode] = [.node, .rbac]
         /// The listener's timeouts, connection cap and header limits.
         public var httpLimits = HTTPLimits()
         /// Which control loops run (kube-controller-manager's `--controllers`).
@@ -137,14 +138,21 @@ public struct APIServerBootstrap: Sendable {
                                                 LimitRanger(store: objects),
                                                 PodSecurityAdmission(store: objects),
                                                 ValidatingAdmissionPolicyAdmission(objects: admissionPolicies, store: objects, catalog: catalog)]
-        switch configuration.authorizationMode {
-        case .rbac:
-            let rbac = RBACAuthorizer(cache: policyCache)
-            authorizer = rbac
-            admission.append(RBACEscalationCheck(authorizer: rbac))
-        case .alwaysAllow:
-            authorizer = AlwaysAllowAuthorizer()
+        var authorizers: [any Authorizer] = []
+        for mode in configuration.authorizationModes {
+            switch mode {
+            case .node:
+                authorizers.append(NodeAuthorizer(store: objects))
+                admission.insert(NodeRestrictionAdmission(), at: 2)
+            case .rbac:
+                let rbac = RBACAuthorizer(cache: policyCache)
+                authorizers.append(rbac)
+                admission.append(RBACEscalationCheck(authorizer: rbac))
+            case .alwaysAllow:
+                authorizers.append(AlwaysAllowAuthorizer())
+            }
         }
+        authorizer = authorizers.count == 1 ? authorizers[0] : AuthorizerChain(authorizers)
         quotas = WatchedObjects(prefix: RegistryKey.resourcePrefix(group: "", resource: "resourcequotas"), store: objects, logger: logger)
         try await quotas.load()
         admission.append(ResourceQuotaAdmission(store: objects, quotas: quotas))

@@ -107,7 +107,7 @@ public final class KubernetesAPI: HTTPResponder {
                 // One catalog lookup serves the request and labels its metrics.
                 let descriptor = catalog.resource(group: info.group, version: info.version, plural: info.resource)
                 counted = (info, descriptor)
-                try await authorize(info, user: user!)
+                try await authorize(info, user: user!, fieldSelector: request.parameter("fieldSelector") ?? "")
                 response = try await serveResource(info, descriptor, request, user: user!, format: &format)
             } else {
                 if let user {
@@ -152,21 +152,29 @@ public final class KubernetesAPI: HTTPResponder {
     }
 
     /// Asks the authorizer; a refusal is a 403 in kube-apiserver's wording.
-    private func authorize(_ info: RequestInfo, user: UserInfo) async throws {
+    private func authorize(_ info: RequestInfo, user: UserInfo, fieldSelector: String) async throws {
         var attributes = AuthorizationAttributes(user: user, verb: info.verb.rawValue, isResourceRequest: true)
+        attributes.fieldSelector = fieldSelector
         attributes.group = info.group
         attributes.version = info.version
         attributes.resource = info.resource
         attributes.subresource = info.subresource ?? ""
         attributes.namespace = info.namespace ?? ""
         attributes.name = info.name ?? ""
+        // A list or watch of one object by `metadata.name` is authorized as that object, as
+        // kube-apiserver's request info names it (kubelets watch their own Node this way).
+        if attributes.name.isEmpty, info.verb == .list || info.verb == .watch,
+           let named = FieldSelectorTerms(fieldSelector).equals("metadata.name") {
+            attributes.name = named
+        }
         let decision = await authorizer.authorize(attributes)
         guard !decision.allowed else { return }
         let what = info.resource + (info.subresource.map { "/" + $0 } ?? "")
         let qualified = info.group.isEmpty ? info.resource : info.resource + "." + info.group
         let scope = info.namespace.map { "in the namespace \"\($0)\"" } ?? "at the cluster scope"
         throw StatusError(code: 403, reason: "Forbidden",
-                          message: "\(qualified)\(info.name.map { " \"\($0)\"" } ?? "") is forbidden: User \"\(user.name)\" cannot \(info.verb.rawValue) resource \"\(what)\" in API group \"\(info.group)\" \(scope)",
+                          message: "\(qualified)\(info.name.map { " \"\($0)\"" } ?? "") is forbidden: User \"\(user.name)\" cannot \(info.verb.rawValue) resource \"\(what)\" in API group \"\(info.group)\" \(scope)"
+                              + (decision.reason.isEmpty ? "" : ": " + decision.reason),
                           details: ["name": .string(info.name ?? ""), "group": .string(info.group), "kind": .string(info.resource)])
     }
 

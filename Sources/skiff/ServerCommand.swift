@@ -57,8 +57,8 @@ struct ServerCommand: AsyncParsableCommand {
     var auditPolicyFile: String?
 
     @Option(name: .customLong("authorization-mode"),
-            help: "RBAC (roles and bindings decide; system:masters may do everything) or AlwaysAllow (every authenticated user may do everything).")
-    var authorizationMode: String = AuthorizationMode.rbac.rawValue
+            help: "Authorizers in order, comma-separated: Node (kubelets, as system:node:NAME, reach what their pods use), RBAC (roles and bindings decide; system:masters may do everything), AlwaysAllow (every authenticated user may do everything).")
+    var authorizationMode: String = "Node,RBAC"
 
     @Option(name: .customLong("controllers"),
             help: "Which of Skiff's control loops run, in kube-controller-manager's --controllers syntax: '*' for all, 'name' to turn one on, '-name' to turn one off ('*,-garbagecollector'); 'none' runs none. Loops: serviceaccount (with root-ca-cert-publisher), namespace, garbagecollector, clusterrole-aggregation, resourcequota. Turn off those a real kube-controller-manager runs.")
@@ -93,8 +93,8 @@ struct ServerCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("--controllers: \(error)")
         }
-        if AuthorizationMode(rawValue: authorizationMode) == nil {
-            throw ValidationError("--authorization-mode \(authorizationMode) is not one of \(AuthorizationMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        if case .failure(let error) = AuthorizationMode.parse(authorizationMode) {
+            throw ValidationError("--authorization-mode: \(error)")
         }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level \(logLevel) is not a level") }
     }
@@ -130,7 +130,7 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.serviceClusterIPRange = serviceClusterIPRange
         configuration.auditLogPath = auditLogPath
         configuration.auditPolicyFile = auditPolicyFile
-        configuration.authorizationMode = AuthorizationMode(rawValue: authorizationMode) ?? .rbac
+        configuration.authorizationModes = (try? AuthorizationMode.parse(authorizationMode).get()) ?? [.node, .rbac]
         configuration.controllers = try ControllerSelection(parsing: controllers)
         configuration.httpLimits = httpLimits.limits
         let bootstrap: APIServerBootstrap

@@ -12,6 +12,8 @@ public struct AuthorizationAttributes: Sendable, Hashable {
     public var name: String = ""
     /// Non-resource requests: the path.
     public var path: String = ""
+    /// A list's or watch's field selector, as sent (the node authorizer reads `spec.nodeName`).
+    public var fieldSelector: String = ""
 
     public init(user: UserInfo, verb: String, isResourceRequest: Bool) {
         self.user = user
@@ -54,6 +56,59 @@ public struct AlwaysAllowAuthorizer: Authorizer {
 
 /// kube-apiserver's `--authorization-mode` values Skiff serves.
 public enum AuthorizationMode: String, Sendable, CaseIterable {
+    case node = "Node"
     case rbac = "RBAC"
     case alwaysAllow = "AlwaysAllow"
+
+    /// A comma-separated list (`Node,RBAC`), each mode once; nil with the offending name.
+    public static func parse(_ text: String) -> Result<[AuthorizationMode], AuthorizationModeError> {
+        var modes: [AuthorizationMode] = []
+        for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard let mode = AuthorizationMode(rawValue: name) else { return .failure(.unknown(name)) }
+            guard !modes.contains(mode) else { return .failure(.repeated(name)) }
+            modes.append(mode)
+        }
+        return modes.isEmpty ? .failure(.unknown(text)) : .success(modes)
+    }
+}
+
+public enum AuthorizationModeError: Error, CustomStringConvertible {
+    case unknown(String)
+    case repeated(String)
+
+    public var description: String {
+        switch self {
+        case .unknown(let name): "\"\(name)\" is not one of \(AuthorizationMode.allCases.map(\.rawValue).joined(separator: ", "))"
+        case .repeated(let name): "\"\(name)\" is given twice"
+        }
+    }
+}
+
+/// Several authorizers in order (kube-apiserver's `--authorization-mode=Node,RBAC`): the
+/// first that allows decides; a refusal carries the reasons given.
+public struct AuthorizerChain: Authorizer {
+    let authorizers: [any Authorizer]
+
+    public init(_ authorizers: [any Authorizer]) { self.authorizers = authorizers }
+
+    public func authorize(_ attributes: AuthorizationAttributes) async -> AuthorizationDecision {
+        var reasons: [String] = []
+        for authorizer in authorizers {
+            let decision = await authorizer.authorize(attributes)
+            if decision.allowed { return decision }
+            if !decision.reason.isEmpty { reasons.append(decision.reason) }
+        }
+        return AuthorizationDecision(allowed: false, reason: reasons.joined(separator: "; "))
+    }
+
+    public func rules(for user: UserInfo, namespace: String) async -> (resourceRules: [JSON], nonResourceRules: [JSON], incomplete: Bool) {
+        var resource: [JSON] = [], nonResource: [JSON] = [], incomplete = false
+        for authorizer in authorizers {
+            let rules = await authorizer.rules(for: user, namespace: namespace)
+            resource += rules.resourceRules.filter { !resource.contains($0) }
+            nonResource += rules.nonResourceRules.filter { !nonResource.contains($0) }
+            incomplete = incomplete || rules.incomplete
+        }
+        return (resource, nonResource, incomplete)
+    }
 }
