@@ -62,6 +62,7 @@ public struct APIServerBootstrap: Sendable {
     let logger: Logger
     /// Which control loops run.
     let selection: ControllerSelection
+    let certificateSigning: CertificateSigningController
     /// The host clients on this machine use (loopback when listening on every address).
     let localHost: String
     /// The host the `kubernetes` Endpoints advertise (a real interface address when
@@ -75,12 +76,14 @@ public struct APIServerBootstrap: Sendable {
     public var controllers: [@Sendable () async -> Void] {
         let serviceAccounts = self.serviceAccounts, namespaces = self.namespaces, collector = garbageCollector
         let aggregator = clusterRoleAggregator, quotas = resourceQuotas, crds = customResourceDefinitions
+        let signing = certificateSigning
         var loops: [@Sendable () async -> Void] = [{ await crds.run() }]
         if selection.runsServiceAccounts { loops.append { await serviceAccounts.run() } }
         if selection.runs(.namespace) { loops.append { await namespaces.run() } }
         if selection.runs(.garbagecollector) { loops.append { await collector.run() } }
         if selection.runs(.clusterroleAggregation) { loops.append { await aggregator.run() } }
         if selection.runs(.resourcequota) { loops.append { await quotas.run() } }
+        if selection.runs(.certificateSigning) { loops.append { await signing.run() } }
         return loops
     }
 
@@ -123,7 +126,7 @@ public struct APIServerBootstrap: Sendable {
         garbageCollector = GarbageCollector(store: objects, client: client("garbage-collector"), catalog: catalog, logger: logger)
         let tokens = ServiceAccountTokenAuthenticator(
             tokens: try ServiceAccountTokens(keyPEM: try String(contentsOfFile: pki.serviceAccountKeyPath, encoding: .utf8)), store: objects)
-        var authenticators: [any Authenticator] = [ClientCertificateAuthenticator(), tokens]
+        var authenticators: [any Authenticator] = [ClientCertificateAuthenticator(), tokens, BootstrapTokenAuthenticator(store: objects)]
         if let file = configuration.tokenAuthFile { authenticators.append(try TokenFileAuthenticator(path: file)) }
         let authenticator = AuthenticatorChain(authenticators)
         clusterRoleAggregator = ClusterRoleAggregator(store: objects, client: client("clusterrole-aggregator"), logger: logger)
@@ -153,6 +156,9 @@ public struct APIServerBootstrap: Sendable {
             }
         }
         authorizer = authorizers.count == 1 ? authorizers[0] : AuthorizerChain(authorizers)
+        admission.append(CertificateSigningRequestAdmission(authorizer: authorizer))
+        certificateSigning = CertificateSigningController(store: objects, client: client("certificate-signer"),
+                                                          signer: try CertificateSigner(pki: pki), logger: logger)
         quotas = WatchedObjects(prefix: RegistryKey.resourcePrefix(group: "", resource: "resourcequotas"), store: objects, logger: logger)
         try await quotas.load()
         admission.append(ResourceQuotaAdmission(store: objects, quotas: quotas))

@@ -61,7 +61,7 @@ struct ServerCommand: AsyncParsableCommand {
     var authorizationMode: String = "Node,RBAC"
 
     @Option(name: .customLong("controllers"),
-            help: "Which of Skiff's control loops run, in kube-controller-manager's --controllers syntax: '*' for all, 'name' to turn one on, '-name' to turn one off ('*,-garbagecollector'); 'none' runs none. Loops: serviceaccount (with root-ca-cert-publisher), namespace, garbagecollector, clusterrole-aggregation, resourcequota. Turn off those a real kube-controller-manager runs.")
+            help: "Which of Skiff's control loops run, in kube-controller-manager's --controllers syntax: '*' for all, 'name' to turn one on, '-name' to turn one off ('*,-garbagecollector'); 'none' runs none. Loops: serviceaccount (with root-ca-cert-publisher), namespace, garbagecollector, clusterrole-aggregation, resourcequota, certificatesigningrequest-signing (csrsigning). Turn off those a real kube-controller-manager runs.")
     var controllers: String = "*"
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")

@@ -30,7 +30,9 @@ import Testing
 
     @Test func theServerRunsOnlyTheChosenLoops() async throws {
         let fewer = try await InProcessAPI(selection: try ControllerSelection(parsing: "*,-garbagecollector,-resourcequota"))
-        // The CRD loop always runs: with three of the five selectable loops, four in all (six with every loop).
-        #expect(fewer.bootstrap.controllers.count == 4)
+        // The CRD loop always runs: with four of the six selectable loops, five in all (seven with every loop).
+        #expect(fewer.bootstrap.controllers.count == 5)
+        let signerOff = try await InProcessAPI(selection: try ControllerSelection(parsing: "*,-csrsigning"))
+        #expect(signerOff.bootstrap.controllers.count == 6)
     }
 }

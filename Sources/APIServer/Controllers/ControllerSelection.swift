@@ -17,6 +17,7 @@ public struct ControllerSelection: Sendable, Hashable {
     public enum Loop: String, Sendable, CaseIterable {
         case serviceaccount, namespace, garbagecollector, clusterroleAggregation = "clusterrole-aggregation"
         case resourcequota, rootCACertPublisher = "root-ca-certificate-publisher"
+        case certificateSigning = "certificatesigningrequest-signing"
     }
 
     private var enabled: Set<Loop>
@@ -63,6 +64,7 @@ public struct ControllerSelection: Sendable, Hashable {
         case "root-ca-cert-publisher": return Loop.rootCACertPublisher.rawValue
         case "garbage-collector": return Loop.garbagecollector.rawValue
         case "clusterrole-aggregator": return Loop.clusterroleAggregation.rawValue
+        case "csrsigning": return Loop.certificateSigning.rawValue
         default: return base
         }
     }

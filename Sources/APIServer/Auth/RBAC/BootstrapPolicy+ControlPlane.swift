@@ -41,6 +41,17 @@ extension BootstrapPolicy {
             PolicyRule(verbs: ["create", "patch", "update"], apiGroups: ["", "events.k8s.io"], resources: ["events"]),
             PolicyRule(verbs: ["list", "watch"], apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"]),
         ]),
+        // A kubelet joining with a bootstrap token asks for its client certificate; a node
+        // renews its own. kube-apiserver has the roles; the bindings below are kubeadm's.
+        ClusterRole(name: "system:node-bootstrapper", rules: [
+            PolicyRule(verbs: ["create", "get", "list", "watch"], apiGroups: ["certificates.k8s.io"], resources: ["certificatesigningrequests"]),
+        ]),
+        ClusterRole(name: "system:certificates.k8s.io:certificatesigningrequests:nodeclient", rules: [
+            PolicyRule(verbs: ["create"], apiGroups: ["certificates.k8s.io"], resources: ["certificatesigningrequests/nodeclient"]),
+        ]),
+        ClusterRole(name: "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", rules: [
+            PolicyRule(verbs: ["create"], apiGroups: ["certificates.k8s.io"], resources: ["certificatesigningrequests/selfnodeclient"]),
+        ]),
         ClusterRole(name: "system:kubelet-api-admin", rules: [
             PolicyRule(verbs: ["get", "list", "watch", "proxy"], apiGroups: [""], resources: ["nodes"]),
             PolicyRule(verbs: ["*"], apiGroups: [""], resources: ["nodes/log", "nodes/stats", "nodes/metrics", "nodes/spec",
@@ -53,5 +64,10 @@ extension BootstrapPolicy {
         Binding(name: "system:volume-scheduler", role: "system:volume-scheduler", users: ["system:kube-scheduler"]),
         Binding(name: "system:node-proxier", role: "system:node-proxier", users: ["system:kube-proxy"]),
         Binding(name: "system:kubelet-api-admin", role: "system:kubelet-api-admin", users: [kubeletClientUser]),
+        Binding(name: "system:node-bootstrapper", role: "system:node-bootstrapper", groups: ["system:bootstrappers"]),
+        Binding(name: "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+                role: "system:certificates.k8s.io:certificatesigningrequests:nodeclient", groups: ["system:bootstrappers"]),
+        Binding(name: "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+                role: "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", groups: ["system:nodes"]),
     ]
 }
