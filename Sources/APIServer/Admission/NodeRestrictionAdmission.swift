@@ -2,6 +2,7 @@
 /// (create and update nodes, create pods, write pod status), narrowed to the kubelet's own:
 /// - a node creates and updates only its own Node, sets no `node-restriction.kubernetes.io/`
 ///   label and changes no taint;
+/// - its CSINode is the one named after it;
 /// - it creates only mirror pods (`kubernetes.io/config.mirror`) bound to itself, and writes
 ///   the status only of pods bound to itself.
 /// (Deletes are narrowed by ``NodeAuthorizer``: a node deletes only pods bound to it.)
@@ -12,7 +13,12 @@ public struct NodeRestrictionAdmission: AdmissionPlugin {
     public init() {}
 
     public func admit(_ object: inout JSON, _ request: AdmissionRequest) async throws -> AdmissionOutcome {
-        guard let node = NodeAuthorizer.nodeName(of: request.user), request.resource.group.isEmpty else { return .none }
+        guard let node = NodeAuthorizer.nodeName(of: request.user) else { return .none }
+        if request.resource.group == "storage.k8s.io", request.resource.plural == "csinodes", request.name != node {
+            throw StatusError(code: 403, reason: "Forbidden",
+                              message: "csinodes.storage.k8s.io \"\(request.name)\" is forbidden: node \"\(node)\" is not allowed to modify object \"\(request.name)\"")
+        }
+        guard request.resource.group.isEmpty else { return .none }
         func forbidden(_ why: String) -> StatusError {
             StatusError(code: 403, reason: "Forbidden",
                         message: "\(request.resource.plural) \"\(request.name)\" is forbidden: \(why)",

@@ -54,7 +54,10 @@ public struct NodeAuthorizer: Authorizer {
                 guard ["get", "create", "update", "patch", "delete"].contains(attributes.verb) else {
                     return Self.noOpinion("can only get, create, update, patch, or delete a CSINode")
                 }
-                return attributes.name == node ? Self.allow : Self.noOpinion("can only access CSINode with the same name as the requesting node")
+                guard attributes.subresource.isEmpty else { return Self.noOpinion("cannot access CSINode subresources") }
+                // A create's name is in its body: NodeRestriction admission checks it.
+                return attributes.verb == "create" || attributes.name == node
+                    ? Self.allow : Self.noOpinion("can only access CSINode with the same name as the requesting node")
             case ("", "nodes"): return nodeObject(node, attributes)
             case ("", "pods"): return await pod(node, attributes)
             default: break

@@ -68,6 +68,11 @@ extension KindRegistry {
         kinds.register("coordination.k8s.io", "Lease") {
             DefaultStrategy($0, .init(columns: [.name, .field("Holder", ["spec", "holderIdentity"], none: ""), .age]))
         }
+        kinds.register("policy", "PodDisruptionBudget") {
+            DefaultStrategy($0, .init(columns: [.name, .field("Min Available", ["spec", "minAvailable"], none: "N/A"),
+                                                .field("Max Unavailable", ["spec", "maxUnavailable"], none: "N/A"),
+                                                .count("Allowed Disruptions", ["status", "disruptionsAllowed"]), .age]))
+        }
         for kind in ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"] {
             kinds.register("rbac.authorization.k8s.io", kind, RBACStrategy())
         }

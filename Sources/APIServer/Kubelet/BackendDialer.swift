@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// Dials the connections the server makes for a client: to a kubelet over TLS with the
 /// server's kubelet-client certificate (logs, exec, attach, port forwarding, node proxy), and
@@ -50,6 +51,7 @@ public struct BackendDialer: Sendable {
         // SNI takes names only.
         let serverName = IPAddressBytes(host) == nil ? host : nil
         let attached = NIOLockedValueBox<ByteStream?>(nil)
+        let handshake = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
         do {
             _ = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(connectTimeout)
@@ -57,7 +59,10 @@ public struct BackendDialer: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let context {
+                            let waiter = TLSHandshakeWaiter(promise: channel.eventLoop.makePromise())
+                            handshake.withLockedValue { $0 = waiter.promise.futureResult }
                             try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverName))
+                            try channel.pipeline.syncOperations.addHandler(waiter)
                         }
                         let stream = try ByteStream.attach(to: channel)
                         attached.withLockedValue { $0 = stream }
@@ -70,6 +75,14 @@ public struct BackendDialer: Sendable {
         guard let stream = attached.withLockedValue({ $0 }) else {
             throw BackendError.dial(address: Self.address(host, port), reason: "the connection closed at once")
         }
+        if let handshake = handshake.withLockedValue({ $0 }) {
+            do {
+                try await handshake.get()
+            } catch {
+                stream.close()
+                throw BackendError.tls(address: Self.address(host, port), reason: "\(error)")
+            }
+        }
         return stream
     }
 
@@ -81,12 +94,46 @@ public struct BackendDialer: Sendable {
 /// Why a backend (kubelet, pod, service endpoint) could not be reached or answered badly.
 enum BackendError: Error, CustomStringConvertible {
     case dial(address: String, reason: String)
+    case tls(address: String, reason: String)
     case malformed(String)
 
     var description: String {
         switch self {
         case .dial(let address, let reason): "dial tcp \(address): \(reason)"
+        case .tls(let address, let reason):
+            reason.contains("WRONG_VERSION_NUMBER")
+                ? "the TLS handshake with \(address) failed: it does not speak TLS (a plain HTTP server?)"
+                : "the TLS handshake with \(address) failed: \(reason)"
         case .malformed(let what): "malformed HTTP response from backend: \(what)"
         }
+    }
+}
+
+/// Completes its promise when the TLS handshake in front of it has finished, or fails it with
+/// the handshake's error (or the connection's end), so that a dialler reports a TLS failure as
+/// one rather than as a write on a closed connection.
+final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    let promise: EventLoopPromise<Void>
+
+    init(promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event as? TLSUserEvent ?? .shutdownCompleted {
+            promise.succeed()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise.fail(error)
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(ChannelError.ioOnClosedChannel)
+        context.fireChannelInactive()
     }
 }

@@ -114,6 +114,13 @@ expect(True, "create its mirror pod", lambda: node_core.create_namespaced_pod("d
 expect(False, "delete another node's pod", lambda: node_core.delete_namespaced_pod("on-b", "default"))
 expect(True, "delete its mirror pod", lambda: node_core.delete_namespaced_pod("mirror-a", "default"))
 
+# Its CSINode (named in the body of a create) and no other.
+node_storage = client.StorageV1Api(node)
+csinode = lambda name: {"metadata": {"name": name}, "spec": {"drivers": []}}
+expect(True, "create its CSINode", lambda: node_storage.create_csi_node(csinode("node-a")))
+expect(False, "create another's CSINode", lambda: node_storage.create_csi_node(csinode("node-b")))
+expect(True, "get its CSINode", lambda: node_storage.read_csi_node("node-a"))
+
 # Its Lease, events; nothing of the workloads.
 lease = {"metadata": {"name": "node-a"}, "spec": {"holderIdentity": "node-a", "leaseDurationSeconds": 40}}
 expect(True, "create its lease", lambda: node_coordination.create_namespaced_lease("kube-node-lease", lease))
