@@ -181,6 +181,51 @@ struct KindBehaviourTests {
         #expect(deleted.body["kind"]?.stringValue == "Pod", "a Pod delete answers the Pod")
     }
 
+    @Test func ephemeralContainersAreAddedOnceAndResizeChangesOnlyResources() async throws {
+        let api = try await InProcessAPI(controllers: true)
+        #expect(await api.eventually { await api.request(.GET, "/api/v1/namespaces/default/serviceaccounts/default").status == 200 })
+        let pod = JSON.resource("v1", "Pod", name: "p", namespace: "default", [
+            "spec": ["containers": [["name": "c", "image": "busybox",
+                                     "resources": ["requests": ["cpu": "100m", "memory": "64Mi"], "limits": ["cpu": "200m", "memory": "64Mi"]]]]],
+        ])
+        #expect(await api.request(.POST, "/api/v1/namespaces/default/pods", pod).status == 201)
+        let path = "/api/v1/namespaces/default/pods/p/ephemeralcontainers"
+        let debug: JSON = ["spec": ["ephemeralContainers": [["name": "debugger", "image": "busybox", "stdin": true, "tty": true]]]]
+        let added = await api.request(.PATCH, path, debug, contentType: "application/strategic-merge-patch+json")
+        #expect(added.status == 200, "\(added.body)")
+        let stored = await api.request(.GET, "/api/v1/namespaces/default/pods/p").body
+        #expect(stored[path: ["spec", "ephemeralContainers"]]?.arrayValue?.first?["terminationMessagePolicy"]?.stringValue == "File",
+                "an ephemeral container is defaulted as a container is")
+        let changed: JSON = ["spec": ["ephemeralContainers": [["name": "debugger", "image": "alpine"]]]]
+        #expect(await api.request(.PATCH, path, changed, contentType: "application/strategic-merge-patch+json").status == 422,
+                "an ephemeral container is never changed")
+        let withPorts: JSON = ["spec": ["ephemeralContainers": [["name": "second", "image": "busybox", "ports": [["containerPort": 80]]]]]]
+        let refused = await api.request(.PATCH, path, withPorts, contentType: "application/strategic-merge-patch+json")
+        #expect(refused.status == 422 && "\(refused.body)".contains("cannot be set for an Ephemeral Container"), "\(refused.body)")
+        let duplicate: JSON = ["spec": ["ephemeralContainers": [["name": "c", "image": "busybox"]]]]
+        #expect(await api.request(.PATCH, path, duplicate, contentType: "application/strategic-merge-patch+json").status == 422)
+        var replaced = stored
+        replaced[path: ["spec", "ephemeralContainers"]] = nil
+        replaced[path: ["spec", "containers", "0", "image"]] = "alpine"
+        _ = await api.request(.PUT, "/api/v1/namespaces/default/pods/p", replaced)
+        let afterPut = await api.request(.GET, "/api/v1/namespaces/default/pods/p").body
+        #expect(afterPut[path: ["spec", "ephemeralContainers"]]?.arrayValue?.count == 1, "the main resource does not drop them")
+
+        let resize = "/api/v1/namespaces/default/pods/p/resize"
+        let bigger: JSON = ["spec": ["containers": [["name": "c", "resources": ["requests": ["cpu": "150m", "memory": "64Mi"],
+                                                                                  "limits": ["cpu": "300m", "memory": "64Mi"]]]],
+                                     "activeDeadlineSeconds": 5]]
+        let resized = await api.request(.PATCH, resize, bigger, contentType: "application/strategic-merge-patch+json")
+        #expect(resized.status == 200, "\(resized.body)")
+        let now = await api.request(.GET, "/api/v1/namespaces/default/pods/p").body
+        #expect(now[path: ["spec", "containers"]]?.arrayValue?.first?[path: ["resources", "limits", "cpu"]]?.stringValue == "300m")
+        #expect(now[path: ["spec", "activeDeadlineSeconds"]] == nil, "resize changes resources only")
+        let guaranteed: JSON = ["spec": ["containers": [["name": "c", "resources": ["requests": ["cpu": "300m", "memory": "64Mi"],
+                                                                                      "limits": ["cpu": "300m", "memory": "64Mi"]]]]]]
+        let qos = await api.request(.PATCH, resize, guaranteed, contentType: "application/strategic-merge-patch+json")
+        #expect(qos.status == 422 && "\(qos.body)".contains("Pod QOS Class may not change"), "\(qos.body)")
+    }
+
     @Test func tablesShowTheKindsColumns() async throws {
         let api = try await InProcessAPI()
         #expect(await api.request(.POST, "/api/v1/namespaces/default/configmaps",

@@ -5,7 +5,50 @@ struct PodStrategy: ResourceStrategy {
     var relay: BackendRelay? = nil
 
     func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause] {
-        PodSpecValidation.causes(object["spec"], path: "spec")
+        var causes = PodSpecValidation.causes(object["spec"], path: "spec") + PodEphemeralContainers.causes(object, old: old)
+        if let old, let qos = old[path: ["status", "qosClass"]]?.stringValue, Self.resources(object) != Self.resources(old),
+           PodQOS.of(object) != qos {
+            causes.append(.init(field: "spec", type: "FieldValueInvalid",
+                                message: "Invalid value: \"\(PodQOS.of(object))\": Pod QOS Class may not change as a result of resizing"))
+        }
+        return causes
+    }
+
+    /// The containers' resources, by container.
+    private static func resources(_ pod: JSON) -> [JSON?] {
+        ["initContainers", "containers"].flatMap { (pod[path: ["spec", $0]]?.arrayValue ?? []).map { $0["resources"] } }
+    }
+
+
+    /// `status` as for every kind; `ephemeralcontainers` takes the client's ephemeral
+    /// containers (defaulted) and nothing else; `resize` takes the containers' resources and
+    /// resize policies (by container name) and nothing else, in-place resize as 1.35 has it.
+    func subresourceUpdate(_ subresource: String, _ object: JSON, old: JSON) -> JSON? {
+        switch subresource {
+        case "status":
+            return statusUpdate(object, old: old)
+        case "ephemeralcontainers":
+            var updated = old
+            let ephemeral = (object[path: ["spec", "ephemeralContainers"]]?.arrayValue ?? []).map(Self.defaultContainer)
+            updated[path: ["spec", "ephemeralContainers"]] = ephemeral.isEmpty ? nil : .array(ephemeral)
+            return updated
+        case "resize":
+            var updated = old
+            for list in ["containers", "initContainers"] {
+                guard let current = old[path: ["spec", list]]?.arrayValue else { continue }
+                let asked = object[path: ["spec", list]]?.arrayValue ?? []
+                updated[path: ["spec", list]] = .array(current.map { container in
+                    guard let match = asked.first(where: { $0["name"] == container["name"] }) else { return container }
+                    var resized = container
+                    resized["resources"] = match["resources"] ?? .emptyObject
+                    if let policy = match["resizePolicy"] { resized["resizePolicy"] = policy }
+                    return resized
+                })
+            }
+            return updated
+        default:
+            return nil
+        }
     }
 
     func prepareForCreate(_ object: inout JSON) {
@@ -59,8 +102,11 @@ struct PodStrategy: ResourceStrategy {
         return c
     }
 
+    /// The status is the server's, and the main resource does not change ephemeral
+    /// containers (`pods/NAME/ephemeralcontainers` does).
     func prepareForUpdate(_ object: inout JSON, old: JSON) {
         object["status"] = old["status"]
+        object[path: ["spec", "ephemeralContainers"]] = old[path: ["spec", "ephemeralContainers"]]
     }
 
     var selectableFields: [String] {

@@ -141,6 +141,11 @@ for kubectl in kubectls:
         out = run(kubectl, "attach", "web", "-c", "app", env=env)
         check("attached" in out.stdout, "%s attach: %r %r" % (what, out.stdout, out.stderr))
 
+    debugger = "dbg%d" % kubectls.index(kubectl)
+    out = run(kubectl, "debug", "web", "--image=busybox", "--container=" + debugger, "--", "true")
+    names = [c.name for c in (api.read_namespaced_pod("web", "default").spec.ephemeral_containers or [])]
+    check(out.returncode == 0 and debugger in names, "%s debug: %r %r %r" % (label, names, out.stdout, out.stderr))
+
     for protocol, env in (("websocket", {}), ("spdy", {"KUBECTL_PORT_FORWARD_WEBSOCKETS": "false"})):
         replies = port_forward(kubectl, env)
         check(replies == [b"HELLO THROUGH THE TUNNEL", b"SECOND CONNECTION"], "%s port-forward over %s: %r" % (label, protocol, replies))
