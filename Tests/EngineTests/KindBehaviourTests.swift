@@ -226,6 +226,19 @@ struct KindBehaviourTests {
         #expect(qos.status == 422 && "\(qos.body)".contains("Pod QOS Class may not change"), "\(qos.body)")
     }
 
+    @Test func aPriorityClassKeepsItsValue() async throws {
+        let api = try await InProcessAPI()
+        let path = "/apis/scheduling.k8s.io/v1/priorityclasses"
+        let created = await api.request(.POST, path, .resource("scheduling.k8s.io/v1", "PriorityClass", name: "p1", ["value": 10]))
+        #expect(created.status == 201 && created.body["preemptionPolicy"]?.stringValue == "PreemptLowerPriority")
+        let patched = await api.request(.PATCH, path + "/p1", ["value": 100], contentType: "application/merge-patch+json")
+        #expect(patched.status == 422 && "\(patched.body)".contains("may not be changed in an update"), "\(patched.body)")
+        var replaced = created.body
+        replaced["value"] = 100
+        #expect(await api.request(.PUT, path + "/p1", replaced).status == 422)
+        #expect(await api.request(.PATCH, path + "/p1", ["description": "updated"], contentType: "application/merge-patch+json").status == 200)
+    }
+
     @Test func tablesShowTheKindsColumns() async throws {
         let api = try await InProcessAPI()
         #expect(await api.request(.POST, "/api/v1/namespaces/default/configmaps",

@@ -68,6 +68,7 @@ extension KindRegistry {
         kinds.register("coordination.k8s.io", "Lease") {
             DefaultStrategy($0, .init(columns: [.name, .field("Holder", ["spec", "holderIdentity"], none: ""), .age]))
         }
+        kinds.register("scheduling.k8s.io", "PriorityClass", PriorityClassStrategy())
         kinds.register("policy", "PodDisruptionBudget") {
             DefaultStrategy($0, .init(columns: [.name, .field("Min Available", ["spec", "minAvailable"], none: "N/A"),
                                                 .field("Max Unavailable", ["spec", "maxUnavailable"], none: "N/A"),
