@@ -226,6 +226,28 @@ struct KindBehaviourTests {
         #expect(qos.status == 422 && "\(qos.body)".contains("Pod QOS Class may not change"), "\(qos.body)")
     }
 
+    @Test func rollingUpdateStrategiesAreDefaultedWhenOnlyTheirTypeIsGiven() async throws {
+        let api = try await InProcessAPI()
+        let template: JSON = ["metadata": ["labels": ["app": "a"]], "spec": ["containers": [["name": "c", "image": "nginx"]]]]
+        let strategies: [(String, JSON)] = [("typed", ["type": "RollingUpdate"]), ("empty", .emptyObject), ("half", ["rollingUpdate": ["maxSurge": 3]])]
+        for (name, strategy) in strategies {
+            let deployment = JSON.resource("apps/v1", "Deployment", name: name, namespace: "default", [
+                "spec": ["selector": ["matchLabels": ["app": "a"]], "template": template, "strategy": strategy],
+            ])
+            let created = await api.request(.POST, "/apis/apps/v1/namespaces/default/deployments", deployment)
+            #expect(created.status == 201, "\(created.body)")
+            let stored = created.body[path: ["spec", "strategy"]]
+            #expect(stored?["type"]?.stringValue == "RollingUpdate", "\(name): \(String(describing: stored))")
+            #expect(stored?[path: ["rollingUpdate", "maxUnavailable"]]?.stringValue == "25%", "\(name): \(String(describing: stored))")
+            #expect(stored?[path: ["rollingUpdate", "maxSurge"]] == (name == "half" ? .int(3) : .string("25%")), "\(name): \(String(describing: stored))")
+        }
+        let daemons = JSON.resource("apps/v1", "DaemonSet", name: "d", namespace: "default", [
+            "spec": ["selector": ["matchLabels": ["app": "a"]], "template": template, "updateStrategy": ["type": "RollingUpdate"]],
+        ])
+        let daemon = await api.request(.POST, "/apis/apps/v1/namespaces/default/daemonsets", daemons)
+        #expect(daemon.body[path: ["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"]]?.intValue == 1, "\(daemon.body)")
+    }
+
     @Test func aPriorityClassKeepsItsValue() async throws {
         let api = try await InProcessAPI()
         let path = "/apis/scheduling.k8s.io/v1/priorityclasses"

@@ -18,22 +18,32 @@ struct WorkloadStrategy: ResourceStrategy {
         if ["Deployment", "StatefulSet", "DaemonSet"].contains(resource.kind), spec["revisionHistoryLimit"] == nil {
             spec["revisionHistoryLimit"] = 10
         }
+        // A protobuf client sends an unset strategy as an empty message, its type as "": both
+        // are defaulted as absent, as kube-apiserver's defaulting (on Go's zero values) does.
+        func unset(_ value: JSON?) -> Bool { value == nil || value == .null || value == .string("") }
         if resource.kind == "StatefulSet" {
-            if spec["podManagementPolicy"] == nil { spec["podManagementPolicy"] = "OrderedReady" }
-            if spec[path: ["updateStrategy", "type"]] == nil {
-                spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["partition": 0]]
+            if unset(spec["podManagementPolicy"]) { spec["podManagementPolicy"] = "OrderedReady" }
+            if unset(spec[path: ["updateStrategy", "type"]]) { spec[path: ["updateStrategy", "type"]] = "RollingUpdate" }
+            if spec[path: ["updateStrategy", "type"]] == "RollingUpdate", unset(spec[path: ["updateStrategy", "rollingUpdate", "partition"]]) {
+                spec[path: ["updateStrategy", "rollingUpdate", "partition"]] = 0
             }
             if spec["persistentVolumeClaimRetentionPolicy"] == nil {
                 spec["persistentVolumeClaimRetentionPolicy"] = ["whenDeleted": "Retain", "whenScaled": "Retain"]
             }
         }
-        if resource.kind == "DaemonSet", spec[path: ["updateStrategy", "type"]] == nil {
-            spec["updateStrategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1, "maxSurge": 0]]
+        if resource.kind == "DaemonSet" {
+            if unset(spec[path: ["updateStrategy", "type"]]) { spec[path: ["updateStrategy", "type"]] = "RollingUpdate" }
+            if spec[path: ["updateStrategy", "type"]] == "RollingUpdate" {
+                if unset(spec[path: ["updateStrategy", "rollingUpdate", "maxUnavailable"]]) { spec[path: ["updateStrategy", "rollingUpdate", "maxUnavailable"]] = 1 }
+                if unset(spec[path: ["updateStrategy", "rollingUpdate", "maxSurge"]]) { spec[path: ["updateStrategy", "rollingUpdate", "maxSurge"]] = 0 }
+            }
         }
         if resource.kind == "Deployment" {
             if spec["progressDeadlineSeconds"] == nil { spec["progressDeadlineSeconds"] = 600 }
-            if spec[path: ["strategy", "type"]] == nil {
-                spec["strategy"] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": "25%", "maxSurge": "25%"]]
+            if unset(spec[path: ["strategy", "type"]]) { spec[path: ["strategy", "type"]] = "RollingUpdate" }
+            if spec[path: ["strategy", "type"]] == "RollingUpdate" {
+                if unset(spec[path: ["strategy", "rollingUpdate", "maxUnavailable"]]) { spec[path: ["strategy", "rollingUpdate", "maxUnavailable"]] = "25%" }
+                if unset(spec[path: ["strategy", "rollingUpdate", "maxSurge"]]) { spec[path: ["strategy", "rollingUpdate", "maxSurge"]] = "25%" }
             }
         }
         if var template = spec["template"], var podSpec = template["spec"] {
