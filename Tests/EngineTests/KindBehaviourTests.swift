@@ -248,6 +248,17 @@ struct KindBehaviourTests {
         #expect(daemon.body[path: ["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"]]?.intValue == 1, "\(daemon.body)")
     }
 
+    @Test func aContainerRequestMayNotExceedItsLimit() async throws {
+        let api = try await InProcessAPI(controllers: true)
+        #expect(await api.eventually { await api.request(.GET, "/api/v1/namespaces/default/serviceaccounts/default").status == 200 })
+        let pod = JSON.resource("v1", "Pod", name: "p", namespace: "default", [
+            "spec": ["containers": [["name": "c", "image": "busybox",
+                                     "resources": ["requests": ["cpu": "600m"], "limits": ["cpu": "500m"]]]]],
+        ])
+        let refused = await api.request(.POST, "/api/v1/namespaces/default/pods", pod)
+        #expect(refused.status == 422 && "\(refused.body)".contains("must be less than or equal to cpu limit of 500m"), "\(refused.body)")
+    }
+
     @Test func aPriorityClassKeepsItsValue() async throws {
         let api = try await InProcessAPI()
         let path = "/apis/scheduling.k8s.io/v1/priorityclasses"

@@ -103,8 +103,13 @@ public struct LimitRanger: AdmissionPlugin {
         }
         for (resource, text) in quantities(item, "max").sorted(by: { $0.key < $1.key }) {
             guard let maximum = Quantity(json: text) else { continue }
+            // One finding per resource: no limit, else a limit above, else a request above.
             if let limit = limits[resource] {
-                if maximum < limit { found.append("maximum \(resource) usage per \(scope) is \(maximum), but limit is \(limit)") }
+                if maximum < limit {
+                    found.append("maximum \(resource) usage per \(scope) is \(maximum), but limit is \(limit)")
+                } else if let request = requests[resource], maximum < request {
+                    found.append("maximum \(resource) usage per \(scope) is \(maximum), but request is \(request)")
+                }
             } else {
                 found.append("maximum \(resource) usage per \(scope) is \(maximum).  No limit is specified")
             }

@@ -17,6 +17,16 @@ enum PodSpecValidation {
                         causes += quantityCauses(resources[name], field: field)
                     }
                 }
+                // A request may not exceed its limit.
+                let requests = container[path: ["resources", "requests"]]?.objectValue ?? [:]
+                let limits = container[path: ["resources", "limits"]]?.objectValue ?? [:]
+                for name in requests.keys.sorted() {
+                    guard let request = Quantity(json: requests[name]), let limitText = limits[name], let limit = Quantity(json: limitText),
+                          limit < request else { continue }
+                    let shown = requests[name]?.stringValue ?? "\(request)"
+                    causes.append(.init(field: "\(path).\(list)[\(index)].resources.requests", type: "FieldValueInvalid",
+                                        message: "Invalid value: \"\(shown)\": must be less than or equal to \(name) limit of \(limitText.stringValue ?? "\(limit)")"))
+                }
             }
         }
         return causes
