@@ -248,6 +248,17 @@ struct KindBehaviourTests {
         #expect(daemon.body[path: ["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"]]?.intValue == 1, "\(daemon.body)")
     }
 
+    @Test func aReplicationControllerWithoutSelectorSelectsItsTemplateLabels() async throws {
+        let api = try await InProcessAPI()
+        let rc = JSON.resource("v1", "ReplicationController", name: "rc", namespace: "default", [
+            "spec": ["replicas": 1, "template": ["metadata": ["labels": ["name": "rc"]], "spec": ["containers": [["name": "c", "image": "busybox"]]]]],
+        ])
+        let created = await api.request(.POST, "/api/v1/namespaces/default/replicationcontrollers", rc)
+        #expect(created.status == 201, "\(created.body)")
+        #expect(created.body[path: ["spec", "selector", "name"]]?.stringValue == "rc", "\(created.body)")
+        #expect(created.body[path: ["metadata", "labels", "name"]]?.stringValue == "rc", "\(created.body)")
+    }
+
     @Test func aContainerRequestMayNotExceedItsLimit() async throws {
         let api = try await InProcessAPI(controllers: true)
         #expect(await api.eventually { await api.request(.GET, "/api/v1/namespaces/default/serviceaccounts/default").status == 200 })

@@ -15,6 +15,12 @@ struct WorkloadStrategy: ResourceStrategy {
         }
         var spec = object["spec"] ?? .emptyObject
         if resource.kind != "DaemonSet", spec["replicas"] == nil { spec["replicas"] = 1 }
+        // A ReplicationController without a selector selects its template's labels, and
+        // without labels of its own wears them (kube-apiserver's core/v1 defaulting).
+        if resource.kind == "ReplicationController", let labels = spec[path: ["template", "metadata", "labels"]]?.objectValue {
+            if (spec["selector"]?.objectValue ?? [:]).isEmpty { spec["selector"] = .object(labels) }
+            if (object[path: ["metadata", "labels"]]?.objectValue ?? [:]).isEmpty { object[path: ["metadata", "labels"]] = .object(labels) }
+        }
         if ["Deployment", "StatefulSet", "DaemonSet"].contains(resource.kind), spec["revisionHistoryLimit"] == nil {
             spec["revisionHistoryLimit"] = 10
         }
