@@ -46,30 +46,22 @@ enum SPDYFrame {
 /// Reads SPDY frames from a connection (after bytes already read with its HTTP answer),
 /// decompressing header blocks in order with the connection's one inflate stream.
 struct SPDYFrameReader {
-    private var iterator: ByteStream.Inbound.Iterator
-    private var buffer: [UInt8]
-    private var start = 0
+    private var input: InboundBuffer
     private let decompressor: SPDYHeaderDecompressor
 
     init(_ stream: ByteStream, leftover: [UInt8]) throws {
-        iterator = stream.inbound.makeAsyncIterator()
-        buffer = leftover
+        input = InboundBuffer(stream, leftover: leftover)
         decompressor = try SPDYHeaderDecompressor()
     }
 
     /// The next frame; nil when the connection ends between frames.
     mutating func next() async throws -> SPDYFrame? {
-        guard try await need(8) else { return nil }
-        let head = Array(buffer[start..<(start + 8)])
-        let length = Int(head[5]) << 16 | Int(head[6]) << 8 | Int(head[7])
+        guard try await input.need(8) else { return nil }
+        let length = Int(input[5]) << 16 | Int(input[6]) << 8 | Int(input[7])
         guard length <= SPDYFrame.payloadLimit else { throw SPDYError.malformed("a frame of \(length) bytes") }
-        guard try await need(8 + length) else { throw SPDYError.malformed("the connection ended inside a frame") }
-        let payload = Array(buffer[(start + 8)..<(start + 8 + length)])
-        start += 8 + length
-        if start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            start = 0
-        }
+        guard try await input.need(8 + length) else { throw SPDYError.malformed("the connection ended inside a frame") }
+        let head = input.take(8)
+        let payload = input.take(length)
         let flags = head[4]
         let fin = flags & SPDYFrame.flagFin != 0
         guard head[0] & 0x80 != 0 else {
@@ -104,17 +96,5 @@ struct SPDYFrameReader {
 
     private func headerBlock(_ compressed: [UInt8]) throws -> [(name: String, value: String)] {
         try SPDYHeaderBlock.decode(try decompressor.decompress(compressed))
-    }
-
-    private mutating func need(_ count: Int) async throws -> Bool {
-        while buffer.count - start < count {
-            guard let chunk = try await iterator.next() else { return false }
-            if start > 0 {
-                buffer.removeFirst(start)
-                start = 0
-            }
-            buffer.append(contentsOf: chunk.readableBytesView)
-        }
-        return true
     }
 }

@@ -41,13 +41,11 @@ final class WebSocketConnection: Sendable {
 
     struct Messages {
         let connection: WebSocketConnection
-        var iterator: ByteStream.Inbound.Iterator
-        var buffer: [UInt8] = []
-        var start = 0
+        var input: InboundBuffer
 
         init(connection: WebSocketConnection) {
             self.connection = connection
-            iterator = connection.stream.inbound.makeAsyncIterator()
+            input = InboundBuffer(connection.stream)
         }
 
         /// The next data message (text or binary); nil once the client closed or the stream ended.
@@ -82,21 +80,21 @@ final class WebSocketConnection: Sendable {
         }
 
         private mutating func nextFrame() async throws -> (fin: Bool, opcode: Opcode, payload: [UInt8])? {
-            guard try await need(2) else { return nil }
-            let first = buffer[start], second = buffer[start + 1]
+            guard try await input.need(2) else { return nil }
+            let first = input[0], second = input[1]
             guard let opcode = Opcode(rawValue: first & 0x0f) else { throw WebSocketError.protocolViolation("unknown opcode \(first & 0x0f)") }
             guard first & 0x70 == 0 else { throw WebSocketError.protocolViolation("reserved bits set (no extension was agreed)") }
             guard second & 0x80 != 0 else { throw WebSocketError.protocolViolation("a client frame must be masked") }
             var length = UInt64(second & 0x7f)
             var offset = 2
             if length == 126 {
-                guard try await need(4) else { return nil }
-                length = UInt64(buffer[start + 2]) << 8 | UInt64(buffer[start + 3])
+                guard try await input.need(4) else { return nil }
+                length = UInt64(input[2]) << 8 | UInt64(input[3])
                 offset = 4
             } else if length == 127 {
-                guard try await need(10) else { return nil }
+                guard try await input.need(10) else { return nil }
                 length = 0
-                for i in 0..<8 { length = length << 8 | UInt64(buffer[start + 2 + i]) }
+                for i in 0..<8 { length = length << 8 | UInt64(input[2 + i]) }
                 offset = 10
             }
             guard length <= UInt64(WebSocketConnection.messageLimit) else {
@@ -104,30 +102,12 @@ final class WebSocketConnection: Sendable {
                 throw WebSocketError.tooLarge
             }
             if opcode.rawValue >= 8, length > 125 || first & 0x80 == 0 { throw WebSocketError.protocolViolation("a control frame longer than 125 bytes or fragmented") }
-            let total = offset + 4 + Int(length)
-            guard try await need(total) else { return nil }
-            let mask = Array(buffer[(start + offset)..<(start + offset + 4)])
-            var payload = Array(buffer[(start + offset + 4)..<(start + total)])
+            guard try await input.need(offset + 4 + Int(length)) else { return nil }
+            _ = input.take(offset)
+            let mask = input.take(4)
+            var payload = input.take(Int(length))
             for i in payload.indices { payload[i] ^= mask[i & 3] }
-            start += total
-            if start == buffer.count {
-                buffer.removeAll(keepingCapacity: true)
-                start = 0
-            }
             return (first & 0x80 != 0, opcode, payload)
-        }
-
-        /// Reads until `count` bytes are buffered; false when the stream ends first.
-        private mutating func need(_ count: Int) async throws -> Bool {
-            while buffer.count - start < count {
-                guard let chunk = try await iterator.next() else { return false }
-                if start > 0 {
-                    buffer.removeFirst(start)
-                    start = 0
-                }
-                buffer.append(contentsOf: chunk.readableBytesView)
-            }
-            return true
         }
     }
 }
