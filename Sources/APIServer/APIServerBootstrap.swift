@@ -63,6 +63,8 @@ public struct APIServerBootstrap: Sendable {
     /// Which control loops run.
     let selection: ControllerSelection
     let certificateSigning: CertificateSigningController
+    /// The node authorizer's index of what pods use (with `--authorization-mode` Node).
+    let nodeGraph: NodeGraphIndex?
     /// The host clients on this machine use (loopback when listening on every address).
     let localHost: String
     /// The host the `kubernetes` Endpoints advertise (a real interface address when
@@ -95,11 +97,13 @@ public struct APIServerBootstrap: Sendable {
         let elector = LeaderElector(store: objects, client: LoopbackClient(target: loopback, catalog: catalog, loop: "leader-election"),
                                     identity: identity, logger: logger)
         let admissionPolicies = self.admissionPolicies, customResources = self.customResources, quotas = self.quotas
+        let nodeGraph = self.nodeGraph
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await cache.run() }
             group.addTask { await quotas.run() }
             group.addTask { await customResources.run() }
             group.addTask { await admissionPolicies.run() }
+            if let nodeGraph { group.addTask { await nodeGraph.run() } }
             group.addTask { await elector.run(controllers) }
         }
     }
@@ -142,10 +146,14 @@ public struct APIServerBootstrap: Sendable {
                                                 PodSecurityAdmission(store: objects),
                                                 ValidatingAdmissionPolicyAdmission(objects: admissionPolicies, store: objects, catalog: catalog)]
         var authorizers: [any Authorizer] = []
+        var nodeGraph: NodeGraphIndex? = nil
         for mode in configuration.authorizationModes {
             switch mode {
             case .node:
-                authorizers.append(NodeAuthorizer(store: objects))
+                let index = NodeGraphIndex(store: objects, logger: logger)
+                try await index.load()
+                nodeGraph = index
+                authorizers.append(NodeAuthorizer(store: objects, index: index))
                 admission.insert(NodeRestrictionAdmission(), at: 2)
             case .rbac:
                 let rbac = RBACAuthorizer(cache: policyCache)
@@ -156,6 +164,7 @@ public struct APIServerBootstrap: Sendable {
             }
         }
         authorizer = authorizers.count == 1 ? authorizers[0] : AuthorizerChain(authorizers)
+        self.nodeGraph = nodeGraph
         admission.append(CertificateSigningRequestAdmission(authorizer: authorizer))
         certificateSigning = CertificateSigningController(store: objects, client: client("certificate-signer"),
                                                           signer: try CertificateSigner(pki: pki), logger: logger)

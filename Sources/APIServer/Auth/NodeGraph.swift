@@ -1,12 +1,27 @@
-/// What the pods bound to a node use, read from the store when the node authorizer asks
-/// (kube-apiserver keeps the same relations as a graph in memory): the secrets, config maps,
-/// claims and service accounts a pod names, the volumes its claims are bound to, and the
-/// volume attachments of the node.
+/// What the pods bound to a node use: the secrets, config maps, claims and service accounts
+/// a pod names (from the ``NodeGraphIndex`` kept in memory, else read from the store), the
+/// volumes its claims are bound to, and the volume attachments of the node (read from the
+/// store when asked).
 struct NodeGraph {
     let store: any ObjectStore
+    let index: NodeGraphIndex?
 
     /// Whether a pod bound to `node` (in `namespace`, for namespaced kinds) refers to `name`.
     func relates(node: String, _ kind: NodeAuthorizer.Related, namespace: String, name: String) async throws -> Bool {
+        if let index {
+            switch kind {
+            case .attachment:
+                break
+            case .volume:
+                for claim in index.claims(of: node) {
+                    let key = RegistryKey(group: "", resource: "persistentvolumeclaims", namespace: claim.namespace, name: claim.name).path
+                    if try await store.get(key)?.object[path: ["spec", "volumeName"]]?.stringValue == name { return true }
+                }
+                return false
+            default:
+                return index.uses(node: node, kind, namespace: namespace, name: name)
+            }
+        }
         switch kind {
         case .pod:
             let key = RegistryKey(group: "", resource: "pods", namespace: namespace, name: name).path
