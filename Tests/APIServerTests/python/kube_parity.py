@@ -7,6 +7,7 @@ Usage: kube_parity.py SERVER_URL DATA_DIR   (the server compacts every second)
 Prints one line per check and exits non-zero at the first failure.
 """
 import base64
+import subprocess
 import json
 import ssl
 import sys
@@ -217,9 +218,11 @@ finalize["spec"] = {"finalizers": ["kubernetes"]}
 finalize["metadata"] = finalized["metadata"]
 js("PUT", "/api/v1/namespaces/%s/finalize" % ns, finalize)
 
-# CertificateSigningRequest approval.
+# CertificateSigningRequest approval (the request must be a real PEM certificate request).
+request_pem = subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                              "-keyout", "/dev/null", "-subj", "/CN=parity"], check=True, capture_output=True).stdout
 csr = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest", "metadata": {"name": "parity-csr"},
-       "spec": {"request": base64.b64encode(b"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n").decode(),
+       "spec": {"request": base64.b64encode(request_pem).decode(),
                 "signerName": "example.com/parity", "usages": ["digital signature"]}}
 js("POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", csr)
 status, got = js("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests/parity-csr/approval")
