@@ -70,15 +70,14 @@ actor BackendResponse {
 
     /// Reads the status line and header fields. `bodyless`: the request was a HEAD.
     func readHead(bodyless: Bool = false) async throws -> BackendResponseHead {
-        var end: Int? = nil
+        var end = find([13, 10, 13, 10])
         while end == nil {
+            guard available < Self.headLimit else { throw BackendError.malformed("a response head larger than \(Self.headLimit) bytes") }
+            guard try await fill() else { throw BackendError.malformed("the connection closed before the response head ended") }
             end = find([13, 10, 13, 10])
-            if end == nil {
-                guard available < Self.headLimit else { throw BackendError.malformed("a response head larger than \(Self.headLimit) bytes") }
-                guard try await fill() else { throw BackendError.malformed("the connection closed before the response head ended") }
-            }
         }
-        let headEnd = end! + 4
+        guard let found = end else { throw BackendError.malformed("no response head") }
+        let headEnd = found + 4
         let raw = Array(buffer[start..<headEnd])
         start = headEnd
         let text = String(decoding: raw.dropLast(4), as: UTF8.self)
