@@ -19,9 +19,9 @@ public struct NodeAuthorizer: Authorizer {
 
     let graph: NodeGraph
 
-    /// A node authorizer reading what pods use from `index` (kept from a watch), or from the
-    /// store at each decision when there is none.
-    public init(store: any ObjectStore, index: NodeGraphIndex? = nil) {
+    /// A node authorizer reading what pods use from `index` (kept from a watch), and volumes
+    /// and attachments from `store`.
+    public init(store: any ObjectStore, index: NodeGraphIndex) {
         graph = NodeGraph(store: store, index: index)
     }
 
@@ -118,11 +118,9 @@ public struct NodeAuthorizer: Authorizer {
                 return Self.allow
             }
             // A refusal is decided on an index that holds every pod written before the request.
-            if let index = graph.index {
-                await index.catchUp()
-                if try await graph.relates(node: node, kind, namespace: attributes.namespace, name: attributes.name) {
-                    return Self.allow
-                }
+            await graph.index.catchUp()
+            if try await graph.relates(node: node, kind, namespace: attributes.namespace, name: attributes.name) {
+                return Self.allow
             }
         } catch {
             return Self.noOpinion("the objects of node \(node) could not be read: \(error)")

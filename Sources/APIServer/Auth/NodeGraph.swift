@@ -1,62 +1,27 @@
 /// What the pods bound to a node use: the secrets, config maps, claims and service accounts
-/// a pod names (from the ``NodeGraphIndex`` kept in memory, else read from the store), the
-/// volumes its claims are bound to, and the volume attachments of the node (read from the
-/// store when asked).
+/// a pod names and whether a pod is bound there (from the ``NodeGraphIndex`` kept in memory),
+/// the volumes its claims are bound to, and the volume attachments of the node (read from the
+/// store when asked: they are seldom asked about).
 struct NodeGraph {
     let store: any ObjectStore
-    let index: NodeGraphIndex?
+    let index: NodeGraphIndex
 
     /// Whether a pod bound to `node` (in `namespace`, for namespaced kinds) refers to `name`.
     func relates(node: String, _ kind: NodeAuthorizer.Related, namespace: String, name: String) async throws -> Bool {
-        if let index {
-            switch kind {
-            case .attachment:
-                break
-            case .volume:
-                for claim in index.claims(of: node) {
-                    let key = RegistryKey(group: "", resource: "persistentvolumeclaims", namespace: claim.namespace, name: claim.name).path
-                    if try await store.get(key)?.object[path: ["spec", "volumeName"]]?.stringValue == name { return true }
-                }
-                return false
-            default:
-                return index.uses(node: node, kind, namespace: namespace, name: name)
-            }
-        }
         switch kind {
-        case .pod:
-            let key = RegistryKey(group: "", resource: "pods", namespace: namespace, name: name).path
-            return try await store.get(key)?.object[path: ["spec", "nodeName"]]?.stringValue == node
         case .attachment:
             let key = RegistryKey(group: "storage.k8s.io", resource: "volumeattachments", namespace: nil, name: name).path
             return try await store.get(key)?.object[path: ["spec", "nodeName"]]?.stringValue == node
         case .volume:
             // A volume is the node's when a claim of one of its pods is bound to it.
-            for pod in try await pods(on: node, namespace: nil) {
-                let podNamespace = pod[path: ["metadata", "namespace"]]?.stringValue ?? ""
-                for claim in Self.references(pod, .claim) {
-                    let key = RegistryKey(group: "", resource: "persistentvolumeclaims", namespace: podNamespace, name: claim).path
-                    if try await store.get(key)?.object[path: ["spec", "volumeName"]]?.stringValue == name { return true }
-                }
+            for claim in index.claims(of: node) {
+                let key = RegistryKey(group: "", resource: "persistentvolumeclaims", namespace: claim.namespace, name: claim.name).path
+                if try await store.get(key)?.object[path: ["spec", "volumeName"]]?.stringValue == name { return true }
             }
             return false
-        case .secret, .configMap, .claim, .serviceAccount:
-            for pod in try await pods(on: node, namespace: namespace) where Self.references(pod, kind).contains(name) {
-                return true
-            }
-            return false
+        case .secret, .configMap, .claim, .serviceAccount, .pod:
+            return index.uses(node: node, kind, namespace: namespace, name: name)
         }
-    }
-
-    /// The pods bound to `node`, in one namespace or all.
-    private func pods(on node: String, namespace: String?) async throws -> [JSON] {
-        let prefix = namespace.map { RegistryKey.namespacePrefix(group: "", resource: "pods", namespace: $0) }
-            ?? RegistryKey.resourcePrefix(group: "", resource: "pods")
-        var bound: [JSON] = []
-        try await store.forEach(prefix: prefix) { entry in
-            let pod = try StoredCodec.decode(entry.value, key: entry.key, revision: entry.modRevision)
-            if pod[path: ["spec", "nodeName"]]?.stringValue == node { bound.append(pod) }
-        }
-        return bound
     }
 
     /// The names of the objects of `kind` a pod refers to.

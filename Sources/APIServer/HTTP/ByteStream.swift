@@ -56,11 +56,6 @@ public final class ByteStream: Sendable {
         return channel.eventLoop.scheduleTask(in: delay) { channel.close(promise: nil) }
     }
 
-    /// Waits for the connection to close.
-    public func closed() async {
-        try? await channel.closeFuture.get()
-    }
-
     fileprivate func consumed(_ count: Int) {
         let handler = self.handler
         channel.eventLoop.execute { handler.value.consumed(count) }

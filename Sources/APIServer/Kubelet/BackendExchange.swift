@@ -70,11 +70,13 @@ actor BackendResponse {
 
     /// Reads the status line and header fields. `bodyless`: the request was a HEAD.
     func readHead(bodyless: Bool = false) async throws -> BackendResponseHead {
-        var end = find([13, 10, 13, 10])
+        var end = find([13, 10, 13, 10], from: start)
         while end == nil {
             guard available < Self.headLimit else { throw BackendError.malformed("a response head larger than \(Self.headLimit) bytes") }
+            // Only the bytes a new read adds (and the 3 before them) can complete the end.
+            let searched = max(0, available - 3)
             guard try await fill() else { throw BackendError.malformed("the connection closed before the response head ended") }
-            end = find([13, 10, 13, 10])
+            end = find([13, 10, 13, 10], from: start + searched)
         }
         guard let found = end else { throw BackendError.malformed("no response head") }
         let headEnd = found + 4
@@ -182,9 +184,9 @@ actor BackendResponse {
         return true
     }
 
-    private func find(_ needle: [UInt8]) -> Int? {
+    private func find(_ needle: [UInt8], from: Int) -> Int? {
         guard available >= needle.count else { return nil }
-        var index = start
+        var index = from
         while index + needle.count <= buffer.count {
             if buffer[index] == needle[0], Array(buffer[index..<(index + needle.count)]) == needle { return index }
             index += 1
@@ -194,7 +196,7 @@ actor BackendResponse {
 
     private func readLine() async throws -> String {
         while true {
-            if let end = find([13, 10]) {
+            if let end = find([13, 10], from: start) {
                 let line = String(decoding: buffer[start..<end], as: UTF8.self)
                 start = end + 2
                 return line

@@ -57,7 +57,7 @@ struct BackendRelay: Sendable {
 
     /// The response of a backend that answered other than 2xx, as a `Status` error carrying
     /// its code and (the start of) its body: kube-apiserver's relay of a kubelet's refusal.
-    static func refusal(_ response: HTTPResponse) async -> StatusError {
+    static func refusal(_ response: HTTPResponse) -> StatusError {
         var text = ""
         switch response.body {
         case .bytes(let bytes): text = String(decoding: bytes.prefix(4096), as: UTF8.self)

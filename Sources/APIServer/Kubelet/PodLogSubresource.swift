@@ -27,7 +27,7 @@ struct PodLogSubresource: SubresourceHandler {
         } catch let error as BackendError {
             throw StatusError.internalError("Get \"https://\(kubelet.text)\(target)\": \(error)")
         }
-        guard (200..<300).contains(Int(response.status.code)) else { throw await BackendRelay.refusal(response) }
+        guard (200..<300).contains(Int(response.status.code)) else { throw BackendRelay.refusal(response) }
         return response
     }
 
