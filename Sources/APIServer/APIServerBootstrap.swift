@@ -65,6 +65,12 @@ public struct APIServerBootstrap: Sendable {
     let certificateSigning: CertificateSigningController
     /// The node authorizer's index of what pods use (with `--authorization-mode` Node).
     let nodeGraph: NodeGraphIndex?
+    /// What service account tokens name (accounts, and the objects tokens are bound to).
+    let tokenObjects: TokenObjects
+    /// The bootstrap tokens' Secrets.
+    let bootstrapTokens: WatchedObjects
+    /// Service account tokens whose signature was checked.
+    let verifiedTokens: VerifiedTokenCache
     /// The host clients on this machine use (loopback when listening on every address).
     let localHost: String
     /// The host the `kubernetes` Endpoints advertise (a real interface address when
@@ -89,21 +95,29 @@ public struct APIServerBootstrap: Sendable {
         return loops
     }
 
-    /// Keeps the RBAC policy cache current, and runs ``controllers`` while this server holds
-    /// the controller lease (one server of a cluster at a time; at once on a single server),
-    /// until cancelled.
+    /// Keeps the server's watched caches current (the RBAC policy, quotas, custom resources,
+    /// admission policies, the node authorizer's index, what credentials name) until
+    /// cancelled. Every server runs this, whether or not it runs the control loops.
+    public func runCaches() async {
+        let caches: [@Sendable () async -> Void] = [
+            { [policyCache] in await policyCache.run() }, { [quotas] in await quotas.run() },
+            { [customResources] in await customResources.run() }, { [admissionPolicies] in await admissionPolicies.run() },
+            { [tokenObjects] in await tokenObjects.run() }, { [bootstrapTokens] in await bootstrapTokens.run() },
+        ] + (nodeGraph.map { graph in [{ await graph.run() }] } ?? [])
+        await withTaskGroup(of: Void.self) { group in
+            for cache in caches { group.addTask { await cache() } }
+        }
+    }
+
+    /// Keeps the caches current (``runCaches()``), and runs ``controllers`` while this server
+    /// holds the controller lease (one server of a cluster at a time; at once on a single
+    /// server), until cancelled.
     public func runControllers(identity: String) async {
-        let cache = policyCache, controllers = controllers
+        let controllers = controllers
         let elector = LeaderElector(store: objects, client: LoopbackClient(target: loopback, catalog: catalog, loop: "leader-election"),
                                     identity: identity, logger: logger)
-        let admissionPolicies = self.admissionPolicies, customResources = self.customResources, quotas = self.quotas
-        let nodeGraph = self.nodeGraph
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await cache.run() }
-            group.addTask { await quotas.run() }
-            group.addTask { await customResources.run() }
-            group.addTask { await admissionPolicies.run() }
-            if let nodeGraph { group.addTask { await nodeGraph.run() } }
+            group.addTask { await self.runCaches() }
             group.addTask { await elector.run(controllers) }
         }
     }
@@ -128,9 +142,18 @@ public struct APIServerBootstrap: Sendable {
                                                    logger: logger)
         namespaces = NamespaceController(store: objects, client: client("namespace-controller"), catalog: catalog, logger: logger)
         garbageCollector = GarbageCollector(store: objects, client: client("garbage-collector"), catalog: catalog, logger: logger)
+        let tokenObjects = TokenObjects(store: objects, logger: logger)
+        try await tokenObjects.load()
+        self.tokenObjects = tokenObjects
+        let verifiedTokens = VerifiedTokenCache()
+        self.verifiedTokens = verifiedTokens
         let tokens = ServiceAccountTokenAuthenticator(
-            tokens: try ServiceAccountTokens(keyPEM: try String(contentsOfFile: pki.serviceAccountKeyPath, encoding: .utf8)), store: objects)
-        var authenticators: [any Authenticator] = [ClientCertificateAuthenticator(), tokens, BootstrapTokenAuthenticator(store: objects)]
+            tokens: try ServiceAccountTokens(keyPEM: try String(contentsOfFile: pki.serviceAccountKeyPath, encoding: .utf8)),
+            objects: tokenObjects, cache: verifiedTokens)
+        let bootstrapTokens = WatchedObjects(prefix: BootstrapTokenAuthenticator.secretPrefix, store: objects, logger: logger)
+        try await bootstrapTokens.load()
+        self.bootstrapTokens = bootstrapTokens
+        var authenticators: [any Authenticator] = [ClientCertificateAuthenticator(), tokens, BootstrapTokenAuthenticator(secrets: bootstrapTokens)]
         if let file = configuration.tokenAuthFile { authenticators.append(try TokenFileAuthenticator(path: file)) }
         let authenticator = AuthenticatorChain(authenticators)
         clusterRoleAggregator = ClusterRoleAggregator(store: objects, client: client("clusterrole-aggregator"), logger: logger)

@@ -14,23 +14,36 @@ struct EngineErrorTests {
             return store
         }
         let store = try #require(faulty.withLock { $0 })
-        #expect(await api.request(.POST, "/api/v1/namespaces/default/serviceaccounts",
-                                  .resource("v1", "ServiceAccount", name: "robot", namespace: "default")).status == 201)
-        let issued = await api.request(.POST, "/api/v1/namespaces/default/serviceaccounts/robot/token",
-                                       .resource("authentication.k8s.io/v1", "TokenRequest", ["spec": ["expirationSeconds": 3600]]))
-        let token = try #require(issued.body[path: ["status", "token"]]?.stringValue, "\(issued.body)")
+        func issueToken(_ account: String) async throws -> String {
+            #expect(await api.request(.POST, "/api/v1/namespaces/default/serviceaccounts",
+                                      .resource("v1", "ServiceAccount", name: account, namespace: "default")).status == 201)
+            let issued = await api.request(.POST, "/api/v1/namespaces/default/serviceaccounts/\(account)/token",
+                                           .resource("authentication.k8s.io/v1", "TokenRequest", ["spec": ["expirationSeconds": 3600]]))
+            return try #require(issued.body[path: ["status", "token"]]?.stringValue, "\(issued.body)")
+        }
+        let token = try await issueToken("robot")
         #expect(await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: token).status == 403,
                 "a valid token of a user without bindings")
+        // A token of an account deleted since: refused once the server has seen the deletion.
+        let gone = try await issueToken("gone")
+        #expect(await api.request(.DELETE, "/api/v1/namespaces/default/serviceaccounts/gone").status == 200)
+        #expect(await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: gone).status == 401)
 
-        store.failReads { $0.hasPrefix(RegistryKey.resourcePrefix(group: "", resource: "serviceaccounts")) }
-        let unavailable = await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: token)
+        store.failReads { _ in true }
+        // A known account's token is checked from memory: no read, no failure.
+        #expect(await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: token).status == 403,
+                "a token whose account the server follows needs no read")
+        // An account the server does not know of: it cannot tell whether it missed its
+        // creation, so it says it cannot check now rather than that the credential is bad.
+        let unavailable = await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: gone)
         #expect(unavailable.status == 503, "the credential could not be checked: \(unavailable.body)")
         #expect(unavailable.body["kind"]?.stringValue == "Status")
         let review = await api.request(.POST, "/apis/authentication.k8s.io/v1/tokenreviews",
-                                       .resource("authentication.k8s.io/v1", "TokenReview", ["spec": ["token": .string(token)]]))
+                                       .resource("authentication.k8s.io/v1", "TokenReview", ["spec": ["token": .string(gone)]]))
         #expect(review.status == 503, "a TokenReview does not answer authenticated: false for a storage failure")
 
         store.failReads { _ in false }
+        #expect(await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: gone).status == 401)
         #expect(await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: token).status == 403)
         #expect(await api.request(.GET, "/api/v1/namespaces/default/configmaps", token: "not-a-token").status == 401)
     }

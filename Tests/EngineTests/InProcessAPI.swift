@@ -14,7 +14,7 @@ final class InProcessAPI: Sendable {
     let store: MemoryObjectStore
     let bootstrap: APIServerBootstrap
     let directory: TemporaryDirectory
-    private let loops: Task<Void, Never>?
+    private let loops: Task<Void, Never>
 
     /// A server with an admin (`system:masters`) and a viewer (no bindings) token; with
     /// `controllers`, the control loops run too (garbage collector, namespace lifecycle...);
@@ -37,11 +37,13 @@ final class InProcessAPI: Sendable {
         self.store = store
         let bootstrap = try await APIServerBootstrap(configuration: configuration, store: wrap(store), logger: logger)
         self.bootstrap = bootstrap
-        loops = controllers ? Task { await bootstrap.runControllers(identity: "engine-tests") } : nil
+        // The watched caches (RBAC policy, what tokens name...) always follow the store, as
+        // on a real server; the control loops only when asked for.
+        loops = controllers ? Task { await bootstrap.runControllers(identity: "engine-tests") } : Task { await bootstrap.runCaches() }
     }
 
     deinit {
-        loops?.cancel()
+        loops.cancel()
         directory.remove()
     }
 

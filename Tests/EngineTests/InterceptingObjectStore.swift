@@ -16,7 +16,8 @@ final class InterceptingObjectStore: ObjectStore {
         hooks = Mutex((read, update))
     }
 
-    /// From now on, reads of keys `which` picks fail as a store without a leader does.
+    /// From now on, reads of keys `which` picks fail as a store without a leader does (a
+    /// question for the current revision is a read of the key "").
     func failReads(_ which: @escaping @Sendable (String) -> Bool) {
         hooks.withLock {
             $0.read = { key in if which(key) { throw ObjectStoreError.unavailable("injected: no leader") } }
@@ -61,6 +62,9 @@ final class InterceptingObjectStore: ObjectStore {
     func watch(prefix: String, after revision: Int64) async throws -> StoreWatch { try await base.watch(prefix: prefix, after: revision) }
     func requestProgress(_ watchID: Int) -> Bool { base.requestProgress(watchID) }
     func cancelWatch(_ watchID: Int) { base.cancelWatch(watchID) }
-    func currentRevision() async throws -> Int64 { try await base.currentRevision() }
+    func currentRevision() async throws -> Int64 {
+        try hooks.withLock { $0.read }("")
+        return try await base.currentRevision()
+    }
     func compactRevision() async throws -> Int64 { try await base.compactRevision() }
 }

@@ -12,20 +12,31 @@ public struct BootstrapTokenAuthenticator: Authenticator {
     static let secretType = "bootstrap.kubernetes.io/token"
     static let group = "system:bootstrappers"
 
-    let store: any ObjectStore
+    /// Where the bootstrap tokens' Secrets are stored.
+    static let secretPrefix = RegistryKey(group: "", resource: "secrets", namespace: "kube-system", name: "bootstrap-token-").path
 
-    public init(store: any ObjectStore) { self.store = store }
+    /// The Secrets under ``secretPrefix``, followed in memory.
+    let secrets: WatchedObjects
+
+    public init(secrets: WatchedObjects) { self.secrets = secrets }
 
     public func authenticate(_ request: HTTPRequest) async -> AuthenticationResult {
         guard let token = request.bearerToken, let (id, secret) = Self.parse(token) else { return .noCredential }
-        let key = RegistryKey(group: "", resource: "secrets", namespace: "kube-system", name: "bootstrap-token-" + id).path
-        let stored: StoredObject?
+        let key = Self.secretPrefix + id
+        let first = Self.check(secrets.snapshot.objects[key], id: id, secret: secret)
+        if case .authenticated = first { return first }
+        // A refusal is decided once every change committed before the request is in.
         do {
-            stored = try await store.get(key)
+            guard try await secrets.caughtUp() else { return .unavailable("the watch of the bootstrap tokens' Secrets is behind the store") }
         } catch {
             return .unavailable("the bootstrap token's Secret could not be read: \(error)")
         }
-        guard let object = stored?.object, object["type"]?.stringValue == Self.secretType,
+        return Self.check(secrets.snapshot.objects[key], id: id, secret: secret)
+    }
+
+    /// What the Secret (if any) says of the token `id.secret`.
+    static func check(_ object: JSON?, id: String, secret: String) -> AuthenticationResult {
+        guard let object, object["type"]?.stringValue == Self.secretType,
               object[path: ["metadata", "deletionTimestamp"]] == nil else { return .rejected("invalid bootstrap token") }
         func field(_ name: String) -> String? {
             guard let encoded = object[path: ["data", name]]?.stringValue, let data = Data(base64Encoded: encoded) else { return nil }

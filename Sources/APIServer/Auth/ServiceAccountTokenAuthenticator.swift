@@ -4,9 +4,20 @@ import Foundation
 /// service account (and the object the token is bound to) still exists with the uid the
 /// token names. The user is `system:serviceaccount:NAMESPACE:NAME` in the groups
 /// `system:serviceaccounts` and `system:serviceaccounts:NAMESPACE`.
+///
+/// Nothing here reads the store per request: a token's signature is checked once and
+/// remembered (``VerifiedTokenCache``), and whether its account and bound object exist comes
+/// from watched indexes (``TokenObjects``).
 public struct ServiceAccountTokenAuthenticator: Authenticator {
     let tokens: ServiceAccountTokens
-    let store: any ObjectStore
+    let objects: TokenObjects
+    let cache: VerifiedTokenCache
+
+    public init(tokens: ServiceAccountTokens, objects: TokenObjects, cache: VerifiedTokenCache = VerifiedTokenCache()) {
+        self.tokens = tokens
+        self.objects = objects
+        self.cache = cache
+    }
 
     public func authenticate(_ request: HTTPRequest) async -> AuthenticationResult {
         guard let token = request.bearerToken else { return .noCredential }
@@ -25,20 +36,22 @@ public struct ServiceAccountTokenAuthenticator: Authenticator {
     /// account token of this cluster. Throws when the store cannot say whether the service
     /// account (or the bound object) still exists.
     func review(_ token: String, audiences: [String]) async throws -> Result<UserInfo, ServiceAccountTokens.TokenError>? {
-        guard let verified = tokens.verify(token, audiences: audiences) else { return nil }
+        let tokens = self.tokens
+        guard let decoded = cache.claims(of: token, decode: { tokens.decode($0) }) else { return nil }
         let claims: ServiceAccountTokens.Claims
-        switch verified {
+        switch decoded.flatMap({ $0.valid(for: audiences, now: Date()) }) {
         case .failure(let error): return .failure(error)
         case .success(let c): claims = c
         }
         let account = RegistryKey(group: "", resource: "serviceaccounts", namespace: claims.namespace, name: claims.name).path
-        guard let stored = try await store.get(account), stored.object[path: ["metadata", "uid"]]?.stringValue == claims.uid else {
+        guard try await objects.serviceAccounts.contains(account, uid: claims.uid) else {
             return .failure(.invalid("service account \(claims.namespace)/\(claims.name) has been deleted"))
         }
         if let bound = claims.boundObject {
-            let resource = bound.kind == "Pod" ? "pods" : bound.kind == "Secret" ? "secrets" : "nodes"
-            let key = RegistryKey(group: "", resource: resource, namespace: bound.kind == "Node" ? nil : claims.namespace, name: bound.name).path
-            guard let object = try await store.get(key), object.object[path: ["metadata", "uid"]]?.stringValue == bound.uid else {
+            guard let index = objects.bound(bound.kind) else { return .failure(.invalid("malformed claims")) }
+            let key = RegistryKey(group: "", resource: bound.kind.lowercased() + "s", namespace: bound.kind == "Node" ? nil : claims.namespace,
+                                  name: bound.name).path
+            guard try await index.contains(key, uid: bound.uid) else {
                 return .failure(.invalid("the \(bound.kind.lowercased()) the token is bound to has been deleted"))
             }
         }

@@ -25,9 +25,20 @@ public struct ServiceAccountTokens: Sendable {
         public var uid: String
         public var audiences: [String]
         public var expires: Date
+        /// The token's `nbf`, if it has one.
+        public var notBefore: Date?
         public var tokenID: String
         /// The object the token is bound to: kind, name, uid.
         public var boundObject: (kind: String, name: String, uid: String)?
+
+        /// These claims, if they are valid at `now` for one of `audiences` (a minute of clock
+        /// skew allowed before `nbf`).
+        func valid(for wanted: [String], now: Date) -> Result<Claims, TokenError> {
+            guard now < expires else { return .failure(.invalid("token has expired")) }
+            if let notBefore, now.addingTimeInterval(60) < notBefore { return .failure(.invalid("token is not valid yet")) }
+            guard !Set(audiences).isDisjoint(with: wanted) else { return .failure(.invalid("token audiences \(audiences) are not accepted")) }
+            return .success(self)
+        }
     }
 
     /// A signed token for the service account, valid for `seconds` from now.
@@ -54,6 +65,14 @@ public struct ServiceAccountTokens: Sendable {
     /// The claims of a token this server signed that is valid now for one of `audiences`;
     /// `nil` for a token that is not one of these; a failure for one that is but is invalid.
     public func verify(_ token: String, audiences: [String], now: Date = Date()) -> Result<Claims, TokenError>? {
+        guard let decoded = decode(token) else { return nil }
+        return decoded.flatMap { $0.valid(for: audiences, now: now) }
+    }
+
+    /// The claims of a token this server signed, whatever its time and audiences (the
+    /// signature checked, the claims read): what ``VerifiedTokenCache`` keeps. `nil` for a
+    /// token that is not one of these.
+    public func decode(_ token: String) -> Result<Claims, TokenError>? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerBytes = Self.decodeBase64URL(parts[0]),
               let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any],
@@ -66,27 +85,24 @@ public struct ServiceAccountTokens: Sendable {
         guard let bodyBytes = Self.decodeBase64URL(parts[1]),
               let claims = try? JSONSerialization.jsonObject(with: bodyBytes) as? [String: Any],
               claims["iss"] as? String == Self.issuer,
-              let exp = (claims["exp"] as? NSNumber)?.doubleValue,
+              let exp = (claims["exp"] as? NSNumber)?.doubleValue, exp.isFinite,
               let kubernetes = claims["kubernetes.io"] as? [String: Any],
               let namespace = kubernetes["namespace"] as? String,
               let account = kubernetes["serviceaccount"] as? [String: Any],
               let name = account["name"] as? String, let uid = account["uid"] as? String else {
             return .failure(.invalid("malformed claims"))
         }
-        guard now.timeIntervalSince1970 < exp else { return .failure(.invalid("token has expired")) }
-        if let nbf = (claims["nbf"] as? NSNumber)?.doubleValue, now.timeIntervalSince1970 + 60 < nbf {
-            return .failure(.invalid("token is not valid yet"))
-        }
         let tokenAudiences = (claims["aud"] as? [String]) ?? ((claims["aud"] as? String).map { [$0] } ?? [])
-        guard !Set(tokenAudiences).isDisjoint(with: audiences) else { return .failure(.invalid("token audiences \(tokenAudiences) are not accepted")) }
         var bound: (String, String, String)?
         for kind in ["pod", "secret", "node"] {
             if let object = kubernetes[kind] as? [String: Any], let n = object["name"] as? String, let u = object["uid"] as? String {
                 bound = (kind == "pod" ? "Pod" : kind == "secret" ? "Secret" : "Node", n, u)
             }
         }
+        let notBefore = ((claims["nbf"] as? NSNumber)?.doubleValue).flatMap { $0.isFinite ? Date(timeIntervalSince1970: $0) : nil }
         return .success(Claims(namespace: namespace, name: name, uid: uid, audiences: tokenAudiences,
-                               expires: Date(timeIntervalSince1970: exp), tokenID: claims["jti"] as? String ?? "", boundObject: bound))
+                               expires: Date(timeIntervalSince1970: exp), notBefore: notBefore,
+                               tokenID: claims["jti"] as? String ?? "", boundObject: bound))
     }
 
     public enum TokenError: Error, Sendable {

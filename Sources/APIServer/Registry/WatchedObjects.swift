@@ -32,6 +32,9 @@ public final class WatchedObjects: Sendable {
     /// Waits (up to `limit`) until every change the store had committed when called is in.
     public func catchUp(limit: Duration = .seconds(2)) async { await follower.catchUp(limit: limit) }
 
+    /// The same, saying whether it happened in time; throws when the store does not answer.
+    public func caughtUp(limit: Duration = .seconds(2)) async throws -> Bool { try await follower.caughtUp(limit: limit) }
+
     /// The objects themselves, with a generation counting changes (so that derived indexes
     /// know when to rebuild); `onChange` is called with all of them after every change.
     private final class Held: WatchedPrefixState {

@@ -85,11 +85,19 @@ public final class WatchedPrefix: Sendable {
 
     /// Waits (up to `limit`) until every change the store had committed when called is in.
     public func catchUp(limit: Duration = .seconds(2)) async {
-        guard let target = try? await store.currentRevision() else { return }
+        _ = try? await caughtUp(limit: limit)
+    }
+
+    /// Waits (up to `limit`) until every change the store had committed when called is in;
+    /// `false` if that did not happen in time. Throws when the store cannot say what it has
+    /// committed.
+    public func caughtUp(limit: Duration = .seconds(2)) async throws -> Bool {
+        let target = try await store.currentRevision()
         let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
+        while true {
             let (revision, watchID) = progress.withLock { ($0.revision, $0.watchID) }
-            if revision >= target { return }
+            if revision >= target { return true }
+            guard ContinuousClock.now < deadline else { return false }
             if let watchID { store.requestProgress(watchID) }
             try? await Task.sleep(for: .milliseconds(5))
         }

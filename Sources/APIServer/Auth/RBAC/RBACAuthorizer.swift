@@ -13,11 +13,11 @@ public struct RBACAuthorizer: Authorizer {
         if attributes.user.groups.contains(Self.superuserGroup) {
             return AuthorizationDecision(allowed: true, reason: "")
         }
-        if let reason = cache.policy.allowingReason(attributes) { return AuthorizationDecision(allowed: true, reason: reason) }
+        if let reason = cache.allowingReason(attributes) { return AuthorizationDecision(allowed: true, reason: reason) }
         // A refusal is decided on a policy that holds every change made before the request
         // (a binding created a moment ago counts).
         await cache.catchUp()
-        if let reason = cache.policy.allowingReason(attributes) { return AuthorizationDecision(allowed: true, reason: reason) }
+        if let reason = cache.allowingReason(attributes) { return AuthorizationDecision(allowed: true, reason: reason) }
         return AuthorizationDecision(allowed: false, reason: "")
     }
 

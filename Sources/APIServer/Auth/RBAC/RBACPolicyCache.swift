@@ -3,30 +3,63 @@ import Synchronization
 
 /// The cluster's roles and bindings, kept in memory from a watch of the four RBAC resources
 /// (every server keeps its own, whether or not it runs the control loops), indexed as an
-/// ``RBACPolicy`` rebuilt when they change.
+/// ``RBACPolicy`` rebuilt when they change. The requests the policy allowed are remembered
+/// until it changes: clients repeat the same few requests, and finding the bindings that
+/// apply to a user reads every cluster-wide binding.
 public final class RBACPolicyCache: Sendable {
     static let prefix = RegistryKey.root + "rbac.authorization.k8s.io/"
+    /// The most allowed requests remembered for one policy; past it they are forgotten.
+    static let decisionCapacity = 10_000
+
+    private struct Index {
+        var generation = -1
+        var policy = RBACPolicy()
+        /// Allowed requests and the reason, for this generation of the policy.
+        var allowed: [AuthorizationAttributes: String] = [:]
+    }
+
     let objects: WatchedObjects
-    private let index = Mutex<(generation: Int, policy: RBACPolicy)>((-1, RBACPolicy()))
+    private let index = Mutex(Index())
 
     public init(store: any ObjectStore, logger: Logger) {
         objects = WatchedObjects(prefix: Self.prefix, store: store, logger: logger)
     }
 
     /// The policy as last seen.
-    public var policy: RBACPolicy {
-        let (current, generation) = objects.snapshot
+    public var policy: RBACPolicy { current().policy }
+
+    /// How many allowed requests are remembered.
+    var rememberedDecisions: Int { index.withLock { $0.allowed.count } }
+
+    /// The policy as last seen, with its generation (rebuilt if the objects changed).
+    private func current() -> (policy: RBACPolicy, generation: Int) {
+        let (objects, generation) = self.objects.snapshot
         return index.withLock { index in
             if index.generation != generation {
                 var policy = RBACPolicy()
-                for (key, object) in current {
+                for (key, object) in objects {
                     guard let (resource, namespace, name) = Self.parse(key) else { continue }
                     policy.apply(resource: resource, namespace: namespace, name: name, object: object)
                 }
-                index = (generation, policy)
+                index = Index(generation: generation, policy: policy)
             }
-            return index.policy
+            return (index.policy, index.generation)
         }
+    }
+
+    /// Why the policy as last seen allows a request (``RBACPolicy/allowingReason(_:)``),
+    /// remembered while the policy stays the same; `nil` when it does not allow it (not
+    /// remembered: a refusal is decided after catching up).
+    func allowingReason(_ attributes: AuthorizationAttributes) -> String? {
+        let (policy, generation) = current()
+        if let known = index.withLock({ $0.generation == generation ? $0.allowed[attributes] : nil }) { return known }
+        guard let reason = policy.allowingReason(attributes) else { return nil }
+        index.withLock { index in
+            guard index.generation == generation else { return }
+            if index.allowed.count >= Self.decisionCapacity { index.allowed.removeAll(keepingCapacity: true) }
+            index.allowed[attributes] = reason
+        }
+        return reason
     }
 
     public func load() async throws { try await objects.load() }
