@@ -22,6 +22,8 @@ public final class KubernetesAPI: HTTPResponder {
     let metrics: APIMetrics
     /// The audit log, when the server keeps one.
     let audit: AuditLog?
+    /// gzip for large whole answers.
+    let compression = ResponseCompression()
     let impersonation: Impersonation
     /// Custom resources, caught up with when a request names a resource not (yet) served.
     let customResources: CustomResourceRegistry?
@@ -130,6 +132,7 @@ public final class KubernetesAPI: HTTPResponder {
         audit?.record(request: request, user: user, verb: verb, info: requestInfo, response: response, received: received,
                       protobuf: protobuf)
         if format.encoding == .protobuf { response = protobufResponse(response) }
+        compression.apply(to: &response, for: request)
         if case .stream(let produce) = response.body {
             // Count watches while they run; log when they end.
             let metrics = self.metrics, logger = self.logger, who = user?.name ?? "anonymous"

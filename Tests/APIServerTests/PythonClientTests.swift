@@ -50,6 +50,19 @@ import Testing
         }
     }
 
+    /// gzip of large answers for clients that accept it (raw HTTPS), not of small ones or
+    /// watches; kubectl reads a compressed list.
+    @Test(.timeLimit(.minutes(3))) func largeAnswersAreCompressedForClientsThatAcceptGzip() async throws {
+        try await offPool {
+            let server = try SkiffServer()
+            defer { server.destroy() }
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("python/response_compression.py").path
+            let result = try run(try which("python3"), [script, server.url, server.dataDir, try which("kubectl")], timeout: 150)
+            #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)\n\(server.logTail())")
+            #expect(result.stdout.hasSuffix("OK\n"), "\(result.stdout)")
+        }
+    }
+
     /// pods/binding, the bindings resource and pods/eviction with PodDisruptionBudgets, with
     /// the Python client (what kube-scheduler and `kubectl drain` use).
     @Test(.timeLimit(.minutes(5))) func bindingAndEvictionHonourBudgets() async throws {
