@@ -62,8 +62,10 @@ extension ResourceEngine {
         let contentType = protobuf == nil ? "application/json" : KubernetesProtobuf.watchMediaType
         let headers: [(String, String)] = [("Content-Type", contentType), ("Cache-Control", "no-cache, private")]
         let format = request.format
+        let shared = watchEvents
         return HTTPResponse(status: .ok, headers: .init(headers), body: .stream { writer in
-            let encoder = WatchEventEncoder(table: table, resource: resource, strategy: strategy, format: format, protobuf: protobuf)
+            let encoder = WatchEventEncoder(table: table, resource: resource, strategy: strategy, format: format, protobuf: protobuf,
+                                            shared: shared)
             let storeWatch: StoreWatch
             do {
                 storeWatch = try await store.watch(prefix: prefix, after: startRevision)
@@ -84,8 +86,8 @@ extension ResourceEngine {
                         case .events(let events):
                             var out: [UInt8] = []
                             for event in events {
-                                guard let (type, object) = try Self.watchEvent(event, labels, fields, strategy: strategy) else { continue }
-                                out.append(contentsOf: encoder.line(type, object))
+                                guard let (type, entry) = try Self.watchChange(event, labels, fields, strategy: strategy) else { continue }
+                                out.append(contentsOf: try encoder.line(type, entry))
                             }
                             if !out.isEmpty { try await writer.write(out) }
                         case .progress(let revision):
@@ -108,19 +110,26 @@ extension ResourceEngine {
         })
     }
 
-    /// The watch event a change makes for a client with these selectors, if any.
-    static func watchEvent(_ event: StoreEvent, _ labels: LabelSelector, _ fields: FieldSelector,
-                           strategy: any ResourceStrategy) throws -> (String, JSON)? {
+    /// The watch event a change makes for a client with these selectors, if any: its type,
+    /// and the object it carries as stored (with the change's revision). Without selectors
+    /// nothing is parsed.
+    static func watchChange(_ event: StoreEvent, _ labels: LabelSelector, _ fields: FieldSelector,
+                            strategy: any ResourceStrategy) throws -> (String, StoredEntry)? {
+        let filtering = !labels.isEverything || !fields.isEverything
         switch event.kind {
         case .delete:
             guard let previous = event.previous else { return nil }
-            let old = try StoredCodec.decode(previous, revision: event.revision).object
-            return matches(old, labels, fields, strategy: strategy) ? ("DELETED", old) : nil
+            // A deletion shows the last state, at the deletion's revision.
+            let shown = StoredEntry(key: event.key, modRevision: event.revision, value: previous.value)
+            if filtering, !matches(try shown.decoded(), labels, fields, strategy: strategy) { return nil }
+            return ("DELETED", shown)
         case .put:
-            let new = try StoredCodec.decode(event.entry).object
-            let newMatches = matches(new, labels, fields, strategy: strategy)
-            guard !event.isCreate, let previous = event.previous else { return newMatches ? ("ADDED", new) : nil }
-            let oldMatches = matches(try StoredCodec.decode(previous).object, labels, fields, strategy: strategy)
+            let new = event.entry
+            let existed = !event.isCreate && event.previous != nil
+            guard filtering else { return (existed ? "MODIFIED" : "ADDED", new) }
+            let newMatches = matches(try new.decoded(), labels, fields, strategy: strategy)
+            guard existed, let previous = event.previous else { return newMatches ? ("ADDED", new) : nil }
+            let oldMatches = matches(try previous.decoded(), labels, fields, strategy: strategy)
             switch (oldMatches, newMatches) {
             case (true, true): return ("MODIFIED", new)
             case (false, true): return ("ADDED", new)
@@ -140,6 +149,26 @@ struct WatchEventEncoder: Sendable {
     var format: ResponseFormat = .json
     /// Set when events are written in protobuf.
     var protobuf: KubernetesProtobuf? = nil
+    /// Lines other watchers of the same change have encoded.
+    var shared: WatchEventCache? = nil
+
+    /// The line for a change: the stored bytes spliced into the event's JSON when they are
+    /// what the client sees (JSON, the whole object, a resource served as stored); otherwise
+    /// parsed and encoded once for every watcher that writes it in the same form.
+    func line(_ type: String, _ entry: StoredEntry) throws -> [UInt8] {
+        if table == nil, format.target == .object, protobuf == nil, resource.storedAsServed, let object = entry.bytesWithResourceVersion() {
+            var out = Array(#"{"type":"#.utf8)
+            JSON.string(type).write(into: &out)
+            out.append(contentsOf: #","object":"#.utf8)
+            out.append(contentsOf: object)
+            out.append(contentsOf: "}\n".utf8)
+            return out
+        }
+        let make = { self.line(type, try entry.decoded()) }
+        guard let shared else { return try make() }
+        let form = "\(resource.groupVersion)/\(resource.plural) \(format.encoding) \(format.target) \(format.targetVersion) \(table != nil)"
+        return try shared.line(WatchEventCache.Key(revision: entry.modRevision, storeKey: entry.key, type: type, form: form), make: make)
+    }
 
     func line(_ type: String, _ object: JSON, raw: Bool = false) -> [UInt8] {
         var payload = object

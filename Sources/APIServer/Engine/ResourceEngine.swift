@@ -16,6 +16,8 @@ public struct ResourceEngine: Sendable {
     let logger: Logger
     /// How often a watch sends a bookmark when asked for them.
     var bookmarkInterval: Duration = .seconds(30)
+    /// Watch events already encoded, for the other watchers of the same change.
+    let watchEvents = WatchEventCache()
 
     public init(store: any ObjectStore, catalog: ResourceCatalog, kinds: KindRegistry, definitions: SchemaDefinitions,
                 admission: AdmissionChain = AdmissionChain([]), logger: Logger) {
