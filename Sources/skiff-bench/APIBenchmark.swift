@@ -1,20 +1,35 @@
 import ArgumentParser
 import Foundation
 
-/// `skiff-bench api`: the Kubernetes API server under HTTP/2 load from h2load (Debian's
-/// nghttp2-client): GET of one ConfigMap, CREATE of ConfigMaps, LIST of 10,000 ConfigMaps,
-/// a watch replaying them (read by curl), the GET, LIST and watch once in JSON and once in
-/// Kubernetes protobuf (`Accept: application/vnd.kubernetes.protobuf`, as Go clients ask),
-/// and the server's resident memory idle and after 10,000 objects.
+/// `skiff-bench api`: the Kubernetes API as real clients use it, against Skiff and, when
+/// given, a peer API server measured in the same run (`--peer-kubeconfig`: a kube-apiserver
+/// with etcd, say). Requests authenticate with a bound service account token whose account
+/// holds a namespaced Role (the default), or with a static admin token. Figures: CREATE and
+/// GET rates (h2load, HTTP/2), LIST of every object (JSON, gzip, paged), PATCH round trips
+/// while watchers follow the namespace and their events' delay, a watch-heavy churn with
+/// Python's client, and resident memory idle and loaded. Each ratio says how Skiff does
+/// against the peer, oriented so that above 1 is better.
 struct APIBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "api",
-        abstract: "Kubernetes API request rates and p99 latencies over HTTP/2 (h2load), and server memory.")
+        abstract: "The Kubernetes API under real clients' load (service account token + RBAC by default), beside a peer API server.")
 
     @Option(help: "The skiff binary (default: beside this one).")
     var skiff: String?
 
-    @Option(help: "ConfigMaps to create (the LIST reads them all).")
+    @Option(help: "A kubeconfig with admin rights on a peer API server to measure in the same run.")
+    var peerKubeconfig: String?
+
+    @Option(help: "Comma-separated process ids whose resident memory is the peer's (kube-apiserver,etcd).")
+    var peerPids: String?
+
+    @Option(help: "How load requests authenticate: serviceaccount (a bound token, namespaced Role) or static (an admin token).")
+    var auth: AuthMode = .serviceaccount
+
+    @Option(help: "With --auth static: the peer's admin bearer token.")
+    var peerToken: String?
+
+    @Option(help: "ConfigMaps to create (the LISTs read them all).")
     var objects = 10_000
 
     @Option(help: "GET requests to send.")
@@ -26,117 +41,117 @@ struct APIBenchmark: ParsableCommand {
     @Option(help: "Concurrent streams per client.")
     var streams = 10
 
+    @Option(help: "Watchers of the namespace while ConfigMaps are patched.")
+    var watchers = 100
+
+    @Option(help: "Patches per second while they watch.")
+    var updateRate = 200
+
+    @Option(help: "Seconds of patching.")
+    var updateSeconds = 10
+
+    @Option(help: "Page size of the paged LIST.")
+    var pageSize = 500
+
+    @Option(help: "Seconds of the churn with Python's client (0: none).")
+    var churnSeconds = 30
+
+    enum AuthMode: String, ExpressibleByArgument { case serviceaccount, `static` }
+
     func run() throws {
         let binary = skiff ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("skiff").path
-        let h2load = try which("h2load")
         let work = NSTemporaryDirectory() + "skiff-bench-api-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let token = UUID().uuidString
-        try "\(token),bench,1,system:masters\n".write(toFile: work + "/tokens.csv", atomically: true, encoding: .utf8)
+        let adminToken = UUID().uuidString
+        try "\(adminToken),bench-admin,1,system:masters\n".write(toFile: work + "/tokens.csv", atomically: true, encoding: .utf8)
         let port = ServerProcess.freePort()
         let server = try ServerProcess(name: "skiff-server", executable: binary,
                                        arguments: ["server", "--data-dir", work + "/data", "--listen", "127.0.0.1:\(port)",
                                                    "--token-auth-file", work + "/tokens.csv", "--log-level", "warning"],
                                        port: port, dataDir: work + "/data")
         defer { server.stop() }
-        Thread.sleep(forTimeInterval: 2)
-        let idle = server.residentMiB
-        let base = "https://127.0.0.1:\(port)/api/v1/namespaces/default/configmaps"
-        let headers = ["-H", "authorization: Bearer \(token)", "-H", "content-type: application/json", "-H", "accept: application/json"]
+        let kubeconfig = work + "/data/admin.kubeconfig"
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: kubeconfig), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        var targets = [try APITarget(name: "skiff", kubeconfig: kubeconfig, work: work, staticToken: adminToken,
+                                     memory: { server.residentMiB })]
+        if let peerKubeconfig {
+            let pids = (peerPids ?? "").split(separator: ",").compactMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
+            targets.append(try APITarget(name: "peer", kubeconfig: peerKubeconfig, work: work, staticToken: peerToken,
+                                         memory: pids.isEmpty ? nil : {
+                                             pids.reduce(0) { sum, pid in
+                                                 childProcesses(of: pid).reduce(sum + ServerProcess.residentMiB(of: pid)) { $0 + ServerProcess.residentMiB(of: $1) }
+                                             }
+                                         }))
+        }
+        print("Kubernetes API, \(auth == .serviceaccount ? "bound service account token, namespaced Role" : "static admin token"); "
+              + "h2load \(clients) connections x \(streams) streams; \(objects) ConfigMaps")
+        var results: [APIFigures] = []
+        for target in targets {
+            print("--- \(target.name): \(target.server)")
+            results.append(try measure(target, work: work))
+        }
+        print("")
+        APIFigures.printTable(results)
+    }
+
+    func measure(_ target: APITarget, work: String) throws -> APIFigures {
+        var f = APIFigures(name: target.name)
+        let namespace = "skiff-bench-" + String(UUID().uuidString.prefix(8)).lowercased()
+        let token = try target.prepare(namespace: namespace, auth: auth)
+        f.rssIdle = target.memory?() ?? .nan
+        let h2 = H2Load(work: work, token: token)
+        let base = target.server + "/api/v1/namespaces/\(namespace)/configmaps"
 
         try #"{"metadata":{"name":"bench-get"},"data":{"key":"value"}}"#.write(toFile: work + "/one.json", atomically: true, encoding: .utf8)
-        _ = try load(h2load, ["-n", "1", "-c", "1", "-d", work + "/one.json"] + headers + [base], work: work)
-        let body = #"{"metadata":{"generateName":"bench-"},"data":{"key":"a value of some thirty bytes.."}}"#
-        try body.write(toFile: work + "/create.json", atomically: true, encoding: .utf8)
-
-        print("Kubernetes API over HTTP/2 (h2load, \(clients) connections x \(streams) streams), TLS, token auth")
-        let create = try load(h2load, ["-n", String(objects), "-c", String(clients), "-m", String(streams), "-d", work + "/create.json"]
-                                + headers + [base], work: work)
-        print(create.line("CREATE configmap"))
-        let loaded = server.residentMiB
-        for (format, accept) in [("JSON", "application/json"), ("protobuf", "application/vnd.kubernetes.protobuf")] {
-            let negotiated = ["-H", "authorization: Bearer \(token)", "-H", "accept: \(accept)"]
-            let get = try load(h2load, ["-n", String(gets), "-c", String(clients), "-m", String(streams)] + negotiated
-                                + [base + "/bench-get"], work: work)
-            print(get.line("GET one configmap, \(format)"))
-            let list = try load(h2load, ["-n", "20", "-c", "1", "-m", "1"] + negotiated + [base], work: work)
-            print(list.line("LIST \(objects + 1), \(format)"))
-            let watch = try watchReplay(url: base + "?watch=true&timeoutSeconds=120", token: token, accept: accept, events: objects)
-            print(String(format: "%@: %d events in %.0f ms (%.0f events/s), %.1f MiB read",
-                         "WATCH \(objects) ADDED, \(format)".padding(toLength: 24, withPad: " ", startingAt: 0),
-                         watch.events, watch.seconds * 1000, Double(watch.events) / watch.seconds, Double(watch.bytes) / 1_048_576))
+        _ = try h2.run(["-n", "1", "-c", "1", "-d", work + "/one.json", "-H", "content-type: application/json", base])
+        try #"{"metadata":{"generateName":"bench-"},"data":{"key":"a value of some thirty bytes.."}}"#
+            .write(toFile: work + "/create.json", atomically: true, encoding: .utf8)
+        f.create = try h2.run(["-n", String(objects), "-c", String(clients), "-m", String(streams), "-d", work + "/create.json",
+                               "-H", "content-type: application/json", base])
+        print(f.create.line("CREATE"))
+        f.get = try h2.run(["-n", String(gets), "-c", String(clients), "-m", String(streams), base + "/bench-get"])
+        print(f.get.line("GET, JSON"))
+        f.getProtobuf = try h2.run(["-n", String(gets), "-c", String(clients), "-m", String(streams),
+                                    "-H", "accept: application/vnd.kubernetes.protobuf", base + "/bench-get"])
+        print(f.getProtobuf.line("GET, protobuf"))
+        f.list = try h2.run(["-n", "10", "-c", "1", "-m", "1", base])
+        print(f.list.line("LIST all, JSON"))
+        f.listGzip = try h2.run(["-n", "10", "-c", "1", "-m", "1", "-H", "accept-encoding: gzip", base])
+        f.listBytes = try target.downloadedBytes(base, token: token, gzip: false)
+        f.listGzipBytes = try target.downloadedBytes(base, token: token, gzip: true)
+        print(f.listGzip.line("LIST all, gzip") + String(format: "; %.2f MB on the wire (%.2f MB plain)",
+                                                          f.listGzipBytes / 1e6, f.listBytes / 1e6))
+        f.pagedMs = try target.pagedList(namespace: namespace, token: token, limit: pageSize)
+        print(String(format: "%@: %.1f ms for every page of %d", "LIST paged".padding(toLength: 18, withPad: " ", startingAt: 0),
+                     f.pagedMs, pageSize))
+        f.update = try UpdateUnderWatchers(watchers: watchers, rate: updateRate, seconds: updateSeconds)
+            .run(target, namespace: namespace, token: token, work: work)
+        print(String(format: "PATCH, %d watchers: round trip p50 %.2f ms, p99 %.2f ms; event p50 %.2f ms, p99 %.2f ms (%d of %d events), %d errors",
+                     watchers, f.update.patchP50, f.update.patchP99, f.update.eventP50, f.update.eventP99,
+                     f.update.events, f.update.expected, f.update.errors))
+        if churnSeconds > 0 {
+            f.churn = try target.churn(namespace: namespace + "-churn", token: token, seconds: churnSeconds, work: work)
+            print("churn, 8 writers, 20 Python informers, \(churnSeconds) s: \(f.churn)")
         }
-        print(String(format: "server RSS: %.1f MiB idle, %.1f MiB after %d objects (%.1f KiB per object)",
-                     idle, loaded, objects, (loaded - idle) * 1024 / Double(objects)))
+        f.rssLoaded = target.memory?() ?? .nan
+        print(String(format: "RSS: %.0f MiB idle, %.0f MiB with the objects", f.rssIdle, f.rssLoaded))
+        return f
     }
+}
 
-    struct LoadResult {
-        var requests: Int
-        var succeeded: Int
-        var perSecond: Double
-        var p50: Double
-        var p99: Double
+/// h2load against one server with one bearer token, its per-request log read for the
+/// latency percentiles.
+struct H2Load {
+    let work: String
+    let token: String
 
-        func line(_ name: String) -> String {
-            String(format: "%@: %.0f req/s, p50 %.2f ms, p99 %.2f ms (%d of %d succeeded)",
-                   name.padding(toLength: 24, withPad: " ", startingAt: 0), perSecond, p50, p99, succeeded, requests)
-        }
-    }
-
-    /// Opens a watch with curl and reads its stream until `events` events have arrived (JSON
-    /// lines, or length-prefixed protobuf frames): how fast the server writes a watch's
-    /// initial events in that encoding.
-    func watchReplay(url: String, token: String, accept: String, events: Int) throws
-        -> (events: Int, seconds: Double, bytes: Int) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try which("curl"))
-        process.arguments = ["-sk", "-N", "-H", "authorization: Bearer \(token)", "-H", "accept: \(accept)", url]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        let started = Date()
-        try process.run()
-        defer { if process.isRunning { process.terminate() }; process.waitUntilExit() }
-        let protobuf = accept.contains("protobuf")
-        var buffer: [UInt8] = []
-        var seen = 0, bytes = 0, offset = 0
-        while seen < events {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            bytes += chunk.count
-            buffer.append(contentsOf: chunk)
-            if protobuf {
-                while buffer.count - offset >= 4 {
-                    let length = buffer[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
-                    guard buffer.count - offset - 4 >= length else { break }
-                    offset += 4 + length
-                    seen += 1
-                }
-            } else {
-                while let newline = buffer[offset...].firstIndex(of: UInt8(ascii: "\n")) {
-                    offset = newline + 1
-                    seen += 1
-                }
-            }
-            if offset > 1 << 20 { buffer.removeFirst(offset); offset = 0 }
-        }
-        return (seen, Date().timeIntervalSince(started), bytes)
-    }
-
-    /// Runs h2load and reads its rate and, from its per-request log, the latency percentiles.
-    func load(_ h2load: String, _ arguments: [String], work: String) throws -> LoadResult {
+    func run(_ arguments: [String]) throws -> LoadResult {
         let log = work + "/h2load.log"
         try? FileManager.default.removeItem(atPath: log)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: h2load)
-        process.arguments = ["--log-file", log] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let headers = ["-H", "authorization: Bearer \(token)"] + (arguments.contains("accept: application/vnd.kubernetes.protobuf") ? [] : ["-H", "accept: application/json"])
+        let text = try runProgram(try which("h2load"), ["--log-file", log] + headers + arguments)
         func number(after marker: String, in line: String) -> Double? {
             guard let range = line.range(of: marker) else { return nil }
             return Double(line[..<range.lowerBound].split(separator: " ").last ?? "")
@@ -145,15 +160,24 @@ struct APIBenchmark: ParsableCommand {
         let rate = lines.compactMap { number(after: " req/s", in: $0) }.first ?? 0
         let requestsLine = lines.first { $0.hasPrefix("requests:") } ?? ""
         let total = Int(number(after: " total", in: requestsLine) ?? 0)
-        let succeeded = Int(number(after: " succeeded", in: requestsLine) ?? 0)
         // Log lines: start time (µs), status, elapsed (µs).
-        let logText = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        let samples = logText.split(separator: "\n").compactMap { line -> Double? in
-            let fields = line.split(separator: "\t")
-            return fields.count >= 3 ? Double(fields[2]).map { $0 / 1000 } : nil
-        }.sorted()
+        let entries = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map { $0.split(separator: "\t") }
+        let succeeded = entries.filter { $0.count >= 3 && $0[1].hasPrefix("2") }.count
+        let samples = entries.compactMap { $0.count >= 3 ? Double($0[2]).map { $0 / 1000 } : nil }.sorted()
         guard succeeded > 0 else { throw BenchmarkError("h2load failed: \(text)") }
-        return LoadResult(requests: total, succeeded: succeeded, perSecond: rate,
-                          p50: percentile(samples, 0.5), p99: percentile(samples, 0.99))
+        return LoadResult(requests: total, succeeded: succeeded, perSecond: rate, p50: percentile(samples, 0.5), p99: percentile(samples, 0.99))
+    }
+}
+
+struct LoadResult {
+    var requests = 0
+    var succeeded = 0
+    var perSecond = Double.nan
+    var p50 = Double.nan
+    var p99 = Double.nan
+
+    func line(_ name: String) -> String {
+        String(format: "%@: %.0f req/s, p50 %.2f ms, p99 %.2f ms (%d of %d succeeded)",
+               name.padding(toLength: 18, withPad: " ", startingAt: 0), perSecond, p50, p99, succeeded, requests)
     }
 }

@@ -127,6 +127,7 @@ final class SampleStore: @unchecked Sendable {
     private let lock = NSLock()
     private var samples: [Sample] = []
     func add(_ more: [Sample]) { lock.withLock { samples += more } }
+    var count: Int { lock.withLock { samples.count } }
     var all: [Double] { lock.withLock { samples.map(\.latency) } }
     var timed: [Sample] { lock.withLock { samples } }
 }
