@@ -39,6 +39,7 @@ struct KineReader: Sendable {
         var query = RangeQuery(range: range)
         query.revision = revision
         query.limit = Int64(limit)
+        query.uncounted = !withCount
         let (current, result) = try await self.range(query)
         return ListResult(revision: current, kvs: result.kvs, more: result.more, count: withCount ? result.count : nil)
     }

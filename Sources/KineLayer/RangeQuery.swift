@@ -16,6 +16,9 @@ public struct RangeQuery: Sendable, Hashable {
     public var keysOnly = false
     /// Return only the count.
     public var countOnly = false
+    /// The caller does not want the range's count: a limited read that found more does not
+    /// count the rest (the result's count is then only that of the rows read).
+    public var uncounted = false
     /// Filters on the keys' revisions; 0 = no bound.
     public var minModRevision: Int64 = 0
     public var maxModRevision: Int64 = 0
@@ -79,7 +82,7 @@ public struct RangeQuery: Sendable, Hashable {
         // (A limit past any count of rows is no limit: `limit + 1` must not overflow.)
         let sqlLimit: Int64 = (isPlainKeyOrder && limit > 0 && limit < Int64.max) ? limit + 1 : -1
         var kvs = try await Self.liveRows(of: range, c, at: readRevision, limit: sqlLimit).compactMap(\.keyValue)
-        let total = (sqlLimit > 0 && kvs.count > limit) ? try await countAll() : Int64(kvs.count)
+        let total = (sqlLimit > 0 && kvs.count > limit && !uncounted) ? try await countAll() : Int64(kvs.count)
         kvs = kvs.filter { kv in
             (minModRevision == 0 || kv.modRevision >= minModRevision)
                 && (maxModRevision == 0 || kv.modRevision <= maxModRevision)

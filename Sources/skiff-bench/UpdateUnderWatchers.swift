@@ -32,7 +32,12 @@ struct UpdateUnderWatchers {
         // tells that every watch is in place.
         let samples = SampleStore()
         var running: [Process] = []
-        defer { for process in running where process.isRunning { process.terminate() } }
+        // SIGKILL: a watcher must not outlive its measurement and load the next one.
+        func stopAll() {
+            for process in running where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            for process in running { process.waitUntilExit() }
+        }
+        defer { stopAll() }
         let counters = (0..<watchers).map { _ in EventCounter() }
         let group = DispatchGroup()
         for counter in counters {
@@ -70,7 +75,7 @@ struct UpdateUnderWatchers {
         let expected = rate * seconds * watchers
         let drained = Date().addingTimeInterval(15)
         while samples.count < expected, Date() < drained { Thread.sleep(forTimeInterval: 0.05) }
-        for process in running where process.isRunning { process.terminate() }
+        stopAll()
         _ = group.wait(timeout: .now() + 10)
         let lines = text.split(separator: "\n")
         let round = lines.compactMap { Double($0) }.sorted()

@@ -55,8 +55,8 @@ final class InterceptingObjectStore: ObjectStore {
         try await base.delete(key, expectedRevision: expectedRevision)
     }
 
-    func list(prefix: String, startKey: String?, revision: Int64, limit: Int) async throws -> ListPage {
-        try await base.list(prefix: prefix, startKey: startKey, revision: revision, limit: limit)
+    func list(prefix: String, startKey: String?, revision: Int64, limit: Int, counting: Bool) async throws -> ListPage {
+        try await base.list(prefix: prefix, startKey: startKey, revision: revision, limit: limit, counting: counting)
     }
 
     func watch(prefix: String, after revision: Int64) async throws -> StoreWatch { try await base.watch(prefix: prefix, after: revision) }

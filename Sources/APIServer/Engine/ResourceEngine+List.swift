@@ -90,6 +90,8 @@ extension ResourceEngine {
         let limit = max(0, Int(request.parameter("limit") ?? "") ?? 0)
         var revision: Int64 = 0
         var start: String? = nil
+        /// What the previous page's token said was left after it.
+        var leftBefore: Int64? = nil
         if let token = request.parameter("continue"), !token.isEmpty {
             if let rv = request.parameter("resourceVersion"), !rv.isEmpty {
                 throw StatusError.badRequest("specifying resource version is not allowed when using continue")
@@ -98,6 +100,7 @@ extension ResourceEngine {
             // -1: an inconsistent continuation, read at the newest revision.
             revision = max(0, decoded.revision)
             start = prefix + decoded.start
+            if revision > 0 { leftBefore = decoded.remaining }
             let compacted = try await store.compactRevision()
             if revision > 0, revision < compacted {
                 var expired = StatusError.expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
@@ -127,8 +130,10 @@ extension ResourceEngine {
         var lastKey: String? = nil
         var remaining: Int64? = nil
         let chunk = limit > 0 ? max(limit, filtering ? 500 : limit) : 0
+        // Unfiltered pages are counted once, on the first page; later ones from the token.
+        let counting = limit > 0 && !filtering && leftBefore == nil
         scan: while true {
-            let page = try await store.list(prefix: prefix, startKey: start, revision: revision, limit: chunk)
+            let page = try await store.list(prefix: prefix, startKey: start, revision: revision, limit: chunk, counting: counting)
             if revision == 0 { revision = page.revision }
             for entry in page.entries {
                 if limit > 0 && entries.count == limit {
@@ -143,14 +148,14 @@ extension ResourceEngine {
             guard page.more, let last = page.entries.last else { break }
             if limit > 0 && entries.count == limit {
                 more = true
-                if !filtering { remaining = page.remaining }
+                if !filtering { remaining = page.remaining ?? leftBefore.map { max(0, $0 - Int64(entries.count)) } }
                 break
             }
             start = last.key + "\u{0}"
         }
         var token: String? = nil
         if more, let lastKey {
-            token = ContinueToken(revision: revision, start: String((lastKey + "\u{0}").dropFirst(prefix.count))).encoded
+            token = ContinueToken(revision: revision, start: String((lastKey + "\u{0}").dropFirst(prefix.count)), remaining: remaining).encoded
         } else {
             remaining = nil
         }

@@ -88,7 +88,7 @@ public struct KineObjectStore: ObjectStore {
         }
     }
 
-    public func list(prefix: String, startKey: String?, revision: Int64, limit: Int) async throws -> ListPage {
+    public func list(prefix: String, startKey: String?, revision: Int64, limit: Int, counting: Bool) async throws -> ListPage {
         let prefixBytes = Array(prefix.utf8)
         let range: KeyRange
         if let startKey {
@@ -96,7 +96,7 @@ public struct KineObjectStore: ObjectStore {
         } else {
             range = .prefix(prefixBytes)
         }
-        let result = try await mapped { try await kine.list(range, revision: revision, limit: limit, withCount: limit > 0) }
+        let result = try await mapped { try await kine.list(range, revision: revision, limit: limit, withCount: counting && limit > 0) }
         let entries = result.kvs.map(Self.entry)
         return ListPage(revision: revision > 0 ? revision : result.revision, entries: entries, more: result.more,
                         remaining: result.count.map { $0 - Int64(entries.count) })

@@ -115,7 +115,7 @@ public final class MemoryObjectStore: ObjectStore {
 
     private enum DeleteRefusal: Error { case missing, conflict }
 
-    public func list(prefix: String, startKey: String?, revision: Int64, limit: Int) async throws -> ListPage {
+    public func list(prefix: String, startKey: String?, revision: Int64, limit: Int, counting: Bool) async throws -> ListPage {
         try state.withLock { state in
             let at = try state.readRevision(revision)
             let start = startKey.map { Array($0.utf8) }
@@ -130,7 +130,7 @@ public final class MemoryObjectStore: ObjectStore {
                 if limit <= 0 || entries.count < limit { entries.append(state.entry(key, version)) }
             }
             let more = Int64(entries.count) < matching
-            return ListPage(revision: at, entries: entries, more: more, remaining: limit > 0 ? matching - Int64(entries.count) : nil)
+            return ListPage(revision: at, entries: entries, more: more, remaining: counting && limit > 0 ? matching - Int64(entries.count) : nil)
         }
     }
 

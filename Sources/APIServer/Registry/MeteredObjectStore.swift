@@ -31,8 +31,8 @@ public struct MeteredObjectStore: ObjectStore {
         try await timed("delete") { try await base.delete(key, expectedRevision: expectedRevision) }
     }
 
-    public func list(prefix: String, startKey: String?, revision: Int64, limit: Int) async throws -> ListPage {
-        try await timed("list") { try await base.list(prefix: prefix, startKey: startKey, revision: revision, limit: limit) }
+    public func list(prefix: String, startKey: String?, revision: Int64, limit: Int, counting: Bool) async throws -> ListPage {
+        try await timed("list") { try await base.list(prefix: prefix, startKey: startKey, revision: revision, limit: limit, counting: counting) }
     }
 
     public func watch(prefix: String, after revision: Int64) async throws -> StoreWatch {

@@ -47,8 +47,9 @@ public protocol ObjectStore: Sendable {
     func delete(_ key: String, expectedRevision: Int64) async throws -> WriteOutcome
 
     /// One page of at most `limit` (0: all) objects under `prefix` from `startKey`, at
-    /// `revision` (0: now).
-    func list(prefix: String, startKey: String?, revision: Int64, limit: Int) async throws -> ListPage
+    /// `revision` (0: now); with `counting`, how many objects follow the page (a limited
+    /// page's `remaining`).
+    func list(prefix: String, startKey: String?, revision: Int64, limit: Int, counting: Bool) async throws -> ListPage
 
     /// A watch of every change under `prefix` after `revision`, with the progress markers
     /// ``requestProgress(_:)`` asks for; the caller ends it with ``cancelWatch(_:)``. Throws
@@ -72,6 +73,11 @@ extension ObjectStore {
     /// The object under `key` now, `nil` if there is none.
     public func get(_ key: String) async throws -> StoredObject? { try await get(key, revision: 0) }
 
+    /// A page, counting what follows it when it is limited.
+    public func list(prefix: String, startKey: String?, revision: Int64, limit: Int) async throws -> ListPage {
+        try await list(prefix: prefix, startKey: startKey, revision: revision, limit: limit, counting: limit > 0)
+    }
+
     /// Creates the object; `nil` if the key exists.
     public func create(_ key: String, _ object: JSON) async throws -> StoredObject? {
         switch try await create(key, object, alongside: []) {
@@ -85,7 +91,7 @@ extension ObjectStore {
         var start: String? = nil
         var at = revision
         while true {
-            let page = try await list(prefix: prefix, startKey: start, revision: at, limit: 500)
+            let page = try await list(prefix: prefix, startKey: start, revision: at, limit: 500, counting: false)
             at = page.revision
             for entry in page.entries { try await body(entry) }
             guard page.more, let last = page.entries.last else { return }
