@@ -56,6 +56,9 @@ struct APIBenchmark: ParsableCommand {
     @Option(help: "Seconds of the churn with Python's client (0: none).")
     var churnSeconds = 30
 
+    @Option(help: "Writes per second of the paced churn run after the closed-loop one (0: none): both servers at the same event load.")
+    var churnRate = 300
+
     enum AuthMode: String, ExpressibleByArgument { case serviceaccount, `static` }
 
     func run() throws {
@@ -132,8 +135,12 @@ struct APIBenchmark: ParsableCommand {
                      watchers, f.update.patchP50, f.update.patchP99, f.update.eventP50, f.update.eventP99,
                      f.update.events, f.update.expected, f.update.errors))
         if churnSeconds > 0 {
-            f.churn = try target.churn(namespace: namespace + "-churn", token: token, seconds: churnSeconds, work: work)
+            f.churn = try target.churn(namespace: namespace + "-churn", token: token, seconds: churnSeconds, rate: 0, work: work)
             print("churn, 8 writers, 20 Python informers, \(churnSeconds) s: \(f.churn)")
+            if churnRate > 0 {
+                f.pacedChurn = try target.churn(namespace: namespace + "-churn", token: token, seconds: churnSeconds, rate: churnRate, work: work)
+                print("churn paced at \(churnRate) writes/s: \(f.pacedChurn)")
+            }
         }
         f.rssLoaded = target.memory?() ?? .nan
         print(String(format: "RSS: %.0f MiB idle, %.0f MiB with the objects", f.rssIdle, f.rssLoaded))

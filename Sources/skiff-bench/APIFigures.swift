@@ -13,6 +13,7 @@ struct APIFigures {
     var pagedMs = Double.nan
     var update = UpdateUnderWatchers.Result()
     var churn = ChurnResult()
+    var pacedChurn = ChurnResult()
     var rssIdle = Double.nan
     var rssLoaded = Double.nan
 
@@ -36,6 +37,9 @@ struct APIFigures {
             Row(name: "churn writes", value: { $0.churn.writes }, higherIsBetter: true, format: "%.0f"),
             Row(name: "churn errors", value: { $0.churn.errors }, higherIsBetter: false, format: "%.0f"),
             Row(name: "churn lag p99 ms", value: { $0.churn.lagP99 }, higherIsBetter: false, format: "%.1f"),
+            Row(name: "paced churn writes", value: { $0.pacedChurn.writes }, higherIsBetter: true, format: "%.0f"),
+            Row(name: "paced churn lag p50 ms", value: { $0.pacedChurn.lagP50 }, higherIsBetter: false, format: "%.1f"),
+            Row(name: "paced churn lag p99 ms", value: { $0.pacedChurn.lagP99 }, higherIsBetter: false, format: "%.1f"),
             Row(name: "RSS idle MiB", value: { $0.rssIdle }, higherIsBetter: false, format: "%.0f"),
             Row(name: "RSS loaded MiB", value: { $0.rssLoaded }, higherIsBetter: false, format: "%.0f"),
         ]

@@ -94,7 +94,7 @@ struct APITarget {
     }
 
     /// The churn of Python writers and informers, as the script reports it.
-    func churn(namespace: String, token: String, seconds: Int, work: String) throws -> ChurnResult {
+    func churn(namespace: String, token: String, seconds: Int, rate: Int, work: String) throws -> ChurnResult {
         let config = work + "/\(name)-token.kubeconfig"
         try """
             apiVersion: v1
@@ -104,7 +104,7 @@ struct APITarget {
             contexts: [{name: c, context: {cluster: c, user: u}}]
             current-context: c
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        let out = try runProgram(try which("python3"), [scripts + "/api_churn.py", config, namespace, String(seconds), "8", "20"])
+        let out = try runProgram(try which("python3"), [scripts + "/api_churn.py", config, namespace, String(seconds), "8", "20", String(rate)])
         let words = out.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
         func value(_ name: String) -> Double {
             words.firstIndex(of: name).flatMap { $0 + 1 < words.count ? Double(words[$0 + 1]) : nil } ?? .nan
