@@ -90,61 +90,98 @@ struct APIBenchmark: ParsableCommand {
         }
         print("Kubernetes API, \(auth == .serviceaccount ? "bound service account token, namespaced Role" : "static admin token"); "
               + "h2load \(clients) connections x \(streams) streams; \(objects) ConfigMaps")
-        var results: [APIFigures] = []
-        for target in targets {
-            print("--- \(target.name): \(target.server)")
-            results.append(try measure(target, work: work))
-        }
-        print("")
-        APIFigures.printTable(results)
-    }
-
-    func measure(_ target: APITarget, work: String) throws -> APIFigures {
-        var f = APIFigures(name: target.name)
-        let namespace = "skiff-bench-" + String(UUID().uuidString.prefix(8)).lowercased()
-        let token = try target.prepare(namespace: namespace, auth: auth)
-        f.rssIdle = target.memory?() ?? .nan
-        let h2 = H2Load(work: work, token: token)
-        let base = target.server + "/api/v1/namespaces/\(namespace)/configmaps"
-
-        try #"{"metadata":{"name":"bench-get"},"data":{"key":"value"}}"#.write(toFile: work + "/one.json", atomically: true, encoding: .utf8)
-        _ = try h2.run(["-n", "1", "-c", "1", "-d", work + "/one.json", "-H", "content-type: application/json", base])
-        try #"{"metadata":{"generateName":"bench-"},"data":{"key":"a value of some thirty bytes.."}}"#
-            .write(toFile: work + "/create.json", atomically: true, encoding: .utf8)
-        f.create = try h2.run(["-n", String(objects), "-c", String(clients), "-m", String(streams), "-d", work + "/create.json",
-                               "-H", "content-type: application/json", base])
-        print(f.create.line("CREATE"))
-        f.get = try h2.run(["-n", String(gets), "-c", String(clients), "-m", String(streams), base + "/bench-get"])
-        print(f.get.line("GET, JSON"))
-        f.getProtobuf = try h2.run(["-n", String(gets), "-c", String(clients), "-m", String(streams),
-                                    "-H", "accept: application/vnd.kubernetes.protobuf", base + "/bench-get"])
-        print(f.getProtobuf.line("GET, protobuf"))
-        f.list = try h2.run(["-n", "10", "-c", "1", "-m", "1", base])
-        print(f.list.line("LIST all, JSON"))
-        f.listGzip = try h2.run(["-n", "10", "-c", "1", "-m", "1", "-H", "accept-encoding: gzip", base])
-        f.listBytes = try target.downloadedBytes(base, token: token, gzip: false)
-        f.listGzipBytes = try target.downloadedBytes(base, token: token, gzip: true)
-        print(f.listGzip.line("LIST all, gzip") + String(format: "; %.2f MB on the wire (%.2f MB plain)",
-                                                          f.listGzipBytes / 1e6, f.listBytes / 1e6))
-        f.pagedMs = try target.pagedList(namespace: namespace, token: token, limit: pageSize)
-        print(String(format: "%@: %.1f ms for every page of %d", "LIST paged".padding(toLength: 18, withPad: " ", startingAt: 0),
-                     f.pagedMs, pageSize))
-        f.update = try UpdateUnderWatchers(watchers: watchers, rate: updateRate, seconds: updateSeconds)
-            .run(target, namespace: namespace, token: token, work: work)
-        print(String(format: "PATCH, %d watchers: round trip p50 %.2f ms, p99 %.2f ms; event p50 %.2f ms, p99 %.2f ms (%d of %d events), %d errors",
-                     watchers, f.update.patchP50, f.update.patchP99, f.update.eventP50, f.update.eventP99,
-                     f.update.events, f.update.expected, f.update.errors))
-        if churnSeconds > 0 {
-            f.churn = try target.churn(namespace: namespace + "-churn", token: token, seconds: churnSeconds, rate: 0, work: work)
-            print("churn, 8 writers, 20 Python informers, \(churnSeconds) s: \(f.churn)")
-            if churnRate > 0 {
-                f.pacedChurn = try target.churn(namespace: namespace + "-churn", token: token, seconds: churnSeconds, rate: churnRate, work: work)
-                print("churn paced at \(churnRate) writes/s: \(f.pacedChurn)")
+        // Each step runs on every server back to back (in turns: the first server of one
+        // step goes last in the next), so that the machine's drift between steps hits both.
+        var runs = try targets.map { try Run(target: $0, auth: auth, work: work) }
+        let steps: [(String, (inout Run) throws -> String)] = [
+            ("CREATE", { run in
+                run.figures.create = try run.h2.run(["-n", String(objects), "-c", String(clients), "-m", String(streams),
+                                                     "-d", work + "/create.json", "-H", "content-type: application/json", run.base])
+                return run.figures.create.line("CREATE")
+            }),
+            ("GET", { run in
+                run.figures.get = try run.h2.run(["-n", String(gets), "-c", String(clients), "-m", String(streams), run.base + "/bench-get"])
+                return run.figures.get.line("GET, JSON")
+            }),
+            ("GET protobuf", { run in
+                run.figures.getProtobuf = try run.h2.run(["-n", String(gets), "-c", String(clients), "-m", String(streams),
+                                                          "-H", "accept: application/vnd.kubernetes.protobuf", run.base + "/bench-get"])
+                return run.figures.getProtobuf.line("GET, protobuf")
+            }),
+            ("LIST", { run in
+                run.figures.list = try run.h2.run(["-n", "10", "-c", "1", "-m", "1", run.base])
+                return run.figures.list.line("LIST all, JSON")
+            }),
+            ("LIST gzip", { run in
+                run.figures.listGzip = try run.h2.run(["-n", "10", "-c", "1", "-m", "1", "-H", "accept-encoding: gzip", run.base])
+                run.figures.listBytes = try run.target.downloadedBytes(run.base, token: run.token, gzip: false)
+                run.figures.listGzipBytes = try run.target.downloadedBytes(run.base, token: run.token, gzip: true)
+                return run.figures.listGzip.line("LIST all, gzip")
+                    + String(format: "; %.2f MB on the wire (%.2f MB plain)", run.figures.listGzipBytes / 1e6, run.figures.listBytes / 1e6)
+            }),
+            ("LIST paged", { run in
+                run.figures.pagedMs = try run.target.pagedList(namespace: run.namespace, token: run.token, limit: pageSize)
+                return String(format: "LIST paged        : %.1f ms for every page of %d", run.figures.pagedMs, pageSize)
+            }),
+            ("PATCH watched", { run in
+                let u = try UpdateUnderWatchers(watchers: watchers, rate: updateRate, seconds: updateSeconds)
+                    .run(run.target, namespace: run.namespace, token: run.token, work: work)
+                run.figures.update = u
+                return String(format: "PATCH, %d watchers: round trip p50 %.2f ms, p99 %.2f ms; event p50 %.2f ms, p99 %.2f ms (%d of %d events), %d errors",
+                              watchers, u.patchP50, u.patchP99, u.eventP50, u.eventP99, u.events, u.expected, u.errors)
+            }),
+            ("churn", { run in
+                guard churnSeconds > 0 else { return "churn: not run" }
+                run.figures.churn = try run.target.churn(namespace: run.namespace + "-churn", token: run.token, seconds: churnSeconds,
+                                                         rate: 0, work: work)
+                return "churn, 8 writers, 20 Python informers, \(churnSeconds) s: \(run.figures.churn)"
+            }),
+            ("paced churn", { run in
+                guard churnSeconds > 0, churnRate > 0 else { return "paced churn: not run" }
+                run.figures.pacedChurn = try run.target.churn(namespace: run.namespace + "-churn", token: run.token, seconds: churnSeconds,
+                                                              rate: churnRate, work: work)
+                return "churn paced at \(churnRate) writes/s: \(run.figures.pacedChurn)"
+            }),
+        ]
+        for (number, (_, step)) in steps.enumerated() {
+            let order = number % 2 == 0 ? Array(runs.indices) : Array(runs.indices.reversed())
+            for index in order {
+                print("\(runs[index].target.name): " + (try step(&runs[index])))
             }
         }
-        f.rssLoaded = target.memory?() ?? .nan
-        print(String(format: "RSS: %.0f MiB idle, %.0f MiB with the objects", f.rssIdle, f.rssLoaded))
-        return f
+        for index in runs.indices {
+            runs[index].figures.rssLoaded = runs[index].target.memory?() ?? .nan
+            print(String(format: "%@: RSS %.0f MiB idle, %.0f MiB with the objects", runs[index].target.name,
+                         runs[index].figures.rssIdle, runs[index].figures.rssLoaded))
+        }
+        print("")
+        APIFigures.printTable(runs.map(\.figures))
+    }
+
+    /// One server's namespace, credentials and figures.
+    struct Run {
+        let target: APITarget
+        let namespace: String
+        let token: String
+        let h2: H2Load
+        /// The namespace's ConfigMaps.
+        let base: String
+        var figures: APIFigures
+
+        init(target: APITarget, auth: AuthMode, work: String) throws {
+            self.target = target
+            namespace = "skiff-bench-" + String(UUID().uuidString.prefix(8)).lowercased()
+            token = try target.prepare(namespace: namespace, auth: auth)
+            figures = APIFigures(name: target.name)
+            figures.rssIdle = target.memory?() ?? .nan
+            h2 = H2Load(work: work, token: token)
+            base = target.server + "/api/v1/namespaces/\(namespace)/configmaps"
+            try #"{"metadata":{"name":"bench-get"},"data":{"key":"value"}}"#.write(toFile: work + "/one.json", atomically: true, encoding: .utf8)
+            try #"{"metadata":{"generateName":"bench-"},"data":{"key":"a value of some thirty bytes.."}}"#
+                .write(toFile: work + "/create.json", atomically: true, encoding: .utf8)
+            _ = try h2.run(["-n", "1", "-c", "1", "-d", work + "/one.json", "-H", "content-type: application/json", base])
+            print("\(target.name): \(target.server), namespace \(namespace)")
+        }
     }
 }
 
