@@ -31,6 +31,9 @@ extension KindBehaviourTests {
         #expect(await allowed(controller("generic-garbage-collector"), "delete", "widgets", group: "example.com") == true)
         #expect(await allowed(controller("job-controller"), "delete", "secrets") == false)
         #expect(await allowed(controller("node-controller"), "create", "pods", subresource: "eviction") == true)
+        // The admission policy status controller patches the status (seen with kube-controller-manager 1.35).
+        #expect(await allowed(controller("validatingadmissionpolicy-status-controller"), "patch", "validatingadmissionpolicies",
+                              group: "admissionregistration.k8s.io", subresource: "status", namespace: "") == true)
         #expect(await allowed("system:serviceaccount:default:deployment-controller", "create", "replicasets", group: "apps") == false,
                 "only the kube-system account is bound")
     }

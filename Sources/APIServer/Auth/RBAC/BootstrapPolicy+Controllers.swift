@@ -217,7 +217,7 @@ extension BootstrapPolicy {
         ]),
         ("validatingadmissionpolicy-status-controller", [
             rule(readVerbs, ["admissionregistration.k8s.io"], ["validatingadmissionpolicies"]),
-            rule(["update"], ["admissionregistration.k8s.io"], ["validatingadmissionpolicies/status"]),
+            rule(["get", "patch", "update"], ["admissionregistration.k8s.io"], ["validatingadmissionpolicies/status"]),
         ]),
     ]
 }
