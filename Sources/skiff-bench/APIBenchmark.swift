@@ -104,8 +104,8 @@ struct APIBenchmark: ParsableCommand {
                 return run.figures.get.line("GET, JSON")
             }),
             ("GET protobuf", { run in
-                run.figures.getProtobuf = try run.h2.run(["-n", String(gets), "-c", String(clients), "-m", String(streams),
-                                                          "-H", "accept: application/vnd.kubernetes.protobuf", run.base + "/bench-get"])
+                run.figures.getProtobuf = try run.h2.run(["-n", String(gets), "-c", String(clients), "-m", String(streams), run.base + "/bench-get"],
+                                                         accept: "application/vnd.kubernetes.protobuf")
                 return run.figures.getProtobuf.line("GET, protobuf")
             }),
             ("LIST", { run in
@@ -191,10 +191,10 @@ struct H2Load {
     let work: String
     let token: String
 
-    func run(_ arguments: [String]) throws -> LoadResult {
+    func run(_ arguments: [String], accept: String = "application/json") throws -> LoadResult {
         let log = work + "/h2load.log"
         try? FileManager.default.removeItem(atPath: log)
-        let headers = ["-H", "authorization: Bearer \(token)"] + (arguments.contains("accept: application/vnd.kubernetes.protobuf") ? [] : ["-H", "accept: application/json"])
+        let headers = ["-H", "authorization: Bearer \(token)", "-H", "accept: \(accept)"]
         let text = try runProgram(try which("h2load"), ["--log-file", log] + headers + arguments)
         func number(after marker: String, in line: String) -> Double? {
             guard let range = line.range(of: marker) else { return nil }

@@ -119,14 +119,14 @@ struct ObjectStoreContractTests {
         #expect(try await store.get(Self.key("a"))?.object[path: ["data", "k"]]?.stringValue == "2")
         #expect(try await store.get(Self.key("c"), revision: firstA) == nil, "c did not exist yet")
 
-        let page = try await store.list(prefix: "/registry/configmaps/", startKey: nil, revision: 0, limit: 2)
+        let page = try await store.list(prefix: "/registry/configmaps/", startKey: nil, revision: 0, limit: 2, counting: true)
         #expect(page.entries.map(\.key) == [Self.key("a"), Self.key("b")])
         #expect(page.more)
         #expect(page.remaining == 3)
-        let next = try await store.list(prefix: "/registry/configmaps/", startKey: Self.key("b") + "\u{0}", revision: page.revision, limit: 2)
+        let next = try await store.list(prefix: "/registry/configmaps/", startKey: Self.key("b") + "\u{0}", revision: page.revision, limit: 2, counting: true)
         #expect(next.entries.map(\.key) == [Self.key("c"), Self.key("d")])
         #expect(next.remaining == 1)
-        let old = try await store.list(prefix: "/registry/configmaps/", startKey: nil, revision: revisions[2], limit: 0)
+        let old = try await store.list(prefix: "/registry/configmaps/", startKey: nil, revision: revisions[2], limit: 0, counting: false)
         #expect(old.entries.map(\.key) == [Self.key("a"), Self.key("d"), Self.key("e")])
         #expect(!old.more)
         var all: [String] = []

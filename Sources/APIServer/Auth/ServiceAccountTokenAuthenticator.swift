@@ -48,11 +48,10 @@ public struct ServiceAccountTokenAuthenticator: Authenticator {
             return .failure(.invalid("service account \(claims.namespace)/\(claims.name) has been deleted"))
         }
         if let bound = claims.boundObject {
-            guard let index = objects.bound(bound.kind) else { return .failure(.invalid("malformed claims")) }
-            let key = RegistryKey(group: "", resource: bound.kind.lowercased() + "s", namespace: bound.kind == "Node" ? nil : claims.namespace,
-                                  name: bound.name).path
-            guard try await index.contains(key, uid: bound.uid) else {
-                return .failure(.invalid("the \(bound.kind.lowercased()) the token is bound to has been deleted"))
+            switch try await objects.boundObjectExists(kind: bound.kind, namespace: claims.namespace, name: bound.name, uid: bound.uid) {
+            case true?: break
+            case false?: return .failure(.invalid("the \(bound.kind.lowercased()) the token is bound to has been deleted"))
+            case nil: return .failure(.invalid("malformed claims"))
             }
         }
         var extra: [String: [String]] = ["authentication.kubernetes.io/credential-id": ["JTI=\(claims.tokenID)"]]

@@ -62,13 +62,6 @@ public struct ServiceAccountTokens: Sendable {
         return (signingInput + "." + Self.base64URL(Array(signature.rawRepresentation)), expires)
     }
 
-    /// The claims of a token this server signed that is valid now for one of `audiences`;
-    /// `nil` for a token that is not one of these; a failure for one that is but is invalid.
-    public func verify(_ token: String, audiences: [String], now: Date = Date()) -> Result<Claims, TokenError>? {
-        guard let decoded = decode(token) else { return nil }
-        return decoded.flatMap { $0.valid(for: audiences, now: now) }
-    }
-
     /// The claims of a token this server signed, whatever its time and audiences (the
     /// signature checked, the claims read): what ``VerifiedTokenCache`` keeps. `nil` for a
     /// token that is not one of these.

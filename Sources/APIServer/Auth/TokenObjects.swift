@@ -34,13 +34,17 @@ public final class TokenObjects: Sendable {
         }
     }
 
-    /// The index of objects of a kind a token may be bound to (`Pod`, `Secret`, `Node`).
-    func bound(_ kind: String) -> WatchedUIDs? {
+    /// Whether the object a token is bound to (a `Pod` or `Secret` in the token's namespace,
+    /// or a `Node`) exists with `uid`; `nil` for another kind. Throws as
+    /// ``WatchedUIDs/contains(_:uid:limit:)``.
+    func boundObjectExists(kind: String, namespace: String, name: String, uid: String) async throws -> Bool? {
+        let (index, resource, scope): (WatchedUIDs, String, String?)
         switch kind {
-        case "Pod": pods
-        case "Secret": secrets
-        case "Node": nodes
-        default: nil
+        case "Pod": (index, resource, scope) = (pods, "pods", namespace)
+        case "Secret": (index, resource, scope) = (secrets, "secrets", namespace)
+        case "Node": (index, resource, scope) = (nodes, "nodes", nil)
+        default: return nil
         }
+        return try await index.contains(RegistryKey(group: "", resource: resource, namespace: scope, name: name).path, uid: uid)
     }
 }

@@ -146,11 +146,25 @@ struct WatchEventEncoder: Sendable {
     let table: TablePrinter?
     let resource: ResourceDescriptor
     let strategy: any ResourceStrategy
-    var format: ResponseFormat = .json
+    let format: ResponseFormat
     /// Set when events are written in protobuf.
-    var protobuf: KubernetesProtobuf? = nil
+    let protobuf: KubernetesProtobuf?
     /// Lines other watchers of the same change have encoded.
-    var shared: WatchEventCache? = nil
+    let shared: WatchEventCache?
+    /// What, besides the change, makes this watch's lines the same bytes as another's: the
+    /// resource's version and plural, the encoding and the target form.
+    let form: String
+
+    init(table: TablePrinter?, resource: ResourceDescriptor, strategy: any ResourceStrategy, format: ResponseFormat = .json,
+         protobuf: KubernetesProtobuf? = nil, shared: WatchEventCache? = nil) {
+        self.table = table
+        self.resource = resource
+        self.strategy = strategy
+        self.format = format
+        self.protobuf = protobuf
+        self.shared = shared
+        form = "\(resource.groupVersion)/\(resource.plural) \(format.encoding) \(format.target) \(format.targetVersion) \(table != nil)"
+    }
 
     /// The line for a change: the stored bytes spliced into the event's JSON when they are
     /// what the client sees (JSON, the whole object, a resource served as stored); otherwise
@@ -166,7 +180,6 @@ struct WatchEventEncoder: Sendable {
         }
         let make = { self.line(type, try entry.decoded()) }
         guard let shared else { return try make() }
-        let form = "\(resource.groupVersion)/\(resource.plural) \(format.encoding) \(format.target) \(format.targetVersion) \(table != nil)"
         return try shared.line(WatchEventCache.Key(revision: entry.modRevision, storeKey: entry.key, type: type, form: form), make: make)
     }
 

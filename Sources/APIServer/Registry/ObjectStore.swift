@@ -73,11 +73,6 @@ extension ObjectStore {
     /// The object under `key` now, `nil` if there is none.
     public func get(_ key: String) async throws -> StoredObject? { try await get(key, revision: 0) }
 
-    /// A page, counting what follows it when it is limited.
-    public func list(prefix: String, startKey: String?, revision: Int64, limit: Int) async throws -> ListPage {
-        try await list(prefix: prefix, startKey: startKey, revision: revision, limit: limit, counting: limit > 0)
-    }
-
     /// Creates the object; `nil` if the key exists.
     public func create(_ key: String, _ object: JSON) async throws -> StoredObject? {
         switch try await create(key, object, alongside: []) {
