@@ -45,7 +45,7 @@ public struct APIServerBootstrap: Sendable {
     public let resourceQuotas: ResourceQuotaController
     /// The roles and bindings every request is authorized against (kept on every server).
     let policyCache: RBACPolicyCache
-    /// The admission policies and bindings (kept on every server).
+    /// The admission policies, their bindings and the webhook configurations (kept on every server).
     let admissionPolicies: WatchedObjects
     /// The resource quotas (which namespaces have any), for quota admission.
     let quotas: WatchedObjects
@@ -163,11 +163,19 @@ public struct APIServerBootstrap: Sendable {
         admissionPolicies = WatchedObjects(prefix: RegistryKey.root + "admissionregistration.k8s.io/", store: objects, logger: logger)
         try await admissionPolicies.load()
         let authorizer: any Authorizer
-        // Mutating plugins first, then validating ones; quota last, as kube-apiserver orders them.
+        // The kubelet-client credential lives in memory only: a new one at each start.
+        let kubeletClient = try pki.issueClientCertificate(user: BootstrapPolicy.kubeletClientUser, groups: [])
+        let backends = try BackendDialer(certificatePEM: kubeletClient.certificate, keyPEM: kubeletClient.key)
+        let webhooks = WebhookDispatcher(index: WebhookIndex(objects: admissionPolicies), matcher: WebhookMatcher(store: objects, catalog: catalog),
+                                         caller: WebhookCaller(store: objects, dialer: backends), metrics: metrics.webhooks)
+        // Mutating plugins first (the webhooks last of them), then validating ones; quota
+        // last, as kube-apiserver orders them.
         var admission: [any AdmissionPlugin] = [NamespaceLifecycleAdmission(store: objects), ServiceAccountAdmission(store: objects), RuntimeClassAdmission(store: objects),
                                                 LimitRanger(store: objects),
+                                                MutatingWebhookAdmission(dispatcher: webhooks),
                                                 PodSecurityAdmission(store: objects),
-                                                ValidatingAdmissionPolicyAdmission(objects: admissionPolicies, store: objects, catalog: catalog)]
+                                                ValidatingAdmissionPolicyAdmission(objects: admissionPolicies, store: objects, catalog: catalog),
+                                                ValidatingWebhookAdmission(dispatcher: webhooks)]
         var authorizers: [any Authorizer] = []
         var nodeGraph: NodeGraphIndex? = nil
         for mode in configuration.authorizationModes {
@@ -199,9 +207,6 @@ public struct APIServerBootstrap: Sendable {
         customResources = CustomResourceRegistry(store: objects, catalog: catalog, definitions: schemas, logger: logger)
         try await customResources.load()
         customResourceDefinitions = CustomResourceDefinitionController(store: objects, client: client("crd-controller"), logger: logger)
-        // The kubelet-client credential lives in memory only: a new one at each start.
-        let kubeletClient = try pki.issueClientCertificate(user: BootstrapPolicy.kubeletClientUser, groups: [])
-        let backends = try BackendDialer(certificatePEM: kubeletClient.certificate, keyPEM: kubeletClient.key)
         let kinds = KindRegistry.builtIn(KindDependencies(serviceAddresses: serviceAddresses, serviceAccountTokens: tokens,
                                                           authenticator: authenticator, authorizer: authorizer, backends: backends))
         let engine = ResourceEngine(store: objects, catalog: catalog, kinds: kinds, definitions: schemas,

@@ -3,6 +3,13 @@
 /// for writes that must commit together with it.
 public protocol AdmissionPlugin: Sendable {
     func admit(_ object: inout JSON, _ request: AdmissionRequest) async throws -> AdmissionOutcome
+    /// Checks a delete of `request.old` (there is no new object); may refuse it.
+    func admitDelete(_ request: AdmissionRequest) async throws -> AdmissionOutcome
+}
+
+extension AdmissionPlugin {
+    /// Most built-in plugins let every delete through.
+    public func admitDelete(_ request: AdmissionRequest) async throws -> AdmissionOutcome { .none }
 }
 
 /// What admission adds to a write besides changes to the object.
@@ -13,6 +20,8 @@ public struct AdmissionOutcome: Sendable {
     public var warnings: [String] = []
     /// Annotations for the request's audit event.
     public var auditAnnotations: [String: String] = [:]
+    /// Whether a mutating webhook changed the object (the engine then validates it again).
+    public var mutatedByWebhook = false
 
     public init(writes: [ConditionalWrite] = [], warnings: [String] = [], auditAnnotations: [String: String] = [:]) {
         self.writes = writes
@@ -34,6 +43,7 @@ public struct AdmissionOutcome: Sendable {
         writes += other.writes
         warnings += other.warnings
         auditAnnotations.merge(other.auditAnnotations) { $1 }
+        mutatedByWebhook = mutatedByWebhook || other.mutatedByWebhook
     }
 }
 
@@ -49,6 +59,13 @@ public struct AdmissionChain: Sendable {
     public func admit(_ object: inout JSON, _ request: AdmissionRequest) async throws -> AdmissionOutcome {
         var outcome = AdmissionOutcome()
         for plugin in plugins { outcome.add(try await plugin.admit(&object, request)) }
+        return outcome
+    }
+
+    /// Runs every plugin's delete check, in order.
+    public func admitDelete(_ request: AdmissionRequest) async throws -> AdmissionOutcome {
+        var outcome = AdmissionOutcome()
+        for plugin in plugins { outcome.add(try await plugin.admitDelete(request)) }
         return outcome
     }
 }

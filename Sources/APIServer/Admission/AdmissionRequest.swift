@@ -3,6 +3,7 @@ public struct AdmissionRequest: Sendable {
     public enum Operation: String, Sendable {
         case create = "CREATE"
         case update = "UPDATE"
+        case delete = "DELETE"
     }
 
     public var operation: Operation
@@ -16,6 +17,9 @@ public struct AdmissionRequest: Sendable {
     /// The stored object an update replaces.
     public var old: JSON?
     public var dryRun: Bool
+    /// The request's options (CreateOptions, UpdateOptions or DeleteOptions, as the
+    /// AdmissionReview's `options` carries them); nil: the defaults.
+    public var options: JSON? = nil
 
     /// Whether the write is to the core resource `plural` itself (not a subresource).
     func isCore(_ plural: String) -> Bool {

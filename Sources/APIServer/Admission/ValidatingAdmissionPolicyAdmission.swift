@@ -66,6 +66,12 @@ public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
         return outcome
     }
 
+    /// A delete is validated with a null `object` and the stored one as `oldObject`.
+    public func admitDelete(_ request: AdmissionRequest) async throws -> AdmissionOutcome {
+        var none = JSON.null
+        return try await admit(&none, request)
+    }
+
     /// The refusal for a validation's `reason`: Invalid (422, the message as a cause, so that
     /// kubectl shows it), Forbidden (403), Unauthorized (401), RequestEntityTooLarge (413).
     static func denial(_ text: String, reason: String, _ request: AdmissionRequest) -> StatusError {
@@ -144,25 +150,8 @@ public final class ValidatingAdmissionPolicyAdmission: AdmissionPlugin {
     /// Whether a policy's `matchConstraints` or a binding's `matchResources` take the request.
     private func matches(_ match: JSON, _ context: inout Context) async throws -> Bool {
         let request = context.request
-        func ruleMatches(_ rule: JSON) -> Bool {
-            func has(_ field: String, _ value: String) -> Bool {
-                let values = (rule[field]?.arrayValue ?? []).compactMap(\.stringValue)
-                return values.contains("*") || values.contains(value)
-            }
-            let resource = request.resource
-            let combined = request.subresource.isEmpty ? resource.plural : resource.plural + "/" + request.subresource
-            let resources = (rule["resources"]?.arrayValue ?? []).compactMap(\.stringValue)
-            let resourceMatches = resources.contains { wanted in
-                wanted == "*" && request.subresource.isEmpty || wanted == "*/*" || wanted == combined
-                    || (wanted.hasPrefix("*/") && wanted.dropFirst(2) == request.subresource)
-                    || (wanted.hasSuffix("/*") && wanted.dropLast(2) == resource.plural)
-            }
-            let names = (rule["resourceNames"]?.arrayValue ?? []).compactMap(\.stringValue)
-            let scope = rule["scope"]?.stringValue ?? "*"
-            let scopeMatches = scope == "*" || (scope == "Namespaced") == resource.namespaced
-            return has("apiGroups", resource.group) && has("apiVersions", resource.version) && has("operations", request.operation.rawValue)
-                && resourceMatches && (names.isEmpty || names.contains(request.name)) && scopeMatches
-        }
+        let target = AdmissionRule.Target(request)
+        func ruleMatches(_ rule: JSON) -> Bool { AdmissionRule(rule).matches(target) }
         if let rules = match["resourceRules"]?.arrayValue, !rules.contains(where: ruleMatches) { return false }
         if (match["excludeResourceRules"]?.arrayValue ?? []).contains(where: ruleMatches) { return false }
         if let selector = match["namespaceSelector"], selector != .emptyObject, context.request.resource.namespaced {

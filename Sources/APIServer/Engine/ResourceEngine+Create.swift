@@ -78,11 +78,17 @@ extension ResourceEngine {
     }
 
     /// Runs the admission plugins over a new object.
+    /// An object a mutating webhook changed is validated again, as kube-apiserver validates
+    /// after mutating admission.
     private func admit(_ object: JSON, _ request: ResourceRequest, name: String) async throws -> (JSON, AdmissionOutcome) {
         var admitted = object
         let outcome = try await admission.admit(&admitted, AdmissionRequest(
             operation: .create, resource: request.resource, subresource: "", namespace: request.info.namespace ?? "", name: name,
             user: request.user, old: nil, dryRun: request.dryRun))
+        if outcome.mutatedByWebhook {
+            try Self.validateMetadata(admitted, request, nameRequired: true)
+            try Self.validateObject(admitted, old: nil, request)
+        }
         request.strategy.finishCreate(&admitted)
         return (admitted, outcome)
     }

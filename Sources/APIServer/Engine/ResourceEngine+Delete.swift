@@ -34,7 +34,8 @@ extension ResourceEngine {
                                     resourceVersion: options[path: ["preconditions", "resourceVersion"]]?.stringValue,
                                     of: current, request, name: name)
         try request.strategy.checkDelete(current.object)
-        if let response = try await deleteGracefully(current, options: options, request) { return response }
+        let admitted = try await admitDelete(current.object, name: name, options: options, request)
+        if let response = try await deleteGracefully(current, options: options, request) { return admitted.applied(to: response) }
         var deletedObject = current.object
         if !request.dryRun {
             switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
@@ -45,11 +46,23 @@ extension ResourceEngine {
             case .missing: throw StatusError.notFound(request.resource, name: name)
             }
         }
-        if request.strategy.returnsDeletedObject { return render(deletedObject, request) }
+        if request.strategy.returnsDeletedObject { return admitted.applied(to: render(deletedObject, request)) }
         var details = StatusError.objectDetails(request.resource, name: name)
         details["uid"] = current.object[path: ["metadata", "uid"]]
-        return .json(.ok, ["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success",
-                           "details": details])
+        return admitted.applied(to: .json(.ok, ["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success",
+                                                "details": details]))
+    }
+
+    /// Runs the admission chain's delete checks (webhooks, policies) over the object a
+    /// delete removes or marks.
+    func admitDelete(_ object: JSON, name: String, options: JSON, _ request: ResourceRequest) async throws -> AdmissionOutcome {
+        var given = options
+        given["apiVersion"] = "meta.k8s.io/v1"
+        given["kind"] = "DeleteOptions"
+        if request.dryRun { given["dryRun"] = ["All"] }
+        return try await admission.admitDelete(AdmissionRequest(
+            operation: .delete, resource: request.resource, subresource: "", namespace: request.info.namespace ?? "", name: name,
+            user: request.user, old: object, dryRun: request.dryRun, options: given))
     }
 
     /// An object with finalizers (or of a kind that always keeps its objects until they are
@@ -103,7 +116,8 @@ extension ResourceEngine {
 
     /// DELETE of a collection: every object the selectors match, answered with their list.
     func deleteCollection(_ request: ResourceRequest) async throws -> HTTPResponse {
-        let finalizer = Self.propagationFinalizer(try deleteOptions(request), request)
+        let options = try deleteOptions(request)
+        let finalizer = Self.propagationFinalizer(options, request)
         let page = try await readList(request)
         let strategy = request.strategy
         var deleted: [JSON] = []
@@ -112,6 +126,11 @@ extension ResourceEngine {
             // An object changed since the list (a controller wrote its status) is deleted as it
             // is now: the collection's delete is not conditional on the listed version.
             var removed: JSON? = nil
+            // Each object's delete is admitted on its own, as kube-apiserver's collection delete does.
+            if current.object[path: ["metadata", "deletionTimestamp"]] == nil {
+                _ = try await admitDelete(current.object, name: current.object[path: ["metadata", "name"]]?.stringValue ?? "",
+                                          options: options, request)
+            }
             for _ in 0..<8 {
                 let object = current.object
                 if request.dryRun || object[path: ["metadata", "deletionTimestamp"]] != nil { removed = object; break }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -39,17 +40,22 @@ public struct BackendDialer: Sendable {
         case tls
         /// Plain TCP.
         case plain
+        /// TLS with the server's certificate verified by `context`, for the name `serverName`
+        /// (nil: the address dialled, whose IP the certificate must then name).
+        case verified(NIOSSLContext, serverName: String?)
     }
 
     /// Opens a connection; the error names the address as a Go client's dial error would.
     public func dial(host: String, port: Int, transport: Transport) async throws -> ByteStream {
-        let context: NIOSSLContext? = switch transport {
-        case .kubelet: kubeletTLS
-        case .tls: plainTLS
-        case .plain: nil
-        }
+        let context: NIOSSLContext?
         // SNI takes names only.
-        let serverName = IPAddressBytes(host) == nil ? host : nil
+        let serverName: String?
+        switch transport {
+        case .kubelet: (context, serverName) = (kubeletTLS, IPAddressBytes(host) == nil ? host : nil)
+        case .tls: (context, serverName) = (plainTLS, IPAddressBytes(host) == nil ? host : nil)
+        case .plain: (context, serverName) = (nil, nil)
+        case .verified(let verifying, let name): (context, serverName) = (verifying, name)
+        }
         let attached = NIOLockedValueBox<ByteStream?>(nil)
         let handshake = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
         do {
@@ -70,7 +76,7 @@ public struct BackendDialer: Sendable {
                 }
                 .connect(host: host, port: port).get()
         } catch {
-            throw BackendError.dial(address: Self.address(host, port), reason: "\(error)")
+            throw BackendError.dial(address: Self.address(host, port), reason: Self.reason(error))
         }
         guard let stream = attached.withLockedValue({ $0 }) else {
             throw BackendError.dial(address: Self.address(host, port), reason: "the connection closed at once")
@@ -84,6 +90,14 @@ public struct BackendDialer: Sendable {
             }
         }
         return stream
+    }
+
+    /// A failed connect in a Go client's words ("connect: connection refused").
+    static func reason(_ error: any Error) -> String {
+        if let failed = error as? NIOConnectionError, let first = failed.connectionErrors.first { return reason(first.error) }
+        if let io = error as? IOError { return "connect: " + String(cString: strerror(io.errnoCode)).lowercased() }
+        if case ChannelError.connectTimeout? = error as? ChannelError { return "i/o timeout" }
+        return "\(error)"
     }
 
     static func address(_ host: String, _ port: Int) -> String {
@@ -135,5 +149,11 @@ final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         promise.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
+    }
+
+    /// A connection that never opened (refused, timed out) closes without going inactive:
+    /// the promise must still be completed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        promise.fail(ChannelError.ioOnClosedChannel)
     }
 }

@@ -19,6 +19,12 @@ public final class APIMetrics: Sendable {
             sum += seconds
             count += 1
         }
+
+        mutating func add(_ other: Histogram) {
+            for i in 0..<buckets.count { buckets[i] += other.buckets[i] }
+            sum += other.sum
+            count += other.count
+        }
     }
 
     static let bounds: [Double] = [0.005, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -28,6 +34,8 @@ public final class APIMetrics: Sendable {
     private let openWatches = Atomic<Int>(0)
     /// The listener's connection counts, rendered with the rest.
     public let connections = ConnectionMetrics()
+    /// The admission webhooks' calls, rendered with the rest.
+    public let webhooks = WebhookMetrics()
 
     public init() {}
 
@@ -44,7 +52,7 @@ public final class APIMetrics: Sendable {
     public func watchStarted() { openWatches.add(1, ordering: .relaxed) }
     public func watchEnded() { openWatches.subtract(1, ordering: .relaxed) }
 
-    private static func write(histogram h: Histogram, metric: String, labels: String, into out: inout String) {
+    static func write(histogram h: Histogram, metric: String, labels: String, into out: inout String) {
         for (i, bound) in bounds.enumerated() {
             out += "\(metric)_bucket{\(labels),le=\"\(bound)\"} \(h.buckets[i])\n"
         }
@@ -81,6 +89,7 @@ public final class APIMetrics: Sendable {
         out += "# HELP apiserver_registered_watchers Open watch streams.\n# TYPE apiserver_registered_watchers gauge\n"
         out += "apiserver_registered_watchers \(openWatches.load(ordering: .relaxed))\n"
         out += connections.render()
+        out += webhooks.render()
         return out
     }
 }

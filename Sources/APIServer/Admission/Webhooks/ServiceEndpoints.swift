@@ -1,0 +1,50 @@
+/// Finds where a Service's port is served without kube-proxy: a ready endpoint of the
+/// Service's EndpointSlices (label `kubernetes.io/service-name`), on the slice port named
+/// as the Service port, or of its Endpoints when it has no slices.
+struct ServiceEndpoints: Sendable {
+    /// At most this many slices of one Service are read.
+    static let sliceLimit = 1000
+    let store: any ObjectStore
+
+    /// A ready address and its port for the Service port numbered `port`.
+    func readyEndpoint(namespace: String, service name: String, port: Int) async throws -> (address: String, port: Int) {
+        let serviceKey = RegistryKey(group: "", resource: "services", namespace: namespace, name: name).path
+        guard let service = try await store.get(serviceKey)?.object else {
+            throw WebhookCallError.call("service \"\(name)\" not found")
+        }
+        let ports = service[path: ["spec", "ports"]]?.arrayValue ?? []
+        guard let servicePort = ports.first(where: { $0["port"]?.intValue == Int64(port) }) else {
+            throw WebhookCallError.call("service \"\(name)\" has no port \(port)")
+        }
+        let portName = servicePort["name"]?.stringValue ?? ""
+        var candidates: [(String, Int)] = []
+        var slices = 0
+        try await store.forEach(prefix: RegistryKey.namespacePrefix(group: "discovery.k8s.io", resource: "endpointslices", namespace: namespace)) { entry in
+            guard slices < Self.sliceLimit else { return }
+            let slice = try entry.decoded()
+            guard slice[path: ["metadata", "labels", "kubernetes.io/service-name"]]?.stringValue == name else { return }
+            slices += 1
+            guard let number = (slice["ports"]?.arrayValue ?? []).first(where: { ($0["name"]?.stringValue ?? "") == portName })?["port"]?.intValue,
+                  (1...65535).contains(number) else { return }
+            for endpoint in slice["endpoints"]?.arrayValue ?? [] where endpoint[path: ["conditions", "ready"]]?.boolValue != false {
+                for address in (endpoint["addresses"]?.arrayValue ?? []).compactMap(\.stringValue) where !address.isEmpty {
+                    candidates.append((address, Int(number)))
+                }
+            }
+        }
+        if slices == 0 {
+            let endpointsKey = RegistryKey(group: "", resource: "endpoints", namespace: namespace, name: name).path
+            for subset in try await store.get(endpointsKey)?.object["subsets"]?.arrayValue ?? [] {
+                guard let number = (subset["ports"]?.arrayValue ?? []).first(where: { ($0["name"]?.stringValue ?? "") == portName })?["port"]?.intValue,
+                      (1...65535).contains(number) else { continue }
+                for address in (subset["addresses"]?.arrayValue ?? []).compactMap({ $0["ip"]?.stringValue }) where !address.isEmpty {
+                    candidates.append((address, Int(number)))
+                }
+            }
+        }
+        guard let chosen = candidates.randomElement() else {
+            throw WebhookCallError.call("no endpoints available for service \"\(name)\"")
+        }
+        return chosen
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOSSL
+import Synchronization
+
+/// Calls admission webhooks over HTTPS: resolves a webhook's destination (a URL, or a ready
+/// endpoint of a Service's EndpointSlices, since Skiff runs no kube-proxy), verifies the
+/// server against the webhook's caBundle, posts the AdmissionReview and reads the answer —
+/// within the webhook's timeout, at most ``concurrentCalls`` at a time per webhook, and at
+/// most ``responseLimit`` bytes of answer. One connection per call.
+struct WebhookCaller: Sendable {
+    static let responseLimit = 8 * 1024 * 1024
+    static let concurrentCalls = 64
+
+    let store: any ObjectStore
+    let dialer: BackendDialer
+    private let contexts = TLSContexts()
+    private let limiter = WebhookCallLimiter(limit: WebhookCaller.concurrentCalls)
+
+    init(store: any ObjectStore, dialer: BackendDialer) {
+        self.store = store
+        self.dialer = dialer
+    }
+
+    /// Posts `review` to the webhook and answers the parsed AdmissionReview it sent back.
+    func call(_ webhook: AdmissionWebhook, review: JSON) async throws(WebhookCallError) -> JSON {
+        let destination = try webhook.destination.get()
+        let timeout = webhook.timeout
+        let body = review.serialized()
+        do {
+            return try await withThrowingTaskGroup(of: JSON?.self) { group in
+                let connection = NIOLockedValueBox<ByteStream?>(nil)
+                group.addTask {
+                    guard await limiter.acquire(webhook.id) else { throw WebhookCallError.call("context deadline exceeded") }
+                    defer { Task { await limiter.release(webhook.id) } }
+                    return try await exchange(webhook, destination, body: body, timeout: timeout, connection: connection)
+                }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer {
+                    group.cancelAll()
+                    connection.withLockedValue { $0?.close() }
+                }
+                guard let first = try await group.next(), let answer = first else {
+                    throw WebhookCallError.call("Post \"\(Self.describe(destination, timeout))\": context deadline exceeded")
+                }
+                return answer
+            }
+        } catch let error as WebhookCallError {
+            throw error
+        } catch {
+            throw .call("Post \"\(Self.describe(destination, timeout))\": \(error)")
+        }
+    }
+
+    private func exchange(_ webhook: AdmissionWebhook, _ destination: AdmissionWebhook.Destination, body: [UInt8],
+                          timeout: Duration, connection: NIOLockedValueBox<ByteStream?>) async throws -> JSON {
+        let target = Self.describe(destination, timeout)
+        let (host, port, path, serverName): (String, Int, String, String?)
+        do {
+            (host, port, path, serverName) = try await resolve(destination)
+        } catch WebhookCallError.call(let why) {
+            throw WebhookCallError.call("Post \"\(target)\": \(why)")
+        }
+        let context: NIOSSLContext
+        do {
+            context = try contexts.context(caBundle: webhook.caBundle)
+        } catch {
+            throw WebhookCallError.configuration("the caBundle is not usable: \(error)")
+        }
+        let stream: ByteStream
+        do {
+            stream = try await dialer.dial(host: host, port: port, transport: .verified(context, serverName: serverName))
+        } catch {
+            throw WebhookCallError.call("Post \"\(target)\": \(error)")
+        }
+        connection.withLockedValue { $0 = stream }
+        defer { stream.close() }
+        var request = BackendRequest(method: "POST", target: Self.withTimeout(path, timeout),
+                                     host: BackendDialer.address(serverName ?? host, port))
+        request.headers = [("Content-Type", "application/json"), ("Accept", "application/json, */*"),
+                           ("User-Agent", "skiff-apiserver")]
+        request.body = body
+        let response = BackendResponse(stream)
+        do {
+            try await stream.write(request.serialized())
+            let head = try await response.readHead()
+            let answer = try await response.body(limit: Self.responseLimit)
+            guard (200...299).contains(head.status) else {
+                throw WebhookCallError.call("Post \"\(target)\": the server responded with the status code \(head.status)"
+                    + (answer.isEmpty ? " but did not return more information" : ": \(String(decoding: answer.prefix(256), as: UTF8.self))"))
+            }
+            do {
+                return try JSON.parse(answer)
+            } catch {
+                throw WebhookCallError.invalidResponse("the answer is not JSON: \(error)")
+            }
+        } catch let error as WebhookCallError {
+            throw error
+        } catch {
+            throw WebhookCallError.call("Post \"\(target)\": \(error)")
+        }
+    }
+
+    /// Where a call goes: the address to dial, the request path, and the name the server's
+    /// certificate must carry (nil: the dialled IP address).
+    private func resolve(_ destination: AdmissionWebhook.Destination) async throws -> (String, Int, String, String?) {
+        switch destination {
+        case .url(_, let host, let port, let path):
+            return (host, port, path, IPAddressBytes(host) == nil ? host : nil)
+        case .service(let namespace, let name, let port, let path):
+            let (address, targetPort) = try await ServiceEndpoints(store: store).readyEndpoint(namespace: namespace, service: name, port: port)
+            return (address, targetPort, path, "\(name).\(namespace).svc")
+        }
+    }
+
+    /// The URL as kube-apiserver reports it in errors.
+    static func describe(_ destination: AdmissionWebhook.Destination, _ timeout: Duration) -> String {
+        switch destination {
+        case .url(let scheme, let host, let port, let path):
+            return "\(scheme)://\(BackendDialer.address(host, port))\(withTimeout(path, timeout))"
+        case .service(let namespace, let name, let port, let path):
+            return "https://\(name).\(namespace).svc:\(port)\(withTimeout(path, timeout))"
+        }
+    }
+
+    /// The path with kube-apiserver's `timeout` parameter telling the webhook its budget.
+    static func withTimeout(_ path: String, _ timeout: Duration) -> String {
+        path + (path.contains("?") ? "&" : "?") + "timeout=\(timeout.components.seconds)s"
+    }
+
+    /// TLS client contexts, one per distinct caBundle (at most 64 kept).
+    final class TLSContexts: Sendable {
+        private let cache = Mutex<[String: NIOSSLContext]>([:])
+
+        func context(caBundle: String?) throws -> NIOSSLContext {
+            let key = caBundle ?? ""
+            if let known = cache.withLock({ $0[key] }) { return known }
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .fullVerification
+            configuration.applicationProtocols = ["http/1.1"]
+            if let caBundle {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caBundle.utf8)))
+            }
+            let context = try NIOSSLContext(configuration: configuration)
+            cache.withLock { cache in
+                if cache.count >= 64 { cache.removeAll() }
+                cache[key] = context
+            }
+            return context
+        }
+    }
+}
+
+/// Admits at most `limit` calls at once per webhook; the others wait their turn (or until
+/// their task is cancelled, by the call's timeout).
+actor WebhookCallLimiter {
+    let limit: Int
+    private var inFlight: [String: Int] = [:]
+    private var waiting: [String: [(ticket: UInt64, resume: CheckedContinuation<Bool, Never>)]] = [:]
+    private var tickets: UInt64 = 0
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Takes a slot; false when the task was cancelled while waiting.
+    func acquire(_ id: String) async -> Bool {
+        if inFlight[id, default: 0] < limit {
+            inFlight[id, default: 0] += 1
+            return true
+        }
+        tickets += 1
+        let ticket = tickets
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled { continuation.resume(returning: false); return }
+                waiting[id, default: []].append((ticket, continuation))
+            }
+        } onCancel: {
+            Task { await self.cancel(id, ticket) }
+        }
+    }
+
+    func release(_ id: String) {
+        if var queue = waiting[id], !queue.isEmpty {
+            let next = queue.removeFirst()
+            waiting[id] = queue.isEmpty ? nil : queue
+            next.resume.resume(returning: true)
+            return
+        }
+        let left = inFlight[id, default: 1] - 1
+        inFlight[id] = left > 0 ? left : nil
+    }
+
+    private func cancel(_ id: String, _ ticket: UInt64) {
+        guard var queue = waiting[id], let index = queue.firstIndex(where: { $0.ticket == ticket }) else { return }
+        let removed = queue.remove(at: index)
+        waiting[id] = queue.isEmpty ? nil : queue
+        removed.resume.resume(returning: false)
+    }
+}
