@@ -166,8 +166,10 @@ public struct APIServerBootstrap: Sendable {
         // The kubelet-client credential lives in memory only: a new one at each start.
         let kubeletClient = try pki.issueClientCertificate(user: BootstrapPolicy.kubeletClientUser, groups: [])
         let backends = try BackendDialer(certificatePEM: kubeletClient.certificate, keyPEM: kubeletClient.key)
+        // One caller for admission and conversion webhooks (their call limits are shared).
+        let webhookCaller = WebhookCaller(store: objects, dialer: backends)
         let webhooks = WebhookDispatcher(index: WebhookIndex(objects: admissionPolicies), matcher: WebhookMatcher(store: objects, catalog: catalog),
-                                         caller: WebhookCaller(store: objects, dialer: backends), metrics: metrics.webhooks)
+                                         caller: webhookCaller, metrics: metrics.webhooks)
         // Mutating plugins first (the webhooks last of them), then validating ones; quota
         // last, as kube-apiserver orders them.
         var admission: [any AdmissionPlugin] = [NamespaceLifecycleAdmission(store: objects), ServiceAccountAdmission(store: objects), RuntimeClassAdmission(store: objects),
@@ -207,8 +209,9 @@ public struct APIServerBootstrap: Sendable {
         customResources = CustomResourceRegistry(store: objects, catalog: catalog, definitions: schemas, logger: logger)
         try await customResources.load()
         customResourceDefinitions = CustomResourceDefinitionController(store: objects, client: client("crd-controller"), logger: logger)
-        let kinds = KindRegistry.builtIn(KindDependencies(serviceAddresses: serviceAddresses, serviceAccountTokens: tokens,
+        var kinds = KindRegistry.builtIn(KindDependencies(serviceAddresses: serviceAddresses, serviceAccountTokens: tokens,
                                                           authenticator: authenticator, authorizer: authorizer, backends: backends))
+        kinds.webhooks = webhookCaller
         let engine = ResourceEngine(store: objects, catalog: catalog, kinds: kinds, definitions: schemas,
                                     admission: AdmissionChain(admission), logger: logger)
         let everywhere = configuration.host == "0.0.0.0" || configuration.host == "::"

@@ -49,16 +49,16 @@ extension ResourceEngine {
         var (admitted, outcome) = try await admit(object, request, name: name)
         if request.dryRun {
             if try await store.get(request.key(name)) != nil { throw StatusError.alreadyExists(resource, name: name) }
-            return Self.named(outcome.applied(to: render(admitted, request, status: 201)), name)
+            return Self.named(outcome.applied(to: try await render(admitted, request, status: 201)), name)
         }
         // A generated name that is taken is generated again, a few times, as kube-apiserver
         // does; when an object admission charged (a quota) changed meanwhile, admission runs again.
         var renames = 0, contended = false
         for _ in 0..<64 {
             try await request.strategy.acquire(for: &admitted)
-            let created = try await store.create(request.key(name), admitted, alongside: outcome.writes)
+            let created = try await store.create(request.key(name), try await storable(admitted, request), alongside: outcome.writes)
             if case .created(let stored) = created {
-                return Self.named(outcome.applied(to: render(stored.object, request, status: 201)), name)
+                return Self.named(outcome.applied(to: try await render(stored.object, request, status: 201)), name)
             }
             try await request.strategy.release(of: admitted)
             contended = false

@@ -46,7 +46,7 @@ extension ResourceEngine {
             case .missing: throw StatusError.notFound(request.resource, name: name)
             }
         }
-        if request.strategy.returnsDeletedObject { return admitted.applied(to: render(deletedObject, request)) }
+        if request.strategy.returnsDeletedObject { return admitted.applied(to: try await render(deletedObject, request)) }
         var details = StatusError.objectDetails(request.resource, name: name)
         details["uid"] = current.object[path: ["metadata", "uid"]]
         return admitted.applied(to: .json(.ok, ["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success",
@@ -74,14 +74,14 @@ extension ResourceEngine {
         let strategy = request.strategy
         let pending = strategy.pendingFinalizers(of: current.object)
         if current.object[path: ["metadata", "deletionTimestamp"]] != nil {
-            return pending.isEmpty ? nil : render(current.object, request)
+            return pending.isEmpty ? nil : try await render(current.object, request)
         }
         guard let object = Self.held(current.object, finalizer: Self.propagationFinalizer(options, request), strategy,
                                      gracePeriod: options["gracePeriodSeconds"]?.intValue ?? 0,
                                      bumpsGeneration: request.resource.hasSpec) else { return nil }
-        if request.dryRun { return render(object, request) }
+        if request.dryRun { return try await render(object, request) }
         switch try await store.update(request.key(try request.name()), object, expectedRevision: current.modRevision) {
-        case .written(let stored): return render(stored.object, request)
+        case .written(let stored): return try await render(stored.object, request)
         case .conflict: throw DeleteRaced()
         case .missing: throw StatusError.notFound(request.resource, name: try request.name())
         }

@@ -6,6 +6,6 @@ extension ResourceEngine {
         if let rv = try Self.resourceVersion(request.parameter("resourceVersion")), rv > 0 {
             try await requireReached(rv)
         }
-        return render(try await current(request, name: name).object, request)
+        return try await render(try await current(request, name: name).object, request)
     }
 }

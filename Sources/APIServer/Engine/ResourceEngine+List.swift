@@ -21,9 +21,10 @@ extension ResourceEngine {
     /// `resourceVersion` + `resourceVersionMatch`, across all namespaces when none is given.
     func list(_ request: ResourceRequest) async throws -> HTTPResponse {
         let page = try await readList(request)
+        let converted = try await convertedObjects(page, request)
         if request.wantsTable {
             let table = request.strategy.table.table(
-                try page.objects(), resourceVersion: String(page.revision), continueToken: page.continueToken,
+                try converted ?? page.objects(), resourceVersion: String(page.revision), continueToken: page.continueToken,
                 remaining: page.remaining, includeObject: request.parameter("includeObject") ?? "Metadata")
             return .json(.ok, table)
         }
@@ -34,11 +35,11 @@ extension ResourceEngine {
         var items: [JSON]? = nil
         if request.format.target == .partialObjectMetadataList {
             (apiVersion, kind) = (request.format.metaAPIVersion, "PartialObjectMetadataList")
-            items = try page.objects().map { Self.partialObjectMetadata($0, apiVersion: apiVersion) }
+            items = try (converted ?? page.objects()).map { Self.partialObjectMetadata($0, apiVersion: apiVersion) }
         }
         // Protobuf lists are written item by item, without the list's JSON.
         if request.format.encoding == .protobuf, let protobuf = request.protobuf,
-           let encoded = protobuf.encodeList(apiVersion: apiVersion, kind: kind, metadata: metadata, items: try items ?? page.objects()) {
+           let encoded = protobuf.encodeList(apiVersion: apiVersion, kind: kind, metadata: metadata, items: try items ?? converted ?? page.objects()) {
             return HTTPResponse(status: .ok, headers: ["Content-Type": KubernetesProtobuf.mediaType], body: .bytes(encoded))
         }
         if let items {
@@ -51,7 +52,9 @@ extension ResourceEngine {
         out.append(contentsOf: #","items":["#.utf8)
         for (index, entry) in page.entries.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            if request.resource.storedAsServed, let bytes = entry.bytesWithResourceVersion() {
+            if let converted {
+                converted[index].write(into: &out)
+            } else if request.resource.storedAsServed, let bytes = entry.bytesWithResourceVersion() {
                 out.append(contentsOf: bytes)
             } else {
                 var object = try entry.decoded()

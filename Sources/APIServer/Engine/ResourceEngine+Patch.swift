@@ -57,7 +57,7 @@ extension ResourceEngine {
             let current = try await current(request, name: name)
             do {
                 // Patches apply to the object as this resource serves it (its version's form).
-                var served = current.object
+                var served = try await served(current.object, request)
                 request.strategy.present(&served)
                 let applied = try Self.applyPatch(patch.type, patch.body, to: served, schema: schema)
                 guard case .object = applied else { throw StatusError.badRequest("the patched object is not a JSON object") }
@@ -132,7 +132,7 @@ extension ResourceEngine {
             if let rv = config[path: ["metadata", "resourceVersion"]]?.stringValue, !rv.isEmpty, rv != String(current.modRevision) {
                 throw StatusError.conflict(request.resource, name: name)
             }
-            var served = current.object
+            var served = try await served(current.object, request)
             request.strategy.present(&served)
             let result = try ManagedFields.apply(config, to: served, manager: manager, apiVersion: request.resource.groupVersion,
                                                  force: force, schema: schema)

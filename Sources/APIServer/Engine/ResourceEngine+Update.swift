@@ -41,9 +41,9 @@ extension ResourceEngine {
     /// from `current`), unless nothing changes; 409 if another write came first. Answers the
     /// object as stored.
     func write(_ object: JSON, over current: StoredObject, _ request: ResourceRequest, applied: Bool = false) async throws -> HTTPResponse {
-        let (saved, outcome) = try await save(try merged(object, over: current.object, request), over: current, request,
-                                              applied: applied)
-        return outcome.applied(to: render(saved, request))
+        let (saved, outcome) = try await save(try merged(object, over: try await served(current.object, request), request),
+                                              over: current, request, applied: applied)
+        return outcome.applied(to: try await render(saved, request))
     }
 
     /// The update pipeline under ``write(_:over:_:applied:)`` and a subresource handler's
@@ -55,19 +55,21 @@ extension ResourceEngine {
               applied: Bool = false) async throws -> (object: JSON, outcome: AdmissionOutcome) {
         let name = try request.name()
         var updated = new
+        // Admission, managedFields and validation see the old object at the request's version.
+        let old = try await served(current.object, request)
         let admitted = try await admission.admit(&updated, AdmissionRequest(
             operation: .update, resource: request.resource, subresource: request.info.subresource ?? "",
-            namespace: request.info.namespace ?? "", name: name, user: request.user, old: current.object, dryRun: request.dryRun))
+            namespace: request.info.namespace ?? "", name: name, user: request.user, old: old, dryRun: request.dryRun))
         if !applied {
-            ManagedFields.recordUpdate(old: current.object, new: &updated, manager: fieldManager(request),
+            ManagedFields.recordUpdate(old: old, new: &updated, manager: fieldManager(request),
                                        apiVersion: request.resource.groupVersion, subresource: request.info.subresource ?? "",
                                        schema: schema(of: request.resource))
         }
         try Self.validateMetadata(updated, request, nameRequired: true)
         if updated[path: ["metadata", "deletionTimestamp"]] == nil || request.info.subresource == "status" {
-            try Self.validateObject(updated, old: current.object, request)
+            try Self.validateObject(updated, old: old, request)
         }
-        if Self.sameContent(updated, current.object) { return (current.object, .none) }
+        if Self.sameContent(updated, old) { return (current.object, .none) }
         if current.object[path: ["metadata", "deletionTimestamp"]] != nil {
             // An object being deleted may lose finalizers but not gain them, and goes once the
             // last one is removed.
@@ -94,7 +96,7 @@ extension ResourceEngine {
             }
         }
         if request.dryRun { return (updated, admitted) }
-        switch try await store.update(request.key(name), updated, expectedRevision: current.modRevision) {
+        switch try await store.update(request.key(name), try await storable(updated, request), expectedRevision: current.modRevision) {
         case .written(let stored): return (stored.object, admitted)
         case .conflict: throw StatusError.conflict(request.resource, name: name)
         case .missing: throw StatusError.notFound(request.resource, name: name)

@@ -41,7 +41,7 @@ extension ResourceEngine {
             listing.http.query["resourceVersion"] = nil
             listing.http.query["resourceVersionMatch"] = nil
             let page = try await readList(listing)
-            initial = try page.objects()
+            initial = try await convertedObjects(page, listing) ?? page.objects()
             startRevision = page.revision
         } else {
             if let rv {
@@ -87,6 +87,18 @@ extension ResourceEngine {
                             var out: [UInt8] = []
                             for event in events {
                                 guard let (type, entry) = try Self.watchChange(event, labels, fields, strategy: strategy) else { continue }
+                                if let conversion = strategy.conversion {
+                                    // A conversion that fails ends the watch with its error, as on kube-apiserver.
+                                    do {
+                                        let object = try await conversion.served([try entry.decoded()])[0]
+                                        out.append(contentsOf: encoder.line(type, object))
+                                    } catch {
+                                        out.append(contentsOf: encoder.line("ERROR", Self.translate(error).status, raw: true))
+                                        try await writer.write(out)
+                                        return
+                                    }
+                                    continue
+                                }
                                 out.append(contentsOf: try encoder.line(type, entry))
                             }
                             if !out.isEmpty { try await writer.write(out) }

@@ -111,8 +111,8 @@ public struct ResourceEngine: Sendable {
     }
 
     /// The object as JSON, as its metadata alone or as a one-row Table.
-    func render(_ object: JSON, _ request: ResourceRequest, status: Int = 200) -> HTTPResponse {
-        var object = object
+    func render(_ object: JSON, _ request: ResourceRequest, status: Int = 200) async throws -> HTTPResponse {
+        var object = try await served(object, request)
         request.strategy.present(&object)
         if request.format.target == .partialObjectMetadata {
             return answer(Self.partialObjectMetadata(object, apiVersion: request.format.metaAPIVersion), request, status: status)

@@ -1,23 +1,26 @@
 /// Custom resources: objects are stored at the definition's storage version and served at the
-/// version asked for (conversion `None`: only `apiVersion` changes); the schema's defaults
+/// version asked for (conversion `None`: only `apiVersion` changes; `Webhook`: the engine
+/// converts through ``conversion`` after reads and before writes); the schema's defaults
 /// apply on every write; with a status subresource the status is written only through it;
 /// the schema and its CEL rules validate every write.
 struct CustomResourceStrategy: ResourceStrategy {
     let resource: ResourceDescriptor
     let info: CustomResourceInfo
+    /// The definition's conversion webhook; nil for conversion `None`.
+    let conversion: (any ObjectConversion)?
 
     var validation: StructuralValidation { StructuralValidation(schema: info.schema) }
 
     func prepareForCreate(_ object: inout JSON) {
         if resource.hasStatusSubresource { object["status"] = nil }
         validation.applyDefaults(&object)
-        object["apiVersion"] = .string(resource.group + "/" + info.storageVersion)
+        if conversion == nil { object["apiVersion"] = .string(resource.group + "/" + info.storageVersion) }
     }
 
     func prepareForUpdate(_ object: inout JSON, old: JSON) {
         if resource.hasStatusSubresource { object["status"] = old["status"] }
         validation.applyDefaults(&object)
-        object["apiVersion"] = .string(resource.group + "/" + info.storageVersion)
+        if conversion == nil { object["apiVersion"] = .string(resource.group + "/" + info.storageVersion) }
     }
 
     func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause] {

@@ -12,6 +12,8 @@ public struct KindRegistry: Sendable {
     }
 
     private var factories: [GroupKind: Factory] = [:]
+    /// Calls the conversion webhooks of custom resources; nil: such resources answer 500.
+    var webhooks: WebhookCaller?
 
     public init() {}
 
@@ -31,8 +33,19 @@ public struct KindRegistry: Sendable {
 
     /// The strategy that serves a resource.
     public func strategy(for resource: ResourceDescriptor) -> any ResourceStrategy {
-        if let custom = resource.custom { return CustomResourceStrategy(resource: resource, info: custom) }
+        if let custom = resource.custom {
+            return CustomResourceStrategy(resource: resource, info: custom, conversion: custom.conversionWebhook.map { webhook in
+                guard let webhooks else { return UnreachableConversion() }
+                return ConversionWebhook(caller: webhooks, definition: webhook, resource: resource, storageVersion: custom.storageVersion)
+            })
+        }
         if let factory = factories[GroupKind(group: resource.group, kind: resource.kind)] { return factory(resource) }
         return DefaultStrategy(resource)
     }
+}
+
+/// The conversion of a server built without a webhook caller (some in-process tests).
+struct UnreachableConversion: ObjectConversion {
+    func served(_ objects: [JSON]) async throws -> [JSON] { throw StatusError.internalError("conversion webhooks are not available") }
+    func stored(_ object: JSON) async throws -> JSON { throw StatusError.internalError("conversion webhooks are not available") }
 }

@@ -30,6 +30,9 @@ public protocol ResourceStrategy: Sendable {
     func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause]
     /// Turns a stored object into what a request for this resource's version returns.
     func present(_ object: inout JSON)
+    /// The conversion between versions that takes a call (a conversion webhook); nil when
+    /// ``present(_:)`` and the prepare steps convert (or nothing does).
+    var conversion: (any ObjectConversion)? { get }
 
     /// The columns `kubectl get` shows (server-side Table output).
     var table: TablePrinter { get }
@@ -80,6 +83,7 @@ extension ResourceStrategy {
     public func answerCreate(_ object: JSON, _ request: ResourceRequest, engine: ResourceEngine) async throws -> HTTPResponse? { nil }
     public func validate(_ object: JSON, old: JSON?) -> [StatusError.Cause] { [] }
     public func present(_ object: inout JSON) {}
+    public var conversion: (any ObjectConversion)? { nil }
     public func nameErrors(_ name: String) -> [String] { NameValidation.subdomainErrors(name) }
     public var selectableFields: [String] { [] }
     public func fieldValue(_ field: String, of object: JSON) -> String { FieldSelector.value(of: field, in: object) }

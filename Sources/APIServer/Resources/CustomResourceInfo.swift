@@ -14,10 +14,12 @@ public struct CustomResourceInfo: Sendable, Hashable {
     public var labelSelectorPath: [String]?
     /// The warning a deprecated version answers with.
     public var deprecationWarning: String?
+    /// The definition's `spec.conversion.webhook` when its strategy is `Webhook`.
+    public var conversionWebhook: JSON?
 
     public init(storageVersion: String, schema: JSON, printerColumns: [JSON] = [], selectableFields: [String] = [],
                 specReplicasPath: [String]? = nil, statusReplicasPath: [String]? = nil, labelSelectorPath: [String]? = nil,
-                deprecationWarning: String? = nil) {
+                deprecationWarning: String? = nil, conversionWebhook: JSON? = nil) {
         self.storageVersion = storageVersion
         self.schema = schema
         self.printerColumns = printerColumns
@@ -26,5 +28,6 @@ public struct CustomResourceInfo: Sendable, Hashable {
         self.statusReplicasPath = statusReplicasPath
         self.labelSelectorPath = labelSelectorPath
         self.deprecationWarning = deprecationWarning
+        self.conversionWebhook = conversionWebhook
     }
 }

@@ -74,7 +74,9 @@ public final class CustomResourceRegistry: Sendable {
                                           printerColumns: version["additionalPrinterColumns"]?.arrayValue ?? [],
                                           selectableFields: selectable, specReplicasPath: path("specReplicasPath"),
                                           statusReplicasPath: path("statusReplicasPath"), labelSelectorPath: path("labelSelectorPath"),
-                                          deprecationWarning: warning)
+                                          deprecationWarning: warning,
+                                          conversionWebhook: spec[path: ["conversion", "strategy"]]?.stringValue == "Webhook"
+                                              ? (spec[path: ["conversion", "webhook"]] ?? .emptyObject) : nil)
             var descriptor = ResourceDescriptor(
                 group: group, version: name, kind: kind, plural: plural,
                 singular: names["singular"]?.stringValue ?? kind.lowercased(),

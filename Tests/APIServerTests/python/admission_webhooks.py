@@ -10,20 +10,18 @@ Prints one line per check and exits non-zero at the first failure.
 """
 import base64
 import json
-import os
 import socket
-import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from kubernetes import client, config
 
 from checks import check, eventually, status_of
+import webhook_server
 
 warnings.filterwarnings("ignore")
 kubeconfig, kubectl = sys.argv[1], sys.argv[2]
@@ -33,26 +31,7 @@ admission = client.AdmissionregistrationV1Api()
 discovery = client.DiscoveryV1Api()
 api = client.ApiClient()
 
-# --- a test CA and a serving certificate for the loopback address and the Service's name ---
-work = tempfile.mkdtemp(prefix="skiff-webhooks-")
-
-
-def openssl(*args):
-    subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=work)
-
-
-openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-        "-subj", "/CN=skiff-webhook-test-ca")
-openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=webhook")
-with open(os.path.join(work, "san.ext"), "w") as f:
-    f.write("subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:webhook.wh-svc.svc\n")
-openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt",
-        "-days", "2", "-extfile", "san.ext")
-ca_bundle = base64.b64encode(open(os.path.join(work, "ca.crt"), "rb").read()).decode()
-# A CA that did not sign the server's certificate.
-openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key", "-out", "other.crt", "-days", "2",
-        "-subj", "/CN=another-ca")
-other_bundle = base64.b64encode(open(os.path.join(work, "other.crt"), "rb").read()).decode()
+work, ca_bundle, other_bundle = webhook_server.certificates(["IP:127.0.0.1", "DNS:localhost", "DNS:webhook.wh-svc.svc"])
 
 # --- the webhook server: one behaviour per path, every review it gets recorded ---
 received = []
@@ -113,13 +92,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-server.daemon_threads = True
-tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-tls.load_cert_chain(os.path.join(work, "server.crt"), os.path.join(work, "server.key"))
-server.socket = tls.wrap_socket(server.socket, server_side=True)
-port = server.server_address[1]
-threading.Thread(target=server.serve_forever, daemon=True).start()
+server, port = webhook_server.serve(Handler, work)
 
 # A port nothing listens on: the webhook server is "down".
 closed = socket.socket()

@@ -62,7 +62,7 @@ struct WebhookDispatcher: Sendable {
         let operation = request.operation.rawValue
         do {
             guard hook.acceptsV1 else { throw WebhookCallError.configuration("the webhook does not accept AdmissionReview v1") }
-            let answer = try await caller.call(hook, review: review.body)
+            let answer = try await caller.call(hook.target, review: review.body)
             let response = try review.response(from: answer, mutating: kind == .mutating)
             let seconds = (ContinuousClock.now - started).inSeconds
             if response.allowed {

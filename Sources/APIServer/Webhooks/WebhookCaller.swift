@@ -3,7 +3,7 @@ import NIOConcurrencyHelpers
 import NIOSSL
 import Synchronization
 
-/// Calls admission webhooks over HTTPS: resolves a webhook's destination (a URL, or a ready
+/// Calls webhooks (admission, conversion) over HTTPS: resolves a webhook's destination (a URL, or a ready
 /// endpoint of a Service's EndpointSlices, since Skiff runs no kube-proxy), verifies the
 /// server against the webhook's caBundle, posts the AdmissionReview and reads the answer —
 /// within the webhook's timeout, at most ``concurrentCalls`` at a time per webhook, and at
@@ -22,8 +22,8 @@ struct WebhookCaller: Sendable {
         self.dialer = dialer
     }
 
-    /// Posts `review` to the webhook and answers the parsed AdmissionReview it sent back.
-    func call(_ webhook: AdmissionWebhook, review: JSON) async throws(WebhookCallError) -> JSON {
+    /// Posts `review` to the webhook and answers the parsed JSON it sent back.
+    func call(_ webhook: WebhookTarget, review: JSON) async throws(WebhookCallError) -> JSON {
         let destination = try webhook.destination.get()
         let timeout = webhook.timeout
         let body = review.serialized()
@@ -55,7 +55,7 @@ struct WebhookCaller: Sendable {
         }
     }
 
-    private func exchange(_ webhook: AdmissionWebhook, _ destination: AdmissionWebhook.Destination, body: [UInt8],
+    private func exchange(_ webhook: WebhookTarget, _ destination: WebhookTarget.Destination, body: [UInt8],
                           timeout: Duration, connection: NIOLockedValueBox<ByteStream?>) async throws -> JSON {
         let target = Self.describe(destination, timeout)
         let (host, port, path, serverName): (String, Int, String, String?)
@@ -106,7 +106,7 @@ struct WebhookCaller: Sendable {
 
     /// Where a call goes: the address to dial, the request path, and the name the server's
     /// certificate must carry (nil: the dialled IP address).
-    private func resolve(_ destination: AdmissionWebhook.Destination) async throws -> (String, Int, String, String?) {
+    private func resolve(_ destination: WebhookTarget.Destination) async throws -> (String, Int, String, String?) {
         switch destination {
         case .url(_, let host, let port, let path):
             return (host, port, path, IPAddressBytes(host) == nil ? host : nil)
@@ -117,7 +117,7 @@ struct WebhookCaller: Sendable {
     }
 
     /// The URL as kube-apiserver reports it in errors.
-    static func describe(_ destination: AdmissionWebhook.Destination, _ timeout: Duration) -> String {
+    static func describe(_ destination: WebhookTarget.Destination, _ timeout: Duration) -> String {
         switch destination {
         case .url(let scheme, let host, let port, let path):
             return "\(scheme)://\(BackendDialer.address(host, port))\(withTimeout(path, timeout))"
