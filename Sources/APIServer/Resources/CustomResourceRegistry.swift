@@ -53,6 +53,11 @@ public final class CustomResourceRegistry: Sendable {
         guard let storage = versions.first(where: { $0["storage"]?.boolValue == true })?["name"]?.stringValue else { return nil }
         let names = spec["names"] ?? .emptyObject
         func strings(_ json: JSON?) -> [String] { (json?.arrayValue ?? []).compactMap(\.stringValue) }
+        // (JSON is nil-literal expressible: a `nil` in a JSON-typed ternary would be `.null`.)
+        var conversionWebhook: JSON?
+        if spec[path: ["conversion", "strategy"]]?.stringValue == "Webhook" {
+            conversionWebhook = spec[path: ["conversion", "webhook"]] ?? .emptyObject
+        }
         var result: [ResourceDescriptor] = []
         for version in versions where version["served"]?.boolValue != false {
             guard let name = version["name"]?.stringValue else { continue }
@@ -75,8 +80,7 @@ public final class CustomResourceRegistry: Sendable {
                                           selectableFields: selectable, specReplicasPath: path("specReplicasPath"),
                                           statusReplicasPath: path("statusReplicasPath"), labelSelectorPath: path("labelSelectorPath"),
                                           deprecationWarning: warning,
-                                          conversionWebhook: spec[path: ["conversion", "strategy"]]?.stringValue == "Webhook"
-                                              ? (spec[path: ["conversion", "webhook"]] ?? .emptyObject) : nil)
+                                          conversionWebhook: conversionWebhook)
             var descriptor = ResourceDescriptor(
                 group: group, version: name, kind: kind, plural: plural,
                 singular: names["singular"]?.stringValue ?? kind.lowercased(),

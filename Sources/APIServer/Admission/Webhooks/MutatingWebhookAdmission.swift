@@ -56,7 +56,7 @@ public struct MutatingWebhookAdmission: AdmissionPlugin {
                       round: Int, index: Int, _ outcome: inout AdmissionOutcome) async throws -> Bool {
         let hook = invocation.hook
         let suffix = "round_\(round)_index_\(index)"
-        let present: JSON? = object == .null ? nil : object
+        let present: JSON? = object == .null ? Optional<JSON>.none : .some(object)
         guard let response = try await dispatcher.call(invocation, .mutating, request, object: present,
                                                        failedOpenKey: "failed-open.mutation.webhook.admission.k8s.io/" + suffix,
                                                        &outcome) else { return false }
