@@ -44,6 +44,9 @@ patch = base64.b64encode(json.dumps([{"op": "add", "path": "/metadata/labels/web
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Head and body are written apart: without this, Nagle's algorithm and delayed ACKs add
+    # 40 ms to every call on a kept-alive connection.
+    disable_nagle_algorithm = True
 
     def do_POST(self):
         review = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
@@ -84,7 +87,7 @@ class Target:
     def creates(self, into):
         for _ in range(creates):
             self.count += 1
-            body = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="cm-%d" % self.count), data={"k": "v"})
+            body = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="cm-%d" % self.count, labels={"bench": "webhooks"}), data={"k": "v"})
             started = time.perf_counter()
             made = self.core.create_namespaced_config_map(self.namespace, body)
             into.append((time.perf_counter() - started) * 1000)
@@ -110,7 +113,7 @@ class Target:
         while time.time() < deadline:
             self.count += 1
             made = self.core.create_namespaced_config_map(self.namespace, client.V1ConfigMap(
-                metadata=client.V1ObjectMeta(name="probe-%d" % self.count)))
+                metadata=client.V1ObjectMeta(name="probe-%d" % self.count, labels={"bench": "webhooks"})))
             if (made.metadata.labels or {}).get("webhook-mutated") == "true":
                 return meta
             time.sleep(0.1)

@@ -13,6 +13,16 @@ extension ResourceEngine {
         return try await conversion.stored(object)
     }
 
+    /// What a committed write answers: the stored object, or, for a resource that converts
+    /// through a call, the object as written at the request's version with the stored
+    /// metadata (a failed call must not turn a committed write into an error).
+    func answered(_ written: JSON, stored: JSON, _ request: ResourceRequest) -> JSON {
+        guard request.strategy.conversion != nil else { return stored }
+        var answer = written
+        answer["metadata"] = stored["metadata"]
+        return answer
+    }
+
     /// A page's objects as the request's version serves them, converted in one call when the
     /// resource needs one; nil when ``ListPage/objects()`` gives them.
     func convertedObjects(_ page: ListPage, _ request: ResourceRequest) async throws -> [JSON]? {

@@ -56,9 +56,18 @@ extension ResourceEngine {
         var renames = 0, contended = false
         for _ in 0..<64 {
             try await request.strategy.acquire(for: &admitted)
-            let created = try await store.create(request.key(name), try await storable(admitted, request), alongside: outcome.writes)
+            let storedForm: JSON
+            do {
+                storedForm = try await storable(admitted, request)
+            } catch {
+                try await request.strategy.release(of: admitted)
+                throw error
+            }
+            let created = try await store.create(request.key(name), storedForm, alongside: outcome.writes)
             if case .created(let stored) = created {
-                return Self.named(outcome.applied(to: try await render(stored.object, request, status: 201)), name)
+                // Once committed the answer needs no further call (a conversion webhook).
+                return Self.named(outcome.applied(to: try await render(answered(admitted, stored: stored.object, request), request,
+                                                                       status: 201)), name)
             }
             try await request.strategy.release(of: admitted)
             contended = false

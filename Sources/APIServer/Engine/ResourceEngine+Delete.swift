@@ -60,9 +60,11 @@ extension ResourceEngine {
         given["apiVersion"] = "meta.k8s.io/v1"
         given["kind"] = "DeleteOptions"
         if request.dryRun { given["dryRun"] = ["All"] }
+        var old = try await served(object, request)
+        request.strategy.present(&old)
         return try await admission.admitDelete(AdmissionRequest(
             operation: .delete, resource: request.resource, subresource: "", namespace: request.info.namespace ?? "", name: name,
-            user: request.user, old: object, dryRun: request.dryRun, options: given))
+            user: request.user, old: old, dryRun: request.dryRun, options: given))
     }
 
     /// An object with finalizers (or of a kind that always keeps its objects until they are

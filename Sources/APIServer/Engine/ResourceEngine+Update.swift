@@ -97,7 +97,7 @@ extension ResourceEngine {
         }
         if request.dryRun { return (updated, admitted) }
         switch try await store.update(request.key(name), try await storable(updated, request), expectedRevision: current.modRevision) {
-        case .written(let stored): return (stored.object, admitted)
+        case .written(let stored): return (answered(updated, stored: stored.object, request), admitted)
         case .conflict: throw StatusError.conflict(request.resource, name: name)
         case .missing: throw StatusError.notFound(request.resource, name: name)
         }

@@ -15,8 +15,9 @@ public struct BackendDialer: Sendable {
     let kubeletTLS: NIOSSLContext
     /// The TLS context for `https:` pod and service proxy targets: no client certificate.
     let plainTLS: NIOSSLContext
-    /// How long a connection may take to open.
+    /// How long a connection may take to open, and its TLS handshake to finish after that.
     public var connectTimeout: TimeAmount = .seconds(10)
+    public var handshakeTimeout: TimeAmount = .seconds(10)
 
     /// A dialler presenting `certificatePEM`/`keyPEM` (issued by the cluster CA) to kubelets.
     public init(certificatePEM: String, keyPEM: String) throws {
@@ -58,6 +59,7 @@ public struct BackendDialer: Sendable {
         }
         let attached = NIOLockedValueBox<ByteStream?>(nil)
         let handshake = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
+        let handshakeTimeout = self.handshakeTimeout
         do {
             _ = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(connectTimeout)
@@ -67,6 +69,9 @@ public struct BackendDialer: Sendable {
                         if let context {
                             let waiter = TLSHandshakeWaiter(promise: channel.eventLoop.makePromise())
                             handshake.withLockedValue { $0 = waiter.promise.futureResult }
+                            // A peer that never finishes the handshake is dropped.
+                            let expiry = channel.eventLoop.scheduleTask(in: handshakeTimeout) { channel.close(promise: nil) }
+                            waiter.promise.futureResult.whenComplete { _ in expiry.cancel() }
                             try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverName))
                             try channel.pipeline.syncOperations.addHandler(waiter)
                         }

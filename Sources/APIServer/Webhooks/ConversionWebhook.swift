@@ -7,8 +7,10 @@ import Foundation
 /// from the object sent).
 struct ConversionWebhook: ObjectConversion {
     static let apiVersion = "apiextensions.k8s.io/v1"
-    /// At most this many objects go in one review (a long list makes several calls).
+    /// At most this many objects, and about this many bytes of them, go in one review (a
+    /// long list makes several calls; the answer must fit the caller's response limit).
     static let batch = 500
+    static let batchBytes = WebhookCaller.responseLimit / 3
 
     let caller: WebhookCaller
     let target: WebhookTarget
@@ -41,13 +43,21 @@ struct ConversionWebhook: ObjectConversion {
         let pending = objects.indices.filter { objects[$0]["apiVersion"]?.stringValue != desired }
         guard !pending.isEmpty else { return objects }
         var result = objects
-        var start = 0
-        while start < pending.count {
-            let slice = Array(pending[start..<min(pending.count, start + Self.batch)])
+        var slice: [Int] = [], bytes = 0
+        func flush() async throws {
+            guard !slice.isEmpty else { return }
             let converted = try await call(slice.map { objects[$0] }, to: desired)
             for (index, object) in zip(slice, converted) { result[index] = object }
-            start += Self.batch
+            slice = []
+            bytes = 0
         }
+        for index in pending {
+            let size = objects[index].serialized().count
+            if !slice.isEmpty && (slice.count >= Self.batch || bytes + size > Self.batchBytes) { try await flush() }
+            slice.append(index)
+            bytes += size
+        }
+        try await flush()
         return result
     }
 
@@ -72,8 +82,9 @@ struct ConversionWebhook: ObjectConversion {
         guard let response = answer["response"], case .object = response else { throw failure("no response provided", desired) }
         let got = response["uid"]?.stringValue ?? ""
         guard got == uid else { throw failure("expected response.uid=\"\(uid)\", got \"\(got)\"", desired) }
-        if let result = response["result"], result["status"]?.stringValue != "Success" {
-            throw failure("conversion webhook failed: " + (result["message"]?.stringValue ?? "no message"), desired)
+        let result = response["result"] ?? .emptyObject
+        guard result["status"]?.stringValue == "Success" else {
+            throw failure("conversion webhook failed: " + (result["message"]?.stringValue ?? "no result status"), desired)
         }
         let converted = response["convertedObjects"]?.arrayValue ?? []
         guard converted.count == sent.count else {

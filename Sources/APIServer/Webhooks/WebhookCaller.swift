@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOSSL
 import Synchronization
 
@@ -29,7 +30,9 @@ struct WebhookCaller: Sendable {
         let body = review.serialized()
         do {
             return try await withThrowingTaskGroup(of: JSON?.self) { group in
-                let connection = NIOLockedValueBox<ByteStream?>(nil)
+                // The call's connection, and whether the call is over (a connection opened
+                // after that is closed at once).
+                let connection = NIOLockedValueBox<(stream: ByteStream?, over: Bool)>((nil, false))
                 group.addTask {
                     guard await limiter.acquire(webhook.id) else { throw WebhookCallError.call("context deadline exceeded") }
                     defer { Task { await limiter.release(webhook.id) } }
@@ -41,7 +44,7 @@ struct WebhookCaller: Sendable {
                 }
                 defer {
                     group.cancelAll()
-                    connection.withLockedValue { $0?.close() }
+                    connection.withLockedValue { $0.over = true; $0.stream?.close() }
                 }
                 guard let first = try await group.next(), let answer = first else {
                     throw WebhookCallError.call("Post \"\(Self.describe(destination, timeout))\": context deadline exceeded")
@@ -56,7 +59,7 @@ struct WebhookCaller: Sendable {
     }
 
     private func exchange(_ webhook: WebhookTarget, _ destination: WebhookTarget.Destination, body: [UInt8],
-                          timeout: Duration, connection: NIOLockedValueBox<ByteStream?>) async throws -> JSON {
+                          timeout: Duration, connection: NIOLockedValueBox<(stream: ByteStream?, over: Bool)>) async throws -> JSON {
         let target = Self.describe(destination, timeout)
         let (host, port, path, serverName): (String, Int, String, String?)
         do {
@@ -71,12 +74,23 @@ struct WebhookCaller: Sendable {
             throw WebhookCallError.configuration("the caBundle is not usable: \(error)")
         }
         let stream: ByteStream
+        var bounded = dialer
+        let budget = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)
+        bounded.connectTimeout = budget
+        bounded.handshakeTimeout = budget
         do {
-            stream = try await dialer.dial(host: host, port: port, transport: .verified(context, serverName: serverName))
+            stream = try await bounded.dial(host: host, port: port, transport: .verified(context, serverName: serverName))
         } catch {
             throw WebhookCallError.call("Post \"\(target)\": \(error)")
         }
-        connection.withLockedValue { $0 = stream }
+        let over = connection.withLockedValue { held in
+            held.stream = stream
+            return held.over
+        }
+        if over {
+            stream.close()
+            throw WebhookCallError.call("Post \"\(target)\": context deadline exceeded")
+        }
         defer { stream.close() }
         var request = BackendRequest(method: "POST", target: Self.withTimeout(path, timeout),
                                      host: BackendDialer.address(serverName ?? host, port))

@@ -21,9 +21,11 @@ struct WebhookTarget: Sendable {
     init(id: String, clientConfig client: JSON, timeoutSeconds: Int64) {
         self.id = id
         timeout = .seconds(min(30, max(1, timeoutSeconds)))
-        caBundle = client["caBundle"]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
-            .flatMap { $0.isEmpty ? nil : $0 }
-        destination = Self.destination(client)
+        let bundle = client["caBundle"]?.stringValue ?? ""
+        let decoded = Data(base64Encoded: bundle).map { String(decoding: $0, as: UTF8.self) }
+        caBundle = decoded.flatMap { $0.isEmpty ? nil : $0 }
+        // A caBundle that is not base64 must not fall back to the system's roots.
+        destination = !bundle.isEmpty && decoded == nil ? .failure(.configuration("clientConfig.caBundle is not base64")) : Self.destination(client)
     }
 
     private static func destination(_ client: JSON) -> Result<Destination, WebhookCallError> {

@@ -54,6 +54,9 @@ def behave(path, review):
     request = review["request"]
     uid = request["uid"]
     obj = request.get("object") or {}
+    if path.startswith("/rename"):
+        return patch_response(review, [{"op": "replace", "path": "/metadata/name", "value": "renamed"},
+                                       {"op": "add", "path": "/metadata/uid", "value": "forged"}] + add_label(review, "renamed", "tried"))
     if path.startswith("/mutate"):
         return patch_response(review, add_label(review, "webhook-mutated", "true"))
     if path.startswith("/deny-forbidden-data"):
@@ -93,6 +96,14 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server, port = webhook_server.serve(Handler, work)
+
+# A server that accepts connections and never says a word (no TLS handshake).
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen(16)
+silent_port = silent.getsockname()[1]
+held = []
+threading.Thread(target=lambda: [held.append(silent.accept()) for _ in iter(int, 1)], daemon=True).start()
 
 # A port nothing listens on: the webhook server is "down".
 closed = socket.socket()
@@ -152,6 +163,7 @@ mutating = [
     hook("mutate.skiff.test", "/mutate", "mutate", extra={"namespaceSelector": {"matchLabels": {"webhooks": "on"}}}),
     hook("mutate-svc.skiff.test", "/mutate", "svc", service=True),
     hook("mutate-badca.skiff.test", "/mutate", "badca", ca=other_bundle),
+    hook("rename.skiff.test", "/rename", "rename"),
 ]
 configuration("MutatingWebhookConfiguration", "b-mutating", mutating)
 # Reinvocation: "a-" sorts first; it is called again once the later webhook has patched.
@@ -165,6 +177,7 @@ validating = [
     hook("ignore.skiff.test", "/allow", "ignore", failure="Ignore", url_port=down_port),
     hook("fail.skiff.test", "/allow", "fail", failure="Fail", url_port=down_port),
     hook("slow.skiff.test", "/slow", "slow", timeout=1),
+    hook("silent.skiff.test", "/allow", "silent", timeout=1, url_port=silent_port),
     hook("conditions.skiff.test", "/deny-conditions", "conditions",
          extra={"matchConditions": [{"name": "mc-prefix", "expression": "object.metadata.name.startsWith('mc-')"}]}),
     hook("delete.skiff.test", "/deny-delete", "keep", operations=("DELETE",)),
@@ -235,6 +248,18 @@ elapsed = time.time() - started
 check(code == 500 and "context deadline exceeded" in status["message"] and "timeout=1s" in status["message"],
       "a webhook slower than timeoutSeconds fails the request (%s)" % (status and status["message"]))
 check(elapsed < 3.5, "after about its timeout of 1 s (%.2f s)" % elapsed)
+
+started = time.time()
+code, status = status_of(lambda: core.create_namespaced_config_map("wh-off", cm("silent", "wh-off", "silent")))
+elapsed = time.time() - started
+check(code == 500 and 'failed calling webhook "silent.skiff.test"' in status["message"] and elapsed < 3.5,
+      "a server that never finishes the TLS handshake fails the call within the timeout (%.2f s: %s)"
+      % (elapsed, status and status["message"]))
+
+# A webhook may not rename the object or forge what the server owns.
+made = core.create_namespaced_config_map("wh-off", cm("kept-name", "wh-off", "rename"))
+check(made.metadata.name == "kept-name" and made.metadata.uid != "forged" and made.metadata.labels.get("renamed") == "tried",
+      "a mutating webhook's patch of name and uid is undone, the rest applied")
 
 # 5. matchConditions.
 code, status = status_of(lambda: core.create_namespaced_config_map("wh-off", cm("mc-denied", "wh-off", "conditions")))

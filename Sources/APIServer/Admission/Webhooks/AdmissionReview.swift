@@ -40,11 +40,15 @@ struct AdmissionReview: Sendable {
         if !request.user.extra.isEmpty {
             user["extra"] = .object(request.user.extra.mapValues { .array($0.map { .string($0) }) })
         }
+        // A Scale is autoscaling/v1's, whatever the scaled resource's group.
+        let scale = request.subresource == "scale"
+        let kindOf: JSON = scale ? ["group": "autoscaling", "version": "v1", "kind": "Scale"]
+            : ["group": .string(subject.group), "version": .string(subject.version), "kind": .string(subject.kind)]
         var review: JSON = [
             "uid": .string(uid),
-            "kind": ["group": .string(subject.group), "version": .string(subject.version), "kind": .string(subject.kind)],
+            "kind": kindOf,
             "resource": ["group": .string(subject.group), "version": .string(subject.version), "resource": .string(subject.plural)],
-            "requestKind": ["group": .string(resource.group), "version": .string(resource.version), "kind": .string(Self.kind(request))],
+            "requestKind": scale ? kindOf : ["group": .string(resource.group), "version": .string(resource.version), "kind": .string(Self.kind(request))],
             "requestResource": ["group": .string(resource.group), "version": .string(resource.version), "resource": .string(resource.plural)],
             "operation": .string(request.operation.rawValue), "userInfo": user, "dryRun": .bool(request.dryRun),
             "object": object ?? .null, "oldObject": oldObject ?? .null,

@@ -82,8 +82,14 @@ public struct MutatingWebhookAdmission: AdmissionPlugin {
         return mutated
     }
 
+    /// The metadata a webhook may not change (the server owns it, and the object's key is
+    /// already chosen from its name).
+    static let ownedMetadata = ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                                "generation", "resourceVersion", "selfLink"]
+
     /// The request's object after a webhook patched its view of it: a Scale's replicas go
-    /// back into the scaled object; an object seen at another version gets its own back.
+    /// back into the scaled object; otherwise the object keeps its own `apiVersion` and
+    /// `kind` (the form it is stored in) and the metadata the server owns.
     static func restored(_ patched: JSON, into object: JSON, _ request: AdmissionRequest) -> JSON {
         if request.subresource == "scale" {
             var restored = object
@@ -93,8 +99,11 @@ public struct MutatingWebhookAdmission: AdmissionPlugin {
             return restored
         }
         var restored = patched
-        restored["apiVersion"] = .string(request.resource.groupVersion)
-        restored["kind"] = .string(request.resource.kind)
+        restored["apiVersion"] = object["apiVersion"]
+        restored["kind"] = object["kind"]
+        var metadata = restored["metadata"]?.objectValue ?? [:]
+        for key in ownedMetadata { metadata[key] = object[path: ["metadata", key]] }
+        restored["metadata"] = .object(metadata.filter { $0.value != .null })
         return restored
     }
 }

@@ -42,8 +42,13 @@ struct WebhookDispatcher: Sendable {
         guard var object, case .object = object else { return nil }
         if request.subresource == "scale" {
             object = ScaleSubresource.scale(of: object, request.resource)
-        } else if subject.version != request.resource.version {
-            object["apiVersion"] = .string(subject.group.isEmpty ? subject.version : subject.group + "/" + subject.version)
+        } else {
+            // A custom resource is held at its storage version until written: relabelled is
+            // how conversion None serves it, and how an equivalent version is sent.
+            let seen = subject.group.isEmpty ? subject.version : subject.group + "/" + subject.version
+            if object["apiVersion"]?.stringValue != seen, request.resource.custom != nil || subject.version != request.resource.version {
+                object["apiVersion"] = .string(seen)
+            }
         }
         return object
     }
