@@ -156,6 +156,17 @@ actor BackendResponse {
         return body
     }
 
+    /// Whether the body has been read to its framed end with nothing after it (the
+    /// connection can carry another request).
+    var endedCleanly: Bool {
+        guard available == 0 else { return false }
+        switch framing {
+        case .none, .chunkedDone: return true
+        case .length(let remaining): return remaining == 0
+        case .chunked, .untilClose: return false
+        }
+    }
+
     /// Bytes read past the head and not yet taken (an upgraded stream's first bytes).
     func leftover() -> [UInt8] { take(available) }
 

@@ -8,7 +8,8 @@ import Synchronization
 /// endpoint of a Service's EndpointSlices, since Skiff runs no kube-proxy), verifies the
 /// server against the webhook's caBundle, posts the AdmissionReview and reads the answer —
 /// within the webhook's timeout, at most ``concurrentCalls`` at a time per webhook, and at
-/// most ``responseLimit`` bytes of answer. One connection per call.
+/// most ``responseLimit`` bytes of answer. Connections are kept alive between calls
+/// (``WebhookConnections``), as Go's HTTP client keeps them.
 struct WebhookCaller: Sendable {
     static let responseLimit = 8 * 1024 * 1024
     static let concurrentCalls = 64
@@ -17,6 +18,7 @@ struct WebhookCaller: Sendable {
     let dialer: BackendDialer
     private let contexts = TLSContexts()
     private let limiter = WebhookCallLimiter(limit: WebhookCaller.concurrentCalls)
+    private let pool = WebhookConnections()
 
     init(store: any ObjectStore, dialer: BackendDialer) {
         self.store = store
@@ -73,6 +75,27 @@ struct WebhookCaller: Sendable {
         } catch {
             throw WebhookCallError.configuration("the caBundle is not usable: \(error)")
         }
+        var request = BackendRequest(method: "POST", target: Self.withTimeout(path, timeout),
+                                     host: BackendDialer.address(serverName ?? host, port))
+        request.headers = [("Content-Type", "application/json"), ("Accept", "application/json, */*"),
+                           ("User-Agent", "skiff-apiserver")]
+        request.body = body
+        let key = "\(webhook.id)|\(host)|\(port)|\(serverName ?? "")|\(webhook.caBundle?.hashValue ?? 0)"
+        // A kept-alive connection first; if the server closed it meanwhile (nothing came
+        // back), the request goes once more on a new one.
+        while let idle = pool.take(key) {
+            guard adopt(idle.stream, connection) else { throw WebhookCallError.call("Post \"\(target)\": context deadline exceeded") }
+            do {
+                let answer = try await roundTrip(request, idle, key: key, target: target)
+                release(connection)
+                return answer
+            } catch let failure as RoundTripFailure where !failure.answered {
+                idle.stream.close()
+                continue
+            } catch let failure as RoundTripFailure {
+                throw failure.error
+            }
+        }
         let stream: ByteStream
         var bounded = dialer
         let budget = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)
@@ -83,25 +106,58 @@ struct WebhookCaller: Sendable {
         } catch {
             throw WebhookCallError.call("Post \"\(target)\": \(error)")
         }
-        let over = connection.withLockedValue { held in
-            held.stream = stream
-            return held.over
-        }
-        if over {
+        guard adopt(stream, connection) else {
             stream.close()
             throw WebhookCallError.call("Post \"\(target)\": context deadline exceeded")
         }
-        defer { stream.close() }
-        var request = BackendRequest(method: "POST", target: Self.withTimeout(path, timeout),
-                                     host: BackendDialer.address(serverName ?? host, port))
-        request.headers = [("Content-Type", "application/json"), ("Accept", "application/json, */*"),
-                           ("User-Agent", "skiff-apiserver")]
-        request.body = body
-        let response = BackendResponse(stream)
         do {
-            try await stream.write(request.serialized())
-            let head = try await response.readHead()
-            let answer = try await response.body(limit: Self.responseLimit)
+            let answer = try await roundTrip(request, WebhookConnections.Idle(stream: stream, reader: BackendResponse(stream)),
+                                             key: key, target: target)
+            release(connection)
+            return answer
+        } catch let failure as RoundTripFailure {
+            throw failure.error
+        }
+    }
+
+    /// Records the call's connection so that its timeout can close it; false when the call
+    /// is already over.
+    private func adopt(_ stream: ByteStream, _ connection: NIOLockedValueBox<(stream: ByteStream?, over: Bool)>) -> Bool {
+        connection.withLockedValue { held in
+            held.stream = stream
+            return !held.over
+        }
+    }
+
+    /// Lets go of a call's connection once its answer is read: it may be back in the pool,
+    /// and the end of the call must not close it.
+    private func release(_ connection: NIOLockedValueBox<(stream: ByteStream?, over: Bool)>) {
+        connection.withLockedValue { $0.stream = nil }
+    }
+
+    /// A failed round trip, and whether any of the answer had come (a request on a kept-alive
+    /// connection that got nothing back is sent again).
+    private struct RoundTripFailure: Error {
+        let error: WebhookCallError
+        let answered: Bool
+    }
+
+    /// Sends the request and reads the answer; a connection whose answer ended cleanly and
+    /// that the server keeps open goes back to the pool, any other is closed.
+    private func roundTrip(_ request: BackendRequest, _ connection: WebhookConnections.Idle, key: String,
+                           target: String) async throws -> JSON {
+        var answered = false
+        var kept = false
+        defer { if !kept { connection.stream.close() } }
+        do {
+            try await connection.stream.write(request.serialized())
+            let head = try await connection.reader.readHead()
+            answered = true
+            let answer = try await connection.reader.body(limit: Self.responseLimit)
+            if head.raw.starts(with: Array("HTTP/1.1".utf8)), head.header("connection")?.lowercased() != "close",
+               await connection.reader.endedCleanly {
+                kept = pool.put(key, connection)
+            }
             guard (200...299).contains(head.status) else {
                 throw WebhookCallError.call("Post \"\(target)\": the server responded with the status code \(head.status)"
                     + (answer.isEmpty ? " but did not return more information" : ": \(String(decoding: answer.prefix(256), as: UTF8.self))"))
@@ -112,9 +168,9 @@ struct WebhookCaller: Sendable {
                 throw WebhookCallError.invalidResponse("the answer is not JSON: \(error)")
             }
         } catch let error as WebhookCallError {
-            throw error
+            throw RoundTripFailure(error: error, answered: true)
         } catch {
-            throw WebhookCallError.call("Post \"\(target)\": \(error)")
+            throw RoundTripFailure(error: .call("Post \"\(target)\": \(error)"), answered: answered)
         }
     }
 
@@ -212,5 +268,48 @@ actor WebhookCallLimiter {
         let removed = queue.remove(at: index)
         waiting[id] = queue.isEmpty ? nil : queue
         removed.resume.resume(returning: false)
+    }
+}
+
+/// Idle webhook connections kept for the next call: at most 8 per webhook destination, each
+/// for at most 30 s, at most 256 destinations.
+final class WebhookConnections: Sendable {
+    struct Idle: Sendable {
+        let stream: ByteStream
+        let reader: BackendResponse
+        var since = ContinuousClock.now
+    }
+
+    static let perDestination = 8
+    static let destinations = 256
+    static let idleTime = Duration.seconds(30)
+    private let idle = Mutex<[String: [Idle]]>([:])
+
+    /// A connection kept for `key` that is not too old (older ones are closed).
+    func take(_ key: String) -> Idle? {
+        let (found, stale) = idle.withLock { idle -> (Idle?, [Idle]) in
+            var list = idle[key] ?? []
+            let now = ContinuousClock.now
+            let stale = list.filter { now - $0.since > Self.idleTime }
+            list.removeAll { now - $0.since > Self.idleTime }
+            let found = list.popLast()
+            idle[key] = list.isEmpty ? nil : list
+            return (found, stale)
+        }
+        for connection in stale { connection.stream.close() }
+        return found
+    }
+
+    /// Keeps a connection whose answer has been read; false when there is no room (the
+    /// caller closes it).
+    func put(_ key: String, _ connection: Idle) -> Bool {
+        var kept = connection
+        kept.since = ContinuousClock.now
+        return idle.withLock { idle in
+            guard idle[key] != nil || idle.count < Self.destinations else { return false }
+            guard (idle[key]?.count ?? 0) < Self.perDestination else { return false }
+            idle[key, default: []].append(kept)
+            return true
+        }
     }
 }

@@ -76,7 +76,19 @@ def behave(path, review):
     return {"uid": uid, "allowed": True}
 
 
+connections = []
+
+
 class Handler(BaseHTTPRequestHandler):
+    # Keep-alive, as webhook servers in Go answer: Skiff reuses its connections.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def setup(self):
+        super().setup()
+        with lock:
+            connections.append(self.client_address)
+
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
         review = json.loads(self.rfile.read(length))
@@ -216,6 +228,15 @@ check(review["userInfo"]["username"] != "" and "system:masters" in review["userI
 check(review["object"]["data"] == {"k": "v"} and review.get("oldObject") is None and review["dryRun"] is False,
       "and the object, no oldObject, dryRun false")
 check(review["options"]["kind"] == "CreateOptions" and review["uid"], "and CreateOptions and a uid")
+
+# Connections are kept alive between calls.
+with lock:
+    before = (len(connections), len(received))
+for i in range(10):
+    core.create_namespaced_config_map("wh-on", cm("kept-alive-%d" % i, "wh-on", "mutate"))
+with lock:
+    opened, calls = len(connections) - before[0], len(received) - before[1]
+check(calls >= 10 and opened <= 2, "10 calls opened %d connections to the webhook server (kept alive)" % opened)
 
 # 2. A validating webhook's denial, with its message and code.
 code, status = status_of(lambda: core.create_namespaced_config_map("wh-off", cm("denied", "wh-off", "deny", {"forbidden": "1"})))
