@@ -53,12 +53,7 @@ class Handler(BaseHTTPRequestHandler):
         response = {"uid": review["request"]["uid"], "allowed": True}
         if self.path.startswith("/mutate"):
             response.update({"patchType": "JSONPatch", "patch": patch})
-        body = json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        webhook_server.reply(self, {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response})
 
     def log_message(self, *args):
         pass

@@ -94,14 +94,8 @@ class Handler(BaseHTTPRequestHandler):
         review = json.loads(self.rfile.read(length))
         with lock:
             received.append((self.path, review))
-        answer = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                  "response": behave(self.path.split("?")[0], review)}
-        body = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        webhook_server.reply(self, {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                                    "response": behave(self.path.split("?")[0], review)})
 
     def log_message(self, *args):
         pass

@@ -52,12 +52,7 @@ class Handler(BaseHTTPRequestHandler):
         answer = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
                   "response": {"uid": request["uid"], "result": {"status": "Success"},
                                "convertedObjects": [convert(o, request["desiredAPIVersion"]) for o in request["objects"]]}}
-        body = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        webhook_server.reply(self, answer)
 
     def log_message(self, *args):
         pass

@@ -1,6 +1,7 @@
 """What the webhook scripts share: a test CA and a serving certificate made with openssl, and
 an HTTPS server on a free loopback port."""
 import base64
+import json
 import os
 import ssl
 import subprocess
@@ -42,3 +43,13 @@ def serve(handler, work):
     server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, server.server_address[1]
+
+
+def reply(handler, document):
+    """Answers a webhook request with `document` as JSON."""
+    body = json.dumps(document).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
