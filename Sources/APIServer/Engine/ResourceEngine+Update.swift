@@ -60,6 +60,13 @@ extension ResourceEngine {
         let admitted = try await admission.admit(&updated, AdmissionRequest(
             operation: .update, resource: request.resource, subresource: request.info.subresource ?? "",
             namespace: request.info.namespace ?? "", name: name, user: request.user, old: old, dryRun: request.dryRun))
+        // What a mutating webhook changed passes the update's restrictions again (the status of
+        // a main-resource write and the rest of a status write come from the old object), as
+        // kube-apiserver prepares an update after mutating admission.
+        let subresource = request.info.subresource
+        if admitted.mutatedByWebhook, subresource == nil || subresource == "status" {
+            updated = try merged(updated, over: old, request)
+        }
         if !applied {
             ManagedFields.recordUpdate(old: old, new: &updated, manager: fieldManager(request),
                                        apiVersion: request.resource.groupVersion, subresource: request.info.subresource ?? "",

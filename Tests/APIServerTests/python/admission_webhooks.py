@@ -54,6 +54,9 @@ def behave(path, review):
     request = review["request"]
     uid = request["uid"]
     obj = request.get("object") or {}
+    if path.startswith("/set-status"):
+        return patch_response(review, [{"op": "add", "path": "/status", "value": {"loadBalancer": {"ingress": [{"ip": "10.9.9.9"}]}}}]
+                              + add_label(review, "status-tried", "yes"))
     if path.startswith("/rename"):
         return patch_response(review, [{"op": "replace", "path": "/metadata/name", "value": "renamed"},
                                        {"op": "add", "path": "/metadata/uid", "value": "forged"}] + add_label(review, "renamed", "tried"))
@@ -170,6 +173,7 @@ mutating = [
     hook("mutate-svc.skiff.test", "/mutate", "svc", service=True),
     hook("mutate-badca.skiff.test", "/mutate", "badca", ca=other_bundle),
     hook("rename.skiff.test", "/rename", "rename"),
+    hook("set-status.skiff.test", "/set-status", "status", operations=("UPDATE",), resources=("services",)),
 ]
 configuration("MutatingWebhookConfiguration", "b-mutating", mutating)
 # Reinvocation: "a-" sorts first; it is called again once the later webhook has patched.
@@ -275,6 +279,13 @@ check(code == 500 and 'failed calling webhook "silent.skiff.test"' in status["me
 made = core.create_namespaced_config_map("wh-off", cm("kept-name", "wh-off", "rename"))
 check(made.metadata.name == "kept-name" and made.metadata.uid != "forged" and made.metadata.labels.get("renamed") == "tried",
       "a mutating webhook's patch of name and uid is undone, the rest applied")
+
+# A webhook's patch of the status on a main-resource update is undone, as the update's own would be.
+core.create_namespaced_service("wh-off", {"metadata": {"name": "statused", "labels": {"case": "status"}},
+                                          "spec": {"ports": [{"port": 80}]}})
+updated = core.patch_namespaced_service("statused", "wh-off", {"metadata": {"annotations": {"touched": "yes"}}})
+check(updated.metadata.labels.get("status-tried") == "yes" and not (updated.status.load_balancer and updated.status.load_balancer.ingress),
+      "a mutating webhook cannot change the status through a main-resource update")
 
 # 5. matchConditions.
 code, status = status_of(lambda: core.create_namespaced_config_map("wh-off", cm("mc-denied", "wh-off", "conditions")))
