@@ -42,6 +42,14 @@ struct AdmissionRule: Sendable {
         scope = rule["scope"]?.stringValue ?? "*"
     }
 
+    /// Whether the rule would take the request at some version (only then is a search of the
+    /// resource's other versions worth it).
+    func matchesAnyVersion(_ target: Target) -> Bool {
+        var anyVersion = target
+        anyVersion.version = versions.first ?? ""
+        return !versions.isEmpty && matches(anyVersion)
+    }
+
     func matches(_ target: Target) -> Bool {
         func has(_ values: [String], _ value: String) -> Bool { values.contains("*") || values.contains(value) }
         let combined = target.subresource.isEmpty ? target.plural : target.plural + "/" + target.subresource

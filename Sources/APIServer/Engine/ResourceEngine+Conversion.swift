@@ -7,6 +7,13 @@ extension ResourceEngine {
         return try await conversion.served([object]).first ?? object
     }
 
+    /// `current`'s object at the request's version: `known` when the caller converted it
+    /// already (one conversion call per write, not one per step).
+    func served(_ current: StoredObject, _ request: ResourceRequest, known: JSON?) async throws -> JSON {
+        if let known { return known }
+        return try await served(current.object, request)
+    }
+
     /// An object written at the request's version, at the version it is stored at.
     func storable(_ object: JSON, _ request: ResourceRequest) async throws -> JSON {
         guard let conversion = request.strategy.conversion else { return object }

@@ -34,8 +34,11 @@ extension ResourceEngine {
                                     resourceVersion: options[path: ["preconditions", "resourceVersion"]]?.stringValue,
                                     of: current, request, name: name)
         try request.strategy.checkDelete(current.object)
-        let admitted = try await admitDelete(current.object, name: name, options: options, request)
-        if let response = try await deleteGracefully(current, options: options, request) { return admitted.applied(to: response) }
+        // Converted once (a conversion webhook), before anything is written: the answer of a
+        // committed delete needs no call that could fail.
+        let old = try await served(current.object, request)
+        let admitted = try await admitDelete(old, name: name, options: options, request)
+        if let response = try await deleteGracefully(current, served: old, options: options, request) { return admitted.applied(to: response) }
         var deletedObject = current.object
         if !request.dryRun {
             switch try await store.delete(request.key(name), expectedRevision: current.modRevision) {
@@ -46,7 +49,9 @@ extension ResourceEngine {
             case .missing: throw StatusError.notFound(request.resource, name: name)
             }
         }
-        if request.strategy.returnsDeletedObject { return admitted.applied(to: try await render(deletedObject, request)) }
+        if request.strategy.returnsDeletedObject {
+            return admitted.applied(to: try await render(answered(old, stored: deletedObject, request), request))
+        }
         var details = StatusError.objectDetails(request.resource, name: name)
         details["uid"] = current.object[path: ["metadata", "uid"]]
         return admitted.applied(to: .json(.ok, ["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success",
@@ -54,13 +59,13 @@ extension ResourceEngine {
     }
 
     /// Runs the admission chain's delete checks (webhooks, policies) over the object a
-    /// delete removes or marks.
-    func admitDelete(_ object: JSON, name: String, options: JSON, _ request: ResourceRequest) async throws -> AdmissionOutcome {
+    /// delete removes or marks (`served`: at the request's version).
+    func admitDelete(_ served: JSON, name: String, options: JSON, _ request: ResourceRequest) async throws -> AdmissionOutcome {
         var given = options
         given["apiVersion"] = "meta.k8s.io/v1"
         given["kind"] = "DeleteOptions"
         if request.dryRun { given["dryRun"] = ["All"] }
-        var old = try await served(object, request)
+        var old = served
         request.strategy.present(&old)
         return try await admission.admitDelete(AdmissionRequest(
             operation: .delete, resource: request.resource, subresource: "", namespace: request.info.namespace ?? "", name: name,
@@ -72,18 +77,22 @@ extension ResourceEngine {
     /// `deletionGracePeriodSeconds` and stays until the last finalizer is removed. Answers the
     /// marked object; `nil` when it can go at once (nothing holds it, or it was marked before
     /// and has been released since).
-    func deleteGracefully(_ current: StoredObject, options: JSON, _ request: ResourceRequest) async throws -> HTTPResponse? {
+    func deleteGracefully(_ current: StoredObject, served: JSON, options: JSON, _ request: ResourceRequest) async throws -> HTTPResponse? {
         let strategy = request.strategy
         let pending = strategy.pendingFinalizers(of: current.object)
         if current.object[path: ["metadata", "deletionTimestamp"]] != nil {
-            return pending.isEmpty ? nil : try await render(current.object, request)
+            return pending.isEmpty ? nil : try await render(served, request)
         }
         guard let object = Self.held(current.object, finalizer: Self.propagationFinalizer(options, request), strategy,
                                      gracePeriod: options["gracePeriodSeconds"]?.intValue ?? 0,
                                      bumpsGeneration: request.resource.hasSpec) else { return nil }
-        if request.dryRun { return try await render(object, request) }
+        // The marked object at the request's version, made before the write (the mark is
+        // metadata: the served form takes it as it is).
+        var shown = served
+        shown["metadata"] = object["metadata"]
+        if request.dryRun { return try await render(answered(shown, stored: object, request), request) }
         switch try await store.update(request.key(try request.name()), object, expectedRevision: current.modRevision) {
-        case .written(let stored): return try await render(stored.object, request)
+        case .written(let stored): return try await render(answered(shown, stored: stored.object, request), request)
         case .conflict: throw DeleteRaced()
         case .missing: throw StatusError.notFound(request.resource, name: try request.name())
         }
@@ -130,8 +139,8 @@ extension ResourceEngine {
             var removed: JSON? = nil
             // Each object's delete is admitted on its own, as kube-apiserver's collection delete does.
             if current.object[path: ["metadata", "deletionTimestamp"]] == nil {
-                _ = try await admitDelete(current.object, name: current.object[path: ["metadata", "name"]]?.stringValue ?? "",
-                                          options: options, request)
+                _ = try await admitDelete(try await served(current.object, request),
+                                          name: current.object[path: ["metadata", "name"]]?.stringValue ?? "", options: options, request)
             }
             for _ in 0..<8 {
                 let object = current.object

@@ -57,7 +57,8 @@ extension ResourceEngine {
             let current = try await current(request, name: name)
             do {
                 // Patches apply to the object as this resource serves it (its version's form).
-                var served = try await served(current.object, request)
+                let old = try await served(current.object, request)
+                var served = old
                 request.strategy.present(&served)
                 let applied = try Self.applyPatch(patch.type, patch.body, to: served, schema: schema)
                 guard case .object = applied else { throw StatusError.badRequest("the patched object is not a JSON object") }
@@ -76,7 +77,7 @@ extension ResourceEngine {
                    !namespace.isEmpty, namespace != request.info.namespace {
                     throw StatusError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
                 }
-                return Self.withWarnings(try await write(patched, over: current, request), warnings)
+                return Self.withWarnings(try await write(patched, over: current, request, served: old), warnings)
             } catch let error as StatusError where error.reason == "Conflict" && !patch.pinsVersion {
                 continue
             }
@@ -132,12 +133,13 @@ extension ResourceEngine {
             if let rv = config[path: ["metadata", "resourceVersion"]]?.stringValue, !rv.isEmpty, rv != String(current.modRevision) {
                 throw StatusError.conflict(request.resource, name: name)
             }
-            var served = try await served(current.object, request)
+            let old = try await served(current.object, request)
+            var served = old
             request.strategy.present(&served)
             let result = try ManagedFields.apply(config, to: served, manager: manager, apiVersion: request.resource.groupVersion,
                                                  force: force, schema: schema)
             do {
-                return Self.withWarnings(try await write(result, over: current, request, applied: true), warnings)
+                return Self.withWarnings(try await write(result, over: current, request, applied: true, served: old), warnings)
             } catch let error as StatusError where error.reason == "Conflict" && error.details?["causes"] == nil {
                 continue
             }

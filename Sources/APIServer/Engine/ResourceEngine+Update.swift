@@ -40,9 +40,12 @@ extension ResourceEngine {
     /// Stores `object` as the new state of `current` (what the client may not change taken
     /// from `current`), unless nothing changes; 409 if another write came first. Answers the
     /// object as stored.
-    func write(_ object: JSON, over current: StoredObject, _ request: ResourceRequest, applied: Bool = false) async throws -> HTTPResponse {
-        let (saved, outcome) = try await save(try merged(object, over: try await served(current.object, request), request),
-                                              over: current, request, applied: applied)
+    /// `served`: `current`'s object at the request's version, when the caller has it.
+    func write(_ object: JSON, over current: StoredObject, _ request: ResourceRequest, applied: Bool = false,
+               served known: JSON? = nil) async throws -> HTTPResponse {
+        let old = try await served(current, request, known: known)
+        let (saved, outcome) = try await save(try merged(object, over: old, request), over: current, request, applied: applied,
+                                              served: old)
         return outcome.applied(to: try await render(saved, request))
     }
 
@@ -52,11 +55,11 @@ extension ResourceEngine {
     /// removal of an object whose last finalizer went. Returns the object as it now is (as it
     /// would be, for a dry run) and what admission added to the answer.
     func save(_ new: JSON, over current: StoredObject, _ request: ResourceRequest,
-              applied: Bool = false) async throws -> (object: JSON, outcome: AdmissionOutcome) {
+              applied: Bool = false, served known: JSON? = nil) async throws -> (object: JSON, outcome: AdmissionOutcome) {
         let name = try request.name()
         var updated = new
         // Admission, managedFields and validation see the old object at the request's version.
-        let old = try await served(current.object, request)
+        let old = try await served(current, request, known: known)
         let admitted = try await admission.admit(&updated, AdmissionRequest(
             operation: .update, resource: request.resource, subresource: request.info.subresource ?? "",
             namespace: request.info.namespace ?? "", name: name, user: request.user, old: old, dryRun: request.dryRun))

@@ -84,22 +84,21 @@ extension ResourceEngine {
                     for try await message in storeWatch.stream {
                         switch message {
                         case .events(let events):
+                            let changes = try events.compactMap { try Self.watchChange($0, labels, fields, strategy: strategy) }
                             var out: [UInt8] = []
-                            for event in events {
-                                guard let (type, entry) = try Self.watchChange(event, labels, fields, strategy: strategy) else { continue }
-                                if let conversion = strategy.conversion {
-                                    // A conversion that fails ends the watch with its error, as on kube-apiserver.
-                                    do {
-                                        let object = try await conversion.served([try entry.decoded()])[0]
-                                        out.append(contentsOf: encoder.line(type, object))
-                                    } catch {
-                                        out.append(contentsOf: encoder.line("ERROR", Self.translate(error).status, raw: true))
-                                        try await writer.write(out)
-                                        return
-                                    }
-                                    continue
+                            if let conversion = strategy.conversion, !changes.isEmpty {
+                                // One conversion call per delivery; one that fails ends the watch
+                                // with its error, as on kube-apiserver.
+                                do {
+                                    let objects = try await conversion.served(try changes.map { try $0.1.decoded() })
+                                    for (change, object) in zip(changes, objects) { out.append(contentsOf: encoder.line(change.0, object)) }
+                                } catch {
+                                    out.append(contentsOf: encoder.line("ERROR", Self.translate(error).status, raw: true))
+                                    try await writer.write(out)
+                                    return
                                 }
-                                out.append(contentsOf: try encoder.line(type, entry))
+                            } else {
+                                for (type, entry) in changes { out.append(contentsOf: try encoder.line(type, entry)) }
                             }
                             if !out.isEmpty { try await writer.write(out) }
                         case .progress(let revision):

@@ -2,7 +2,8 @@
 /// Service's EndpointSlices (label `kubernetes.io/service-name`), on the slice port named
 /// as the Service port, or of its Endpoints when it has no slices.
 struct ServiceEndpoints: Sendable {
-    /// At most this many slices of one Service are read.
+    /// At most this many slices of one Service are decoded (the namespace's other slices are
+    /// still read from the store: it has no index by label).
     static let sliceLimit = 1000
     let store: any ObjectStore
 

@@ -9,7 +9,6 @@ Prints one line per check and exits non-zero at the first failure.
 import json
 import sys
 import threading
-import time
 import warnings
 from http.server import BaseHTTPRequestHandler
 
@@ -124,7 +123,7 @@ def watch_v2():
 
 watcher = threading.Thread(target=watch_v2, daemon=True)
 watcher.start()
-time.sleep(0.5)
+# The watch starts at the list's resourceVersion: the patch is seen whenever the watch opens.
 custom.patch_namespaced_custom_object("conv.example.com", "v1", "default", "widgets", "w2", {"spec": {"size": 8}})
 watcher.join(25)
 modified = [e for e in events if e["type"] == "MODIFIED" and e["object"]["metadata"]["name"] == "w2"]
@@ -143,6 +142,26 @@ applied = json.loads(response.data)
 check(response.status == 200 and applied["spec"] == {"dimensions": {"size": 5}}, "an apply at v2 answers at v2 (%s %s)" % (response.status, applied))
 check(custom.get_namespaced_custom_object("conv.example.com", "v1", "default", "widgets", "w1")["spec"] == {"size": 5},
       "and is stored converted")
+
+# A patch at v2 converts the stored object once and the result once (not at every step).
+with lock:
+    before = len(reviews)
+custom.patch_namespaced_custom_object("conv.example.com", "v2", "default", "widgets", "w1",
+                                      {"metadata": {"annotations": {"patched": "yes"}}})
+with lock:
+    calls = len(reviews) - before
+check(calls == 2, "a patch at v2 makes 2 conversion calls (%d)" % calls)
+
+# A delete that waits for a finalizer answers the marked object at v2.
+custom.create_namespaced_custom_object("conv.example.com", "v2", "default", "widgets", {
+    "apiVersion": "conv.example.com/v2", "kind": "Widget",
+    "metadata": {"name": "w3", "finalizers": ["example.com/hold"]}, "spec": {"dimensions": {"size": 1}}})
+marked = custom.delete_namespaced_custom_object("conv.example.com", "v2", "default", "widgets", "w3")
+check(marked.get("apiVersion") == "conv.example.com/v2" and marked["spec"] == {"dimensions": {"size": 1}}
+      and marked["metadata"].get("deletionTimestamp"), "a delete held by a finalizer answers the marked object at v2")
+custom.patch_namespaced_custom_object("conv.example.com", "v2", "default", "widgets", "w3", {"metadata": {"finalizers": None}})
+check(status_of(lambda: custom.get_namespaced_custom_object("conv.example.com", "v1", "default", "widgets", "w3"))[0] == 404,
+      "and goes once the finalizer is removed")
 
 # A webhook that cannot be reached: the other version cannot be read, the stored one can.
 server.shutdown()

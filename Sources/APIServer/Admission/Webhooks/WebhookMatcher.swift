@@ -6,9 +6,11 @@ struct WebhookMatcher: Sendable {
     let store: any ObjectStore
     let catalog: ResourceCatalog
 
-    /// The request's namespace, read once per request and only when a selector needs it.
+    /// What is looked up once per request, and only when a webhook needs it: the
+    /// namespace's labels, and the other served versions of the resource.
     struct Scope {
         fileprivate var namespaceLabels: [String: String]?? = nil
+        fileprivate var otherVersions: [ResourceDescriptor]? = nil
     }
 
     static func exempt(_ request: AdmissionRequest) -> Bool { request.resource.group == WebhookIndex.group }
@@ -21,8 +23,13 @@ struct WebhookMatcher: Sendable {
         var subject: AdmissionReview.Subject? = nil
         if hook.rules.contains(where: { $0.matches(target) }) {
             subject = .init(group: resource.group, version: resource.version, kind: AdmissionReview.kind(request), plural: resource.plural)
-        } else if hook.matchesEquivalent {
-            let others = catalog.resources.filter { $0.group == resource.group && $0.plural == resource.plural && $0.version != resource.version }
+        } else if hook.matchesEquivalent, hook.rules.contains(where: { $0.matchesAnyVersion(target) }) {
+            if scope.otherVersions == nil {
+                scope.otherVersions = catalog.resources.filter {
+                    $0.group == resource.group && $0.plural == resource.plural && $0.version != resource.version
+                }
+            }
+            let others = scope.otherVersions ?? []
             search: for rule in hook.rules {
                 for other in others {
                     target.version = other.version
@@ -59,22 +66,20 @@ struct WebhookMatcher: Sendable {
         if resource.group.isEmpty, resource.plural == "namespaces", request.subresource.isEmpty, request.operation != .delete {
             return (object?[path: ["metadata", "labels"]]?.objectValue ?? [:]).compactMapValues(\.stringValue)
         }
+        let name = request.namespace.isEmpty ? request.name : request.namespace
+        func missing() -> StatusError {
+            catalog.resource(group: "", version: "v1", plural: "namespaces").map { StatusError.notFound($0, name: name) }
+                ?? StatusError.notFoundPath("/api/v1/namespaces/" + name)
+        }
         if case .some(let known) = scope.namespaceLabels {
-            guard let known else { throw Self.namespaceMissing(request) }
+            guard let known else { throw missing() }
             return known
         }
-        let name = request.namespace.isEmpty ? request.name : request.namespace
         let found = try await store.get(RegistryKey(group: "", resource: "namespaces", namespace: nil, name: name).path)
         let labels = found.map { ($0.object[path: ["metadata", "labels"]]?.objectValue ?? [:]).compactMapValues(\.stringValue) }
         scope.namespaceLabels = .some(labels)
-        guard let labels else { throw Self.namespaceMissing(request) }
+        guard let labels else { throw missing() }
         return labels
-    }
-
-    private static func namespaceMissing(_ request: AdmissionRequest) -> StatusError {
-        let name = request.namespace.isEmpty ? request.name : request.namespace
-        return StatusError(code: 404, reason: "NotFound", message: "namespaces \"\(name)\" not found",
-                           details: ["name": .string(name), "kind": "namespaces"])
     }
 
     /// Whether every match condition holds. One that cannot be evaluated skips the webhook
