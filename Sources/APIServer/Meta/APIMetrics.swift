@@ -72,12 +72,7 @@ public final class APIMetrics: Sendable {
         out += "# HELP apiserver_request_duration_seconds Request latency, by verb and resource.\n# TYPE apiserver_request_duration_seconds histogram\n"
         var merged: [String: Histogram] = [:]
         for (key, h) in table {
-            let name = "verb=\"\(key.verb)\",resource=\"\(key.resource)\""
-            var m = merged[name] ?? Histogram()
-            for i in 0..<h.buckets.count { m.buckets[i] += h.buckets[i] }
-            m.sum += h.sum
-            m.count += h.count
-            merged[name] = m
+            merged["verb=\"\(key.verb)\",resource=\"\(key.resource)\"", default: Histogram()].add(h)
         }
         for name in merged.keys.sorted() { Self.write(histogram: merged[name]!, metric: "apiserver_request_duration_seconds", labels: name, into: &out) }
         out += "# HELP skiff_storage_duration_seconds Storage (ObjectStore) operation latency, by operation.\n# TYPE skiff_storage_duration_seconds histogram\n"
