@@ -51,6 +51,10 @@ public struct APIServerBootstrap: Sendable {
     let quotas: WatchedObjects
     /// The custom resources' definitions (served on every server).
     let customResources: CustomResourceRegistry
+    /// The APIServices (every server proxies to aggregated API servers), and the loop that
+    /// keeps their availability and discovery.
+    let apiServices: APIServiceRegistry
+    let apiServiceAvailability: APIServiceAvailabilityController
     public let customResourceDefinitions: CustomResourceDefinitionController
     let objects: any ObjectStore
     /// Where the loops' clients send their writes, and what they resolve keys with.
@@ -96,13 +100,14 @@ public struct APIServerBootstrap: Sendable {
     }
 
     /// Keeps the server's watched caches current (the RBAC policy, quotas, custom resources,
-    /// admission policies, the node authorizer's index, what credentials name) until
-    /// cancelled. Every server runs this, whether or not it runs the control loops.
+    /// admission policies, the node authorizer's index, what credentials name, the
+    /// APIServices and their availability) until cancelled. Every server runs this, whether or not it runs the control loops.
     public func runCaches() async {
         let caches: [@Sendable () async -> Void] = [
             { [policyCache] in await policyCache.run() }, { [quotas] in await quotas.run() },
             { [customResources] in await customResources.run() }, { [admissionPolicies] in await admissionPolicies.run() },
             { [tokenObjects] in await tokenObjects.run() }, { [bootstrapTokens] in await bootstrapTokens.run() },
+            { [apiServices] in await apiServices.run() }, { [apiServiceAvailability] in await apiServiceAvailability.run() },
         ] + (nodeGraph.map { graph in [{ await graph.run() }] } ?? [])
         await withTaskGroup(of: Void.self) { group in
             for cache in caches { group.addTask { await cache() } }
@@ -225,9 +230,22 @@ public struct APIServerBootstrap: Sendable {
         let audit = try configuration.auditLogPath.map { path in
             try AuditLog(path: path, policy: try configuration.auditPolicyFile.map { try AuditPolicy(file: $0) } ?? .metadataForAll)
         }
+        // API aggregation: the proxy presents the front proxy's client certificate.
+        let apiServices = APIServiceRegistry(store: objects, logger: logger)
+        try await apiServices.load()
+        self.apiServices = apiServices
+        let frontProxy = try FrontProxyTLS(certificatePEM: try String(contentsOfFile: pki.frontProxyClientCertificatePath, encoding: .utf8),
+                                           keyPEM: try String(contentsOfFile: pki.frontProxyClientKeyPath, encoding: .utf8))
+        let serviceEndpoints = ServiceEndpoints(store: objects)
+        let aggregator = Aggregator(registry: apiServices,
+                                    proxy: AggregatorProxy(endpoints: serviceEndpoints, relay: BackendRelay(dialer: backends), tls: frontProxy))
+        apiServiceAvailability = APIServiceAvailabilityController(
+            registry: apiServices, store: objects, client: client("apiservice-availability"),
+            probe: DiscoveryProbe(dialer: backends, tls: frontProxy), endpoints: serviceEndpoints,
+            local: LocalAPIServices(catalog: catalog, store: objects, client: client("apiservice-registration")), logger: logger)
         let api = try KubernetesAPI(engine: engine, catalog: catalog, definitions: definitions,
                                     authenticator: authenticator, authorizer: authorizer, metrics: metrics, audit: audit,
-                                    customResources: customResources, logger: logger)
+                                    customResources: customResources, aggregator: aggregator, logger: logger)
         self.api = api
         loopback.attach(api)
         // What every cluster has, written through the API: the default namespaces, the
@@ -259,7 +277,26 @@ public struct APIServerBootstrap: Sendable {
         let kubeconfig = dataDirectory + "/admin.kubeconfig"
         try AdminKubeconfig.write(pki: pki, server: "https://\(localHost):\(port)", to: kubeconfig)
         try await publishAPIService(port: port)
+        try await publishAuthenticationTrust()
         return kubeconfig
+    }
+
+    /// Publishes what aggregated API servers need to trust this server's proxied requests
+    /// (``AuthenticationTrust``), merged with what other members of the cluster published.
+    func publishAuthenticationTrust() async throws {
+        let clientCA = try String(contentsOfFile: pki.caCertificatePath, encoding: .utf8)
+        let frontProxyCA = try String(contentsOfFile: pki.frontProxyCACertificatePath, encoding: .utf8)
+        let namespace = AuthenticationTrust.namespace
+        try await ensure(RegistryKey(group: "", resource: "configmaps", namespace: namespace, name: AuthenticationTrust.configMapName).path,
+                         JSON.newObject(apiVersion: "v1", kind: "ConfigMap", name: AuthenticationTrust.configMapName,
+                                        namespace: namespace)) { object in
+            object["data"] = AuthenticationTrust.data(merging: object["data"], clientCA: clientCA, frontProxyCA: frontProxyCA)
+        }
+        let role = AuthenticationTrust.readerRole
+        try await ensure(RegistryKey(group: "rbac.authorization.k8s.io", resource: "roles", namespace: namespace,
+                                     name: AuthenticationTrust.readerRoleName).path, role) { object in
+            object["rules"] = role["rules"]
+        }
     }
 
     /// The bootstrap's own client: what it writes goes through the API as `system:skiff:bootstrap`.

@@ -11,7 +11,14 @@ public final class KubernetesAPI: HTTPResponder {
     let catalog: ResourceCatalog
     /// The discovery and OpenAPI documents, built again when the catalog changes (custom
     /// resources come and go).
-    private let documents: Mutex<(generation: Int, discovery: DiscoveryDocuments, openAPI: OpenAPIBuilder)>
+    private let documents: Mutex<(generation: DocumentsGeneration, discovery: DiscoveryDocuments, openAPI: OpenAPIBuilder)>
+    /// What the documents were built from: the catalog's generation, and the APIServices'
+    /// and their discovery documents'.
+    private struct DocumentsGeneration: Equatable {
+        var catalog: Int
+        var services = -1
+        var discovery = -1
+    }
     let builtInDefinitions: [String: JSON]
     /// The address clients reach this server at, for `/api`'s `serverAddressByClientCIDRs`
     /// (known once the listener is bound).
@@ -27,6 +34,9 @@ public final class KubernetesAPI: HTTPResponder {
     let impersonation: Impersonation
     /// Custom resources, caught up with when a request names a resource not (yet) served.
     let customResources: CustomResourceRegistry?
+    /// The APIServices: requests to aggregated API servers' group versions are proxied, and
+    /// discovery lists their groups.
+    let aggregator: Aggregator?
     let logger: Logger
 
     /// Paths anonymous clients may read.
@@ -34,14 +44,16 @@ public final class KubernetesAPI: HTTPResponder {
 
     public init(engine: ResourceEngine, catalog: ResourceCatalog, definitions: [String: JSON],
                 authenticator: any Authenticator, authorizer: any Authorizer, metrics: APIMetrics,
-                audit: AuditLog? = nil, customResources: CustomResourceRegistry? = nil, logger: Logger) throws {
+                audit: AuditLog? = nil, customResources: CustomResourceRegistry? = nil, aggregator: Aggregator? = nil,
+                logger: Logger) throws {
         self.audit = audit
+        self.aggregator = aggregator
         self.customResources = customResources
         self.impersonation = Impersonation(authorizer: authorizer)
         self.engine = engine
         self.catalog = catalog
         self.builtInDefinitions = definitions
-        documents = Mutex((catalog.generation, DiscoveryDocuments(Discovery(catalog: catalog), catalog: catalog),
+        documents = Mutex((DocumentsGeneration(catalog: catalog.generation), DiscoveryDocuments(Discovery(catalog: catalog), catalog: catalog),
                            try OpenAPIBuilder(catalog: catalog, definitions: definitions)))
         self.protobuf = KubernetesProtobuf(schema: try ProtobufSchema.builtIn())
         self.authenticator = authenticator
@@ -52,10 +64,19 @@ public final class KubernetesAPI: HTTPResponder {
 
     /// The documents for the catalog as it is now.
     var current: (discovery: DiscoveryDocuments, openAPI: OpenAPIBuilder) {
-        let generation = catalog.generation
+        var generation = DocumentsGeneration(catalog: catalog.generation)
+        if let registry = aggregator?.registry {
+            (generation.services, generation.discovery) = registry.generation
+        }
         return documents.withLock { documents in
             guard documents.generation != generation else { return (documents.discovery, documents.openAPI) }
-            let discovery = DiscoveryDocuments(Discovery(catalog: catalog), catalog: catalog)
+            let discovery = DiscoveryDocuments(Discovery(catalog: catalog, remote: aggregator?.registry.remoteGroupVersions ?? []),
+                                               catalog: catalog)
+            guard documents.generation.catalog != generation.catalog else {
+                // Only the aggregated group versions changed: the OpenAPI documents stand.
+                documents = (generation, discovery, documents.openAPI)
+                return (documents.discovery, documents.openAPI)
+            }
             do {
                 let openAPI = try OpenAPIBuilder(catalog: catalog,
                                                  definitions: builtInDefinitions.merging(engine.definitions.customSchemas) { $1 })
@@ -88,6 +109,8 @@ public final class KubernetesAPI: HTTPResponder {
         var counted: (info: RequestInfo, descriptor: ResourceDescriptor?)? = nil
         var response: HTTPResponse
         var format = ResponseFormat.json
+        /// An aggregated request's resource, for its metrics (only names its server listed).
+        var aggregatedResource: String? = nil
         do {
             if let preauthenticated {
                 user = preauthenticated
@@ -103,7 +126,21 @@ public final class KubernetesAPI: HTTPResponder {
                     if !isPublic { throw StatusError.unauthorized }
                 }
             }
-            if let info = RequestInfo(method: request.method, path: request.path, query: request.query) {
+            if let aggregator, let service = aggregator.target(of: request.path, catalog: catalog) {
+                // Authorized here, as any request; the aggregated server may check again.
+                guard let user else { throw StatusError.unauthorized }
+                if let info = RequestInfo(method: request.method, path: request.path, query: request.query) {
+                    requestInfo = info
+                    verb = info.verb.rawValue
+                    try await authorize(info, user: user, fieldSelector: request.parameter("fieldSelector") ?? "")
+                    let named = info.resource + (info.subresource.map { "/" + $0 } ?? "")
+                    aggregatedResource = aggregator.registry.lists(named, in: service) ? named + "." + service.group : ""
+                } else {
+                    try await authorizePath(request, user: user)
+                    aggregatedResource = ""
+                }
+                response = try await aggregator.proxy.serve(request, to: service, user: user)
+            } else if let info = RequestInfo(method: request.method, path: request.path, query: request.query) {
                 requestInfo = info
                 verb = info.verb.rawValue
                 // One catalog lookup serves the request and labels its metrics.
@@ -112,16 +149,7 @@ public final class KubernetesAPI: HTTPResponder {
                 try await authorize(info, user: user!, fieldSelector: request.parameter("fieldSelector") ?? "")
                 response = try await serveResource(info, descriptor, request, user: user!, format: &format)
             } else {
-                if let user {
-                    // Non-resource requests are authorized by the lower-cased method, HEAD as get.
-                    let method = request.method == .HEAD ? "get" : request.method.rawValue.lowercased()
-                    var attributes = AuthorizationAttributes(user: user, verb: method, isResourceRequest: false)
-                    attributes.path = request.path
-                    let decision = await authorizer.authorize(attributes)
-                    if !decision.allowed {
-                        throw StatusError.forbidden("forbidden: User \"\(user.name)\" cannot \(attributes.verb) path \"\(request.path)\"")
-                    }
-                }
+                if let user { try await authorizePath(request, user: user) }
                 response = try serveMeta(request, user: user)
             }
         } catch {
@@ -147,11 +175,23 @@ public final class KubernetesAPI: HTTPResponder {
             }
         } else {
             let seconds = (ContinuousClock.now - started).inSeconds
-            let (metricVerb, metricResource) = Self.metricLabels(verb: verb, counted: counted)
+            var (metricVerb, metricResource) = Self.metricLabels(verb: verb, counted: counted)
+            if let aggregatedResource { metricResource = aggregatedResource }
             metrics.record(verb: metricVerb, resource: metricResource, code: code, seconds: seconds)
             logger.info("\(request.method.rawValue) \(request.path) \(code) \(String(format: "%.1f", seconds * 1000))ms \(user?.name ?? "anonymous")")
         }
         return response
+    }
+
+    /// Authorizes a non-resource request: by its lower-cased method (HEAD as get) and path.
+    private func authorizePath(_ request: HTTPRequest, user: UserInfo) async throws {
+        let method = request.method == .HEAD ? "get" : request.method.rawValue.lowercased()
+        var attributes = AuthorizationAttributes(user: user, verb: method, isResourceRequest: false)
+        attributes.path = request.path
+        let decision = await authorizer.authorize(attributes)
+        if !decision.allowed {
+            throw StatusError.forbidden("forbidden: User \"\(user.name)\" cannot \(attributes.verb) path \"\(request.path)\"")
+        }
     }
 
     /// Asks the authorizer; a refusal is a 403 in kube-apiserver's wording.

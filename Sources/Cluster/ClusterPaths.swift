@@ -21,5 +21,5 @@ public struct ClusterPaths: Sendable {
     /// Files (relative to the data directory) a member hands to a joining node besides the
     /// cluster CA, so that every node serves the same API identity and accepts the same
     /// service account tokens.
-    public static let sharedFiles = ["pki/ca.crt", "pki/ca.key", "pki/sa.key"]
+    public static let sharedFiles = ["pki/ca.crt", "pki/ca.key", "pki/sa.key", "pki/front-proxy-ca.crt", "pki/front-proxy-ca.key"]
 }

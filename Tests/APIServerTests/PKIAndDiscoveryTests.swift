@@ -30,6 +30,46 @@ import X509
         #expect(try reissued.extensions.subjectAlternativeNames?.contains(.ipAddress(.init(contentBytes: [10, 1, 2, 3]))) == true)
     }
 
+    /// The front proxy's client certificate comes from its own CA, and is issued again when
+    /// the CA is replaced (a member that joined a cluster gets the cluster's).
+    @Test func theFrontProxyCertificateFollowsItsCA() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let pki = try ClusterPKI.ensure(dataDirectory: dir.path, subjectAlternativeNames: ["localhost"])
+        func load(_ path: String) throws -> Certificate { try Certificate(pemEncoded: String(contentsOfFile: path, encoding: .utf8)) }
+        let client = try load(pki.frontProxyClientCertificatePath)
+        let ca = try load(pki.frontProxyCACertificatePath)
+        #expect(client.subject.description.contains("CN=front-proxy-client"))
+        #expect(client.issuer == ca.subject)
+        #expect(ca.subject != (try load(pki.caCertificatePath)).subject, "the front proxy has a CA of its own")
+        let mode = try FileManager.default.attributesOfItem(atPath: pki.frontProxyClientKeyPath)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        // Another member's CA arrives: the client certificate is issued by it at the next start.
+        let other = try TemporaryDirectory()
+        defer { other.remove() }
+        let otherPKI = try ClusterPKI.ensure(dataDirectory: other.path, subjectAlternativeNames: ["localhost"])
+        for (from, to) in [(otherPKI.frontProxyCACertificatePath, pki.frontProxyCACertificatePath),
+                           (otherPKI.frontProxyCAKeyPath, pki.frontProxyCAKeyPath)] {
+            try FileManager.default.removeItem(atPath: to)
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+        _ = try ClusterPKI.ensure(dataDirectory: dir.path, subjectAlternativeNames: ["localhost"])
+        let reissued = try load(pki.frontProxyClientCertificatePath)
+        #expect(reissued != client)
+        #expect(try reissued.extensions.authorityKeyIdentifier?.keyIdentifier
+                == (try load(otherPKI.frontProxyCACertificatePath)).extensions.subjectKeyIdentifier?.keyIdentifier)
+        // The published trust keeps both members' CAs, each once, and the names merged.
+        let first = AuthenticationTrust.data(merging: nil, clientCA: try String(contentsOfFile: pki.caCertificatePath, encoding: .utf8),
+                                             frontProxyCA: try String(contentsOfFile: otherPKI.frontProxyCACertificatePath, encoding: .utf8))
+        #expect(first["requestheader-allowed-names"] == "[\"front-proxy-client\"]")
+        let merged = AuthenticationTrust.data(merging: first, clientCA: try String(contentsOfFile: pki.caCertificatePath, encoding: .utf8),
+                                              frontProxyCA: try String(contentsOfFile: dir.path + "/pki/ca.crt", encoding: .utf8),
+                                              allowedNames: ["front-proxy-client", "other-proxy"])
+        #expect(merged["requestheader-client-ca-file"]?.stringValue?.components(separatedBy: "BEGIN CERTIFICATE").count == 3)
+        #expect(merged["client-ca-file"]?.stringValue?.components(separatedBy: "BEGIN CERTIFICATE").count == 2)
+        #expect(merged["requestheader-allowed-names"] == "[\"front-proxy-client\",\"other-proxy\"]")
+    }
+
     @Test func clientCertificatesNameTheUserAndGroups() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -2,9 +2,9 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Webhooks called for real: HTTPS servers started by Python scripts with a test CA
-/// (openssl), registered against a real `skiff server` and exercised with Python's
-/// `kubernetes` client and kubectl.
+/// Webhooks and aggregated API servers called for real: HTTPS servers started by Python
+/// scripts with a test CA (openssl), registered against a real `skiff server` and exercised
+/// with Python's `kubernetes` client and kubectl.
 @Suite(.timeLimit(.minutes(5))) struct WebhookTests {
     /// Mutating and validating admission webhooks: patches, denials, failure policies, a
     /// timeout, selectors and match conditions, a Service's EndpointSlice, DELETE, dry runs,
@@ -27,6 +27,20 @@ import Testing
             let server = try SkiffServer()
             defer { server.destroy() }
             let result = try run(try which("python3"), [Self.script("conversion_webhook.py"), server.kubeconfig], timeout: 240)
+            #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)\n\(server.logTail())")
+            #expect(result.stdout.hasSuffix("OK\n"), "\(result.stdout)")
+        }
+    }
+
+    /// An aggregated API server behind an APIService: the published trust, availability,
+    /// requests proxied with the caller's identity (RBAC checked first), discovery,
+    /// `kubectl api-resources`, metrics, and availability lost.
+    @Test func anAggregatedAPIIsProxiedWithTheCallersIdentity() async throws {
+        try await offPool {
+            let server = try SkiffServer()
+            defer { server.destroy() }
+            let result = try run(try which("python3"), [Self.script("aggregated_api.py"), server.kubeconfig, try which("kubectl")],
+                                 timeout: 240)
             #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)\n\(server.logTail())")
             #expect(result.stdout.hasSuffix("OK\n"), "\(result.stdout)")
         }

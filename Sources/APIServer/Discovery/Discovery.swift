@@ -1,9 +1,38 @@
-/// The discovery documents, built from the resource catalog: legacy (`/api`, `/api/v1`,
-/// `/apis`, `/apis/GROUP`, `/apis/GROUP/VERSION`) and aggregated (`APIGroupDiscoveryList`).
+/// The discovery documents, built from the resource catalog and the aggregated API
+/// servers' group versions: legacy (`/api`, `/api/v1`, `/apis`, `/apis/GROUP`, and
+/// `/apis/GROUP/VERSION` of local group versions; an aggregated one's is proxied) and
+/// aggregated (`APIGroupDiscoveryList`, with what each aggregated server's document listed).
 public struct Discovery: Sendable {
     let catalog: ResourceCatalog
+    /// The group versions of aggregated API servers, by priority.
+    let remote: [RemoteGroupVersion]
+    /// The groups in discovery order, each with its versions in preference order: the
+    /// catalog's, then the aggregated ones.
+    let groups: [(name: String, versions: [String])]
 
-    public init(catalog: ResourceCatalog) { self.catalog = catalog }
+    public init(catalog: ResourceCatalog) { self.init(catalog: catalog, remote: []) }
+
+    init(catalog: ResourceCatalog, remote: [RemoteGroupVersion]) {
+        self.catalog = catalog
+        // Served here first: an APIService for a group version this server serves is local.
+        let local = catalog.groups
+        let served = Set(local.flatMap { group in group.versions.map { group.name + "/" + $0 } })
+        let ordered = remote.filter { !$0.service.group.isEmpty && !served.contains($0.service.group + "/" + $0.service.version) }
+            .sorted { a, b in
+                (-a.service.groupPriorityMinimum, a.service.group, -a.service.versionPriority, a.service.version)
+                    < (-b.service.groupPriorityMinimum, b.service.group, -b.service.versionPriority, b.service.version)
+            }
+        self.remote = ordered
+        var groups = local
+        for entry in ordered {
+            if let index = groups.firstIndex(where: { $0.name == entry.service.group }) {
+                groups[index].versions.append(entry.service.version)
+            } else {
+                groups.append((entry.service.group, [entry.service.version]))
+            }
+        }
+        self.groups = groups
+    }
 
     /// `/api`.
     public static func coreVersions(serverAddress: String) -> JSON {
@@ -14,12 +43,12 @@ public struct Discovery: Sendable {
     /// `/apis`.
     public func groupList() -> JSON {
         ["kind": "APIGroupList", "apiVersion": "v1",
-         "groups": .array(catalog.groups.filter { !$0.name.isEmpty }.map { group($0.name, $0.versions) })]
+         "groups": .array(groups.filter { !$0.name.isEmpty }.map { group($0.name, $0.versions) })]
     }
 
     /// `/apis/GROUP`, `nil` for an unknown group.
     public func group(named name: String) -> JSON? {
-        guard let entry = catalog.groups.first(where: { $0.name == name && !name.isEmpty }) else { return nil }
+        guard let entry = groups.first(where: { $0.name == name && !name.isEmpty }) else { return nil }
         var document = group(entry.name, entry.versions)
         document["kind"] = "APIGroup"
         document["apiVersion"] = "v1"
@@ -59,17 +88,55 @@ public struct Discovery: Sendable {
 
     /// The aggregated discovery document of `/api` (`core`) or `/apis` (every other group).
     public func aggregated(core: Bool, apiVersion: String) -> JSON {
-        let groups = catalog.groups.filter { core ? $0.name.isEmpty : !$0.name.isEmpty }
-        let items: [JSON] = groups.map { group in
+        let groups = self.groups.filter { core ? $0.name.isEmpty : !$0.name.isEmpty }
+        let items: [JSON] = groups.compactMap { group in
             var item: JSON = ["metadata": ["name": .string(group.name)]]
-            item["versions"] = .array(group.versions.map { version in
-                ["version": .string(version), "freshness": "Current",
-                 "resources": .array(catalog.resources(group: group.name, version: version).map(aggregatedResource))]
-            })
+            let versions: [JSON] = group.versions.compactMap { version in
+                if let entry = remote.first(where: { $0.service.group == group.name && $0.service.version == version }) {
+                    // An aggregated server's version is listed once its document was read.
+                    guard let resources = entry.resources else { return nil }
+                    return ["version": .string(version), "freshness": entry.fresh ? "Current" : "Stale",
+                            "resources": .array(Self.aggregatedResources(resources, group: group.name, version: version))]
+                }
+                return ["version": .string(version), "freshness": "Current",
+                        "resources": .array(catalog.resources(group: group.name, version: version).map(aggregatedResource))]
+            }
+            guard !versions.isEmpty else { return nil }
+            item["versions"] = .array(versions)
             if core { item["metadata"] = ["creationTimestamp": .null] }
             return item
         }
         return ["kind": "APIGroupDiscoveryList", "apiVersion": .string(apiVersion), "metadata": .emptyObject, "items": .array(items)]
+    }
+
+    /// An aggregated server's `APIResourceList` entries as aggregated discovery's resources:
+    /// `NAME/SUB` entries become subresources of `NAME`.
+    static func aggregatedResources(_ entries: [JSON], group: String, version: String) -> [JSON] {
+        var resources: [JSON] = []
+        var index: [String: Int] = [:]
+        func kind(of entry: JSON) -> JSON {
+            ["group": .string(entry["group"]?.stringValue ?? group), "version": .string(entry["version"]?.stringValue ?? version),
+             "kind": .string(entry["kind"]?.stringValue ?? "")]
+        }
+        for entry in entries {
+            guard let name = entry["name"]?.stringValue, !name.isEmpty, !name.contains("/") else { continue }
+            var resource: JSON = ["resource": .string(name), "singularResource": .string(entry["singularName"]?.stringValue ?? ""),
+                                  "scope": entry["namespaced"]?.boolValue == true ? "Namespaced" : "Cluster",
+                                  "responseKind": kind(of: entry), "verbs": entry["verbs"] ?? .array([])]
+            if let shortNames = entry["shortNames"], shortNames.arrayValue?.isEmpty == false { resource["shortNames"] = shortNames }
+            if let categories = entry["categories"], categories.arrayValue?.isEmpty == false { resource["categories"] = categories }
+            index[name] = resources.count
+            resources.append(resource)
+        }
+        for entry in entries {
+            guard let name = entry["name"]?.stringValue else { continue }
+            let parts = name.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let parent = index[parts[0]] else { continue }
+            var subresources = resources[parent]["subresources"]?.arrayValue ?? []
+            subresources.append(["subresource": .string(parts[1]), "responseKind": kind(of: entry), "verbs": entry["verbs"] ?? .array([])])
+            resources[parent]["subresources"] = .array(subresources)
+        }
+        return resources
     }
 
     private func aggregatedResource(_ r: ResourceDescriptor) -> JSON {

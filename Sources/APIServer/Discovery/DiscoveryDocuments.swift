@@ -1,5 +1,5 @@
-/// The discovery documents, serialized once: the catalog does not change while the server
-/// runs, and kubectl reads them at the start of every command.
+/// The discovery documents, serialized once for each state of the catalog and the
+/// aggregated API servers: kubectl reads them at the start of every command.
 struct DiscoveryDocuments: Sendable {
     /// Legacy documents by path (`/api/v1`, `/apis`, `/apis/G`, `/apis/G/V`; `/api` names
     /// the server's address and is made per request).
@@ -9,7 +9,7 @@ struct DiscoveryDocuments: Sendable {
 
     init(_ discovery: Discovery, catalog: ResourceCatalog) {
         var legacy: [String: [UInt8]] = ["/apis": discovery.groupList().serialized()]
-        for group in catalog.groups {
+        for group in discovery.groups {
             if let document = discovery.group(named: group.name) { legacy["/apis/\(group.name)"] = document.serialized() }
             for version in group.versions {
                 let path = group.name.isEmpty ? "/api/\(version)" : "/apis/\(group.name)/\(version)"

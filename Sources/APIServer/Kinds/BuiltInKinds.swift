@@ -63,6 +63,7 @@ extension KindRegistry {
         // Other groups.
         kinds.register("events.k8s.io", "Event", EventsV1Strategy())
         kinds.register("networking.k8s.io", "IPAddress", IPAddressStrategy())
+        kinds.register("apiregistration.k8s.io", "APIService", APIServiceStrategy())
         kinds.register("apiextensions.k8s.io", "CustomResourceDefinition", CustomResourceDefinitionStrategy())
         kinds.register("certificates.k8s.io", "CertificateSigningRequest") { CertificateSigningRequestStrategy(resource: $0) }
         kinds.register("coordination.k8s.io", "Lease") {

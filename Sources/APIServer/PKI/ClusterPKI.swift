@@ -4,7 +4,9 @@ import SwiftASN1
 import X509
 
 /// The cluster's certificates, kept in `DATA_DIR/pki`: a CA, the API server's serving
-/// certificate, and the admin client certificate (CN=admin, O=system:masters). Made on first
+/// certificate, the admin client certificate (CN=admin, O=system:masters), and the front
+/// proxy's CA and client certificate (CN=front-proxy-client), which the server presents to
+/// aggregated API servers. Made on first
 /// start; the serving certificate is made again when a name or address it must carry is
 /// missing or it is about to expire. Private keys are written with mode 0600.
 public struct ClusterPKI: Sendable {
@@ -20,6 +22,17 @@ public struct ClusterPKI: Sendable {
     public var serverKeyPath: String { directory + "/server.key" }
     public var adminCertificatePath: String { directory + "/admin.crt" }
     public var adminKeyPath: String { directory + "/admin.key" }
+    /// The CA aggregated API servers trust for the front proxy's identity headers
+    /// (kube-apiserver's `--requestheader-client-ca-file`), and its key.
+    public var frontProxyCACertificatePath: String { directory + "/front-proxy-ca.crt" }
+    public var frontProxyCAKeyPath: String { directory + "/front-proxy-ca.key" }
+    /// The certificate the server presents when it proxies to an aggregated API server
+    /// (kube-apiserver's `--proxy-client-cert-file`), and its key.
+    public var frontProxyClientCertificatePath: String { directory + "/front-proxy-client.crt" }
+    public var frontProxyClientKeyPath: String { directory + "/front-proxy-client.key" }
+    /// The common name of the front proxy's client certificate, the one name aggregated API
+    /// servers are told to accept (`requestheader-allowed-names`).
+    public static let frontProxyClientName = "front-proxy-client"
     /// The key service account tokens are signed with (P-256, ES256).
     public var serviceAccountKeyPath: String { directory + "/sa.key" }
 
@@ -37,7 +50,10 @@ public struct ClusterPKI: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
         let fm = FileManager.default
         if !fm.fileExists(atPath: pki.caCertificatePath) || !fm.fileExists(atPath: pki.caKeyPath) {
-            try pki.createCA()
+            try pki.createCA(name: "skiff-ca", certificatePath: pki.caCertificatePath, keyPath: pki.caKeyPath)
+        }
+        if !fm.fileExists(atPath: pki.frontProxyCACertificatePath) || !fm.fileExists(atPath: pki.frontProxyCAKeyPath) {
+            try pki.createCA(name: "skiff-front-proxy-ca", certificatePath: pki.frontProxyCACertificatePath, keyPath: pki.frontProxyCAKeyPath)
         }
         if !fm.fileExists(atPath: pki.serviceAccountKeyPath) {
             try pki.write(P256.Signing.PrivateKey().pemRepresentation, to: pki.serviceAccountKeyPath, mode: 0o600)
@@ -51,6 +67,14 @@ public struct ClusterPKI: Sendable {
         if try pki.needsRenewal(pki.adminCertificatePath) {
             try pki.issue(to: pki.adminCertificatePath, keyPath: pki.adminKeyPath, ca: ca,
                           subject: try DistinguishedName { OrganizationName("system:masters"); CommonName("admin") },
+                          usage: .clientAuth, names: [])
+        }
+        // A member that joined a cluster has the cluster's front-proxy CA, not the one its
+        // client certificate was issued by.
+        let frontProxyCA = try pki.loadCA(certificatePath: pki.frontProxyCACertificatePath, keyPath: pki.frontProxyCAKeyPath)
+        if try pki.needsRenewal(pki.frontProxyClientCertificatePath) || !pki.isIssued(pki.frontProxyClientCertificatePath, by: frontProxyCA) {
+            try pki.issue(to: pki.frontProxyClientCertificatePath, keyPath: pki.frontProxyClientKeyPath, ca: frontProxyCA,
+                          subject: try DistinguishedName { CommonName(Self.frontProxyClientName) },
                           usage: .clientAuth, names: [])
         }
         return pki
@@ -73,9 +97,9 @@ public struct ClusterPKI: Sendable {
 
     private enum Usage { case serverAuth, clientAuth }
 
-    private func createCA() throws {
+    private func createCA(name commonName: String, certificatePath: String, keyPath: String) throws {
         let key = P256.Signing.PrivateKey()
-        let name = try DistinguishedName { CommonName("skiff-ca") }
+        let name = try DistinguishedName { CommonName(commonName) }
         let now = Date()
         let certificate = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
@@ -87,8 +111,8 @@ public struct ClusterPKI: Sendable {
                 SubjectKeyIdentifier(hash: .init(key.publicKey))
             },
             issuerPrivateKey: .init(key))
-        try write(key.pemRepresentation, to: caKeyPath, mode: 0o600)
-        try write(try certificate.serializeAsPEM().pemString, to: caCertificatePath, mode: 0o644)
+        try write(key.pemRepresentation, to: keyPath, mode: 0o600)
+        try write(try certificate.serializeAsPEM().pemString, to: certificatePath, mode: 0o644)
     }
 
     private struct CA {
@@ -96,9 +120,11 @@ public struct ClusterPKI: Sendable {
         var key: P256.Signing.PrivateKey
     }
 
-    private func loadCA() throws -> CA {
-        let certificate = try Certificate(pemEncoded: String(contentsOfFile: caCertificatePath, encoding: .utf8))
-        let key = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOfFile: caKeyPath, encoding: .utf8))
+    private func loadCA() throws -> CA { try loadCA(certificatePath: caCertificatePath, keyPath: caKeyPath) }
+
+    private func loadCA(certificatePath: String, keyPath: String) throws -> CA {
+        let certificate = try Certificate(pemEncoded: String(contentsOfFile: certificatePath, encoding: .utf8))
+        let key = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOfFile: keyPath, encoding: .utf8))
         return CA(certificate: certificate, key: key)
     }
 
@@ -137,6 +163,14 @@ public struct ClusterPKI: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return true }
         let certificate = try Certificate(pemEncoded: String(contentsOfFile: path, encoding: .utf8))
         return certificate.notValidAfter.timeIntervalSinceNow < Self.renewBefore
+    }
+
+    /// Whether the certificate at `path` names `ca`'s key as its issuer's.
+    private func isIssued(_ path: String, by ca: CA) throws -> Bool {
+        let certificate = try Certificate(pemEncoded: String(contentsOfFile: path, encoding: .utf8))
+        guard let issuerKey = try certificate.extensions.authorityKeyIdentifier?.keyIdentifier,
+              let caKey = try ca.certificate.extensions.subjectKeyIdentifier?.keyIdentifier else { return false }
+        return issuerKey == caKey && certificate.issuer == ca.certificate.subject
     }
 
     private func needsServerCertificate(names: [String]) throws -> Bool {

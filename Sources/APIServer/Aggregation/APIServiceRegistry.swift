@@ -1,0 +1,115 @@
+import Logging
+import Synchronization
+
+/// The APIServices, kept in memory from a watch on every server, and what each aggregated
+/// API server's discovery document listed when last fetched: which requests to proxy
+/// where, and what discovery merges in.
+public final class APIServiceRegistry: Sendable {
+    /// The APIService objects.
+    let objects: WatchedObjects
+    private let state = Mutex(State())
+
+    private struct State {
+        var parsedGeneration = -1
+        var services: [AggregatedAPIService] = []
+        var byGroupVersion: [String: AggregatedAPIService] = [:]
+        /// By APIService name: the resources of its last discovery document, and whether the
+        /// last fetch succeeded.
+        var discovered: [String: (resources: [JSON], fresh: Bool)] = [:]
+        var discoveryGeneration = 0
+    }
+
+    /// At most this many resources of one aggregated group version are kept for discovery.
+    static let resourceLimit = 1000
+
+    public init(store: any ObjectStore, logger: Logger) {
+        objects = WatchedObjects(prefix: RegistryKey.resourcePrefix(group: "apiregistration.k8s.io", resource: "apiservices"),
+                                 store: store, logger: logger)
+    }
+
+    /// Reads every APIService; call before serving.
+    public func load() async throws { try await objects.load() }
+
+    /// Follows the APIServices until cancelled.
+    public func run() async { await objects.run() }
+
+    /// Every APIService, parsed, in name order.
+    var services: [AggregatedAPIService] { parsed { $0.services } }
+
+    /// The APIService served by an aggregated API server for `group`/`version`, if one is
+    /// registered (a local one answers nil).
+    func remote(group: String, version: String) -> AggregatedAPIService? {
+        parsed { $0.byGroupVersion[group + "/" + version] }.flatMap { $0.service == nil ? nil : $0 }
+    }
+
+    /// Changes whenever the APIServices or a fetched discovery document change.
+    var generation: (services: Int, discovery: Int) {
+        (objects.snapshot.generation, state.withLock { $0.discoveryGeneration })
+    }
+
+    /// The aggregated API servers' group versions and what their discovery listed.
+    var remoteGroupVersions: [RemoteGroupVersion] {
+        let services = services.filter { $0.service != nil }
+        return state.withLock { state in
+            services.map { service in
+                let found = state.discovered[service.name]
+                return RemoteGroupVersion(service: service, resources: found?.resources, fresh: found?.fresh ?? false)
+            }
+        }
+    }
+
+    /// Records a fetched discovery document (its `resources`), or a failed fetch (nil: the
+    /// last resources are kept, marked stale).
+    func recordDiscovery(_ name: String, resources: [JSON]?) {
+        state.withLock { state in
+            let before = state.discovered[name]
+            let after: (resources: [JSON], fresh: Bool)
+            if let resources {
+                after = (Array(resources.prefix(Self.resourceLimit)), true)
+            } else {
+                after = (before?.resources ?? [], false)
+            }
+            if before == nil || before!.fresh != after.fresh || before!.resources != after.resources {
+                state.discovered[name] = after
+                state.discoveryGeneration += 1
+            }
+        }
+    }
+
+    /// Forgets the discovery of APIServices that no longer exist.
+    func forgetDiscovery(except names: Set<String>) {
+        state.withLock { state in
+            let gone = state.discovered.keys.filter { !names.contains($0) }
+            guard !gone.isEmpty else { return }
+            for name in gone { state.discovered[name] = nil }
+            state.discoveryGeneration += 1
+        }
+    }
+
+    /// Whether a resource name (`plural`, or `plural/subresource`) is in the group version's
+    /// last discovery document: request metrics name only those.
+    func lists(_ resource: String, in service: AggregatedAPIService) -> Bool {
+        state.withLock { $0.discovered[service.name]?.resources.contains { $0["name"]?.stringValue == resource } ?? false }
+    }
+
+    private func parsed<T>(_ read: (State) -> T) -> T {
+        let snapshot = objects.snapshot
+        return state.withLock { state in
+            if state.parsedGeneration != snapshot.generation {
+                let services = snapshot.objects.values.compactMap(AggregatedAPIService.init).sorted { $0.name < $1.name }
+                state.services = services
+                state.byGroupVersion = Dictionary(services.map { ($0.group + "/" + $0.version, $0) }) { first, _ in first }
+                state.parsedGeneration = snapshot.generation
+            }
+            return read(state)
+        }
+    }
+}
+
+/// A group version an aggregated API server serves, and the resources its discovery
+/// document listed (nil before the first successful fetch).
+struct RemoteGroupVersion: Sendable {
+    var service: AggregatedAPIService
+    var resources: [JSON]?
+    var fresh: Bool
+}

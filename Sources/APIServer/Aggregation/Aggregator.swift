@@ -1,0 +1,17 @@
+/// API aggregation as the Kubernetes API serves it: which APIServices there are (for
+/// routing and discovery) and the proxy to aggregated API servers.
+public struct Aggregator: Sendable {
+    let registry: APIServiceRegistry
+    let proxy: AggregatorProxy
+
+    /// The APIService an aggregated API server serves `path` for: `/apis/GROUP/VERSION` and
+    /// everything under it, when an APIService with a Service names the group version and
+    /// this server does not serve it itself.
+    func target(of path: String, catalog: ResourceCatalog) -> AggregatedAPIService? {
+        guard path.hasPrefix("/apis/") else { return nil }
+        let parts = path.split(separator: "/", maxSplits: 4, omittingEmptySubsequences: false)
+        guard parts.count >= 4, !parts[2].isEmpty, !parts[3].isEmpty,
+              let service = registry.remote(group: String(parts[2]), version: String(parts[3])) else { return nil }
+        return catalog.resources(group: service.group, version: service.version).isEmpty ? service : nil
+    }
+}
