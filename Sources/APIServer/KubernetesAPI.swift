@@ -300,7 +300,8 @@ public final class KubernetesAPI: HTTPResponder {
         case "version" where parts.count == 1:
             return .json(.ok, Self.version)
         case "metrics" where parts.count == 1:
-            return HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .bytes(Array(metrics.render().utf8)))
+            let text = metrics.render() + (aggregator?.registry.renderMetrics() ?? "")
+            return HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4"], body: .bytes(Array(text.utf8)))
         case "api", "apis":
             if parts.count == 1, let aggregated = aggregatedResponse(request, core: parts[0] == "api") { return aggregated }
             if path == "/api" { return .json(.ok, Discovery.coreVersions(serverAddress: serverAddress.withLock { $0 })) }

@@ -19,7 +19,7 @@ public struct ClusterPaths: Sendable {
     public var nodeLock: String { directory + "/node.lock" }
 
     /// Files (relative to the data directory) a member hands to a joining node besides the
-    /// cluster CA, so that every node serves the same API identity and accepts the same
-    /// service account tokens.
+    /// cluster CA, so that every node serves the same API identity, accepts the same
+    /// service account tokens, and proxies to aggregated API servers as one front proxy.
     public static let sharedFiles = ["pki/ca.crt", "pki/ca.key", "pki/sa.key", "pki/front-proxy-ca.crt", "pki/front-proxy-ca.key"]
 }

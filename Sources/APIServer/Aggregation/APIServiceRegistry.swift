@@ -92,6 +92,16 @@ public final class APIServiceRegistry: Sendable {
         state.withLock { $0.discovered[service.name]?.resources.contains { $0["name"]?.stringValue == resource } ?? false }
     }
 
+    /// kube-aggregator's gauge of unavailable APIServices, in the Prometheus text format.
+    func renderMetrics() -> String {
+        var out = "# HELP aggregator_unavailable_apiservice Whether an APIService is unavailable (1) or available (0).\n"
+            + "# TYPE aggregator_unavailable_apiservice gauge\n"
+        for service in services {
+            out += "aggregator_unavailable_apiservice{name=\"\(service.name)\"} \(service.available ? 0 : 1)\n"
+        }
+        return out
+    }
+
     private func parsed<T>(_ read: (State) -> T) -> T {
         let snapshot = objects.snapshot
         return state.withLock { state in

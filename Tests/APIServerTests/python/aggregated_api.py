@@ -291,6 +291,8 @@ check(names.returncode == 0 and names.stdout.strip() == "flunder.wardle.example.
 code, body, _ = raw("/metrics", {"Accept": "text/plain"})
 check(b'apiserver_request_total{verb="list",resource="flunders.wardle.example.com",code="200"}' in body,
       "proxied requests are counted under their resource")
+check(('aggregator_unavailable_apiservice{name="%s"} 0' % NAME).encode() in body
+      and b'aggregator_unavailable_apiservice{name="v1.apps"} 0' in body, "the unavailable-APIService gauge says 0 for available ones")
 
 # --- availability lost ---
 server.shutdown()
@@ -298,6 +300,8 @@ server.server_close()
 check(eventually(lambda: condition().status == "False", 30), "the APIService becomes unavailable when its server stops")
 check(condition().reason == "FailedDiscoveryCheck" and "failing or missing response from https://127.0.0.1:%d/apis/%s/%s" % (port, GROUP, VERSION)
       in condition().message, "the reason says the discovery check failed: %s" % condition().message)
+check(('aggregator_unavailable_apiservice{name="%s"} 1' % NAME).encode() in raw("/metrics", {"Accept": "text/plain"})[1],
+      "and the gauge says 1")
 down = run_kubectl("get", "--raw", "/apis/%s/%s/namespaces/default/flunders" % (GROUP, VERSION))
 check(down.returncode != 0 and "service unavailable" in down.stderr.lower(), "a request is answered 503: " + down.stderr.strip())
 entry = aggregated_entry()
