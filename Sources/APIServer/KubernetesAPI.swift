@@ -126,10 +126,15 @@ public final class KubernetesAPI: HTTPResponder {
                     if !isPublic { throw StatusError.unauthorized }
                 }
             }
-            if let aggregator, let service = aggregator.target(of: request.path, catalog: catalog) {
+            let parsed = RequestInfo(method: request.method, path: request.path, query: request.query)
+            // One catalog lookup serves the request and labels its metrics.
+            let descriptor = parsed.flatMap { catalog.resource(group: $0.group, version: $0.version, plural: $0.resource) }
+            // A resource served here never looks further; anything else under `/apis/` may be
+            // an aggregated API server's.
+            if descriptor == nil, let aggregator, let service = aggregator.target(of: request.path, catalog: catalog) {
                 // Authorized here, as any request; the aggregated server may check again.
                 guard let user else { throw StatusError.unauthorized }
-                if let info = RequestInfo(method: request.method, path: request.path, query: request.query) {
+                if let info = parsed {
                     requestInfo = info
                     verb = info.verb.rawValue
                     try await authorize(info, user: user, fieldSelector: request.parameter("fieldSelector") ?? "")
@@ -140,14 +145,13 @@ public final class KubernetesAPI: HTTPResponder {
                     aggregatedResource = ""
                 }
                 response = try await aggregator.proxy.serve(request, to: service, user: user)
-            } else if let info = RequestInfo(method: request.method, path: request.path, query: request.query) {
+            } else if let info = parsed {
                 requestInfo = info
                 verb = info.verb.rawValue
-                // One catalog lookup serves the request and labels its metrics.
-                let descriptor = catalog.resource(group: info.group, version: info.version, plural: info.resource)
                 counted = (info, descriptor)
-                try await authorize(info, user: user!, fieldSelector: request.parameter("fieldSelector") ?? "")
-                response = try await serveResource(info, descriptor, request, user: user!, format: &format)
+                guard let user else { throw StatusError.unauthorized }
+                try await authorize(info, user: user, fieldSelector: request.parameter("fieldSelector") ?? "")
+                response = try await serveResource(info, descriptor, request, user: user, format: &format)
             } else {
                 if let user { try await authorizePath(request, user: user) }
                 response = try serveMeta(request, user: user)
