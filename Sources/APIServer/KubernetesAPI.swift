@@ -165,7 +165,9 @@ public final class KubernetesAPI: HTTPResponder {
                       protobuf: protobuf)
         if format.encoding == .protobuf { response = protobufResponse(response) }
         compression.apply(to: &response, for: request)
-        if case .stream(let produce) = response.body {
+        var (metricVerb, metricResource) = Self.metricLabels(verb: verb, counted: counted)
+        if let aggregatedResource { metricResource = aggregatedResource }
+        if case .stream(let produce) = response.body, verb == RequestInfo.Verb.watch.rawValue {
             // Count watches while they run; log when they end.
             let metrics = self.metrics, logger = self.logger, who = user?.name ?? "anonymous"
             let line = "\(request.method.rawValue) \(request.path) \(code) \(who)"
@@ -177,10 +179,21 @@ public final class KubernetesAPI: HTTPResponder {
                 }
                 try await produce(writer)
             }
+        } else if case .stream(let produce) = response.body {
+            // A backend's answer relayed as it comes (an aggregated server's chunked list, a
+            // followed log): counted and logged when it ends.
+            let metrics = self.metrics, logger = self.logger, who = user?.name ?? "anonymous"
+            let line = "\(request.method.rawValue) \(request.path) \(code)"
+            response.body = .stream { [metricVerb, metricResource] writer in
+                defer {
+                    let seconds = (ContinuousClock.now - started).inSeconds
+                    metrics.record(verb: metricVerb, resource: metricResource, code: code, seconds: seconds)
+                    logger.info("\(line) \(String(format: "%.1f", seconds * 1000))ms \(who) (streamed)")
+                }
+                try await produce(writer)
+            }
         } else {
             let seconds = (ContinuousClock.now - started).inSeconds
-            var (metricVerb, metricResource) = Self.metricLabels(verb: verb, counted: counted)
-            if let aggregatedResource { metricResource = aggregatedResource }
             metrics.record(verb: metricVerb, resource: metricResource, code: code, seconds: seconds)
             logger.info("\(request.method.rawValue) \(request.path) \(code) \(String(format: "%.1f", seconds * 1000))ms \(user?.name ?? "anonymous")")
         }

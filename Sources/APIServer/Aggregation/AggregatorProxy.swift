@@ -18,6 +18,8 @@ struct AggregatorProxy: Sendable {
     let relay: BackendRelay
     let tls: FrontProxyTLS
     private let inFlight = InFlightCounter(limit: AggregatorProxy.concurrentRequests)
+    /// Connections kept alive between requests, as Go's transport keeps kube-aggregator's.
+    private let pool = IdleConnections()
 
     init(endpoints: ServiceEndpoints, relay: BackendRelay, tls: FrontProxyTLS) {
         self.endpoints = endpoints
@@ -56,7 +58,8 @@ struct AggregatorProxy: Sendable {
         do {
             response = upgrade
                 ? try await relay.upgrade(forwarded, host: address.address, port: address.port, transport: transport)
-                : try await relay.exchange(forwarded, host: address.address, port: address.port, transport: transport)
+                : try await relay.exchange(forwarded, host: address.address, port: address.port, transport: transport, pool: pool,
+                                           key: "\(service.name)|\(address.address)|\(address.port)|\(service.caBundle?.hashValue ?? 0)|\(service.insecureSkipTLSVerify)")
         } catch let error as BackendError {
             throw StatusError.serviceUnavailable("error trying to reach service: \(error)")
         }

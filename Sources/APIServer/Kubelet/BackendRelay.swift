@@ -20,19 +20,57 @@ struct BackendRelay: Sendable {
                                          "trailer", "transfer-encoding", "upgrade", "content-length", "host"]
     static let credentials: Set<String> = ["authorization", "cookie"]
 
-    /// Sends `request` on a new connection and relays the response.
-    func exchange(_ request: BackendRequest, host: String, port: Int, transport: BackendDialer.Transport) async throws -> HTTPResponse {
+    /// Sends `request` and relays the response: on a new connection, or with `pool`, on a
+    /// connection kept under `key` when there is one. A request that may be sent twice
+    /// (GET, HEAD, OPTIONS, PUT, DELETE) whose kept connection the backend had closed (no
+    /// answer came) goes again on a new one; others always take a new one. A connection
+    /// whose answer ends cleanly and that the backend keeps open goes back to `pool`.
+    func exchange(_ request: BackendRequest, host: String, port: Int, transport: BackendDialer.Transport,
+                  pool: IdleConnections? = nil, key: String = "") async throws -> HTTPResponse {
+        if let pool, Self.replayable.contains(request.method) {
+            while let idle = pool.take(key) {
+                do {
+                    return try await send(request, on: idle, pool: pool, key: key)
+                } catch is Unanswered {
+                    continue
+                }
+            }
+        }
         let connection = try await dialer.dial(host: host, port: port, transport: transport)
-        let response = BackendResponse(connection)
+        do {
+            return try await send(request, on: IdleConnections.Idle(stream: connection, reader: BackendResponse(connection)),
+                                  pool: pool, key: key)
+        } catch let unanswered as Unanswered {
+            throw unanswered.error
+        }
+    }
+
+    /// Methods a client may see sent twice (RFC 9110's idempotent methods).
+    static let replayable: Set<String> = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]
+
+    /// The request failed before any of the answer came (the connection is closed).
+    private struct Unanswered: Error {
+        let error: any Error
+    }
+
+    private func send(_ request: BackendRequest, on connection: IdleConnections.Idle, pool: IdleConnections?,
+                      key: String) async throws -> HTTPResponse {
+        let stream = connection.stream, response = connection.reader
         let head: BackendResponseHead
-        let deadline = connection.closeAfter(Self.answerTimeout)
+        let deadline = stream.closeAfter(Self.answerTimeout)
         defer { deadline.cancel() }
         do {
-            try await connection.write(request.serialized())
+            try await stream.write(request.serialized())
             head = try await response.readHead(bodyless: request.method == "HEAD")
         } catch {
-            connection.close()
-            throw error
+            stream.close()
+            throw Unanswered(error: error)
+        }
+        let keepable = head.raw.starts(with: Array("HTTP/1.1".utf8)) && head.header("connection")?.lowercased() != "close"
+        /// The answer has been read: the connection goes back to the pool if it can carry another.
+        @Sendable func finished() async {
+            if keepable, let pool, await response.endedCleanly, pool.put(key, connection) { return }
+            stream.close()
         }
         var headers = HTTPHeaders()
         for (name, value) in head.headers where !Self.hopByHop.contains(name.lowercased()) {
@@ -40,18 +78,30 @@ struct BackendRelay: Sendable {
         }
         let status = HTTPResponseStatus(statusCode: head.status)
         if let length = head.header("content-length").flatMap(Int.init), length <= Self.wholeBodyLimit || head.status == 204 || head.status == 304 {
-            defer { connection.close() }
-            return HTTPResponse(status: status, headers: headers, body: .bytes(try await response.body(limit: Self.wholeBodyLimit)))
+            let body: [UInt8]
+            do {
+                body = try await response.body(limit: Self.wholeBodyLimit)
+            } catch {
+                stream.close()
+                throw error
+            }
+            await finished()
+            return HTTPResponse(status: status, headers: headers, body: .bytes(body))
         }
         if request.method == "HEAD" || head.status == 204 || head.status == 304 {
-            connection.close()
+            await finished()
             return HTTPResponse(status: status, headers: headers)
         }
         return HTTPResponse(status: status, headers: headers, body: .stream { writer in
-            defer { connection.close() }
-            while let piece = try await response.nextBodyChunk() {
-                try await writer.write(piece)
+            do {
+                while let piece = try await response.nextBodyChunk() {
+                    try await writer.write(piece)
+                }
+            } catch {
+                stream.close()
+                throw error
             }
+            await finished()
         })
     }
 

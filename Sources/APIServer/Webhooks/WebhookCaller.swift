@@ -9,7 +9,7 @@ import Synchronization
 /// server against the webhook's caBundle, posts the AdmissionReview and reads the answer —
 /// within the webhook's timeout, at most ``concurrentCalls`` at a time per webhook, and at
 /// most ``responseLimit`` bytes of answer. Connections are kept alive between calls
-/// (``WebhookConnections``), as Go's HTTP client keeps them.
+/// (``IdleConnections``), as Go's HTTP client keeps them.
 struct WebhookCaller: Sendable {
     static let responseLimit = 8 * 1024 * 1024
     static let concurrentCalls = 64
@@ -18,7 +18,7 @@ struct WebhookCaller: Sendable {
     let dialer: BackendDialer
     private let contexts = TLSContexts()
     private let limiter = WebhookCallLimiter(limit: WebhookCaller.concurrentCalls)
-    private let pool = WebhookConnections()
+    private let pool = IdleConnections()
 
     init(store: any ObjectStore, dialer: BackendDialer) {
         self.store = store
@@ -111,7 +111,7 @@ struct WebhookCaller: Sendable {
             throw WebhookCallError.call("Post \"\(target)\": context deadline exceeded")
         }
         do {
-            let answer = try await roundTrip(request, WebhookConnections.Idle(stream: stream, reader: BackendResponse(stream)),
+            let answer = try await roundTrip(request, IdleConnections.Idle(stream: stream, reader: BackendResponse(stream)),
                                              key: key, target: target)
             release(connection)
             return answer
@@ -144,7 +144,7 @@ struct WebhookCaller: Sendable {
 
     /// Sends the request and reads the answer; a connection whose answer ended cleanly and
     /// that the server keeps open goes back to the pool, any other is closed.
-    private func roundTrip(_ request: BackendRequest, _ connection: WebhookConnections.Idle, key: String,
+    private func roundTrip(_ request: BackendRequest, _ connection: IdleConnections.Idle, key: String,
                            target: String) async throws -> JSON {
         var answered = false
         var kept = false
@@ -268,48 +268,5 @@ actor WebhookCallLimiter {
         let removed = queue.remove(at: index)
         waiting[id] = queue.isEmpty ? nil : queue
         removed.resume.resume(returning: false)
-    }
-}
-
-/// Idle webhook connections kept for the next call: at most 8 per webhook destination, each
-/// for at most 30 s, at most 256 destinations.
-final class WebhookConnections: Sendable {
-    struct Idle: Sendable {
-        let stream: ByteStream
-        let reader: BackendResponse
-        var since = ContinuousClock.now
-    }
-
-    static let perDestination = 8
-    static let destinations = 256
-    static let idleTime = Duration.seconds(30)
-    private let idle = Mutex<[String: [Idle]]>([:])
-
-    /// A connection kept for `key` that is not too old (older ones are closed).
-    func take(_ key: String) -> Idle? {
-        let (found, stale) = idle.withLock { idle -> (Idle?, [Idle]) in
-            var list = idle[key] ?? []
-            let now = ContinuousClock.now
-            let stale = list.filter { now - $0.since > Self.idleTime }
-            list.removeAll { now - $0.since > Self.idleTime }
-            let found = list.popLast()
-            idle[key] = list.isEmpty ? nil : list
-            return (found, stale)
-        }
-        for connection in stale { connection.stream.close() }
-        return found
-    }
-
-    /// Keeps a connection whose answer has been read; false when there is no room (the
-    /// caller closes it).
-    func put(_ key: String, _ connection: Idle) -> Bool {
-        var kept = connection
-        kept.since = ContinuousClock.now
-        return idle.withLock { idle in
-            guard idle[key] != nil || idle.count < Self.destinations else { return false }
-            guard (idle[key]?.count ?? 0) < Self.perDestination else { return false }
-            idle[key, default: []].append(kept)
-            return true
-        }
     }
 }

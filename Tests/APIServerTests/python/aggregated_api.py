@@ -104,6 +104,7 @@ RESOURCES = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": GROU
     {"name": "flunders", "singularName": "flunder", "namespaced": True, "kind": "Flunder", "verbs": ["get", "list", "create"],
      "shortNames": ["fl"], "categories": ["wardle"]},
     {"name": "flunders/status", "singularName": "", "namespaced": True, "kind": "Flunder", "verbs": ["get", "update"]},
+    {"name": "fischers", "singularName": "fischer", "namespaced": False, "kind": "Fischer", "verbs": ["list", "watch"]},
 ]}
 
 
@@ -118,6 +119,18 @@ class Aggregated(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def chunked(self, pieces):
+        """Answers with a chunked body (as a Go server streams a large list or a watch)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for piece in pieces:
+            data = piece.encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
     def do_GET(self):
         peer = self.connection.getpeercert() or {}
         common_name = dict(pair[0] for pair in peer.get("subject", ())).get("commonName")
@@ -128,6 +141,13 @@ class Aggregated(BaseHTTPRequestHandler):
             return self.answer(401, {"kind": "Status", "code": 401, "message": "not the front proxy"})
         if self.path.split("?")[0] in ("/apis/%s/%s" % (GROUP, VERSION), "/apis/%s/v1beta1" % GROUP):
             return self.answer(200, RESOURCES)
+        if self.path.startswith("/apis/%s/%s/fischers" % (GROUP, VERSION)):
+            fischer = {"apiVersion": GROUP + "/" + VERSION, "kind": "Fischer", "metadata": {"name": "f1"}}
+            if "watch=true" in self.path:
+                return self.chunked([json.dumps({"type": "ADDED", "object": fischer}) + "\n",
+                                     json.dumps({"type": "DELETED", "object": fischer}) + "\n"])
+            return self.chunked(['{"apiVersion": "%s/%s", "kind": "FischerList", "metadata": {}, "items": [' % (GROUP, VERSION),
+                                 json.dumps(fischer), "]}"])
         if self.path.startswith("/apis/%s/%s/namespaces/" % (GROUP, VERSION)):
             item = {"apiVersion": GROUP + "/" + VERSION, "kind": "Flunder",
                     "metadata": {"name": "echo", "namespace": self.path.split("/")[5]},
@@ -250,6 +270,13 @@ check(created.returncode == 0 and json.loads(created.stdout)["spec"] == {"size":
       and json.loads(created.stdout)["metadata"]["annotations"] == {"created-by": "admin"},
       "a POST's body is relayed and its answer returned: " + created.stdout + created.stderr)
 
+fischers = run_kubectl("get", "--raw", "/apis/%s/%s/fischers" % (GROUP, VERSION))
+check(fischers.returncode == 0 and json.loads(fischers.stdout)["items"][0]["metadata"]["name"] == "f1",
+      "a chunked answer is relayed: " + fischers.stdout + fischers.stderr)
+watched = run_kubectl("get", "--raw", "/apis/%s/%s/fischers?watch=true" % (GROUP, VERSION))
+events = [json.loads(line)["type"] for line in watched.stdout.splitlines() if line.strip()]
+check(watched.returncode == 0 and events == ["ADDED", "DELETED"], "a watch streams through the proxy: %s %s" % (events, watched.stderr))
+
 # A server whose certificate the APIService's caBundle does not vouch for is not proxied to.
 registration.create_api_service({
     "metadata": {"name": "v1beta1." + GROUP},
@@ -291,6 +318,8 @@ check(names.returncode == 0 and names.stdout.strip() == "flunder.wardle.example.
 code, body, _ = raw("/metrics", {"Accept": "text/plain"})
 check(b'apiserver_request_total{verb="list",resource="flunders.wardle.example.com",code="200"}' in body,
       "proxied requests are counted under their resource")
+check(b'apiserver_request_total{verb="list",resource="fischers.wardle.example.com",code="200"} 1' in body,
+      "a streamed (chunked) list is counted once it ends, not as a watch")
 check(('aggregator_unavailable_apiservice{name="%s"} 0' % NAME).encode() in body
       and b'aggregator_unavailable_apiservice{name="v1.apps"} 0' in body, "the unavailable-APIService gauge says 0 for available ones")
 
