@@ -152,6 +152,11 @@ public final class KubernetesAPI: HTTPResponder {
                 guard let user else { throw StatusError.unauthorized }
                 try await authorize(info, user: user, fieldSelector: request.parameter("fieldSelector") ?? "")
                 response = try await serveResource(info, descriptor, request, user: user, format: &format)
+            } else if let aggregator, let service = aggregator.openAPITarget(of: request.path, catalog: catalog) {
+                // An aggregated group version's OpenAPI document is its server's.
+                guard let user else { throw StatusError.unauthorized }
+                try await authorizePath(request, user: user)
+                response = try await aggregator.proxy.serve(request, to: service, user: user)
             } else {
                 if let user { try await authorizePath(request, user: user) }
                 response = try serveMeta(request, user: user)
@@ -335,7 +340,12 @@ public final class KubernetesAPI: HTTPResponder {
             }
             return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .bytes(current.openAPI.v2Document))
         case "openapi" where parts.count == 2 && parts[1] == "v3":
-            return .json(.ok, current.openAPI.v3Root)
+            var root = current.openAPI.v3Root
+            // The aggregated servers' group versions, at their servers' own URLs (proxied).
+            for (key, url) in aggregator?.registry.openAPIPaths ?? [:] {
+                root[path: ["paths", key]] = ["serverRelativeURL": .string(url)]
+            }
+            return .json(.ok, root)
         case "openapi" where parts.count > 2 && parts[1] == "v3":
             let key = parts.dropFirst(2).joined(separator: "/")
             if let document = current.openAPI.v3Documents[key] {

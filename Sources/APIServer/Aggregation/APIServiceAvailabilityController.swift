@@ -108,8 +108,10 @@ struct APIServiceAvailabilityController: Sendable {
         do {
             let answer = try await probe.fetch(service, host: address.address, port: address.port)
             registry.recordDiscovery(service.name, resources: answer.resources)
+            registry.recordOpenAPI(service.name, path: answer.openAPIPath)
         } catch {
             registry.recordDiscovery(service.name, resources: nil)
+            registry.recordOpenAPI(service.name, path: nil)
             return Condition(status: "False", reason: "FailedDiscoveryCheck", message: error.description)
         }
         return Condition(status: "True", reason: "Passed", message: "all checks passed")

@@ -16,6 +16,8 @@ public final class APIServiceRegistry: Sendable {
         /// By APIService name: the resources of its last discovery document, and whether the
         /// last fetch succeeded.
         var discovered: [String: (resources: [JSON], fresh: Bool)] = [:]
+        /// By APIService name: where its server's OpenAPI v3 document of the group version is.
+        var openAPIPaths: [String: String] = [:]
         var discoveryGeneration = 0
     }
 
@@ -76,9 +78,29 @@ public final class APIServiceRegistry: Sendable {
         }
     }
 
+    /// Records where an aggregated server's OpenAPI v3 document of its group version is
+    /// (nil: it has none, or the probe failed).
+    func recordOpenAPI(_ name: String, path: String?) {
+        state.withLock { $0.openAPIPaths[name] = path }
+    }
+
+    /// The OpenAPI v3 root's entries of the aggregated group versions whose servers have
+    /// one: `apis/GROUP/VERSION` and the server-relative URL (with the server's hash).
+    var openAPIPaths: [String: String] {
+        let services = services.filter { $0.service != nil && $0.available }
+        return state.withLock { state in
+            var paths: [String: String] = [:]
+            for service in services {
+                if let path = state.openAPIPaths[service.name] { paths[String(service.discoveryPath.dropFirst())] = path }
+            }
+            return paths
+        }
+    }
+
     /// Forgets the discovery of APIServices that no longer exist.
     func forgetDiscovery(except names: Set<String>) {
         state.withLock { state in
+            for name in state.openAPIPaths.keys where !names.contains(name) { state.openAPIPaths[name] = nil }
             let gone = state.discovered.keys.filter { !names.contains($0) }
             guard !gone.isEmpty else { return }
             for name in gone { state.discovered[name] = nil }

@@ -14,4 +14,14 @@ public struct Aggregator: Sendable {
               let service = registry.remote(group: String(parts[2]), version: String(parts[3])) else { return nil }
         return catalog.resources(group: service.group, version: service.version).isEmpty ? service : nil
     }
+
+    /// The APIService whose server has the OpenAPI v3 document at `path`
+    /// (`/openapi/v3/apis/GROUP/VERSION`), when it is an aggregated group version.
+    func openAPITarget(of path: String, catalog: ResourceCatalog) -> AggregatedAPIService? {
+        let prefix = "/openapi/v3"
+        guard path.hasPrefix(prefix + "/apis/") else { return nil }
+        guard let service = target(of: String(path.dropFirst(prefix.count)), catalog: catalog),
+              path == prefix + service.discoveryPath else { return nil }
+        return service
+    }
 }

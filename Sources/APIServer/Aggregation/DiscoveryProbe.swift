@@ -23,16 +23,21 @@ struct DiscoveryProbe: Sendable {
         let description: String
     }
 
-    /// What a passed probe read.
+    /// What a passed probe read: the discovery document's resources, and where the server's
+    /// OpenAPI v3 document of the group version is (its `/openapi/v3` root's
+    /// `serverRelativeURL`, read on the same connection; nil when it has none).
     struct Answer: Sendable {
         var resources: [JSON]?
+        var openAPIPath: String?
     }
 
     func fetch(_ service: AggregatedAPIService, host: String, port: Int) async throws(Failure) -> Answer {
         let url = "https://\(BackendDialer.address(host, port))\(service.discoveryPath)"
-        let request = BackendRequest(method: "GET", target: service.discoveryPath, host: BackendDialer.address(host, port),
-                                     headers: [("Accept", "application/json"), ("User-Agent", "skiff-apiserver/aggregator")]
-                                         + AggregatorProxy.identityHeaders(Self.identity))
+        let headers = [("Accept", "application/json"), ("User-Agent", "skiff-apiserver/aggregator")]
+            + AggregatorProxy.identityHeaders(Self.identity)
+        let request = BackendRequest(method: "GET", target: service.discoveryPath, host: BackendDialer.address(host, port), headers: headers)
+        let openAPIRequest = BackendRequest(method: "GET", target: "/openapi/v3", host: BackendDialer.address(host, port), headers: headers)
+        let openAPIKey = String(service.discoveryPath.dropFirst())
         var limited = dialer
         limited.connectTimeout = .seconds(5)
         limited.handshakeTimeout = .seconds(5)
@@ -51,7 +56,22 @@ struct DiscoveryProbe: Sendable {
                         throw BadStatus(description: "bad status from \(url): \(head.status)")
                     }
                     let body = try await reader.body(limit: Self.responseLimit)
-                    return Answer(resources: (try? JSON.parse(body))?["resources"]?.arrayValue)
+                    var answer = Answer(resources: (try? JSON.parse(body))?["resources"]?.arrayValue)
+                    // The OpenAPI root on the same connection, when the server keeps it open.
+                    // A server without one (or that closes the connection) is still available.
+                    if head.header("connection")?.lowercased() != "close", await reader.endedCleanly {
+                        do {
+                            try await stream.write(openAPIRequest.serialized())
+                            let openAPIHead = try await reader.readHead()
+                            let root = try await reader.body(limit: Self.responseLimit)
+                            if (200...299).contains(openAPIHead.status),
+                               let path = (try? JSON.parse(root))?[path: ["paths", openAPIKey, "serverRelativeURL"]]?.stringValue,
+                               path.hasPrefix("/openapi/v3/" + openAPIKey) {
+                                answer.openAPIPath = path
+                            }
+                        } catch {}
+                    }
+                    return answer
                 }
                 group.addTask {
                     try? await Task.sleep(for: Self.timeout)

@@ -108,6 +108,18 @@ RESOURCES = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": GROU
 ]}
 
 
+OPENAPI_URL = "/openapi/v3/apis/%s/%s?hash=0A1B2C" % (GROUP, VERSION)
+GVK = {"group": GROUP, "kind": "Flunder", "version": VERSION}
+OPENAPI = {"openapi": "3.0.0", "info": {"title": "wardle", "version": VERSION}, "paths": {
+    "/apis/%s/%s/namespaces/{namespace}/flunders" % (GROUP, VERSION): {"get": {"x-kubernetes-group-version-kind": GVK}}},
+    "components": {"schemas": {
+    "com.example.wardle.Flunder": {
+        "type": "object", "description": "A Flunder flunds.",
+        "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"},
+                       "spec": {"type": "object", "description": "What a flunder wants.", "properties": {"size": {"type": "integer"}}}},
+        "x-kubernetes-group-version-kind": [GVK]}}}}
+
+
 class Aggregated(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -141,6 +153,10 @@ class Aggregated(BaseHTTPRequestHandler):
             return self.answer(401, {"kind": "Status", "code": 401, "message": "not the front proxy"})
         if self.path.split("?")[0] in ("/apis/%s/%s" % (GROUP, VERSION), "/apis/%s/v1beta1" % GROUP):
             return self.answer(200, RESOURCES)
+        if self.path == "/openapi/v3":
+            return self.answer(200, {"paths": {"apis/%s/%s" % (GROUP, VERSION): {"serverRelativeURL": OPENAPI_URL}}})
+        if self.path.split("?")[0] == OPENAPI_URL.split("?")[0]:
+            return self.answer(200, OPENAPI)
         if self.path.startswith("/apis/%s/%s/fischers" % (GROUP, VERSION)):
             fischer = {"apiVersion": GROUP + "/" + VERSION, "kind": "Fischer", "metadata": {"name": "f1"}}
             if "watch=true" in self.path:
@@ -314,6 +330,14 @@ check(resources.returncode == 0 and "flunders" in resources.stdout and "fl " in 
       "kubectl api-resources lists flunders: " + resources.stdout + resources.stderr)
 names = run_kubectl("get", "flunders", "-n", "default", "-o", "name")
 check(names.returncode == 0 and names.stdout.strip() == "flunder.wardle.example.com/echo", "kubectl get flunders: " + names.stdout + names.stderr)
+
+code, body, _ = raw("/openapi/v3")
+check(json.loads(body)["paths"].get("apis/%s/%s" % (GROUP, VERSION)) == {"serverRelativeURL": OPENAPI_URL}
+      and "apis/apps/v1" in json.loads(body)["paths"], "the OpenAPI v3 root lists the aggregated group version at its server's URL")
+code, body, headers = raw(OPENAPI_URL)
+check(code == 200 and json.loads(body) == OPENAPI, "the aggregated group version's OpenAPI document is proxied")
+explained = run_kubectl("explain", "flunders.spec")
+check(explained.returncode == 0 and "What a flunder wants." in explained.stdout, "kubectl explain reads it: " + explained.stdout + explained.stderr)
 
 code, body, _ = raw("/metrics", {"Accept": "text/plain"})
 check(b'apiserver_request_total{verb="list",resource="flunders.wardle.example.com",code="200"}' in body,
