@@ -129,6 +129,7 @@ struct APIServiceAvailabilityController: Sendable {
             guard now != condition else { return nil }
             if now.status != condition.status {
                 logger.info("APIService \(service.name) is now Available=\(condition.status): \(condition.reason) \(condition.message)")
+                if condition.status != "True" { registry.recordUnavailable(service.name, reason: condition.reason) }
             }
             var conditions = (object[path: ["status", "conditions"]]?.arrayValue ?? []).filter { $0["type"]?.stringValue != "Available" }
             let transition = now.status == condition.status ? (existing?["lastTransitionTime"] ?? .string(ResourceEngine.now()))

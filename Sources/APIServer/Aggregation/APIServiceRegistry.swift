@@ -19,6 +19,8 @@ public final class APIServiceRegistry: Sendable {
         /// By APIService name: where its server's OpenAPI v3 document of the group version is.
         var openAPIPaths: [String: String] = [:]
         var discoveryGeneration = 0
+        /// Times each APIService became unavailable, by name and reason.
+        var unavailableTransitions: [String: Int] = [:]
     }
 
     /// At most this many resources of one aggregated group version are kept for discovery.
@@ -114,13 +116,23 @@ public final class APIServiceRegistry: Sendable {
         state.withLock { $0.discovered[service.name]?.resources.contains { $0["name"]?.stringValue == resource } ?? false }
     }
 
-    /// kube-aggregator's gauge of unavailable APIServices, in the Prometheus text format.
+    /// Counts an APIService becoming unavailable for `reason`.
+    func recordUnavailable(_ name: String, reason: String) {
+        state.withLock { $0.unavailableTransitions["name=\"\(name)\",reason=\"\(reason)\"", default: 0] += 1 }
+    }
+
+    /// kube-aggregator's gauge of unavailable APIServices and counter of their becoming
+    /// unavailable, in the Prometheus text format.
     func renderMetrics() -> String {
         var out = "# HELP aggregator_unavailable_apiservice Whether an APIService is unavailable (1) or available (0).\n"
             + "# TYPE aggregator_unavailable_apiservice gauge\n"
         for service in services {
             out += "aggregator_unavailable_apiservice{name=\"\(service.name)\"} \(service.available ? 0 : 1)\n"
         }
+        out += "# HELP aggregator_unavailable_apiservice_total Times an APIService became unavailable, by reason.\n"
+            + "# TYPE aggregator_unavailable_apiservice_total counter\n"
+        let transitions = state.withLock { $0.unavailableTransitions }
+        for labels in transitions.keys.sorted() { out += "aggregator_unavailable_apiservice_total{\(labels)} \(transitions[labels] ?? 0)\n" }
         return out
     }
 

@@ -93,6 +93,31 @@ check(registration.read_api_service("v1.").metadata.labels.get("kube-aggregator.
 table = run_kubectl("get", "apiservices", "v1.apps")
 check(table.returncode == 0 and "Local" in table.stdout and "True" in table.stdout, "kubectl shows v1.apps as Local, True: " + table.stdout)
 
+# A custom resource's group version gets an APIService (automanaged "true") and loses it with it.
+extensions = client.ApiextensionsV1Api()
+extensions.create_custom_resource_definition({
+    "metadata": {"name": "gadgets.aggtest.example.com"},
+    "spec": {"group": "aggtest.example.com", "scope": "Namespaced",
+             "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+             "versions": [{"name": "v1", "served": True, "storage": True,
+                           "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}})
+
+
+def crd_api_service():
+    try:
+        return registration.read_api_service("v1.aggtest.example.com")
+    except client.exceptions.ApiException:
+        return None
+
+
+check(eventually(lambda: crd_api_service() is not None, 30), "a custom resource's group version gets an APIService")
+crd_service = crd_api_service()
+check(crd_service.metadata.labels.get("kube-aggregator.kubernetes.io/automanaged") == "true"
+      and crd_service.spec.group_priority_minimum == 1000 and crd_service.spec.version_priority == 100,
+      "automanaged true, with kube-apiserver's priorities for custom resources")
+extensions.delete_custom_resource_definition("gadgets.aggtest.example.com")
+check(eventually(lambda: crd_api_service() is None, 60), "and loses it when the definition goes")
+
 # --- the aggregated API server ---
 work, ca_bundle, other_bundle = webhook_server.certificates(["DNS:wardle-api.%s.svc" % NS, "IP:127.0.0.1"])
 with open(os.path.join(work, "front-proxy-ca.crt"), "w") as f:
@@ -353,8 +378,10 @@ server.server_close()
 check(eventually(lambda: condition().status == "False", 30), "the APIService becomes unavailable when its server stops")
 check(condition().reason == "FailedDiscoveryCheck" and "failing or missing response from https://127.0.0.1:%d/apis/%s/%s" % (port, GROUP, VERSION)
       in condition().message, "the reason says the discovery check failed: %s" % condition().message)
-check(('aggregator_unavailable_apiservice{name="%s"} 1' % NAME).encode() in raw("/metrics", {"Accept": "text/plain"})[1],
-      "and the gauge says 1")
+metrics = raw("/metrics", {"Accept": "text/plain"})[1]
+check(('aggregator_unavailable_apiservice{name="%s"} 1' % NAME).encode() in metrics
+      and ('aggregator_unavailable_apiservice_total{name="%s",reason="FailedDiscoveryCheck"} 1' % NAME).encode() in metrics,
+      "and the gauge says 1, the counter counts the transition")
 down = run_kubectl("get", "--raw", "/apis/%s/%s/namespaces/default/flunders" % (GROUP, VERSION))
 check(down.returncode != 0 and "service unavailable" in down.stderr.lower(), "a request is answered 503: " + down.stderr.strip())
 entry = aggregated_entry()
