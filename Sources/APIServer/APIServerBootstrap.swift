@@ -145,7 +145,12 @@ public struct APIServerBootstrap: Sendable {
         serviceAccounts = ServiceAccountController(store: objects, client: client("serviceaccount-controller"),
                                                    caCertificate: try String(contentsOfFile: pki.caCertificatePath, encoding: .utf8),
                                                    logger: logger)
-        namespaces = NamespaceController(store: objects, client: client("namespace-controller"), catalog: catalog, logger: logger)
+        // The APIServices, for routing, discovery and the namespace controller.
+        let apiServices = APIServiceRegistry(store: objects, logger: logger)
+        try await apiServices.load()
+        self.apiServices = apiServices
+        namespaces = NamespaceController(store: objects, client: client("namespace-controller"), catalog: catalog,
+                                         aggregated: apiServices, logger: logger)
         garbageCollector = GarbageCollector(store: objects, client: client("garbage-collector"), catalog: catalog, logger: logger)
         let tokenObjects = TokenObjects(store: objects, logger: logger)
         try await tokenObjects.load()
@@ -231,9 +236,6 @@ public struct APIServerBootstrap: Sendable {
             try AuditLog(path: path, policy: try configuration.auditPolicyFile.map { try AuditPolicy(file: $0) } ?? .metadataForAll)
         }
         // API aggregation: the proxy presents the front proxy's client certificate.
-        let apiServices = APIServiceRegistry(store: objects, logger: logger)
-        try await apiServices.load()
-        self.apiServices = apiServices
         let frontProxy = try FrontProxyTLS(certificatePEM: try String(contentsOfFile: pki.frontProxyClientCertificatePath, encoding: .utf8),
                                            keyPEM: try String(contentsOfFile: pki.frontProxyClientKeyPath, encoding: .utf8))
         let serviceEndpoints = ServiceEndpoints(store: objects)

@@ -172,8 +172,35 @@ public struct LoopbackClient: Sendable {
         let request = HTTPRequest(method: method, uri: path + query, headers: headers,
                                   body: body?.serialized() ?? [], remoteAddress: "127.0.0.1")
         let response = try await target.respond(to: request, as: user)
-        guard case .bytes(let bytes) = response.body else { return Answer(status: Int(response.status.code), body: .null) }
-        return Answer(status: Int(response.status.code), body: (try? JSON.parse(bytes)) ?? .null)
+        switch response.body {
+        case .bytes(let bytes):
+            return Answer(status: Int(response.status.code), body: (try? JSON.parse(bytes)) ?? .null)
+        case .stream(let produce):
+            // A backend's answer relayed as it came (an aggregated API server's chunked list).
+            let collected = Mutex<[UInt8]>([])
+            let limit = Self.streamedAnswerLimit
+            try await produce(HTTPBodyWriter { bytes in
+                try collected.withLock { body in
+                    guard body.count + bytes.count <= limit else {
+                        throw StatusError.internalError("an answer longer than \(limit) bytes")
+                    }
+                    body += bytes
+                }
+            })
+            return Answer(status: Int(response.status.code), body: (try? JSON.parse(collected.withLock { $0 })) ?? .null)
+        case .upgrade:
+            return Answer(status: Int(response.status.code), body: .null)
+        }
+    }
+
+    /// The most of a streamed answer a loop reads.
+    static let streamedAnswerLimit = 16 * 1024 * 1024
+
+    /// Sends `method` to any path the API serves (an aggregated API server's too) and
+    /// answers the status and the body.
+    func request(_ method: HTTPMethod, path: String) async throws -> (status: Int, body: JSON) {
+        let answer = try await send(method, path, nil)
+        return (answer.status, answer.body)
     }
 
     private static func stored(_ object: JSON, key: String) -> StoredObject {

@@ -4,22 +4,28 @@ import Synchronization
 /// Finishes the deletion of Terminating namespaces, as kube-controller-manager's namespace
 /// controller does: deletes every namespaced object in the namespace, reports progress in the
 /// namespace's conditions, then drops the `kubernetes` finalizer and removes the namespace
-/// once no finalizer is left. Works from a namespace watch (one pass at start).
+/// once no finalizer is left. Works from a namespace watch (one pass at start). Aggregated
+/// API servers' namespaced resources are deleted too, through the API (a delete collection
+/// each); while one cannot be emptied (its server unavailable), the namespace stays.
 public final class NamespaceController: Sendable {
     /// Reads.
     let store: any ObjectStore
     /// Writes, as `system:skiff:namespace-controller`.
     let client: LoopbackClient
     let catalog: ResourceCatalog
+    /// The aggregated API servers' resources (none when nil).
+    let aggregated: APIServiceRegistry?
     let logger: Logger
     /// Terminating namespaces whose content still has finalizers.
     private let waiting = Mutex(Set<String>())
     let recheckInterval: Duration = .seconds(2)
 
-    public init(store: any ObjectStore, client: LoopbackClient, catalog: ResourceCatalog, logger: Logger) {
+    public init(store: any ObjectStore, client: LoopbackClient, catalog: ResourceCatalog, aggregated: APIServiceRegistry? = nil,
+                logger: Logger) {
         self.store = store
         self.client = client
         self.catalog = catalog
+        self.aggregated = aggregated
         self.logger = logger
     }
 
@@ -81,6 +87,8 @@ public final class NamespaceController: Sendable {
                 }
             }
         }
+        let unremoved = try await emptyAggregated(name)
+        remaining += unremoved.count
         guard let current = try await store.get(key) else {
             waiting.withLock { _ = $0.remove(name) }
             return
@@ -88,7 +96,10 @@ public final class NamespaceController: Sendable {
         waiting.withLock { if remaining > 0 { $0.insert(name) } else { $0.remove(name) } }
         var object = current.object
         if remaining > 0 {
-            let message = "Some resources are remaining: \(Set(failures).sorted().joined(separator: ", ")) (held by finalizers)"
+            var parts: [String] = []
+            if !failures.isEmpty { parts.append("\(Set(failures).sorted().joined(separator: ", ")) (held by finalizers)") }
+            if !unremoved.isEmpty { parts.append("\(unremoved.sorted().joined(separator: ", ")) (not removed by their aggregated API servers)") }
+            let message = "Some resources are remaining: " + parts.joined(separator: "; ")
             // Written only when it says something new, so that the write's own watch event
             // does not start another round.
             if object[path: ["status", "conditions"]]?.arrayValue?.first?["message"]?.stringValue != message {
@@ -132,5 +143,35 @@ public final class NamespaceController: Sendable {
             try await client.delete(key, uid: left.object[path: ["metadata", "uid"]]?.stringValue)
         }
         if try await store.get(key) == nil { logger.info("namespace \(name) deleted") }
+    }
+
+    /// Deletes the namespace's objects of every aggregated API server's namespaced resource
+    /// that can be deleted as a collection, through the API (so through the proxy); answers
+    /// the resources (`PLURAL.GROUP`) that still have objects or could not be asked.
+    private func emptyAggregated(_ namespace: String) async throws -> [String] {
+        guard let aggregated else { return [] }
+        var unremoved: [String] = []
+        for entry in aggregated.remoteGroupVersions where !catalog.groups.contains(where: { group in
+            group.name == entry.service.group && group.versions.contains(entry.service.version) }) {
+            for resource in entry.resources ?? [] {
+                guard let plural = resource["name"]?.stringValue, !plural.contains("/"), resource["namespaced"]?.boolValue == true,
+                      resource["verbs"]?.arrayValue?.contains("deletecollection") == true else { continue }
+                let what = plural + "." + entry.service.group
+                let path = "/apis/\(entry.service.group)/\(entry.service.version)/namespaces/\(namespace)/\(plural)"
+                guard entry.service.available else {
+                    unremoved.append(what)
+                    continue
+                }
+                let deleted = try await client.request(.DELETE, path: path)
+                if deleted.status == 404 || deleted.status == 405 { continue }
+                guard (200..<300).contains(deleted.status) else {
+                    unremoved.append(what)
+                    continue
+                }
+                let left = try await client.request(.GET, path: path + "?limit=1")
+                if left.status != 200 || left.body["items"]?.arrayValue?.isEmpty == false { unremoved.append(what) }
+            }
+        }
+        return unremoved
     }
 }

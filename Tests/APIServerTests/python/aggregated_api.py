@@ -124,9 +124,11 @@ with open(os.path.join(work, "front-proxy-ca.crt"), "w") as f:
     f.write(trust["requestheader-client-ca-file"])
 allowed = json.loads(trust["requestheader-allowed-names"])
 seen = []
+emptied = set()
 lock = threading.Lock()
 RESOURCES = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": GROUP + "/" + VERSION, "resources": [
-    {"name": "flunders", "singularName": "flunder", "namespaced": True, "kind": "Flunder", "verbs": ["get", "list", "create"],
+    {"name": "flunders", "singularName": "flunder", "namespaced": True, "kind": "Flunder",
+     "verbs": ["get", "list", "create", "delete", "deletecollection"],
      "shortNames": ["fl"], "categories": ["wardle"]},
     {"name": "flunders/status", "singularName": "", "namespaced": True, "kind": "Flunder", "verbs": ["get", "update"]},
     {"name": "fischers", "singularName": "fischer", "namespaced": False, "kind": "Fischer", "verbs": ["list", "watch"]},
@@ -190,6 +192,8 @@ class Aggregated(BaseHTTPRequestHandler):
             return self.chunked(['{"apiVersion": "%s/%s", "kind": "FischerList", "metadata": {}, "items": [' % (GROUP, VERSION),
                                  json.dumps(fischer), "]}"])
         if self.path.startswith("/apis/%s/%s/namespaces/" % (GROUP, VERSION)):
+            if self.path.split("/")[5] in emptied:
+                return self.answer(200, {"apiVersion": GROUP + "/" + VERSION, "kind": "FlunderList", "metadata": {}, "items": []})
             item = {"apiVersion": GROUP + "/" + VERSION, "kind": "Flunder",
                     "metadata": {"name": "echo", "namespace": self.path.split("/")[5]},
                     "spec": {"user": self.headers.get("X-Remote-User"), "uid": self.headers.get("X-Remote-Uid"),
@@ -199,6 +203,13 @@ class Aggregated(BaseHTTPRequestHandler):
             return self.answer(200, {"apiVersion": GROUP + "/" + VERSION, "kind": "FlunderList", "metadata": {}, "items": [item]})
         return self.answer(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404, "reason": "NotFound",
                                  "message": "no " + self.path})
+
+    def do_DELETE(self):
+        with lock:
+            seen.append({"path": self.path, "method": "DELETE", "cn": None,
+                         "headers": {k.lower(): self.headers.get_all(k) for k in self.headers.keys()}})
+            emptied.add(self.path.split("/")[5])
+        return self.answer(200, {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 200})
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
@@ -372,6 +383,23 @@ check(b'apiserver_request_total{verb="list",resource="fischers.wardle.example.co
 check(('aggregator_unavailable_apiservice{name="%s"} 0' % NAME).encode() in body
       and b'aggregator_unavailable_apiservice{name="v1.apps"} 0' in body, "the unavailable-APIService gauge says 0 for available ones")
 
+# --- namespaces: their aggregated objects are deleted with them ---
+def namespace_gone(name):
+    try:
+        core.read_namespace(name)
+        return False
+    except client.exceptions.ApiException as error:
+        return error.status == 404
+
+
+core.create_namespace({"metadata": {"name": "agg-doomed"}})
+core.delete_namespace("agg-doomed")
+check(eventually(lambda: namespace_gone("agg-doomed"), 30), "a deleted namespace is removed")
+with lock:
+    deletes = [s for s in seen if s.get("method") == "DELETE" and "/namespaces/agg-doomed/flunders" in s["path"]]
+check(deletes and deletes[0]["headers"].get("x-remote-user") == ["system:skiff:namespace-controller"],
+      "the namespace controller deleted its flunders through the aggregated API: %s" % deletes)
+
 # --- availability lost ---
 server.shutdown()
 server.server_close()
@@ -386,6 +414,17 @@ down = run_kubectl("get", "--raw", "/apis/%s/%s/namespaces/default/flunders" % (
 check(down.returncode != 0 and "service unavailable" in down.stderr.lower(), "a request is answered 503: " + down.stderr.strip())
 entry = aggregated_entry()
 check(entry is not None and entry["freshness"] == "Stale", "aggregated discovery marks the version Stale")
+core.create_namespace({"metadata": {"name": "agg-stuck"}})
+core.delete_namespace("agg-stuck")
+
+
+def stuck_message():
+    conditions = core.read_namespace("agg-stuck").status.conditions or []
+    return " ".join(c.message or "" for c in conditions)
+
+
+check(eventually(lambda: "flunders.wardle.example.com (not removed by their aggregated API servers)" in stuck_message(), 30),
+      "a namespace whose aggregated objects cannot be deleted stays, and says why: " + stuck_message())
 discovery_api.delete_namespaced_endpoint_slice("wardle-api-1", NS)
 check(eventually(lambda: condition().reason == "MissingEndpoints", 30), "without endpoints the reason is MissingEndpoints")
 core.delete_namespaced_service("wardle-api", NS)
@@ -395,4 +434,5 @@ check(eventually(lambda: GROUP not in {g["name"] for g in json.loads(raw("/apis"
       "a deleted APIService's group leaves discovery")
 gone = run_kubectl("get", "--raw", "/apis/%s/%s" % (GROUP, VERSION))
 check(gone.returncode != 0 and "NotFound" in gone.stderr, "and its path is 404: " + gone.stderr.strip())
+check(eventually(lambda: namespace_gone("agg-stuck"), 30), "without the APIService, the held namespace is removed")
 print("OK")
