@@ -55,6 +55,8 @@ public struct APIServerBootstrap: Sendable {
     /// keeps their availability and discovery.
     let apiServices: APIServiceRegistry
     let apiServiceAvailability: APIServiceAvailabilityController
+    /// The Service endpoints webhook calls and aggregated requests go to.
+    let endpointCache: EndpointCache
     public let customResourceDefinitions: CustomResourceDefinitionController
     let objects: any ObjectStore
     /// Where the loops' clients send their writes, and what they resolve keys with.
@@ -108,6 +110,7 @@ public struct APIServerBootstrap: Sendable {
             { [customResources] in await customResources.run() }, { [admissionPolicies] in await admissionPolicies.run() },
             { [tokenObjects] in await tokenObjects.run() }, { [bootstrapTokens] in await bootstrapTokens.run() },
             { [apiServices] in await apiServices.run() }, { [apiServiceAvailability] in await apiServiceAvailability.run() },
+            { [endpointCache] in await endpointCache.run() },
         ] + (nodeGraph.map { graph in [{ await graph.run() }] } ?? [])
         await withTaskGroup(of: Void.self) { group in
             for cache in caches { group.addTask { await cache() } }
@@ -177,7 +180,11 @@ public struct APIServerBootstrap: Sendable {
         let kubeletClient = try pki.issueClientCertificate(user: BootstrapPolicy.kubeletClientUser, groups: [])
         let backends = try BackendDialer(certificatePEM: kubeletClient.certificate, keyPEM: kubeletClient.key)
         // One caller for admission and conversion webhooks (their call limits are shared).
-        let webhookCaller = WebhookCaller(store: objects, dialer: backends)
+        // Where Services are served (webhooks, aggregated API servers), kept until they change.
+        let endpointCache = EndpointCache(store: objects, logger: logger)
+        self.endpointCache = endpointCache
+        let serviceEndpoints = ServiceEndpoints(store: objects, cache: endpointCache)
+        let webhookCaller = WebhookCaller(store: objects, dialer: backends, endpoints: serviceEndpoints)
         let webhooks = WebhookDispatcher(index: WebhookIndex(objects: admissionPolicies), matcher: WebhookMatcher(store: objects, catalog: catalog),
                                          caller: webhookCaller, metrics: metrics.webhooks)
         // Mutating plugins first (the webhooks last of them), then validating ones; quota
@@ -238,7 +245,6 @@ public struct APIServerBootstrap: Sendable {
         // API aggregation: the proxy presents the front proxy's client certificate.
         let frontProxy = try FrontProxyTLS(certificatePEM: try String(contentsOfFile: pki.frontProxyClientCertificatePath, encoding: .utf8),
                                            keyPEM: try String(contentsOfFile: pki.frontProxyClientKeyPath, encoding: .utf8))
-        let serviceEndpoints = ServiceEndpoints(store: objects)
         let aggregator = Aggregator(registry: apiServices,
                                     proxy: AggregatorProxy(endpoints: serviceEndpoints, relay: BackendRelay(dialer: backends), tls: frontProxy))
         apiServiceAvailability = APIServiceAvailabilityController(

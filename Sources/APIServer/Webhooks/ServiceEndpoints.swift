@@ -6,9 +6,24 @@ struct ServiceEndpoints: Sendable {
     /// still read from the store: it has no index by label).
     static let sliceLimit = 1000
     let store: any ObjectStore
+    /// What was found before, until the namespace's Services or endpoints change.
+    var cache: EndpointCache? = nil
 
     /// A ready address and its port for the Service port numbered `port`.
     func readyEndpoint(namespace: String, service name: String, port: Int) async throws -> (address: String, port: Int) {
+        let key = EndpointCache.key(namespace: namespace, service: name, port: port)
+        let (kept, generation) = cache?.lookup(key, namespace: namespace) ?? (nil, nil)
+        if let kept, let chosen = kept.randomElement() { return chosen }
+        let candidates = try await read(namespace: namespace, service: name, port: port)
+        guard let chosen = candidates.randomElement() else {
+            throw WebhookCallError.call("no endpoints available for service \"\(name)\"")
+        }
+        if let generation { cache?.keep(key, namespace: namespace, candidates: candidates, generation: generation) }
+        return chosen
+    }
+
+    /// Every ready address of the Service port, from the store.
+    private func read(namespace: String, service name: String, port: Int) async throws -> [(address: String, port: Int)] {
         let serviceKey = RegistryKey(group: "", resource: "services", namespace: namespace, name: name).path
         guard let service = try await store.get(serviceKey)?.object else {
             throw WebhookCallError.call("service \"\(name)\" not found")
@@ -18,7 +33,7 @@ struct ServiceEndpoints: Sendable {
             throw WebhookCallError.call("service \"\(name)\" has no port \(port)")
         }
         let portName = servicePort["name"]?.stringValue ?? ""
-        var candidates: [(String, Int)] = []
+        var candidates: [(address: String, port: Int)] = []
         var slices = 0
         try await store.forEach(prefix: RegistryKey.namespacePrefix(group: "discovery.k8s.io", resource: "endpointslices", namespace: namespace)) { entry in
             guard slices < Self.sliceLimit else { return }
@@ -43,9 +58,6 @@ struct ServiceEndpoints: Sendable {
                 }
             }
         }
-        guard let chosen = candidates.randomElement() else {
-            throw WebhookCallError.call("no endpoints available for service \"\(name)\"")
-        }
-        return chosen
+        return candidates
     }
 }

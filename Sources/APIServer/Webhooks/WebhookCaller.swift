@@ -20,9 +20,13 @@ struct WebhookCaller: Sendable {
     private let limiter = WebhookCallLimiter(limit: WebhookCaller.concurrentCalls)
     private let pool = IdleConnections()
 
-    init(store: any ObjectStore, dialer: BackendDialer) {
+    /// Where a Service's webhook is served.
+    let endpoints: ServiceEndpoints
+
+    init(store: any ObjectStore, dialer: BackendDialer, endpoints: ServiceEndpoints? = nil) {
         self.store = store
         self.dialer = dialer
+        self.endpoints = endpoints ?? ServiceEndpoints(store: store)
     }
 
     /// Posts `review` to the webhook and answers the parsed JSON it sent back.
@@ -181,7 +185,7 @@ struct WebhookCaller: Sendable {
         case .url(_, let host, let port, let path):
             return (host, port, path, IPAddressBytes(host) == nil ? host : nil)
         case .service(let namespace, let name, let port, let path):
-            let (address, targetPort) = try await ServiceEndpoints(store: store).readyEndpoint(namespace: namespace, service: name, port: port)
+            let (address, targetPort) = try await endpoints.readyEndpoint(namespace: namespace, service: name, port: port)
             return (address, targetPort, path, "\(name).\(namespace).svc")
         }
     }

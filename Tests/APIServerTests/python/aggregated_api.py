@@ -149,6 +149,7 @@ OPENAPI = {"openapi": "3.0.0", "info": {"title": "wardle", "version": VERSION}, 
 
 class Aggregated(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    server_name = "first"
 
     def answer(self, code, document):
         body = json.dumps(document).encode()
@@ -199,7 +200,8 @@ class Aggregated(BaseHTTPRequestHandler):
                     "spec": {"user": self.headers.get("X-Remote-User"), "uid": self.headers.get("X-Remote-Uid"),
                              "groups": self.headers.get_all("X-Remote-Group") or [],
                              "extra": {k: self.headers.get_all(k) for k in self.headers.keys() if k.lower().startswith("x-remote-extra-")},
-                             "authorization": self.headers.get("Authorization"), "query": self.path.partition("?")[2]}}
+                             "authorization": self.headers.get("Authorization"), "query": self.path.partition("?")[2],
+                             "server": self.server_name}}
             return self.answer(200, {"apiVersion": GROUP + "/" + VERSION, "kind": "FlunderList", "metadata": {}, "items": [item]})
         return self.answer(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404, "reason": "NotFound",
                                  "message": "no " + self.path})
@@ -220,15 +222,24 @@ class Aggregated(BaseHTTPRequestHandler):
         pass
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Aggregated)
-server.daemon_threads = True
-tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-tls.load_cert_chain(os.path.join(work, "server.crt"), os.path.join(work, "server.key"))
-tls.load_verify_locations(os.path.join(work, "front-proxy-ca.crt"))
-tls.verify_mode = ssl.CERT_REQUIRED
-server.socket = tls.wrap_socket(server.socket, server_side=True)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-port = server.server_address[1]
+def start(handler):
+    """An HTTPS server requiring a client certificate from the front proxy CA."""
+    started = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    started.daemon_threads = True
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(os.path.join(work, "server.crt"), os.path.join(work, "server.key"))
+    tls.load_verify_locations(os.path.join(work, "front-proxy-ca.crt"))
+    tls.verify_mode = ssl.CERT_REQUIRED
+    started.socket = tls.wrap_socket(started.socket, server_side=True)
+    threading.Thread(target=started.serve_forever, daemon=True).start()
+    return started, started.server_address[1]
+
+
+class Second(Aggregated):
+    server_name = "second"
+
+
+server, port = start(Aggregated)
 
 core.create_namespace({"metadata": {"name": NS}})
 core.create_namespaced_service(NS, {"metadata": {"name": "wardle-api"},
@@ -340,6 +351,23 @@ untrusted = run_kubectl("get", "--raw", "/apis/%s/v1beta1/namespaces/default/flu
 check(untrusted.returncode != 0 and "error trying to reach service" in untrusted.stderr and "TLS handshake" in untrusted.stderr,
       "a proxied request to a server the caBundle does not vouch for fails: " + untrusted.stderr.strip())
 registration.delete_api_service("v1beta1." + GROUP)
+
+# The endpoints moving to another server take effect at once (nothing stale is kept).
+second, second_port = start(Second)
+
+
+def answered_by():
+    result = run_kubectl("get", "--raw", "/apis/%s/%s/namespaces/default/flunders" % (GROUP, VERSION))
+    return json.loads(result.stdout)["items"][0]["spec"]["server"] if result.returncode == 0 else result.stderr
+
+
+check(answered_by() == "first", "requests go to the first server")
+discovery_api.patch_namespaced_endpoint_slice("wardle-api-1", NS, {"ports": [{"name": "https", "port": second_port, "protocol": "TCP"}]})
+check(eventually(lambda: answered_by() == "second", 5), "after the EndpointSlice changes, requests go to the second server")
+discovery_api.patch_namespaced_endpoint_slice("wardle-api-1", NS, {"ports": [{"name": "https", "port": port, "protocol": "TCP"}]})
+check(eventually(lambda: answered_by() == "first", 5), "and back")
+second.shutdown()
+second.server_close()
 
 # --- discovery ---
 code, body, _ = raw("/apis")
