@@ -20,12 +20,10 @@ adds, then the first server's times over each other's (below 1: the first is fas
 """
 import json
 import os
-import ssl
 import sys
-import threading
 import time
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from kubernetes import client, config
 
@@ -83,15 +81,7 @@ for name, kubeconfig in servers:
 work, ca_bundle, _ = webhook_server.certificates(["DNS:aggregated.%s.svc" % NS, "IP:" + address])
 with open(os.path.join(work, "front-proxies.crt"), "w") as f:
     f.write("\n".join(trusted))
-server = ThreadingHTTPServer((address, 0), Handler)
-server.daemon_threads = True
-tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-tls.load_cert_chain(os.path.join(work, "server.crt"), os.path.join(work, "server.key"))
-tls.load_verify_locations(os.path.join(work, "front-proxies.crt"))
-tls.verify_mode = ssl.CERT_REQUIRED
-server.socket = tls.wrap_socket(server.socket, server_side=True)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-port = server.server_address[1]
+server, port = webhook_server.serve(Handler, work, client_ca=os.path.join(work, "front-proxies.crt"), address=address)
 
 
 def register(api):

@@ -16,7 +16,7 @@ struct WebhookCaller: Sendable {
 
     let store: any ObjectStore
     let dialer: BackendDialer
-    private let contexts = TLSContexts()
+    private let contexts = VerifyingTLSContexts()
     private let limiter = WebhookCallLimiter(limit: WebhookCaller.concurrentCalls)
     private let pool = IdleConnections()
 
@@ -203,28 +203,6 @@ struct WebhookCaller: Sendable {
     /// The path with kube-apiserver's `timeout` parameter telling the webhook its budget.
     static func withTimeout(_ path: String, _ timeout: Duration) -> String {
         path + (path.contains("?") ? "&" : "?") + "timeout=\(timeout.components.seconds)s"
-    }
-
-    /// TLS client contexts, one per distinct caBundle (at most 64 kept).
-    final class TLSContexts: Sendable {
-        private let cache = Mutex<[String: NIOSSLContext]>([:])
-
-        func context(caBundle: String?) throws -> NIOSSLContext {
-            let key = caBundle ?? ""
-            if let known = cache.withLock({ $0[key] }) { return known }
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            configuration.certificateVerification = .fullVerification
-            configuration.applicationProtocols = ["http/1.1"]
-            if let caBundle {
-                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caBundle.utf8)))
-            }
-            let context = try NIOSSLContext(configuration: configuration)
-            cache.withLock { cache in
-                if cache.count >= 64 { cache.removeAll() }
-                cache[key] = context
-            }
-            return context
-        }
     }
 }
 

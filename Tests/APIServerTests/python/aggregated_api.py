@@ -11,12 +11,11 @@ Prints one line per check and exits non-zero at the first failure.
 """
 import json
 import os
-import ssl
 import subprocess
 import sys
 import threading
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from kubernetes import client, config
 
@@ -224,15 +223,7 @@ class Aggregated(BaseHTTPRequestHandler):
 
 def start(handler):
     """An HTTPS server requiring a client certificate from the front proxy CA."""
-    started = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    started.daemon_threads = True
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(os.path.join(work, "server.crt"), os.path.join(work, "server.key"))
-    tls.load_verify_locations(os.path.join(work, "front-proxy-ca.crt"))
-    tls.verify_mode = ssl.CERT_REQUIRED
-    started.socket = tls.wrap_socket(started.socket, server_side=True)
-    threading.Thread(target=started.serve_forever, daemon=True).start()
-    return started, started.server_address[1]
+    return webhook_server.serve(handler, work, client_ca=os.path.join(work, "front-proxy-ca.crt"))
 
 
 class Second(Aggregated):

@@ -34,12 +34,16 @@ def certificates(sans):
     return work, bundle("ca.crt"), bundle("other.crt")
 
 
-def serve(handler, work):
-    """Starts an HTTPS server with `handler` in a thread; answers it and its port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+def serve(handler, work, client_ca=None, address="127.0.0.1"):
+    """Starts an HTTPS server with `handler` in a thread on `address`; answers it and its port.
+    With `client_ca` (a PEM file), clients must present a certificate it issued."""
+    server = ThreadingHTTPServer((address, 0), handler)
     server.daemon_threads = True
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(os.path.join(work, "server.crt"), os.path.join(work, "server.key"))
+    if client_ca:
+        tls.load_verify_locations(client_ca)
+        tls.verify_mode = ssl.CERT_REQUIRED
     server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, server.server_address[1]
