@@ -154,7 +154,9 @@ public final class NamespaceController: Sendable {
         for entry in aggregated.remoteGroupVersions where !catalog.groups.contains(where: { group in
             group.name == entry.service.group && group.versions.contains(entry.service.version) }) {
             for resource in entry.resources ?? [] {
-                guard let plural = resource["name"]?.stringValue, !plural.contains("/"), resource["namespaced"]?.boolValue == true,
+                // The name comes from another server: only a DNS label makes a path here.
+                guard let plural = resource["name"]?.stringValue, NameValidation.labelErrors(plural).isEmpty,
+                      resource["namespaced"]?.boolValue == true,
                       resource["verbs"]?.arrayValue?.contains("deletecollection") == true else { continue }
                 let what = plural + "." + entry.service.group
                 let path = "/apis/\(entry.service.group)/\(entry.service.version)/namespaces/\(namespace)/\(plural)"

@@ -110,7 +110,8 @@ public struct Discovery: Sendable {
     }
 
     /// An aggregated server's `APIResourceList` entries as aggregated discovery's resources:
-    /// `NAME/SUB` entries become subresources of `NAME`.
+    /// `NAME/SUB` entries become subresources of `NAME`. Only the fields' expected types are
+    /// taken (the document is another server's).
     static func aggregatedResources(_ entries: [JSON], group: String, version: String) -> [JSON] {
         var resources: [JSON] = []
         var index: [String: Int] = [:]
@@ -118,13 +119,14 @@ public struct Discovery: Sendable {
             ["group": .string(entry["group"]?.stringValue ?? group), "version": .string(entry["version"]?.stringValue ?? version),
              "kind": .string(entry["kind"]?.stringValue ?? "")]
         }
+        func strings(_ value: JSON?) -> JSON { .array((value?.arrayValue ?? []).compactMap { $0.stringValue.map(JSON.string) }) }
         for entry in entries {
             guard let name = entry["name"]?.stringValue, !name.isEmpty, !name.contains("/") else { continue }
             var resource: JSON = ["resource": .string(name), "singularResource": .string(entry["singularName"]?.stringValue ?? ""),
                                   "scope": entry["namespaced"]?.boolValue == true ? "Namespaced" : "Cluster",
-                                  "responseKind": kind(of: entry), "verbs": entry["verbs"] ?? .array([])]
-            if let shortNames = entry["shortNames"], shortNames.arrayValue?.isEmpty == false { resource["shortNames"] = shortNames }
-            if let categories = entry["categories"], categories.arrayValue?.isEmpty == false { resource["categories"] = categories }
+                                  "responseKind": kind(of: entry), "verbs": strings(entry["verbs"])]
+            if let shortNames = entry["shortNames"]?.arrayValue, !shortNames.isEmpty { resource["shortNames"] = strings(entry["shortNames"]) }
+            if let categories = entry["categories"]?.arrayValue, !categories.isEmpty { resource["categories"] = strings(entry["categories"]) }
             index[name] = resources.count
             resources.append(resource)
         }
@@ -133,7 +135,7 @@ public struct Discovery: Sendable {
             let parts = name.split(separator: "/", maxSplits: 1).map(String.init)
             guard parts.count == 2, let parent = index[parts[0]] else { continue }
             var subresources = resources[parent]["subresources"]?.arrayValue ?? []
-            subresources.append(["subresource": .string(parts[1]), "responseKind": kind(of: entry), "verbs": entry["verbs"] ?? .array([])])
+            subresources.append(["subresource": .string(parts[1]), "responseKind": kind(of: entry), "verbs": strings(entry["verbs"])])
             resources[parent]["subresources"] = .array(subresources)
         }
         return resources

@@ -131,6 +131,8 @@ RESOURCES = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": GROU
      "shortNames": ["fl"], "categories": ["wardle"]},
     {"name": "flunders/status", "singularName": "", "namespaced": True, "kind": "Flunder", "verbs": ["get", "update"]},
     {"name": "fischers", "singularName": "fischer", "namespaced": False, "kind": "Fischer", "verbs": ["list", "watch"]},
+    # Fields of the wrong type, as a careless or hostile server might send.
+    {"name": "oddities", "singularName": 7, "namespaced": "yes", "kind": ["Oddity"], "verbs": "everything", "shortNames": [1, "od"]},
 ]}
 
 
@@ -380,6 +382,10 @@ def aggregated_entry():
 entry = aggregated_entry()
 check(entry is not None and entry["freshness"] == "Current" and entry["resources"][0]["resource"] == "flunders"
       and entry["resources"][0]["subresources"][0]["subresource"] == "status", "aggregated discovery lists the group: %s" % entry)
+oddity = [r for r in entry["resources"] if r["resource"] == "oddities"]
+check(oddity and oddity[0]["verbs"] == [] and oddity[0]["shortNames"] == ["od"] and oddity[0]["scope"] == "Cluster"
+      and oddity[0]["responseKind"]["kind"] == "" and oddity[0]["singularResource"] == "",
+      "fields of the wrong type from the aggregated server are dropped, not relayed: %s" % oddity)
 resources = run_kubectl("api-resources", "--api-group=" + GROUP)
 check(resources.returncode == 0 and "flunders" in resources.stdout and "fl " in resources.stdout and "Flunder" in resources.stdout,
       "kubectl api-resources lists flunders: " + resources.stdout + resources.stderr)
