@@ -1,6 +1,6 @@
 import Cluster
 import Foundation
-import Storage
+@testable import Storage
 import TestSupport
 import Testing
 
@@ -66,6 +66,32 @@ extension ClusterIntegrationTests {
         let sqlite = try SQLiteDatabase(SQLiteConfiguration(path: copy))
         #expect(try await sqlite.read { c in try await c.queryFirst("SELECT count(*) FROM t")?.int(0) } == 1)
         await sqlite.close()
+
+        // The copy made over SQL, for when the node refuses to dump: the same rows, the
+        // AUTOINCREMENT counter, the indexes.
+        try await db.write { c in
+            try await c.execute("CREATE TABLE seq (id INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT, v BLOB)")
+            try await c.execute("CREATE INDEX seq_k ON seq (k)")
+            for chunk in stride(from: 0, to: 1200, by: 100) {
+                let values = (chunk..<chunk + 100).flatMap { [SQLValue.text("key-\($0)"), .blob([UInt8(truncatingIfNeeded: $0)])] }
+                try await c.execute("INSERT INTO seq (k, v) VALUES " + Array(repeating: "(?, ?)", count: 100).joined(separator: ", "), values)
+            }
+            try await c.execute("DELETE FROM seq WHERE id > 1190")
+        }
+        let overSQL = cluster.root + "/over-sql.db"
+        try await db.read { c in try await DqliteSQLCopy.copy(c, to: overSQL) }
+        let copied = try SQLiteDatabase(SQLiteConfiguration(path: overSQL))
+        let (count, sequence, index, typed) = try await copied.read { c in
+            (try await c.queryFirst("SELECT count(*), sum(length(v)) FROM seq")?.values,
+             try await c.queryFirst("SELECT seq FROM sqlite_sequence WHERE name = 'seq'")?.int(0),
+             try await c.queryFirst("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'seq_k'")?.int(0),
+             try await c.queryFirst("SELECT i, r, s, b, n FROM t")?.values)
+        }
+        #expect(count == [.integer(1190), .integer(1190)])
+        #expect(sequence == 1200, "the AUTOINCREMENT counter is kept")
+        #expect(index == 1)
+        #expect(typed == [.integer(-42), .real(2.5), .text("héllo\u{1F30A}"), .blob([0, 1, 2, 255]), .null])
+        await copied.close()
     }
 
     /// Requests sent together (pipelined) are answered in order on one connection, and one

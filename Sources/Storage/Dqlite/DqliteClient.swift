@@ -230,7 +230,16 @@ public final class DqliteClient: Sendable {
 
     /// The files of database `name` (the main file and its WAL), as the leader holds them.
     public func dump(_ name: String) async throws -> [(name: String, bytes: [UInt8])] {
-        var r = try expect(try await request(.dump) { $0.text(name) }, .files)
+        let response = try await send(.dump) { $0.text(name) }.get()
+        if response.type == DqliteWire.Response.failure.rawValue {
+            // dqlite 1.11.1 writes the FILES answer's count (2) before a failed dump's code
+            // and message: they follow it.
+            var reader = DqliteMessageReader(response.body)
+            var code = try reader.uint64()
+            if code == 2, response.body.readableBytes >= 16, let real = try? reader.uint64() { code = real }
+            throw DqliteError.failure(code: code, message: (try? reader.text()) ?? "")
+        }
+        var r = try expect(response, .files)
         let n = try r.uint64()
         var files: [(String, [UInt8])] = []
         for _ in 0..<n {

@@ -150,9 +150,19 @@ public final class DqliteDatabase: SQLDatabase {
     }
 
     /// Copies the leader's database files and folds the WAL into the main file at `path`.
+    /// When the node refuses the dump as SQLITE_CORRUPT (its in-memory file and header
+    /// disagree after a VACUUM shrank the database), the copy is made over SQL instead
+    /// (``DqliteSQLCopy``), in one read transaction.
     public func backup(to path: String) async throws {
-        let files = try await readers.withResource { slot in
-            try await onLeader(slot) { c in try await c.client.dump(configuration.database) }
+        let files: [(name: String, bytes: [UInt8])]
+        do {
+            files = try await readers.withResource { slot in
+                try await onLeader(slot) { c in try await c.client.dump(configuration.database) }
+            }
+        } catch DqliteError.failure(let code, let message) where code == DqliteWire.sqliteCorrupt {
+            logger.warning("the node refused to dump the database; copying it over SQL", metadata: ["error": "\(message)"])
+            try await read { c in try await DqliteSQLCopy.copy(c, to: path) }
+            return
         }
         for file in files {
             let target = file.name.hasSuffix("-wal") ? path + "-wal" : path

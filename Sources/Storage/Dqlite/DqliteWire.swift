@@ -28,6 +28,8 @@ public enum DqliteWire {
     static let rowsDone: UInt64 = 0xFFFF_FFFF_FFFF_FFFF
     /// The u64 that ends a frame after which more frames of the same result follow.
     static let rowsPart: UInt64 = 0xEEEE_EEEE_EEEE_EEEE
+    /// SQLite's SQLITE_CORRUPT, as a FAILURE answer's code.
+    static let sqliteCorrupt: UInt64 = 11
 
     /// Failure codes that mean "ask the current leader instead".
     static let notLeader: UInt64 = 10250
