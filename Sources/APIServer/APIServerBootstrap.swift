@@ -149,7 +149,7 @@ public struct APIServerBootstrap: Sendable {
                                                    caCertificate: try String(contentsOfFile: pki.caCertificatePath, encoding: .utf8),
                                                    logger: logger)
         // The APIServices, for routing, discovery and the namespace controller.
-        let apiServices = APIServiceRegistry(store: objects, logger: logger)
+        let apiServices = APIServiceRegistry(store: objects, catalog: catalog, logger: logger)
         try await apiServices.load()
         self.apiServices = apiServices
         namespaces = NamespaceController(store: objects, client: client("namespace-controller"), catalog: catalog,
@@ -179,12 +179,12 @@ public struct APIServerBootstrap: Sendable {
         // The kubelet-client credential lives in memory only: a new one at each start.
         let kubeletClient = try pki.issueClientCertificate(user: BootstrapPolicy.kubeletClientUser, groups: [])
         let backends = try BackendDialer(certificatePEM: kubeletClient.certificate, keyPEM: kubeletClient.key)
-        // One caller for admission and conversion webhooks (their call limits are shared).
-        // Where Services are served (webhooks, aggregated API servers), kept until they change.
+        // Where Services are served (webhooks, aggregated API servers), kept until they change;
+        // one caller for admission and conversion webhooks (their call limits are shared).
         let endpointCache = EndpointCache(store: objects, logger: logger)
         self.endpointCache = endpointCache
         let serviceEndpoints = ServiceEndpoints(store: objects, cache: endpointCache)
-        let webhookCaller = WebhookCaller(store: objects, dialer: backends, endpoints: serviceEndpoints)
+        let webhookCaller = WebhookCaller(dialer: backends, endpoints: serviceEndpoints)
         let webhooks = WebhookDispatcher(index: WebhookIndex(objects: admissionPolicies), matcher: WebhookMatcher(store: objects, catalog: catalog),
                                          caller: webhookCaller, metrics: metrics.webhooks)
         // Mutating plugins first (the webhooks last of them), then validating ones; quota
@@ -250,7 +250,7 @@ public struct APIServerBootstrap: Sendable {
         apiServiceAvailability = APIServiceAvailabilityController(
             registry: apiServices, store: objects, client: client("apiservice-availability"),
             probe: DiscoveryProbe(dialer: backends, tls: frontProxy), endpoints: serviceEndpoints,
-            local: LocalAPIServices(catalog: catalog, store: objects, client: client("apiservice-registration")), logger: logger)
+            local: LocalAPIServices(catalog: catalog, registry: apiServices, client: client("apiservice-registration")), logger: logger)
         let api = try KubernetesAPI(engine: engine, catalog: catalog, definitions: definitions,
                                     authenticator: authenticator, authorizer: authorizer, metrics: metrics, audit: audit,
                                     customResources: customResources, aggregator: aggregator, logger: logger)

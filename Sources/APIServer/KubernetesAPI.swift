@@ -131,7 +131,7 @@ public final class KubernetesAPI: HTTPResponder {
             let descriptor = parsed.flatMap { catalog.resource(group: $0.group, version: $0.version, plural: $0.resource) }
             // A resource served here never looks further; anything else under `/apis/` may be
             // an aggregated API server's.
-            if descriptor == nil, let aggregator, let service = aggregator.target(of: request.path, catalog: catalog) {
+            if descriptor == nil, let aggregator, let service = aggregator.target(of: request.path) {
                 // Authorized here, as any request; the aggregated server may check again.
                 guard let user else { throw StatusError.unauthorized }
                 if let info = parsed {
@@ -152,7 +152,7 @@ public final class KubernetesAPI: HTTPResponder {
                 guard let user else { throw StatusError.unauthorized }
                 try await authorize(info, user: user, fieldSelector: request.parameter("fieldSelector") ?? "")
                 response = try await serveResource(info, descriptor, request, user: user, format: &format)
-            } else if let aggregator, let service = aggregator.openAPITarget(of: request.path, catalog: catalog) {
+            } else if let aggregator, let service = aggregator.openAPITarget(of: request.path) {
                 // An aggregated group version's OpenAPI document is its server's.
                 guard let user else { throw StatusError.unauthorized }
                 try await authorizePath(request, user: user)

@@ -71,11 +71,7 @@ struct APIServiceAvailabilityController: Sendable {
         }
     }
 
-    struct Condition: Equatable {
-        var status: String
-        var reason: String
-        var message: String
-    }
+    typealias Condition = AggregatedAPIService.AvailableCondition
 
     /// The `Available` condition `service` has now.
     func check(_ service: AggregatedAPIService) async -> Condition {
@@ -117,9 +113,11 @@ struct APIServiceAvailabilityController: Sendable {
         return Condition(status: "True", reason: "Passed", message: "all checks passed")
     }
 
-    /// Writes `condition` into the APIService's status unless it already says so; the
+    /// Writes `condition` into the APIService's status unless it already says so (as the
+    /// watched object tells, so that an unchanged condition costs no store read); the
     /// transition time changes only with the status.
     func record(_ condition: Condition, for service: AggregatedAPIService) async throws {
+        guard service.condition != condition else { return }
         let key = RegistryKey(group: "apiregistration.k8s.io", resource: "apiservices", namespace: nil, name: service.name).path
         try await client.guaranteedUpdate(key, in: store, subresource: "status") { current in
             var object = current.object

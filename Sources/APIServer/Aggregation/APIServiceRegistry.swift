@@ -3,19 +3,22 @@ import Synchronization
 
 /// The APIServices, kept in memory from a watch on every server, and what each aggregated
 /// API server's discovery document listed when last fetched: which requests to proxy
-/// where, and what discovery merges in.
+/// where, and what discovery merges in. A group version this server serves itself is never
+/// remote, whatever an APIService says (decided here, for routing, discovery and namespace
+/// deletion alike).
 public final class APIServiceRegistry: Sendable {
     /// The APIService objects.
     let objects: WatchedObjects
+    /// What this server serves itself.
+    let catalog: ResourceCatalog
     private let state = Mutex(State())
 
     private struct State {
         var parsedGeneration = -1
         var services: [AggregatedAPIService] = []
         var byGroupVersion: [String: AggregatedAPIService] = [:]
-        /// By APIService name: the resources of its last discovery document, and whether the
-        /// last fetch succeeded.
-        var discovered: [String: (resources: [JSON], fresh: Bool)] = [:]
+        /// By APIService name: what its last discovery document listed.
+        var discovered: [String: Discovered] = [:]
         /// By APIService name: where its server's OpenAPI v3 document of the group version is.
         var openAPIPaths: [String: String] = [:]
         var discoveryGeneration = 0
@@ -23,10 +26,19 @@ public final class APIServiceRegistry: Sendable {
         var unavailableTransitions: [String: Int] = [:]
     }
 
+    /// A discovery document's resources, their names (for request metrics), and whether the
+    /// last fetch succeeded.
+    private struct Discovered {
+        var resources: [JSON]
+        var names: Set<String>
+        var fresh: Bool
+    }
+
     /// At most this many resources of one aggregated group version are kept for discovery.
     static let resourceLimit = 1000
 
-    public init(store: any ObjectStore, logger: Logger) {
+    public init(store: any ObjectStore, catalog: ResourceCatalog, logger: Logger) {
+        self.catalog = catalog
         objects = WatchedObjects(prefix: RegistryKey.resourcePrefix(group: "apiregistration.k8s.io", resource: "apiservices"),
                                  store: store, logger: logger)
     }
@@ -41,9 +53,16 @@ public final class APIServiceRegistry: Sendable {
     var services: [AggregatedAPIService] { parsed { $0.services } }
 
     /// The APIService served by an aggregated API server for `group`/`version`, if one is
-    /// registered (a local one answers nil).
+    /// registered and this server does not serve the group version itself.
     func remote(group: String, version: String) -> AggregatedAPIService? {
-        parsed { $0.byGroupVersion[group + "/" + version] }.flatMap { $0.service == nil ? nil : $0 }
+        guard let service = parsed({ $0.byGroupVersion[group + "/" + version] }), isRemote(service) else { return nil }
+        return service
+    }
+
+    /// Whether `service` is served by an aggregated API server: it names a Service, and its
+    /// group version is not one this server serves (the core group always is).
+    private func isRemote(_ service: AggregatedAPIService) -> Bool {
+        service.service != nil && !service.group.isEmpty && catalog.resources(group: service.group, version: service.version).isEmpty
     }
 
     /// Changes whenever the APIServices or a fetched discovery document change.
@@ -53,7 +72,7 @@ public final class APIServiceRegistry: Sendable {
 
     /// The aggregated API servers' group versions and what their discovery listed.
     var remoteGroupVersions: [RemoteGroupVersion] {
-        let services = services.filter { $0.service != nil }
+        let services = services.filter(isRemote)
         return state.withLock { state in
             services.map { service in
                 let found = state.discovered[service.name]
@@ -67,16 +86,15 @@ public final class APIServiceRegistry: Sendable {
     func recordDiscovery(_ name: String, resources: [JSON]?) {
         state.withLock { state in
             let before = state.discovered[name]
-            let after: (resources: [JSON], fresh: Bool)
+            var after = before ?? Discovered(resources: [], names: [], fresh: false)
+            after.fresh = resources != nil
             if let resources {
-                after = (Array(resources.prefix(Self.resourceLimit)), true)
-            } else {
-                after = (before?.resources ?? [], false)
+                after.resources = Array(resources.prefix(Self.resourceLimit))
+                after.names = Set(after.resources.compactMap { $0["name"]?.stringValue })
             }
-            if before == nil || before!.fresh != after.fresh || before!.resources != after.resources {
-                state.discovered[name] = after
-                state.discoveryGeneration += 1
-            }
+            guard before?.fresh != after.fresh || before?.resources != after.resources else { return }
+            state.discovered[name] = after
+            state.discoveryGeneration += 1
         }
     }
 
@@ -89,7 +107,7 @@ public final class APIServiceRegistry: Sendable {
     /// The OpenAPI v3 root's entries of the aggregated group versions whose servers have
     /// one: `apis/GROUP/VERSION` and the server-relative URL (with the server's hash).
     var openAPIPaths: [String: String] {
-        let services = services.filter { $0.service != nil && $0.available }
+        let services = services.filter { isRemote($0) && $0.available }
         return state.withLock { state in
             var paths: [String: String] = [:]
             for service in services {
@@ -113,7 +131,7 @@ public final class APIServiceRegistry: Sendable {
     /// Whether a resource name (`plural`, or `plural/subresource`) is in the group version's
     /// last discovery document: request metrics name only those.
     func lists(_ resource: String, in service: AggregatedAPIService) -> Bool {
-        state.withLock { $0.discovered[service.name]?.resources.contains { $0["name"]?.stringValue == resource } ?? false }
+        state.withLock { $0.discovered[service.name]?.names.contains(resource) ?? false }
     }
 
     /// Counts an APIService becoming unavailable for `reason`.

@@ -20,8 +20,24 @@ struct AggregatedAPIService: Sendable, Equatable {
     var insecureSkipTLSVerify: Bool
     var groupPriorityMinimum: Int
     var versionPriority: Int
+    /// The `Available` condition as the object holds it (nil: none yet).
+    var condition: AvailableCondition?
+    /// Labelled `kube-aggregator.kubernetes.io/automanaged: true`: registered for a custom
+    /// resource's group version, and removed with it.
+    var automanagedForCustomResource: Bool
+    /// Identifies how the server is dialled (the name, the caBundle, insecure or not), for
+    /// keeping connections: computed once per change of the object, not per request.
+    var transportKey: String
+
+    /// The `Available` condition's status, reason and message.
+    struct AvailableCondition: Sendable, Equatable {
+        var status: String
+        var reason: String
+        var message: String
+    }
+
     /// Whether the `Available` condition is `True`.
-    var available: Bool
+    var available: Bool { condition?.status == "True" }
 
     /// Reads an APIService object; nil when it lacks a group version or its service is
     /// incomplete (validation refuses both, so only a damaged object is skipped).
@@ -46,7 +62,12 @@ struct AggregatedAPIService: Sendable, Equatable {
         insecureSkipTLSVerify = object[path: ["spec", "insecureSkipTLSVerify"]]?.boolValue ?? false
         groupPriorityMinimum = Int(object[path: ["spec", "groupPriorityMinimum"]]?.intValue ?? 0)
         versionPriority = Int(object[path: ["spec", "versionPriority"]]?.intValue ?? 0)
-        available = Self.availableCondition(of: object)?["status"]?.stringValue == "True"
+        condition = Self.availableCondition(of: object).map { found in
+            AvailableCondition(status: found["status"]?.stringValue ?? "", reason: found["reason"]?.stringValue ?? "",
+                               message: found["message"]?.stringValue ?? "")
+        }
+        automanagedForCustomResource = object[path: ["metadata", "labels", LocalAPIServices.automanaged]]?.stringValue == "true"
+        transportKey = "\(name)|\(caBundle?.hashValue ?? 0)|\(insecureSkipTLSVerify)"
     }
 
     /// The `Available` condition of an APIService object's status.

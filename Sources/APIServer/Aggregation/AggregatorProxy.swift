@@ -35,8 +35,8 @@ struct AggregatorProxy: Sendable {
         let address: (address: String, port: Int)
         do {
             address = try await endpoints.readyEndpoint(namespace: reference.namespace, service: reference.name, port: reference.port)
-        } catch WebhookCallError.call(let why) {
-            throw StatusError.serviceUnavailable("service unavailable: \(why)")
+        } catch let unreachable as ServiceEndpoints.Unreachable {
+            throw StatusError.serviceUnavailable("service unavailable: \(unreachable.reason)")
         }
         let context: NIOSSLContext
         do {
@@ -59,7 +59,7 @@ struct AggregatorProxy: Sendable {
             response = upgrade
                 ? try await relay.upgrade(forwarded, host: address.address, port: address.port, transport: transport)
                 : try await relay.exchange(forwarded, host: address.address, port: address.port, transport: transport, pool: pool,
-                                           key: "\(service.name)|\(address.address)|\(address.port)|\(service.caBundle?.hashValue ?? 0)|\(service.insecureSkipTLSVerify)")
+                                           key: "\(service.transportKey)|\(address.address)|\(address.port)")
         } catch let error as BackendError {
             throw StatusError.serviceUnavailable("error trying to reach service: \(error)")
         }

@@ -6,7 +6,8 @@ struct LocalAPIServices: Sendable {
     static let automanaged = "kube-aggregator.kubernetes.io/automanaged"
 
     let catalog: ResourceCatalog
-    let store: any ObjectStore
+    /// The APIServices there are (from its watch: a registration costs no store read).
+    let registry: APIServiceRegistry
     let client: LoopbackClient
 
     /// kube-apiserver's group and version priorities for the built-in group versions.
@@ -26,33 +27,27 @@ struct LocalAPIServices: Sendable {
     /// version is no longer served.
     func register() async throws {
         let custom = Set(catalog.resources.filter { $0.custom != nil }.map { $0.group + "/" + $0.version })
+        let existing = registry.services
+        let names = Set(existing.map(\.name))
         var wanted: Set<String> = []
         for group in catalog.groups {
             for version in group.versions {
                 let groupVersion = group.name + "/" + version
                 let name = AggregatedAPIService.name(group: group.name, version: version)
                 wanted.insert(name)
-                let key = Self.key(name)
-                guard try await store.get(key) == nil else { continue }
+                // One written a moment ago and not watched yet is simply not created twice.
+                guard !names.contains(name) else { continue }
                 let isCustom = custom.contains(groupVersion)
                 let priority = isCustom ? (1000, 100) : Self.priorities[groupVersion] ?? (15000, 9)
                 var object = JSON.newObject(apiVersion: "apiregistration.k8s.io/v1", kind: "APIService", name: name,
                                             labels: [Self.automanaged: .string(isCustom ? "true" : "onstart")])
                 object["spec"] = ["group": .string(group.name), "version": .string(version),
                                   "groupPriorityMinimum": .int(Int64(priority.0)), "versionPriority": .int(Int64(priority.1))]
-                try await client.create(key, object)
+                try await client.create(Self.key(name), object)
             }
         }
         // A custom resource's version that is gone takes its APIService with it.
-        let prefix = RegistryKey.resourcePrefix(group: "apiregistration.k8s.io", resource: "apiservices")
-        var stale: [String] = []
-        try await store.forEach(prefix: prefix) { entry in
-            let object = try entry.decoded()
-            guard object[path: ["metadata", "labels", Self.automanaged]]?.stringValue == "true",
-                  let name = object[path: ["metadata", "name"]]?.stringValue, !wanted.contains(name),
-                  object[path: ["spec", "service"]] == nil || object[path: ["spec", "service"]] == .null else { return }
-            stale.append(name)
-        }
+        let stale = existing.filter { $0.automanagedForCustomResource && $0.service == nil && !wanted.contains($0.name) }.map(\.name)
         for name in stale { try await client.delete(Self.key(name)) }
     }
 

@@ -151,8 +151,7 @@ public final class NamespaceController: Sendable {
     private func emptyAggregated(_ namespace: String) async throws -> [String] {
         guard let aggregated else { return [] }
         var unremoved: [String] = []
-        for entry in aggregated.remoteGroupVersions where !catalog.groups.contains(where: { group in
-            group.name == entry.service.group && group.versions.contains(entry.service.version) }) {
+        for entry in aggregated.remoteGroupVersions {
             for resource in entry.resources ?? [] {
                 // The name comes from another server: only a DNS label makes a path here.
                 guard let plural = resource["name"]?.stringValue, NameValidation.labelErrors(plural).isEmpty,

@@ -12,13 +12,11 @@ public struct Discovery: Sendable {
 
     public init(catalog: ResourceCatalog) { self.init(catalog: catalog, remote: []) }
 
+    /// `remote`: group versions this server does not serve (``APIServiceRegistry`` decides).
     init(catalog: ResourceCatalog, remote: [RemoteGroupVersion]) {
         self.catalog = catalog
-        // Served here first: an APIService for a group version this server serves is local.
         let local = catalog.groups
-        let served = Set(local.flatMap { group in group.versions.map { group.name + "/" + $0 } })
-        let ordered = remote.filter { !$0.service.group.isEmpty && !served.contains($0.service.group + "/" + $0.service.version) }
-            .sorted { a, b in
+        let ordered = remote.sorted { a, b in
                 (-a.service.groupPriorityMinimum, a.service.group, -a.service.versionPriority, a.service.version)
                     < (-b.service.groupPriorityMinimum, b.service.group, -b.service.versionPriority, b.service.version)
             }

@@ -2,6 +2,12 @@
 /// Service's EndpointSlices (label `kubernetes.io/service-name`), on the slice port named
 /// as the Service port, or of its Endpoints when it has no slices.
 struct ServiceEndpoints: Sendable {
+    /// Why no endpoint can be given (in the words callers put after their own context).
+    struct Unreachable: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { reason }
+    }
+
     /// At most this many slices of one Service are decoded (the namespace's other slices are
     /// still read from the store: it has no index by label).
     static let sliceLimit = 1000
@@ -16,7 +22,7 @@ struct ServiceEndpoints: Sendable {
         if let kept, let chosen = kept.randomElement() { return chosen }
         let candidates = try await read(namespace: namespace, service: name, port: port)
         guard let chosen = candidates.randomElement() else {
-            throw WebhookCallError.call("no endpoints available for service \"\(name)\"")
+            throw Unreachable(reason: "no endpoints available for service \"\(name)\"")
         }
         if let generation { cache?.keep(key, namespace: namespace, candidates: candidates, generation: generation) }
         return chosen
@@ -26,11 +32,11 @@ struct ServiceEndpoints: Sendable {
     private func read(namespace: String, service name: String, port: Int) async throws -> [(address: String, port: Int)] {
         let serviceKey = RegistryKey(group: "", resource: "services", namespace: namespace, name: name).path
         guard let service = try await store.get(serviceKey)?.object else {
-            throw WebhookCallError.call("service \"\(name)\" not found")
+            throw Unreachable(reason: "service \"\(name)\" not found")
         }
         let ports = service[path: ["spec", "ports"]]?.arrayValue ?? []
         guard let servicePort = ports.first(where: { $0["port"]?.intValue == Int64(port) }) else {
-            throw WebhookCallError.call("service \"\(name)\" has no port \(port)")
+            throw Unreachable(reason: "service \"\(name)\" has no port \(port)")
         }
         let portName = servicePort["name"]?.stringValue ?? ""
         var candidates: [(address: String, port: Int)] = []

@@ -14,7 +14,6 @@ struct WebhookCaller: Sendable {
     static let responseLimit = 8 * 1024 * 1024
     static let concurrentCalls = 64
 
-    let store: any ObjectStore
     let dialer: BackendDialer
     private let contexts = VerifyingTLSContexts()
     private let limiter = WebhookCallLimiter(limit: WebhookCaller.concurrentCalls)
@@ -23,10 +22,9 @@ struct WebhookCaller: Sendable {
     /// Where a Service's webhook is served.
     let endpoints: ServiceEndpoints
 
-    init(store: any ObjectStore, dialer: BackendDialer, endpoints: ServiceEndpoints? = nil) {
-        self.store = store
+    init(dialer: BackendDialer, endpoints: ServiceEndpoints) {
         self.dialer = dialer
-        self.endpoints = endpoints ?? ServiceEndpoints(store: store)
+        self.endpoints = endpoints
     }
 
     /// Posts `review` to the webhook and answers the parsed JSON it sent back.
@@ -70,8 +68,8 @@ struct WebhookCaller: Sendable {
         let (host, port, path, serverName): (String, Int, String, String?)
         do {
             (host, port, path, serverName) = try await resolve(destination)
-        } catch WebhookCallError.call(let why) {
-            throw WebhookCallError.call("Post \"\(target)\": \(why)")
+        } catch let unreachable as ServiceEndpoints.Unreachable {
+            throw WebhookCallError.call("Post \"\(target)\": \(unreachable.reason)")
         }
         let context: NIOSSLContext
         do {
