@@ -59,6 +59,8 @@ public struct APIServerBootstrap: Sendable {
     let endpointCache: EndpointCache
     public let customResourceDefinitions: CustomResourceDefinitionController
     let objects: any ObjectStore
+    /// The same store: its watch caches run with the other caches.
+    let cachedObjects: CachingObjectStore
     /// Where the loops' clients send their writes, and what they resolve keys with.
     let loopback: LoopbackTarget
     let catalog: ResourceCatalog
@@ -110,7 +112,7 @@ public struct APIServerBootstrap: Sendable {
             { [customResources] in await customResources.run() }, { [admissionPolicies] in await admissionPolicies.run() },
             { [tokenObjects] in await tokenObjects.run() }, { [bootstrapTokens] in await bootstrapTokens.run() },
             { [apiServices] in await apiServices.run() }, { [apiServiceAvailability] in await apiServiceAvailability.run() },
-            { [endpointCache] in await endpointCache.run() },
+            { [endpointCache] in await endpointCache.run() }, { [cachedObjects] in await cachedObjects.run() },
         ] + (nodeGraph.map { graph in [{ await graph.run() }] } ?? [])
         await withTaskGroup(of: Void.self) { group in
             for cache in caches { group.addTask { await cache() } }
@@ -135,7 +137,12 @@ public struct APIServerBootstrap: Sendable {
                                         subjectAlternativeNames: HostIdentity.subjectAlternativeNames(extra: configuration.extraSANs))
         self.pki = pki
         let metrics = APIMetrics()
-        let objects = MeteredObjectStore(store, metrics: metrics)
+        // Reads and watches are answered from the watch caches where they can be; what
+        // reaches the store is timed.
+        let cachedObjects = CachingObjectStore(MeteredObjectStore(store, metrics: metrics), logger: logger)
+        metrics.report { [weak cachedObjects] in cachedObjects?.renderMetrics() ?? "" }
+        self.cachedObjects = cachedObjects
+        let objects: any ObjectStore = cachedObjects
         self.objects = objects
         let serviceAddresses = try ServiceAddressAllocator(store: objects, range: configuration.serviceClusterIPRange)
         self.serviceAddresses = serviceAddresses

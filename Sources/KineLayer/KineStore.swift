@@ -296,6 +296,14 @@ public final class KineStore: Sendable {
         try await feed.catchUp()
     }
 
+    /// A revision at least that of every write any client has been answered for, through any
+    /// member: after ``catchUpWatches()``, the newest revision delivered or published. On a
+    /// store that is the only writer, read from memory without a database query.
+    public func consistentRevision() async throws -> Int64 {
+        try await catchUpWatches()
+        return max(hub.revision, feed.publishedRevision)
+    }
+
     /// The number of active watches.
     public var watchCount: Int { hub.watcherCount }
 

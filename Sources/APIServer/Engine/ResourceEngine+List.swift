@@ -92,6 +92,8 @@ extension ResourceEngine {
         let prefix = listPrefix(request, fields: fields)
         let limit = max(0, Int(request.parameter("limit") ?? "") ?? 0)
         var revision: Int64 = 0
+        /// Set when a revision no older than it will do (the first page may come from a cache).
+        var minimum: Int64? = nil
         var start: String? = nil
         /// What the previous page's token said was left after it.
         var leftBefore: Int64? = nil
@@ -110,16 +112,20 @@ extension ResourceEngine {
                 expired.metadata = ["continue": .string(ContinueToken(revision: -1, start: decoded.start).encoded)]
                 throw expired
             }
-        } else if let rv = try Self.resourceVersion(request.parameter("resourceVersion")), rv > 0 {
+        } else if let rv = try Self.resourceVersion(request.parameter("resourceVersion")) {
             let match = request.parameter("resourceVersionMatch") ?? ""
             switch match {
-            case "Exact":
+            case "Exact" where rv > 0:
                 let compacted = try await store.compactRevision()
                 if rv < compacted { throw StatusError.expired("The resourceVersion for the provided list is too old.") }
                 try await requireReached(rv)
                 revision = rv
             case "NotOlderThan", "":
-                try await requireReached(rv)
+                // "0": any revision will do; another: no older than it. The watch cache may answer.
+                if rv > 0 { try await requireReached(rv) }
+                minimum = rv
+            case "Exact":
+                throw StatusError.badRequest("resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"")
             default:
                 throw StatusError.badRequest("resourceVersionMatch: Unsupported value: \"\(match)\": supported values: \"Exact\", \"NotOlderThan\"")
             }
@@ -136,7 +142,12 @@ extension ResourceEngine {
         // Unfiltered pages are counted once, on the first page; later ones from the token.
         let counting = limit > 0 && !filtering && leftBefore == nil
         scan: while true {
-            let page = try await store.list(prefix: prefix, startKey: start, revision: revision, limit: chunk, counting: counting)
+            let floor = revision == 0 ? minimum : nil
+            let page = if let floor {
+                try await store.list(prefix: prefix, startKey: start, notOlderThan: floor, limit: chunk, counting: counting)
+            } else {
+                try await store.list(prefix: prefix, startKey: start, revision: revision, limit: chunk, counting: counting)
+            }
             if revision == 0 { revision = page.revision }
             for entry in page.entries {
                 if limit > 0 && entries.count == limit {

@@ -38,7 +38,8 @@ extension ResourceEngine {
             var listing = request
             listing.http.query["limit"] = nil
             listing.http.query["continue"] = nil
-            listing.http.query["resourceVersion"] = nil
+            // The resourceVersion stays: unset, the list is consistent; "0", any revision
+            // will do; another, one no older than it.
             listing.http.query["resourceVersionMatch"] = nil
             let page = try await readList(listing)
             initial = try await convertedObjects(page, listing) ?? page.objects()

@@ -36,8 +36,15 @@ public final class APIMetrics: Sendable {
     public let connections = ConnectionMetrics()
     /// The admission webhooks' calls, rendered with the rest.
     public let webhooks = WebhookMetrics()
+    /// Other parts' figures, rendered after the rest.
+    private let reports = Mutex<[@Sendable () -> String]>([])
 
     public init() {}
+
+    /// Adds a part's figures (Prometheus text) to what ``render()`` writes.
+    public func report(_ render: @escaping @Sendable () -> String) {
+        reports.withLock { $0.append(render) }
+    }
 
     /// Records one finished request.
     public func record(verb: String, resource: String, code: Int, seconds: Double) {
@@ -85,6 +92,7 @@ public final class APIMetrics: Sendable {
         out += "apiserver_registered_watchers \(openWatches.load(ordering: .relaxed))\n"
         out += connections.render()
         out += webhooks.render()
+        for report in reports.withLock({ $0 }) { out += report() }
         return out
     }
 }

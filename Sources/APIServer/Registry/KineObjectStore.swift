@@ -142,5 +142,6 @@ public struct KineObjectStore: ObjectStore {
     public func cancelWatch(_ watchID: Int) { kine.cancelWatch(watchID) }
 
     public func currentRevision() async throws -> Int64 { try await mapped { try await kine.currentRevision() } }
+    public func consistentRevision() async throws -> Int64 { try await mapped { try await kine.consistentRevision() } }
     public func compactRevision() async throws -> Int64 { try await mapped { try await kine.compactRevision() } }
 }

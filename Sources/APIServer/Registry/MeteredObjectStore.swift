@@ -46,5 +46,7 @@ public struct MeteredObjectStore: ObjectStore {
 
     public func currentRevision() async throws -> Int64 { try await base.currentRevision() }
 
+    public func consistentRevision() async throws -> Int64 { try await base.consistentRevision() }
+
     public func compactRevision() async throws -> Int64 { try await base.compactRevision() }
 }

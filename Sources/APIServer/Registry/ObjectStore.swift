@@ -65,11 +65,27 @@ public protocol ObjectStore: Sendable {
 
     func currentRevision() async throws -> Int64
 
+    /// A revision at least that of every write any client has been answered for, through any
+    /// member: what a consistent read must reflect. Cheaper than ``currentRevision()`` where
+    /// the store knows it without asking its database.
+    func consistentRevision() async throws -> Int64
+
+    /// One page as ``list(prefix:startKey:revision:limit:counting:)`` reads it, at any
+    /// revision not older than `minimumRevision` (0: any): a cache may answer from memory.
+    func list(prefix: String, startKey: String?, notOlderThan minimumRevision: Int64, limit: Int, counting: Bool) async throws -> ListPage
+
     /// The oldest revision still readable.
     func compactRevision() async throws -> Int64
 }
 
 extension ObjectStore {
+    public func consistentRevision() async throws -> Int64 { try await currentRevision() }
+
+    /// Reads now: the newest revision is never older than asked.
+    public func list(prefix: String, startKey: String?, notOlderThan minimumRevision: Int64, limit: Int, counting: Bool) async throws -> ListPage {
+        try await list(prefix: prefix, startKey: startKey, revision: 0, limit: limit, counting: counting)
+    }
+
     /// The object under `key` now, `nil` if there is none.
     public func get(_ key: String) async throws -> StoredObject? { try await get(key, revision: 0) }
 
