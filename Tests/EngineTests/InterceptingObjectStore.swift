@@ -10,6 +10,8 @@ final class InterceptingObjectStore: ObjectStore {
 
     let base: any ObjectStore
     private let hooks: Mutex<(read: ReadHook, update: UpdateHook)>
+    /// Runs before a watch starts (a store slow to start one).
+    private let watchHook = Mutex<@Sendable () async -> Void>({})
 
     init(_ base: any ObjectStore, read: @escaping ReadHook = { _ in }, update: @escaping UpdateHook = { _, _ in }) {
         self.base = base
@@ -59,7 +61,15 @@ final class InterceptingObjectStore: ObjectStore {
         try await base.list(prefix: prefix, startKey: startKey, revision: revision, limit: limit, counting: counting)
     }
 
-    func watch(prefix: String, after revision: Int64) async throws -> StoreWatch { try await base.watch(prefix: prefix, after: revision) }
+    /// From now on, every watch waits for `hook` before it starts.
+    func delayWatches(_ hook: @escaping @Sendable () async -> Void) {
+        watchHook.withLock { $0 = hook }
+    }
+
+    func watch(prefix: String, after revision: Int64) async throws -> StoreWatch {
+        await watchHook.withLock { $0 }()
+        return try await base.watch(prefix: prefix, after: revision)
+    }
     func requestProgress(_ watchID: Int) -> Bool { base.requestProgress(watchID) }
     func cancelWatch(_ watchID: Int) { base.cancelWatch(watchID) }
     func currentRevision() async throws -> Int64 {

@@ -15,6 +15,10 @@ public func startAnnouncedProcess<T>(_ process: Process, logFile: String? = nil,
     var buffer = Data()
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline {
+        // Wait for output no longer than the deadline: a server that stays silent must not
+        // hold the test (and its process slot) forever.
+        var ready = pollfd(fd: out.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+        guard poll(&ready, 1, Int32(max(1, deadline.timeIntervalSinceNow * 1000))) > 0 else { break }
         let chunk = out.fileHandleForReading.availableData
         if chunk.isEmpty { break }
         buffer.append(chunk)

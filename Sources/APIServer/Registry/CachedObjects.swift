@@ -146,7 +146,8 @@ struct CachedObjects: Sendable {
         let first = lowerBound(start)
         let last = end(of: prefix)
         if at == self.revision {
-            let stop = limit > 0 ? min(last, first + limit) : last
+            // (`limit` comes from the request: no `first + limit`, which can overflow.)
+            let stop = limit > 0 && limit < last - first ? first + limit : last
             let page = first < stop ? Array(entries[first..<stop]) : []
             let left = max(0, last - max(first, stop))
             return ListPage(revision: at, entries: page, more: left > 0, remaining: counting && limit > 0 ? Int64(left) : nil)

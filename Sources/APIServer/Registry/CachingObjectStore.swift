@@ -138,7 +138,7 @@ public final class CachingObjectStore: ObjectStore {
         if let cache = cache(for: prefix), cache.isFilled, revision >= 0 {
             // The store's compaction applies to the window too, as to etcd's history.
             let compacted = try await base.compactRevision()
-            if revision + 1 < compacted { throw ObjectStoreError.compacted(compactRevision: compacted, requested: revision + 1) }
+            if revision < compacted - 1 { throw ObjectStoreError.compacted(compactRevision: compacted, requested: revision + 1) }
             let serial = nextWatchID.wrappingAdd(1, ordering: .relaxed).oldValue & Self.serialMask
             if let watch = cache.watch(prefix: prefix, after: revision, id: Self.firstWatchID + cache.number << 32 + serial) {
                 return watch

@@ -107,6 +107,26 @@ public struct KineObjectStore: ObjectStore {
         return StoreWatch(id: watch.id, stream: Messages(stream: watch.stream))
     }
 
+    public func watch(prefix: String, after revision: Int64, sink: some StoreWatchSink) async throws -> Int {
+        try await mapped { try await kine.watch(.prefix(Array(prefix.utf8)), startRevision: revision + 1, sink: Sink(target: sink)) }
+    }
+
+    /// The kine layer's deliveries, mapped to the store's and handed on in the same call.
+    struct Sink<Target: StoreWatchSink>: WatchSink {
+        let target: Target
+
+        func receive(_ message: WatchMessage) -> Bool {
+            switch message {
+            case .events(let events): return target.receive(.events(events.map(KineObjectStore.event)))
+            case .progress(let revision): return target.receive(.progress(revision: revision))
+            }
+        }
+
+        func finish(_ error: (any Error)?) {
+            target.finish(error.map { ObjectStoreError.classify($0) ?? $0 })
+        }
+    }
+
     /// A kine watch's messages as the store's, mapped as they are read (no task in between).
     struct Messages: AsyncSequence, Sendable {
         let stream: AsyncThrowingStream<WatchMessage, any Error>

@@ -14,7 +14,17 @@ public final class MemoryObjectStore: ObjectStore {
 
     private struct Watcher {
         let prefix: String
+        let sink: any StoreWatchSink
+    }
+
+    /// A sink feeding a watch's stream.
+    private struct StreamSink: StoreWatchSink {
         let continuation: AsyncThrowingStream<StoreWatchMessage, any Error>.Continuation
+        func receive(_ message: StoreWatchMessage) -> Bool {
+            if case .enqueued = continuation.yield(message) { return true }
+            return false
+        }
+        func finish(_ error: (any Error)?) { continuation.finish(throwing: error) }
     }
 
     private struct State {
@@ -60,7 +70,7 @@ public final class MemoryObjectStore: ObjectStore {
             log.append(contentsOf: events)
             for watcher in watchers.values {
                 let seen = events.filter { $0.key.hasPrefix(watcher.prefix) }
-                if !seen.isEmpty { watcher.continuation.yield(.events(seen)) }
+                if !seen.isEmpty { _ = watcher.sink.receive(.events(seen)) }
             }
             return revision
         }
@@ -136,33 +146,42 @@ public final class MemoryObjectStore: ObjectStore {
 
     public func watch(prefix: String, after revision: Int64) async throws -> StoreWatch {
         let (stream, continuation) = AsyncThrowingStream<StoreWatchMessage, any Error>.makeStream()
-        let id = try state.withLock { state -> Int in
+        let id = try await watch(prefix: prefix, after: revision, sink: StreamSink(continuation: continuation))
+        continuation.onTermination = { [weak self] _ in self?.forget(id) }
+        return StoreWatch(id: id, stream: stream)
+    }
+
+    /// Changes are handed to the sink by the writer, under the store's lock.
+    public func watch(prefix: String, after revision: Int64, sink: some StoreWatchSink) async throws -> Int {
+        try state.withLock { state -> Int in
             if revision + 1 < state.compacted {
                 throw ObjectStoreError.compacted(compactRevision: state.compacted, requested: revision + 1)
             }
             let id = state.nextWatchID
             state.nextWatchID += 1
             let past = state.log.filter { $0.revision > revision && $0.key.hasPrefix(prefix) }
-            if !past.isEmpty { continuation.yield(.events(past)) }
-            state.watchers[id] = Watcher(prefix: prefix, continuation: continuation)
+            if !past.isEmpty { _ = sink.receive(.events(past)) }
+            state.watchers[id] = Watcher(prefix: prefix, sink: sink)
             return id
         }
-        continuation.onTermination = { [weak self] _ in self?.cancelWatch(id) }
-        return StoreWatch(id: id, stream: stream)
     }
 
     @discardableResult
     public func requestProgress(_ watchID: Int) -> Bool {
         state.withLock { state in
             guard let watcher = state.watchers[watchID] else { return false }
-            watcher.continuation.yield(.progress(revision: state.revision))
+            _ = watcher.sink.receive(.progress(revision: state.revision))
             return true
         }
     }
 
     public func cancelWatch(_ watchID: Int) {
-        let watcher = state.withLock { $0.watchers.removeValue(forKey: watchID) }
-        watcher?.continuation.finish()
+        forget(watchID)?.sink.finish(nil)
+    }
+
+    @discardableResult
+    private func forget(_ watchID: Int) -> Watcher? {
+        state.withLock { $0.watchers.removeValue(forKey: watchID) }
     }
 
     public func currentRevision() async throws -> Int64 { state.withLock { $0.revision } }

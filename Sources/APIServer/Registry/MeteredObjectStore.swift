@@ -39,6 +39,10 @@ public struct MeteredObjectStore: ObjectStore {
         try await base.watch(prefix: prefix, after: revision)
     }
 
+    public func watch(prefix: String, after revision: Int64, sink: some StoreWatchSink) async throws -> Int {
+        try await base.watch(prefix: prefix, after: revision, sink: sink)
+    }
+
     @discardableResult
     public func requestProgress(_ watchID: Int) -> Bool { base.requestProgress(watchID) }
 

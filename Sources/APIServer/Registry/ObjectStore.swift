@@ -57,6 +57,12 @@ public protocol ObjectStore: Sendable {
     /// `revision` are no longer kept.
     func watch(prefix: String, after revision: Int64) async throws -> StoreWatch
 
+    /// A watch as ``watch(prefix:after:)``, its messages handed to `sink` as they are
+    /// delivered: where the store delivers synchronously, a progress marker asked for with
+    /// ``requestProgress(_:)`` has reached the sink when that call returns. Returns the
+    /// watch's ID.
+    func watch(prefix: String, after revision: Int64, sink: some StoreWatchSink) async throws -> Int
+
     /// Asks a watch for a progress marker; `false` if it has ended.
     @discardableResult
     func requestProgress(_ watchID: Int) -> Bool
@@ -80,6 +86,23 @@ public protocol ObjectStore: Sendable {
 
 extension ObjectStore {
     public func consistentRevision() async throws -> Int64 { try await currentRevision() }
+
+    /// For stores that only stream: a task hands the stream's messages to the sink.
+    public func watch(prefix: String, after revision: Int64, sink: some StoreWatchSink) async throws -> Int {
+        let watch = try await watch(prefix: prefix, after: revision)
+        let store = self
+        Task {
+            do {
+                for try await message in watch.stream where !sink.receive(message) {
+                    store.cancelWatch(watch.id)
+                }
+                sink.finish(nil)
+            } catch {
+                sink.finish(error)
+            }
+        }
+        return watch.id
+    }
 
     /// Reads now: the newest revision is never older than asked.
     public func list(prefix: String, startKey: String?, notOlderThan minimumRevision: Int64, limit: Int, counting: Bool) async throws -> ListPage {

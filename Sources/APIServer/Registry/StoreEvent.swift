@@ -34,3 +34,15 @@ public struct StoreWatch: Sendable {
     public let id: Int
     public let stream: any AsyncSequence<StoreWatchMessage, any Error> & Sendable
 }
+
+/// Where one store watch's messages go, handed over synchronously by whoever delivers them
+/// (the writer that made a change, or the caller asking for a progress marker), in order.
+/// A watch cache keeps its objects current this way, with no task in between.
+public protocol StoreWatchSink: Sendable {
+    /// Takes a message. Returns `false` when the receiver cannot keep up: the watch then ends.
+    /// Must not block or call back into the store.
+    func receive(_ message: StoreWatchMessage) -> Bool
+
+    /// The watch ended: normally (`nil`: cancelled, or the store closed) or with an error.
+    func finish(_ error: (any Error)?)
+}

@@ -2,12 +2,14 @@ import Logging
 import Synchronization
 
 /// One resource's watch cache, as kube-apiserver's cacher: the objects under the resource's
-/// key prefix and a window of recent changes, in memory, fed by one store watch. It answers
-/// reads that it can answer exactly (at a revision it holds, or once it has caught up with a
-/// revision the caller needs) and serves watches from its window and its feed, so a change is
-/// handed to the store's watchers once per resource and fanned out here, off the writer's
-/// path. What it cannot answer (not filled yet, an older revision than its window), the
-/// caller reads from the store.
+/// key prefix and a window of recent changes, in memory, fed by one store watch.
+///
+/// The store hands the feed's changes over synchronously (``StoreWatchSink``): they are in
+/// the cache when the writer's call returns, and a progress marker asked for by a read is in
+/// before the read goes on, so a consistent read of a store that is its database's only
+/// writer waits for nothing. Handing the changes on to the cache's watchers is the cache's
+/// own task's work, off the writer's path. What the cache cannot answer (not filled yet, an
+/// older revision than its window), the caller reads from the store.
 final class WatchCache: Sendable {
     /// The watch ended because its reader fell too far behind.
     struct TooSlow: Error, CustomStringConvertible {
@@ -33,13 +35,15 @@ final class WatchCache: Sendable {
         var objects: CachedObjects?
         /// The store watch feeding the cache.
         var feedID: Int?
+        /// Which fill the feed belongs to: a sink of an earlier one is ignored.
+        var generation = 0
+        /// Every change up to this revision has been handed to the watchers.
+        var handedOn: Int64 = 0
         var watchers: [Int: Watcher] = [:]
         var waiters: [Waiter] = []
         var nextWaiter = 0
         /// Watchers that asked for a progress marker since the last one.
         var progressWanted: Set<Int> = []
-        /// A progress marker was asked of the feed and has not come.
-        var progressAsked = false
         var hits = 0
         var misses = 0
     }
@@ -94,47 +98,101 @@ final class WatchCache: Sendable {
         }
     }
 
-    /// One full read, then the store's changes until its watch ends.
+    /// One full read, then the store's changes until its watch ends: the store's sink keeps
+    /// the objects current, this task hands the changes on to the watchers.
     private func follow() async throws {
         let revision = try await store.currentRevision()
         var entries: [StoredEntry] = []
         try await store.forEach(prefix: prefix, revision: revision) { entries.append($0) }
         entries.sort { CachedObjects.precedes($0.key, $1.key) }
-        let feed = try await store.watch(prefix: prefix, after: revision)
-        defer { store.cancelWatch(feed.id) }
+        let (queue, input) = AsyncThrowingStream<StoreWatchMessage, any Error>.makeStream(bufferingPolicy: .bufferingOldest(Self.feedBuffer))
         let limits = self.limits
-        state.withLock { s in
+        // Filled before the watch starts: a store may hand over changes while it starts it.
+        let generation = state.withLock { s in
+            s.generation += 1
             s.objects = CachedObjects(sorted: entries, revision: revision, limits: limits)
-            s.feedID = feed.id
-            s.progressAsked = false
+            s.handedOn = revision
+            s.feedID = nil
+            return s.generation
         }
         entries = []  // the cache's copy is the only one: changes need not copy it
-        for try await message in feed.stream {
-            let ready: [Waiter] = state.withLock { s in
-                guard s.objects != nil else { return [] }
-                switch message {
-                case .events(let events):
-                    s.objects?.apply(events)
-                    Self.fanOut(events, to: &s)
-                case .progress(let revision):
-                    s.objects?.advance(to: revision)
-                    s.progressAsked = false
-                    let marker = StoreWatchMessage.progress(revision: s.objects?.revision ?? revision)
-                    for id in s.progressWanted { _ = s.watchers[id]?.continuation.yield(marker) }
-                    s.progressWanted = []
-                }
-                guard !s.waiters.isEmpty else { return [] }
-                let now = s.objects?.revision ?? 0
-                let (done, left) = s.waiters.reduce(into: ([Waiter](), [Waiter]())) { $1.target <= now ? $0.0.append($1) : $0.1.append($1) }
-                s.waiters = left
-                return done
-            }
-            for waiter in ready { waiter.continuation.resume(returning: true) }
+        let feedID = try await store.watch(prefix: prefix, after: revision, sink: Feed(cache: self, generation: generation, queue: input))
+        defer { store.cancelWatch(feedID) }
+        // Markers asked for while the watch was starting are asked for now.
+        let asked = state.withLock { s in
+            guard s.generation == generation else { return false }
+            s.feedID = feedID
+            return !s.progressWanted.isEmpty || !s.waiters.isEmpty
         }
+        if asked { store.requestProgress(feedID) }
+        for try await message in queue { handOn(message) }
     }
 
-    /// Hands changes to the watchers that see them; drops the ones that cannot keep up.
-    private static func fanOut(_ events: [StoreEvent], to s: inout State) {
+    /// The feed's sink: changes go into the objects in the writer's call, and queue for the
+    /// cache's task to hand on.
+    private struct Feed: StoreWatchSink {
+        let cache: WatchCache
+        let generation: Int
+        let queue: AsyncThrowingStream<StoreWatchMessage, any Error>.Continuation
+
+        func receive(_ message: StoreWatchMessage) -> Bool {
+            guard cache.take(message, generation: generation) else { return true }
+            if case .enqueued = queue.yield(message) { return true }
+            // The watchers' task fell too far behind: the cache starts again.
+            queue.finish(throwing: TooSlow())
+            return false
+        }
+
+        func finish(_ error: (any Error)?) { queue.finish(throwing: error) }
+    }
+
+    /// The most changes queued for the watchers before the cache starts again.
+    static let feedBuffer = 65_536
+
+    /// Puts a change (or a progress marker) into the objects and lets go of the reads it
+    /// satisfies; `false` if it belongs to an earlier fill.
+    private func take(_ message: StoreWatchMessage, generation: Int) -> Bool {
+        let ready: [Waiter]? = state.withLock { s in
+            guard s.generation == generation, s.objects != nil else { return nil }
+            switch message {
+            case .events(let events): s.objects?.apply(events)
+            case .progress(let revision): s.objects?.advance(to: revision)
+            }
+            guard !s.waiters.isEmpty else { return [] }
+            let now = s.objects?.revision ?? 0
+            let (done, left) = s.waiters.reduce(into: ([Waiter](), [Waiter]())) { $1.target <= now ? $0.0.append($1) : $0.1.append($1) }
+            s.waiters = left
+            return done
+        }
+        guard let ready else { return false }
+        for waiter in ready { waiter.continuation.resume(returning: true) }
+        return true
+    }
+
+    /// Hands a change (or a progress marker) on to the watchers.
+    private func handOn(_ message: StoreWatchMessage) {
+        let slow: [AsyncThrowingStream<StoreWatchMessage, any Error>.Continuation] = state.withLock { s in
+            guard s.objects != nil else { return [] }
+            switch message {
+            case .events(let events):
+                let slow = Self.fanOut(events, to: &s)
+                s.handedOn = max(s.handedOn, events.last?.revision ?? 0)
+                return slow
+            case .progress(let revision):
+                s.handedOn = max(s.handedOn, revision)
+                let marker = StoreWatchMessage.progress(revision: s.handedOn)
+                for id in s.progressWanted { _ = s.watchers[id]?.continuation.yield(marker) }
+                s.progressWanted = []
+                return []
+            }
+        }
+        for continuation in slow { continuation.finish(throwing: TooSlow()) }
+    }
+
+    /// Hands changes to the watchers that see them; removes the ones that cannot keep up
+    /// and returns their streams, to be ended outside the lock (ending one runs its
+    /// termination handler, which takes the lock).
+    private static func fanOut(_ events: [StoreEvent], to s: inout State) -> [AsyncThrowingStream<StoreWatchMessage, any Error>.Continuation] {
         var dropped: [Int] = []
         for (id, watcher) in s.watchers {
             let sees = { (event: StoreEvent) in event.revision > watcher.after && CachedObjects.isUnder(event.key, watcher.prefix) }
@@ -142,19 +200,13 @@ final class WatchCache: Sendable {
             if matching.isEmpty { continue }
             switch watcher.continuation.yield(.events(matching)) {
             case .enqueued: break
-            case .dropped: dropped.append(id)
-            case .terminated: dropped.append(id)
+            case .dropped, .terminated: dropped.append(id)
             @unknown default: break
             }
         }
-        for id in dropped {
-            // Finishing runs the stream's termination handler, which takes the state lock:
-            // done on another task.
-            if let watcher = s.watchers.removeValue(forKey: id) {
-                let continuation = watcher.continuation
-                Task { continuation.finish(throwing: TooSlow()) }
-            }
+        return dropped.compactMap { id in
             s.progressWanted.remove(id)
+            return s.watchers.removeValue(forKey: id)?.continuation
         }
     }
 
@@ -162,12 +214,12 @@ final class WatchCache: Sendable {
     private func reset(_ error: (any Error)?) {
         let (watchers, waiters) = state.withLock { s in
             defer {
+                s.generation += 1
                 s.objects = nil
                 s.feedID = nil
                 s.watchers = [:]
                 s.waiters = []
                 s.progressWanted = []
-                s.progressAsked = false
             }
             return (Array(s.watchers.values), s.waiters)
         }
@@ -182,14 +234,15 @@ final class WatchCache: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(2))
                 let now = ContinuousClock.now
-                let (expired, feed): ([Waiter], Int?) = state.withLock { s in
+                let (expired, waiting, feed): ([Waiter], Bool, Int?) = state.withLock { s in
                     let (late, left) = s.waiters.reduce(into: ([Waiter](), [Waiter]())) { $1.deadline <= now ? $0.0.append($1) : $0.1.append($1) }
                     s.waiters = left
-                    return (late, left.isEmpty ? nil : s.feedID)
+                    return (late, !left.isEmpty, s.feedID)
                 }
                 for waiter in expired { waiter.continuation.resume(returning: false) }
-                guard let feed else { break }
-                store.requestProgress(feed)
+                guard waiting else { break }
+                // (No feed yet: the cache was filled and its watch is starting.)
+                if let feed { store.requestProgress(feed) }
             }
         }
     }
@@ -197,9 +250,18 @@ final class WatchCache: Sendable {
     /// Waits until the cache holds every change up to `target`, up to `patience`; `false` if
     /// it is not filled or did not get there in time.
     private func reach(_ target: Int64, patience: Duration) async -> Bool {
-        let filled: Bool? = state.withLock { s in s.objects.map { $0.revision >= target } }
-        guard let filled else { return false }
-        if filled { return true }
+        enum Now { case unfilled, reached, behind(feed: Int?) }
+        let now: Now = state.withLock { s in
+            guard let objects = s.objects else { return .unfilled }
+            return objects.revision >= target ? .reached : .behind(feed: s.feedID)
+        }
+        switch now {
+        case .unfilled: return false
+        case .reached: return true
+        case .behind(let feed):
+            // A store that delivers synchronously has handed the marker over on return.
+            if let feed { store.requestProgress(feed) }
+        }
         let deadline = ContinuousClock.now + patience
         return await withCheckedContinuation { continuation in
             enum Outcome { case answered(Bool), waiting(ask: Int?, first: Bool) }
@@ -208,9 +270,7 @@ final class WatchCache: Sendable {
                 if objects.revision >= target { return .answered(true) }
                 s.nextWaiter += 1
                 s.waiters.append(Waiter(id: s.nextWaiter, target: target, deadline: deadline, continuation: continuation))
-                let ask = s.progressAsked ? nil : s.feedID
-                s.progressAsked = true
-                return .waiting(ask: ask, first: s.waiters.count == 1)
+                return .waiting(ask: s.feedID, first: s.waiters.count == 1)
             }
             switch outcome {
             case .answered(let reached): continuation.resume(returning: reached)
@@ -268,9 +328,14 @@ final class WatchCache: Sendable {
         let (stream, continuation) = AsyncThrowingStream<StoreWatchMessage, any Error>.makeStream(
             bufferingPolicy: .bufferingOldest(Self.watcherBuffer))
         let registered = state.withLock { s -> Bool in
-            guard let objects = s.objects, let replay = objects.changes(after: revision, under: prefix) else { return false }
-            if !replay.isEmpty { continuation.yield(.events(replay)) }
-            s.watchers[id] = Watcher(prefix: prefix, after: revision, continuation: continuation)
+            guard let objects = s.objects else { return false }
+            // What the cache's task has handed on comes from the window; the rest from the task.
+            if revision < s.handedOn {
+                guard let replay = objects.changes(after: revision, under: prefix) else { return false }
+                let handed = replay.filter { $0.revision <= s.handedOn }
+                if !handed.isEmpty { continuation.yield(.events(handed)) }
+            }
+            s.watchers[id] = Watcher(prefix: prefix, after: max(revision, s.handedOn), continuation: continuation)
             return true
         }
         count(hit: registered)
@@ -292,8 +357,6 @@ final class WatchCache: Sendable {
         let (found, feed): (Bool, Int?) = state.withLock { s in
             guard s.watchers[id] != nil else { return (false, nil) }
             s.progressWanted.insert(id)
-            if s.progressAsked { return (true, nil) }
-            s.progressAsked = true
             return (true, s.feedID)
         }
         if let feed { store.requestProgress(feed) }
