@@ -70,6 +70,11 @@ final class InterceptingObjectStore: ObjectStore {
         await watchHook.withLock { $0 }()
         return try await base.watch(prefix: prefix, after: revision)
     }
+
+    func watch(prefix: String, after revision: Int64, sink: some StoreWatchSink) async throws -> Int {
+        await watchHook.withLock { $0 }()
+        return try await base.watch(prefix: prefix, after: revision, sink: sink)
+    }
     func requestProgress(_ watchID: Int) -> Bool { base.requestProgress(watchID) }
     func cancelWatch(_ watchID: Int) { base.cancelWatch(watchID) }
     func currentRevision() async throws -> Int64 {

@@ -166,7 +166,7 @@ struct CachedObjects: Sendable {
         }
         let restored = then.compactMap { $0.value }.sorted { Self.precedes($0.key, $1.key) }
         var out: [StoredEntry] = []
-        var i = max(first, 0), j = 0
+        var i = first, j = 0
         var left: Int64 = 0
         var more = false
         while true {

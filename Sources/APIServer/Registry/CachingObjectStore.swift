@@ -147,6 +147,11 @@ public final class CachingObjectStore: ObjectStore {
         return try await base.watch(prefix: prefix, after: revision)
     }
 
+    /// A watch whose messages must arrive in the writer's call: the store's own.
+    public func watch(prefix: String, after revision: Int64, sink: some StoreWatchSink) async throws -> Int {
+        try await base.watch(prefix: prefix, after: revision, sink: sink)
+    }
+
     @discardableResult
     public func requestProgress(_ watchID: Int) -> Bool {
         guard watchID >= Self.firstWatchID else { return base.requestProgress(watchID) }

@@ -87,23 +87,6 @@ public protocol ObjectStore: Sendable {
 extension ObjectStore {
     public func consistentRevision() async throws -> Int64 { try await currentRevision() }
 
-    /// For stores that only stream: a task hands the stream's messages to the sink.
-    public func watch(prefix: String, after revision: Int64, sink: some StoreWatchSink) async throws -> Int {
-        let watch = try await watch(prefix: prefix, after: revision)
-        let store = self
-        Task {
-            do {
-                for try await message in watch.stream where !sink.receive(message) {
-                    store.cancelWatch(watch.id)
-                }
-                sink.finish(nil)
-            } catch {
-                sink.finish(error)
-            }
-        }
-        return watch.id
-    }
-
     /// Reads now: the newest revision is never older than asked.
     public func list(prefix: String, startKey: String?, notOlderThan minimumRevision: Int64, limit: Int, counting: Bool) async throws -> ListPage {
         try await list(prefix: prefix, startKey: startKey, revision: 0, limit: limit, counting: counting)

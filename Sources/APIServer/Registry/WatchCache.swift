@@ -24,7 +24,6 @@ final class WatchCache: Sendable {
     }
 
     private struct Waiter {
-        let id: Int
         let target: Int64
         let deadline: ContinuousClock.Instant
         let continuation: CheckedContinuation<Bool, Never>
@@ -41,7 +40,6 @@ final class WatchCache: Sendable {
         var handedOn: Int64 = 0
         var watchers: [Int: Watcher] = [:]
         var waiters: [Waiter] = []
-        var nextWaiter = 0
         /// Watchers that asked for a progress marker since the last one.
         var progressWanted: Set<Int> = []
         var hits = 0
@@ -158,15 +156,20 @@ final class WatchCache: Sendable {
             case .events(let events): s.objects?.apply(events)
             case .progress(let revision): s.objects?.advance(to: revision)
             }
-            guard !s.waiters.isEmpty else { return [] }
             let now = s.objects?.revision ?? 0
-            let (done, left) = s.waiters.reduce(into: ([Waiter](), [Waiter]())) { $1.target <= now ? $0.0.append($1) : $0.1.append($1) }
-            s.waiters = left
-            return done
+            return Self.release(&s.waiters) { $0.target <= now }
         }
         guard let ready else { return false }
         for waiter in ready { waiter.continuation.resume(returning: true) }
         return true
+    }
+
+    /// Takes the waiters `done` picks out of `waiters`, for resuming outside the lock.
+    private static func release(_ waiters: inout [Waiter], where done: (Waiter) -> Bool) -> [Waiter] {
+        guard !waiters.isEmpty else { return [] }
+        let released = waiters.filter(done)
+        if !released.isEmpty { waiters.removeAll(where: done) }
+        return released
     }
 
     /// Hands a change (or a progress marker) on to the watchers.
@@ -235,9 +238,8 @@ final class WatchCache: Sendable {
                 try? await Task.sleep(for: .milliseconds(2))
                 let now = ContinuousClock.now
                 let (expired, waiting, feed): ([Waiter], Bool, Int?) = state.withLock { s in
-                    let (late, left) = s.waiters.reduce(into: ([Waiter](), [Waiter]())) { $1.deadline <= now ? $0.0.append($1) : $0.1.append($1) }
-                    s.waiters = left
-                    return (late, !left.isEmpty, s.feedID)
+                    let late = Self.release(&s.waiters) { $0.deadline <= now }
+                    return (late, !s.waiters.isEmpty, s.feedID)
                 }
                 for waiter in expired { waiter.continuation.resume(returning: false) }
                 guard waiting else { break }
@@ -268,8 +270,7 @@ final class WatchCache: Sendable {
             let outcome: Outcome = state.withLock { s in
                 guard let objects = s.objects else { return .answered(false) }
                 if objects.revision >= target { return .answered(true) }
-                s.nextWaiter += 1
-                s.waiters.append(Waiter(id: s.nextWaiter, target: target, deadline: deadline, continuation: continuation))
+                s.waiters.append(Waiter(target: target, deadline: deadline, continuation: continuation))
                 return .waiting(ask: s.feedID, first: s.waiters.count == 1)
             }
             switch outcome {
@@ -287,9 +288,13 @@ final class WatchCache: Sendable {
         }
     }
 
-    private func counted<T>(_ answer: T?) -> T? {
-        count(hit: answer != nil)
-        return answer
+    /// Reads the objects and counts the read as answered (or not) under the same lock.
+    private func read<T: Sendable>(_ body: (CachedObjects) -> T?) -> T? {
+        state.withLock { s in
+            let answer = s.objects.flatMap(body)
+            if answer == nil { s.misses += 1 } else { s.hits += 1 }
+            return answer
+        }
     }
 
     // MARK: Reads
@@ -297,27 +302,31 @@ final class WatchCache: Sendable {
     /// The object under `key` as of a revision at least `target`: `.some(nil)` when there is
     /// none, `nil` when the cache cannot say.
     func get(_ key: String, atLeast target: Int64, patience: Duration = .seconds(3)) async -> StoredObject?? {
-        guard await reach(target, patience: patience) else { return counted(nil) }
-        let entry: StoredEntry?? = state.withLock { s in s.objects.map { $0.get(key) } }
-        guard let entry else { return counted(nil) }
-        guard let entry else { return counted(.some(nil)) }
-        guard let object = try? StoredCodec.decode(entry) else { return counted(nil) }
-        return counted(.some(object))
+        guard await reach(target, patience: patience) else {
+            count(hit: false)
+            return nil
+        }
+        guard let entry: StoredEntry? = read({ .some($0.get(key)) }) else { return nil }
+        guard let entry else { return .some(nil) }
+        // (An entry that does not decode is read from the store, which says why.)
+        guard let object = try? StoredCodec.decode(entry) else { return nil }
+        return .some(object)
     }
 
     /// A page as of a revision at least `target` (the cache's newest), `nil` when the cache
     /// cannot answer.
     func list(prefix: String, startKey: String?, atLeast target: Int64, limit: Int, counting: Bool,
               patience: Duration = .seconds(3)) async -> ListPage? {
-        guard await reach(target, patience: patience) else { return counted(nil) }
+        guard await reach(target, patience: patience) else {
+            count(hit: false)
+            return nil
+        }
         return page(prefix: prefix, startKey: startKey, revision: 0, limit: limit, counting: counting)
     }
 
     /// A page at exactly `revision`, `nil` when the cache does not hold it.
     func page(prefix: String, startKey: String?, revision: Int64, limit: Int, counting: Bool) -> ListPage? {
-        counted(state.withLock { s in
-            s.objects?.page(prefix: prefix, startKey: startKey, revision: revision, limit: limit, counting: counting)
-        })
+        read { $0.page(prefix: prefix, startKey: startKey, revision: revision, limit: limit, counting: counting) }
     }
 
     // MARK: Watches
@@ -344,8 +353,9 @@ final class WatchCache: Sendable {
         return StoreWatch(id: id, stream: stream)
     }
 
-    private func remove(_ id: Int) {
-        _ = state.withLock { s in
+    @discardableResult
+    private func remove(_ id: Int) -> Watcher? {
+        state.withLock { s in
             s.progressWanted.remove(id)
             return s.watchers.removeValue(forKey: id)
         }
@@ -364,11 +374,7 @@ final class WatchCache: Sendable {
     }
 
     func cancel(_ id: Int) {
-        let watcher = state.withLock { s in
-            s.progressWanted.remove(id)
-            return s.watchers.removeValue(forKey: id)
-        }
-        watcher?.continuation.finish()
+        remove(id)?.continuation.finish()
     }
 
     // MARK: Metrics
