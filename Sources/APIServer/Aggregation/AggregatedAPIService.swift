@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// An APIService (`apiregistration.k8s.io/v1`) as the aggregator uses it: the group version
@@ -67,7 +68,9 @@ struct AggregatedAPIService: Sendable, Equatable {
                                message: found["message"]?.stringValue ?? "")
         }
         automanagedForCustomResource = object[path: ["metadata", "labels", LocalAPIServices.automanaged]]?.stringValue == "true"
-        transportKey = "\(name)|\(caBundle?.hashValue ?? 0)|\(insecureSkipTLSVerify)"
+        // The bundle's digest, not its hashValue: two bundles must never share a transport.
+        let bundleDigest = caBundle.map { SHA256.hash(data: Array($0.utf8)).map { String(format: "%02x", $0) }.joined() } ?? "-"
+        transportKey = "\(name)|\(bundleDigest)|\(insecureSkipTLSVerify)"
     }
 
     /// The `Available` condition of an APIService object's status.
