@@ -219,6 +219,40 @@ struct WatchCacheTests {
         }
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func theWindowsOfAllResourcesShareOneLimit(kind: StoreKind) async throws {
+        let limits = WatchCacheLimits(events: 1000, windowBytes: 1 << 20, totalWindowBytes: 8000, minimumEvents: 3)
+        try await Self.withCache(kind, limits: limits) { cache, _ in
+            let secrets = "/registry/core/secrets/"
+            _ = try await cache.create(Self.key("a", "m0"), Self.map("m0", "0"))
+            let firstSecret = try #require(try await cache.create(secrets + "a/s0", Self.map("s0", "0"))).modRevision
+            #expect(await cache.filled(Self.resource))
+            #expect(await cache.filled(secrets))
+            let filler = String(repeating: "f", count: 200)
+            for i in 1...40 { _ = try await cache.create(Self.key("a", "m\(i)"), Self.map("m\(i)", filler)) }
+            for i in 1...40 { _ = try await cache.create(secrets + "a/s\(i)", Self.map("s\(i)", filler)) }
+            // Consistent reads: both caches have applied every change.
+            _ = try await cache.list(prefix: Self.resource, startKey: nil, revision: 0, limit: 1, counting: false)
+            _ = try await cache.list(prefix: secrets, startKey: nil, revision: 0, limit: 1, counting: false)
+            let maps = try #require(cache.figures(Self.resource)), keys = try #require(cache.figures(secrets))
+            #expect(cache.windowBytesHeld == maps.windowBytes + keys.windowBytes, "the budget counts what the windows hold")
+            // Each change here is about 400 bytes: over the total, a window keeps only its minimum.
+            #expect(cache.windowBytesHeld <= 8000 + 2 * 3 * 500, "held \(cache.windowBytesHeld)")
+            #expect(maps.events >= 3 && keys.events >= 3, "each window keeps its minimum")
+            #expect(maps.events < 41 && keys.events < 41, "the windows gave back their oldest changes")
+            // A watch from before the window gets every change (from the store, or from the
+            // changes the cache has not handed on yet).
+            let watch = try await cache.watch(prefix: secrets, after: firstSecret)
+            var iterator = watch.stream.makeAsyncIterator()
+            let history = try await Self.events(&iterator, count: 40)
+            #expect(history.first?.key == secrets + "a/s1")
+            #expect(history.count == 40)
+            cache.cancelWatch(watch.id)
+            let metrics = cache.renderMetrics()
+            #expect(metrics.contains("skiff_watch_cache_window_limit_bytes 8000"))
+        }
+    }
+
     @Test func aReadWaitingWhileTheFeedStartsIsAnswered() async throws {
         let memory = MemoryObjectStore()
         let store = InterceptingObjectStore(memory)

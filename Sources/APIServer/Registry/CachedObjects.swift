@@ -6,10 +6,18 @@ public struct WatchCacheLimits: Sendable {
     public var events: Int
     /// The most bytes (keys, values and previous values) the window's changes may hold.
     public var windowBytes: Int
+    /// The most bytes the windows of every resource may hold together; a window over it
+    /// gives back its oldest changes down to ``minimumEvents``.
+    public var totalWindowBytes: Int
+    /// The changes a window keeps whatever the total (kube-apiserver's smallest cache
+    /// holds 100): a resource's recent watches resume from it.
+    public var minimumEvents: Int
 
-    public init(events: Int = 4096, windowBytes: Int = 16 << 20) {
+    public init(events: Int = 4096, windowBytes: Int = 16 << 20, totalWindowBytes: Int = 256 << 20, minimumEvents: Int = 100) {
         self.events = max(1, events)
         self.windowBytes = max(0, windowBytes)
+        self.totalWindowBytes = max(0, totalWindowBytes)
+        self.minimumEvents = max(0, minimumEvents)
     }
 }
 
@@ -31,14 +39,25 @@ struct CachedObjects: Sendable {
     /// The bytes the window's changes hold.
     private(set) var windowBytes = 0
     let limits: WatchCacheLimits
+    /// The windows' bytes of every resource together.
+    let budget: WindowBudget
 
     /// The objects read at `revision`, sorted by ``precedes(_:_:)``.
-    init(sorted entries: [StoredEntry], revision: Int64, limits: WatchCacheLimits) {
+    init(sorted entries: [StoredEntry], revision: Int64, limits: WatchCacheLimits, budget: WindowBudget) {
         self.entries = entries
         self.revision = revision
         oldest = revision
         self.limits = limits
+        self.budget = budget
         objectBytes = self.entries.reduce(0) { $0 + Self.size(of: $1) }
+    }
+
+    /// Gives the window's bytes back to the budget: call before these objects are dropped.
+    mutating func release() {
+        budget.add(-windowBytes)
+        window.removeAll()
+        windowBytes = 0
+        oldest = revision
     }
 
     // MARK: Keys
@@ -107,11 +126,16 @@ struct CachedObjects: Sendable {
             }
             revision = max(revision, event.revision)
             window.append(event)
-            windowBytes += Self.size(of: event)
+            let size = Self.size(of: event)
+            windowBytes += size
+            budget.add(size)
         }
-        while let first = window.first, window.count > limits.events || windowBytes > limits.windowBytes {
+        while let first = window.first,
+              window.count > limits.events || windowBytes > limits.windowBytes || (window.count > limits.minimumEvents && budget.isOver) {
             window.removeFirst()
-            windowBytes -= Self.size(of: first)
+            let size = Self.size(of: first)
+            windowBytes -= size
+            budget.add(-size)
             oldest = max(oldest, first.revision)
         }
     }

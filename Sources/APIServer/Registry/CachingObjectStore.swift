@@ -19,6 +19,8 @@ import Synchronization
 public final class CachingObjectStore: ObjectStore {
     let base: any ObjectStore
     private let limits: WatchCacheLimits
+    /// What every cache's window holds, against ``WatchCacheLimits/totalWindowBytes``.
+    private let budget: WindowBudget
     private let logger: Logger
     private struct Caches {
         var byPrefix: [String: WatchCache] = [:]
@@ -41,6 +43,7 @@ public final class CachingObjectStore: ObjectStore {
     public init(_ base: any ObjectStore, limits: WatchCacheLimits = WatchCacheLimits(), logger: Logger) {
         self.base = base
         self.limits = limits
+        budget = WindowBudget(limit: limits.totalWindowBytes)
         self.logger = logger
         (made, making) = AsyncStream.makeStream()
     }
@@ -70,7 +73,7 @@ public final class CachingObjectStore: ObjectStore {
         let (cache, new) = caches.withLock { caches -> (WatchCache?, Bool) in
             if let cache = caches.byPrefix[prefix] { return (cache, false) }
             guard caches.byNumber.count < Self.maxCaches else { return (nil, false) }
-            let cache = WatchCache(prefix: prefix, number: caches.byNumber.count, store: base, limits: limits, logger: logger)
+            let cache = WatchCache(prefix: prefix, number: caches.byNumber.count, store: base, limits: limits, budget: budget, logger: logger)
             caches.byPrefix[prefix] = cache
             caches.byNumber.append(cache)
             return (cache, true)
@@ -91,6 +94,9 @@ public final class CachingObjectStore: ObjectStore {
     }
 
     /// The figures of `key`'s resource's cache, if it has one.
+    /// The bytes every cache's window holds together (tests).
+    var windowBytesHeld: Int { budget.total }
+
     func figures(_ key: String) -> WatchCache.Figures? {
         guard let prefix = Self.resourcePrefix(of: key) else { return nil }
         return caches.withLock { $0.byPrefix[prefix] }?.figures
@@ -212,6 +218,8 @@ public final class CachingObjectStore: ObjectStore {
         family("skiff_watch_cache_misses_total", "counter", "Reads and watches the resource's watch cache passed to the store.") { $0.misses }
         let total = all.reduce(0) { $0 + $1.1.objectBytes + $1.1.windowBytes }
         out += "# HELP skiff_watch_cache_bytes Bytes held by all watch caches.\n# TYPE skiff_watch_cache_bytes gauge\nskiff_watch_cache_bytes \(total)\n"
+        out += "# HELP skiff_watch_cache_window_limit_bytes The most bytes the windows of recent changes of all resources hold together.\n"
+            + "# TYPE skiff_watch_cache_window_limit_bytes gauge\nskiff_watch_cache_window_limit_bytes \(budget.limit)\n"
         return out
     }
 }

@@ -52,6 +52,7 @@ final class WatchCache: Sendable {
     let number: Int
     private let store: any ObjectStore
     private let limits: WatchCacheLimits
+    private let budget: WindowBudget
     private let logger: Logger
     private let state = Mutex(State())
     /// Wakes the loop that asks the feed for progress while reads wait.
@@ -60,11 +61,12 @@ final class WatchCache: Sendable {
     /// The most messages buffered for one watcher before it is dropped as too slow.
     static let watcherBuffer = 16_384
 
-    init(prefix: String, number: Int, store: any ObjectStore, limits: WatchCacheLimits, logger: Logger) {
+    init(prefix: String, number: Int, store: any ObjectStore, limits: WatchCacheLimits, budget: WindowBudget, logger: Logger) {
         self.prefix = prefix
         self.number = number
         self.store = store
         self.limits = limits
+        self.budget = budget
         self.logger = logger
         (waitingSignal, waiting) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -104,11 +106,12 @@ final class WatchCache: Sendable {
         try await store.forEach(prefix: prefix, revision: revision) { entries.append($0) }
         entries.sort { CachedObjects.precedes($0.key, $1.key) }
         let (queue, input) = AsyncThrowingStream<StoreWatchMessage, any Error>.makeStream(bufferingPolicy: .bufferingOldest(Self.feedBuffer))
-        let limits = self.limits
+        let limits = self.limits, budget = self.budget
         // Filled before the watch starts: a store may hand over changes while it starts it.
         let generation = state.withLock { s in
             s.generation += 1
-            s.objects = CachedObjects(sorted: entries, revision: revision, limits: limits)
+            s.objects?.release()
+            s.objects = CachedObjects(sorted: entries, revision: revision, limits: limits, budget: budget)
             s.handedOn = revision
             s.feedID = nil
             return s.generation
@@ -218,6 +221,7 @@ final class WatchCache: Sendable {
         let (watchers, waiters) = state.withLock { s in
             defer {
                 s.generation += 1
+                s.objects?.release()
                 s.objects = nil
                 s.feedID = nil
                 s.watchers = [:]
