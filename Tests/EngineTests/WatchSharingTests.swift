@@ -41,6 +41,30 @@ struct WatchSharingTests {
         #expect(api.bootstrap.api.engine.watchEvents.count - before == 6, "each change encoded once for the three watchers")
     }
 
+    @Test func watchersWithSelectorsParseEachChangeOnce() async throws {
+        let api = try await InProcessAPI()
+        let start = try #require(await api.request(.GET, Self.maps).body[path: ["metadata", "resourceVersion"]]?.stringValue)
+        for i in 0..<4 {
+            #expect(await api.request(.POST, Self.maps, .resource("v1", "ConfigMap", name: "m\(i)", namespace: "default",
+                                                                  ["data": ["n": .string(String(i))]])).status == 201)
+        }
+        #expect(await api.request(.PATCH, Self.maps + "/m1", ["data": ["n": "one"]], contentType: "application/merge-patch+json").status == 200)
+        #expect(await api.request(.DELETE, Self.maps + "/m2").status == 200)
+        let before = api.bootstrap.api.engine.watchObjects.count
+        let watch = Self.maps + "?watch=true&resourceVersion=\(start)&fieldSelector="
+        let one = try await api.watch(watch + "metadata.name%3Dm1") { $0.count >= 2 }
+        #expect(one.map { $0["type"]?.stringValue ?? "" } == ["ADDED", "MODIFIED"])
+        #expect(one.last?["object"]?[path: ["data", "n"]]?.stringValue == "one")
+        let allButFirst = try await api.watch(watch + "metadata.name!%3Dm0") { $0.count >= 5 }
+        #expect(allButFirst.map { $0["type"]?.stringValue ?? "" } == ["ADDED", "ADDED", "ADDED", "MODIFIED", "DELETED"])
+        let two = try await api.watch(watch + "metadata.name%3Dm2") { $0.count >= 2 }
+        #expect(two.map { $0["type"]?.stringValue ?? "" } == ["ADDED", "DELETED"])
+        #expect(two.last?["object"]?[path: ["metadata", "name"]]?.stringValue == "m2")
+        // Four created objects, the update's new one (its old one is m1 as created) and the
+        // deleted one's last state: six parses for the three watchers, not one per watcher.
+        #expect(api.bootstrap.api.engine.watchObjects.count - before == 6)
+    }
+
     /// The bytes of a protobuf watch until `frames` length-prefixed frames have come.
     func rawWatch(_ api: InProcessAPI, _ uri: String, frames: Int) async throws -> [UInt8] {
         let headers: HTTPHeaders = ["Authorization": "Bearer \(InProcessAPI.adminToken)", "Accept": "application/vnd.kubernetes.protobuf;type=watch"]

@@ -63,7 +63,7 @@ extension ResourceEngine {
         let contentType = protobuf == nil ? "application/json" : KubernetesProtobuf.watchMediaType
         let headers: [(String, String)] = [("Content-Type", contentType), ("Cache-Control", "no-cache, private")]
         let format = request.format
-        let shared = watchEvents
+        let shared = watchEvents, parsedObjects = watchObjects
         return HTTPResponse(status: .ok, headers: .init(headers), body: .stream { writer in
             let encoder = WatchEventEncoder(table: table, resource: resource, strategy: strategy, format: format, protobuf: protobuf,
                                             shared: shared)
@@ -85,7 +85,7 @@ extension ResourceEngine {
                     for try await message in storeWatch.stream {
                         switch message {
                         case .events(let events):
-                            let changes = try events.compactMap { try Self.watchChange($0, labels, fields, strategy: strategy) }
+                            let changes = try events.compactMap { try Self.watchChange($0, labels, fields, strategy: strategy, parsed: parsedObjects) }
                             var out: [UInt8] = []
                             if let conversion = strategy.conversion, !changes.isEmpty {
                                 // One conversion call per delivery; one that fails ends the watch
@@ -124,24 +124,28 @@ extension ResourceEngine {
 
     /// The watch event a change makes for a client with these selectors, if any: its type,
     /// and the object it carries as stored (with the change's revision). Without selectors
-    /// nothing is parsed.
+    /// nothing is parsed; with them, each object once for every watcher (`parsed`).
     static func watchChange(_ event: StoreEvent, _ labels: LabelSelector, _ fields: FieldSelector,
-                            strategy: any ResourceStrategy) throws -> (String, StoredEntry)? {
+                            strategy: any ResourceStrategy, parsed: RecentValues<StoredObjectKey, JSON>? = nil) throws -> (String, StoredEntry)? {
         let filtering = !labels.isEverything || !fields.isEverything
+        func decoded(_ entry: StoredEntry) throws -> JSON {
+            guard let parsed else { return try entry.decoded() }
+            return try parsed.value(StoredObjectKey(storeKey: entry.key, revision: entry.modRevision)) { try entry.decoded() }
+        }
         switch event.kind {
         case .delete:
             guard let previous = event.previous else { return nil }
             // A deletion shows the last state, at the deletion's revision.
             let shown = StoredEntry(key: event.key, modRevision: event.revision, value: previous.value)
-            if filtering, !matches(try shown.decoded(), labels, fields, strategy: strategy) { return nil }
+            if filtering, !matches(try decoded(shown), labels, fields, strategy: strategy) { return nil }
             return ("DELETED", shown)
         case .put:
             let new = event.entry
             let existed = !event.isCreate && event.previous != nil
             guard filtering else { return (existed ? "MODIFIED" : "ADDED", new) }
-            let newMatches = matches(try new.decoded(), labels, fields, strategy: strategy)
+            let newMatches = matches(try decoded(new), labels, fields, strategy: strategy)
             guard existed, let previous = event.previous else { return newMatches ? ("ADDED", new) : nil }
-            let oldMatches = matches(try previous.decoded(), labels, fields, strategy: strategy)
+            let oldMatches = matches(try decoded(previous), labels, fields, strategy: strategy)
             switch (oldMatches, newMatches) {
             case (true, true): return ("MODIFIED", new)
             case (false, true): return ("ADDED", new)
@@ -162,13 +166,13 @@ struct WatchEventEncoder: Sendable {
     /// Set when events are written in protobuf.
     let protobuf: KubernetesProtobuf?
     /// Lines other watchers of the same change have encoded.
-    let shared: WatchEventCache?
+    let shared: RecentValues<WatchLineKey, [UInt8]>?
     /// What, besides the change, makes this watch's lines the same bytes as another's: the
     /// resource's version and plural, the encoding and the target form.
     let form: String
 
     init(table: TablePrinter?, resource: ResourceDescriptor, strategy: any ResourceStrategy, format: ResponseFormat = .json,
-         protobuf: KubernetesProtobuf? = nil, shared: WatchEventCache? = nil) {
+         protobuf: KubernetesProtobuf? = nil, shared: RecentValues<WatchLineKey, [UInt8]>? = nil) {
         self.table = table
         self.resource = resource
         self.strategy = strategy
@@ -192,7 +196,7 @@ struct WatchEventEncoder: Sendable {
         }
         let make = { self.line(type, try entry.decoded()) }
         guard let shared else { return try make() }
-        return try shared.line(WatchEventCache.Key(revision: entry.modRevision, storeKey: entry.key, type: type, form: form), make: make)
+        return try shared.value(WatchLineKey(revision: entry.modRevision, storeKey: entry.key, type: type, form: form), make: make)
     }
 
     func line(_ type: String, _ object: JSON, raw: Bool = false) -> [UInt8] {

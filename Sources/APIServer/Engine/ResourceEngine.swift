@@ -17,7 +17,10 @@ public struct ResourceEngine: Sendable {
     /// How often a watch sends a bookmark when asked for them.
     var bookmarkInterval: Duration = .seconds(30)
     /// Watch events already encoded, for the other watchers of the same change.
-    let watchEvents = WatchEventCache()
+    let watchEvents = RecentValues<WatchLineKey, [UInt8]>(capacity: 4096)
+    /// Changes already parsed to check a watcher's selectors, for the other watchers (a
+    /// hundred kubelets each watch pods by `spec.nodeName`).
+    let watchObjects = RecentValues<StoredObjectKey, JSON>(capacity: 512)
 
     public init(store: any ObjectStore, catalog: ResourceCatalog, kinds: KindRegistry, definitions: SchemaDefinitions,
                 admission: AdmissionChain = AdmissionChain([]), logger: Logger) {
