@@ -253,6 +253,38 @@ struct WatchCacheTests {
         }
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func aWatchersFilterKeepsOtherChangesFromWakingIt(kind: StoreKind) async throws {
+        try await Self.withCache(kind) { cache, _ in
+            let start = try #require(try await cache.create(Self.key("a", "first"), Self.map("first", "0"))).modRevision
+            #expect(await cache.filled(Self.resource))
+            let wanted = Self.key("a", "m7")
+            let filtered = try await cache.watch(prefix: Self.resource, after: start) { $0.key == wanted }
+            let all = try await cache.watch(prefix: Self.resource, after: start)
+            #expect(filtered.id >= CachingObjectStore.firstWatchID && all.id >= CachingObjectStore.firstWatchID)
+            let before = try #require(cache.figures(Self.resource)).handedOut
+            for i in 0..<20 { _ = try await cache.create(Self.key("a", "m\(i)"), Self.map("m\(i)", "\(i)")) }
+            var allIterator = all.stream.makeAsyncIterator()
+            let seenByAll = try await Self.events(&allIterator, count: 20)
+            #expect(seenByAll.count == 20)
+            var filteredIterator = filtered.stream.makeAsyncIterator()
+            let seen = try await Self.events(&filteredIterator, count: 1)
+            #expect(seen.map(\.key) == [wanted])
+            // Every change went to the unfiltered watcher, one to the filtered one (counted
+            // just after they are handed over).
+            let deadline = ContinuousClock.now + .seconds(5)
+            var handedOut = 0
+            while ContinuousClock.now < deadline {
+                handedOut = try #require(cache.figures(Self.resource)).handedOut - before
+                if handedOut >= 21 { break }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(handedOut == 21)
+            cache.cancelWatch(filtered.id)
+            cache.cancelWatch(all.id)
+        }
+    }
+
     @Test func aReadWaitingWhileTheFeedStartsIsAnswered() async throws {
         let memory = MemoryObjectStore()
         let store = InterceptingObjectStore(memory)

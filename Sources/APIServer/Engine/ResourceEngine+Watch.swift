@@ -69,7 +69,18 @@ extension ResourceEngine {
                                             shared: shared)
             let storeWatch: StoreWatch
             do {
-                storeWatch = try await store.watch(prefix: prefix, after: startRevision)
+                if labels.isEverything && fields.isEverything {
+                    storeWatch = try await store.watch(prefix: prefix, after: startRevision)
+                } else {
+                    // The store may leave out what the selectors refuse before this task is woken.
+                    storeWatch = try await store.watch(prefix: prefix, after: startRevision) { event in
+                        do {
+                            return try Self.watchChange(event, labels, fields, strategy: strategy, parsed: parsedObjects) != nil
+                        } catch {
+                            return true  // the reader's own check reports it
+                        }
+                    }
+                }
             } catch ObjectStoreError.compacted(let compacted, _) {
                 let status = StatusError.expired("too old resource version: \(startRevision) (\(compacted))").status
                 try await writer.write(encoder.line("ERROR", status, raw: true))

@@ -141,12 +141,22 @@ public final class CachingObjectStore: ObjectStore {
     // MARK: Watches
 
     public func watch(prefix: String, after revision: Int64) async throws -> StoreWatch {
+        try await watch(prefix: prefix, after: revision, filter: nil)
+    }
+
+    /// Served from the cache, the changes `keep` refuses are left out before the watcher is
+    /// woken; from the store, every change comes.
+    public func watch(prefix: String, after revision: Int64, keep: @escaping StoreEventFilter) async throws -> StoreWatch {
+        try await watch(prefix: prefix, after: revision, filter: keep)
+    }
+
+    private func watch(prefix: String, after revision: Int64, filter: StoreEventFilter?) async throws -> StoreWatch {
         if let cache = cache(for: prefix), cache.isFilled, revision >= 0 {
             // The store's compaction applies to the window too, as to etcd's history.
             let compacted = try await base.compactRevision()
             if revision < compacted - 1 { throw ObjectStoreError.compacted(compactRevision: compacted, requested: revision + 1) }
             let serial = nextWatchID.wrappingAdd(1, ordering: .relaxed).oldValue & Self.serialMask
-            if let watch = cache.watch(prefix: prefix, after: revision, id: Self.firstWatchID + cache.number << 32 + serial) {
+            if let watch = cache.watch(prefix: prefix, after: revision, id: Self.firstWatchID + cache.number << 32 + serial, keep: filter) {
                 return watch
             }
         }
@@ -216,6 +226,7 @@ public final class CachingObjectStore: ObjectStore {
         family("skiff_watch_cache_watchers", "gauge", "Watches served from the resource's watch cache.") { $0.watchers }
         family("skiff_watch_cache_reads_total", "counter", "Reads and watches the resource's watch cache answered.") { $0.hits }
         family("skiff_watch_cache_misses_total", "counter", "Reads and watches the resource's watch cache passed to the store.") { $0.misses }
+        family("skiff_watch_cache_events_sent_total", "counter", "Changes the resource's watch cache handed to its watchers, once per watcher.") { $0.handedOut }
         let total = all.reduce(0) { $0 + $1.1.objectBytes + $1.1.windowBytes }
         out += "# HELP skiff_watch_cache_bytes Bytes held by all watch caches.\n# TYPE skiff_watch_cache_bytes gauge\nskiff_watch_cache_bytes \(total)\n"
         out += "# HELP skiff_watch_cache_window_limit_bytes The most bytes the windows of recent changes of all resources hold together.\n"

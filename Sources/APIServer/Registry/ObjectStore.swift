@@ -57,6 +57,12 @@ public protocol ObjectStore: Sendable {
     /// `revision` are no longer kept.
     func watch(prefix: String, after revision: Int64) async throws -> StoreWatch
 
+    /// A watch as ``watch(prefix:after:)`` for a reader that wants only the changes `keep`
+    /// accepts: a store may leave the others out before they reach the reader (the watch
+    /// cache does, so a hundred kubelets' watches of pods by node are not each woken for
+    /// every pod), or pass them all (the reader checks each change again).
+    func watch(prefix: String, after revision: Int64, keep: @escaping StoreEventFilter) async throws -> StoreWatch
+
     /// A watch as ``watch(prefix:after:)``, its messages handed to `sink` as they are
     /// delivered: where the store delivers synchronously, a progress marker asked for with
     /// ``requestProgress(_:)`` has reached the sink when that call returns. Returns the
@@ -86,6 +92,11 @@ public protocol ObjectStore: Sendable {
 
 extension ObjectStore {
     public func consistentRevision() async throws -> Int64 { try await currentRevision() }
+
+    /// Passes every change: the reader checks each one.
+    public func watch(prefix: String, after revision: Int64, keep: @escaping StoreEventFilter) async throws -> StoreWatch {
+        try await watch(prefix: prefix, after: revision)
+    }
 
     /// Reads now: the newest revision is never older than asked.
     public func list(prefix: String, startKey: String?, notOlderThan minimumRevision: Int64, limit: Int, counting: Bool) async throws -> ListPage {

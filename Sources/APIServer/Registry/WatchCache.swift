@@ -20,7 +20,17 @@ final class WatchCache: Sendable {
         let prefix: String
         /// Changes up to this revision are not sent.
         let after: Int64
+        /// The changes the reader wants (nil: all).
+        let keep: StoreEventFilter?
         let continuation: AsyncThrowingStream<StoreWatchMessage, any Error>.Continuation
+
+        /// The changes of `events` this watcher is sent.
+        func matching(_ events: [StoreEvent]) -> [StoreEvent] {
+            let sees = { (event: StoreEvent) in
+                event.revision > after && CachedObjects.isUnder(event.key, prefix) && (keep?(event) ?? true)
+            }
+            return events.allSatisfy(sees) ? events : events.filter(sees)
+        }
     }
 
     private struct Waiter {
@@ -44,6 +54,8 @@ final class WatchCache: Sendable {
         var progressWanted: Set<Int> = []
         var hits = 0
         var misses = 0
+        /// Changes handed to watchers (one per watcher that was sent it).
+        var handedOut = 0
     }
 
     /// The resource's key prefix.
@@ -175,44 +187,47 @@ final class WatchCache: Sendable {
         return released
     }
 
-    /// Hands a change (or a progress marker) on to the watchers.
+    /// Hands a change (or a progress marker) on to the watchers. Which changes each watcher
+    /// wants is decided outside the lock (a watcher's filter may parse objects), so the
+    /// writers' `take` never waits for it: a watcher registered meanwhile starts after
+    /// `handedOn` and replays these changes from the window.
     private func handOn(_ message: StoreWatchMessage) {
-        let slow: [AsyncThrowingStream<StoreWatchMessage, any Error>.Continuation] = state.withLock { s in
-            guard s.objects != nil else { return [] }
-            switch message {
-            case .events(let events):
-                let slow = Self.fanOut(events, to: &s)
+        switch message {
+        case .events(let events):
+            let watchers: [(Int, Watcher)] = state.withLock { s in
+                guard s.objects != nil else { return [] }
                 s.handedOn = max(s.handedOn, events.last?.revision ?? 0)
-                return slow
-            case .progress(let revision):
+                return Array(s.watchers)
+            }
+            var dropped: [Int] = []
+            var handedOut = 0
+            for (id, watcher) in watchers {
+                let matching = watcher.matching(events)
+                if matching.isEmpty { continue }
+                switch watcher.continuation.yield(.events(matching)) {
+                case .enqueued: handedOut += matching.count
+                case .dropped: dropped.append(id)
+                case .terminated: break
+                @unknown default: break
+                }
+            }
+            let slow = state.withLock { s in
+                s.handedOut += handedOut
+                return dropped.compactMap { id in
+                    s.progressWanted.remove(id)
+                    return s.watchers.removeValue(forKey: id)?.continuation
+                }
+            }
+            // Ended outside the lock: ending one runs its termination handler, which takes it.
+            for continuation in slow { continuation.finish(throwing: TooSlow()) }
+        case .progress(let revision):
+            state.withLock { s in
+                guard s.objects != nil else { return }
                 s.handedOn = max(s.handedOn, revision)
                 let marker = StoreWatchMessage.progress(revision: s.handedOn)
                 for id in s.progressWanted { _ = s.watchers[id]?.continuation.yield(marker) }
                 s.progressWanted = []
-                return []
             }
-        }
-        for continuation in slow { continuation.finish(throwing: TooSlow()) }
-    }
-
-    /// Hands changes to the watchers that see them; removes the ones that cannot keep up
-    /// and returns their streams, to be ended outside the lock (ending one runs its
-    /// termination handler, which takes the lock).
-    private static func fanOut(_ events: [StoreEvent], to s: inout State) -> [AsyncThrowingStream<StoreWatchMessage, any Error>.Continuation] {
-        var dropped: [Int] = []
-        for (id, watcher) in s.watchers {
-            let sees = { (event: StoreEvent) in event.revision > watcher.after && CachedObjects.isUnder(event.key, watcher.prefix) }
-            let matching = events.allSatisfy(sees) ? events : events.filter(sees)
-            if matching.isEmpty { continue }
-            switch watcher.continuation.yield(.events(matching)) {
-            case .enqueued: break
-            case .dropped, .terminated: dropped.append(id)
-            @unknown default: break
-            }
-        }
-        return dropped.compactMap { id in
-            s.progressWanted.remove(id)
-            return s.watchers.removeValue(forKey: id)?.continuation
         }
     }
 
@@ -337,18 +352,21 @@ final class WatchCache: Sendable {
 
     /// A watch of the changes under `prefix` after `revision`, served from the window and the
     /// feed; `nil` when the window does not reach back to it. `id` names it.
-    func watch(prefix: String, after revision: Int64, id: Int) -> StoreWatch? {
+    func watch(prefix: String, after revision: Int64, id: Int, keep: StoreEventFilter? = nil) -> StoreWatch? {
         let (stream, continuation) = AsyncThrowingStream<StoreWatchMessage, any Error>.makeStream(
             bufferingPolicy: .bufferingOldest(Self.watcherBuffer))
         let registered = state.withLock { s -> Bool in
             guard let objects = s.objects else { return false }
             // What the cache's task has handed on comes from the window; the rest from the task.
+            let watcher = Watcher(prefix: prefix, after: max(revision, s.handedOn), keep: keep, continuation: continuation)
             if revision < s.handedOn {
                 guard let replay = objects.changes(after: revision, under: prefix) else { return false }
+                // (Not filtered: `keep` may parse, and this holds the writers' lock. The
+                // reader checks each change again.)
                 let handed = replay.filter { $0.revision <= s.handedOn }
                 if !handed.isEmpty { continuation.yield(.events(handed)) }
             }
-            s.watchers[id] = Watcher(prefix: prefix, after: max(revision, s.handedOn), continuation: continuation)
+            s.watchers[id] = watcher
             return true
         }
         count(hit: registered)
@@ -392,13 +410,15 @@ final class WatchCache: Sendable {
         var watchers: Int
         var hits: Int
         var misses: Int
+        /// Changes handed to watchers, counted once per watcher sent each.
+        var handedOut: Int
     }
 
     var figures: Figures {
         state.withLock { s in
             Figures(filled: s.objects != nil, objects: s.objects?.count ?? 0, objectBytes: s.objects?.objectBytes ?? 0,
                     events: s.objects?.window.count ?? 0, windowBytes: s.objects?.windowBytes ?? 0,
-                    watchers: s.watchers.count, hits: s.hits, misses: s.misses)
+                    watchers: s.watchers.count, hits: s.hits, misses: s.misses, handedOut: s.handedOut)
         }
     }
 }
