@@ -137,11 +137,10 @@ extension ResourceEngine {
     /// and the object it carries as stored (with the change's revision). Without selectors
     /// nothing is parsed; with them, each object once for every watcher (`parsed`).
     static func watchChange(_ event: StoreEvent, _ labels: LabelSelector, _ fields: FieldSelector,
-                            strategy: any ResourceStrategy, parsed: RecentValues<StoredObjectKey, JSON>? = nil) throws -> (String, StoredEntry)? {
+                            strategy: any ResourceStrategy, parsed: RecentValues<StoredObjectKey, JSON>) throws -> (String, StoredEntry)? {
         let filtering = !labels.isEverything || !fields.isEverything
         func decoded(_ entry: StoredEntry) throws -> JSON {
-            guard let parsed else { return try entry.decoded() }
-            return try parsed.value(StoredObjectKey(storeKey: entry.key, revision: entry.modRevision)) { try entry.decoded() }
+            try parsed.value(StoredObjectKey(storeKey: entry.key, revision: entry.modRevision)) { try entry.decoded() }
         }
         switch event.kind {
         case .delete:

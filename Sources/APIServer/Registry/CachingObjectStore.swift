@@ -93,10 +93,10 @@ public final class CachingObjectStore: ObjectStore {
         return true
     }
 
-    /// The figures of `key`'s resource's cache, if it has one.
     /// The bytes every cache's window holds together (tests).
     var windowBytesHeld: Int { budget.total }
 
+    /// The figures of `key`'s resource's cache, if it has one.
     func figures(_ key: String) -> WatchCache.Figures? {
         guard let prefix = Self.resourcePrefix(of: key) else { return nil }
         return caches.withLock { $0.byPrefix[prefix] }?.figures

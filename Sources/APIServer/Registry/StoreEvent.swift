@@ -35,12 +35,12 @@ public struct StoreWatch: Sendable {
     public let stream: any AsyncSequence<StoreWatchMessage, any Error> & Sendable
 }
 
-/// Where one store watch's messages go, handed over synchronously by whoever delivers them
-/// (the writer that made a change, or the caller asking for a progress marker), in order.
-/// A watch cache keeps its objects current this way, with no task in between.
 /// Which changes a watch's reader wants (``ObjectStore/watch(prefix:after:keep:)``).
 public typealias StoreEventFilter = @Sendable (StoreEvent) -> Bool
 
+/// Where one store watch's messages go, handed over synchronously by whoever delivers them
+/// (the writer that made a change, or the caller asking for a progress marker), in order.
+/// A watch cache keeps its objects current this way, with no task in between.
 public protocol StoreWatchSink: Sendable {
     /// Takes a message. Returns `false` when the receiver cannot keep up: the watch then ends.
     /// Must not block or call back into the store.
