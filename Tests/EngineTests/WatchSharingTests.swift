@@ -21,7 +21,12 @@ struct WatchSharingTests {
         #expect(await api.request(.DELETE, Self.maps + "/m2").status == 200)
 
         // JSON: the events carry exactly what a read of the object gives at that revision.
+        let jsonBefore = api.bootstrap.api.engine.watchEvents.count
         let events = try await api.watch(Self.maps + "?watch=true&resourceVersion=\(start)") { $0.count >= 6 }
+        #expect(api.bootstrap.api.engine.watchEvents.count - jsonBefore == 6, "each spliced line made once")
+        let again = try await api.watch(Self.maps + "?watch=true&resourceVersion=\(start)") { $0.count >= 6 }
+        #expect(again == events)
+        #expect(api.bootstrap.api.engine.watchEvents.count - jsonBefore == 6, "a second watcher writes the lines the first made")
         #expect(events.map { $0["type"]?.stringValue ?? "" } == ["ADDED", "ADDED", "ADDED", "ADDED", "MODIFIED", "DELETED"])
         let m1 = await api.request(.GET, Self.maps + "/m1").body
         #expect(events[4]["object"] == m1, "the spliced event is the object a GET returns")
@@ -39,6 +44,24 @@ struct WatchSharingTests {
         }
         #expect(streams[0].count > 0 && streams[1] == streams[0] && streams[2] == streams[0])
         #expect(api.bootstrap.api.engine.watchEvents.count - before == 6, "each change encoded once for the three watchers")
+    }
+
+    @Test func theSharedValuesDropTheOldestPastTheirCostOrCount() {
+        let lines = RecentValues<Int, [UInt8]>(capacity: 100, maxCost: 1000) { $0.count }
+        for i in 0..<10 { _ = lines.value(i) { [UInt8](repeating: 1, count: 300) } }
+        #expect(lines.count == 3 && lines.totalCost == 900, "the oldest went once 1,000 bytes were passed")
+        var made = false
+        _ = lines.value(9) { made = true; return [] }
+        #expect(!made, "the newest is still held")
+        _ = lines.value(0) { made = true; return [UInt8](repeating: 0, count: 10) }
+        #expect(made, "the oldest had gone")
+        let big = lines.value(42) { [UInt8](repeating: 2, count: 5000) }
+        #expect(big.count == 5000 && lines.totalCost == 910 && lines.count == 4, "a value over the limit is handed out, not held")
+        let counted = RecentValues<Int, Int>(capacity: 3)
+        for i in 0..<200 { _ = counted.value(i) { i } }
+        #expect(counted.count == 3)
+        made = false
+        #expect(counted.value(199) { made = true; return -1 } == 199 && !made)
     }
 
     @Test func watchersWithSelectorsParseEachChangeOnce() async throws {

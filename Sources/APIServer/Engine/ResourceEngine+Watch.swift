@@ -110,7 +110,12 @@ extension ResourceEngine {
                                     return
                                 }
                             } else {
-                                for (type, entry) in changes { out.append(contentsOf: try encoder.line(type, entry)) }
+                                for (type, entry) in changes {
+                                    // A lone change's line is written as it is (its storage shared
+                                    // with the other watchers'), not copied.
+                                    let line = try encoder.line(type, entry)
+                                    if out.isEmpty { out = line } else { out.append(contentsOf: line) }
+                                }
                             }
                             if !out.isEmpty { try await writer.write(out) }
                         case .progress(let revision):
@@ -192,21 +197,28 @@ struct WatchEventEncoder: Sendable {
         form = "\(resource.groupVersion)/\(resource.plural) \(format.encoding) \(format.target) \(format.targetVersion) \(table != nil)"
     }
 
-    /// The line for a change: the stored bytes spliced into the event's JSON when they are
-    /// what the client sees (JSON, the whole object, a resource served as stored); otherwise
-    /// parsed and encoded once for every watcher that writes it in the same form.
+    /// The line for a change, made once for every watcher that writes it in the same form:
+    /// the stored bytes spliced into the event's JSON when they are what the client sees
+    /// (JSON, the whole object, a resource served as stored); otherwise parsed and encoded.
     func line(_ type: String, _ entry: StoredEntry) throws -> [UInt8] {
-        if table == nil, format.target == .object, protobuf == nil, resource.storedAsServed, let object = entry.bytesWithResourceVersion() {
-            var out = Array(#"{"type":"#.utf8)
-            JSON.string(type).write(into: &out)
-            out.append(contentsOf: #","object":"#.utf8)
-            out.append(contentsOf: object)
-            out.append(contentsOf: "}\n".utf8)
-            return out
+        let make = {
+            if let spliced = self.splicedLine(type, entry) { return spliced }
+            return self.line(type, try entry.decoded())
         }
-        let make = { self.line(type, try entry.decoded()) }
         guard let shared else { return try make() }
         return try shared.value(WatchLineKey(revision: entry.modRevision, storeKey: entry.key, type: type, form: form), make: make)
+    }
+
+    private func splicedLine(_ type: String, _ entry: StoredEntry) -> [UInt8]? {
+        guard table == nil, format.target == .object, protobuf == nil, resource.storedAsServed,
+              let object = entry.bytesWithResourceVersion() else { return nil }
+        var out = Array(#"{"type":"#.utf8)
+        out.reserveCapacity(object.count + 32)
+        JSON.string(type).write(into: &out)
+        out.append(contentsOf: #","object":"#.utf8)
+        out.append(contentsOf: object)
+        out.append(contentsOf: "}\n".utf8)
+        return out
     }
 
     func line(_ type: String, _ object: JSON, raw: Bool = false) -> [UInt8] {

@@ -16,8 +16,9 @@ public struct ResourceEngine: Sendable {
     let logger: Logger
     /// How often a watch sends a bookmark when asked for them.
     var bookmarkInterval: Duration = .seconds(30)
-    /// Watch events already encoded, for the other watchers of the same change.
-    let watchEvents = RecentValues<WatchLineKey, [UInt8]>(capacity: 4096)
+    /// Watch events already encoded, for the other watchers of the same change: at most
+    /// 4,096 lines and 32 MiB.
+    let watchEvents = RecentValues<WatchLineKey, [UInt8]>(capacity: 4096, maxCost: 32 << 20) { $0.count }
     /// Changes already parsed to check a watcher's selectors, for the other watchers (a
     /// hundred kubelets each watch pods by `spec.nodeName`).
     let watchObjects = RecentValues<StoredObjectKey, JSON>(capacity: 512)
