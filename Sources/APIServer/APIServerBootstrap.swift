@@ -132,6 +132,12 @@ public struct APIServerBootstrap: Sendable {
         }
     }
 
+    /// Adds figures (Prometheus text, made at each scrape) to what `/metrics` serves, such as
+    /// the dqlite node process's.
+    public func reportMetrics(_ render: @escaping @Sendable () -> String) {
+        api.metrics.report(render)
+    }
+
     public init(configuration: Configuration, store: any ObjectStore, logger: Logger) async throws {
         let pki = try ClusterPKI.ensure(dataDirectory: configuration.dataDirectory,
                                         subjectAlternativeNames: HostIdentity.subjectAlternativeNames(extra: configuration.extraSANs))
@@ -141,6 +147,7 @@ public struct APIServerBootstrap: Sendable {
         // reaches the store is timed.
         let cachedObjects = CachingObjectStore(MeteredObjectStore(store, metrics: metrics), logger: logger)
         metrics.report { [weak cachedObjects] in cachedObjects?.renderMetrics() ?? "" }
+        metrics.report { ProcessFigures.current()?.render(prefix: "process", what: "the server process") ?? "" }
         self.cachedObjects = cachedObjects
         let objects: any ObjectStore = cachedObjects
         self.objects = objects

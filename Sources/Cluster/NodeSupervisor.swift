@@ -14,6 +14,8 @@ public final class NodeSupervisor: Sendable {
         var process: Process?
         var stopping = false
         var exits: AsyncStream<Int32>.Continuation?
+        /// Node processes started after the first.
+        var restarts = 0
         /// Write ends kept open for the life of this process (see `ParentWatch`).
         var lifelines: [Pipe] = []
     }
@@ -35,6 +37,14 @@ public final class NodeSupervisor: Sendable {
         Task { await self.superviseExits(exits) }
     }
 
+    /// The running node process's id, if one runs.
+    public var processID: Int32? {
+        state.withLock { s in s.process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+    }
+
+    /// How many times the node process was started again after it died.
+    public var restarts: Int { state.withLock { $0.restarts } }
+
     /// Stops the node process: SIGTERM (it hands its role over first), SIGKILL after 20 s.
     public func stop() async {
         let process: Process? = state.withLock { s in
@@ -55,6 +65,7 @@ public final class NodeSupervisor: Sendable {
             while !state.withLock({ $0.stopping }) {
                 try? await Task.sleep(for: .seconds(1))
                 do {
+                    state.withLock { $0.restarts += 1 }
                     try await launch()
                     break
                 } catch {

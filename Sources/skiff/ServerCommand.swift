@@ -140,6 +140,9 @@ struct ServerCommand: AsyncParsableCommand {
             await opened.close()
             throw RuntimeError("cannot start: \(error)")
         }
+        if let supervisor = opened.supervisor {
+            bootstrap.reportMetrics { NodeProcessMetrics.render(supervisor) }
+        }
         var etcd: EtcdEndpoint? = nil
         if let etcdListen {
             let (etcdHost, etcdPort) = try Self.hostPort(etcdListen, flag: "--etcd-listen")

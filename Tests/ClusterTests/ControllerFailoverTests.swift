@@ -15,6 +15,27 @@ extension ClusterIntegrationTests {
             let got = try member.kubectl(["get", "configmap", "shared", "-o", "jsonpath={.data.a}"])
             #expect(got.stdout == "b", "\(member.endpoint): \(got.stdout) \(got.stderr)")
         }
+        // /metrics reports the server's and its node process's resources, and the node's
+        // restarts: a node killed alone is started again and counted.
+        func metric(_ name: String) throws -> Double? {
+            let text = try first.kubectl(["get", "--raw", "/metrics"]).stdout
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        #expect(try (metric("process_resident_memory_bytes") ?? 0) > 1_048_576)
+        let nodeMemory = try metric("skiff_dqlite_node_resident_memory_bytes")
+        #expect((nodeMemory ?? 0) > 1_048_576, "the node process's memory: \(String(describing: nodeMemory))")
+        #expect(try metric("skiff_dqlite_node_restarts_total") == 0)
+        let node = try run("/usr/bin/pgrep", ["-f", "dqlite-node --data-dir \(first.dataDir) "]).stdout
+            .split(separator: "\n").compactMap { Int32($0) }
+        #expect(node.count == 1, "one node process of \(first.dataDir): \(node)")
+        for pid in node { kill(pid, SIGKILL) }
+        var restarted = false
+        for _ in 0..<120 where !restarted {
+            try await Task.sleep(for: .milliseconds(500))
+            restarted = try metric("skiff_dqlite_node_restarts_total") == 1 && (metric("skiff_dqlite_node_resident_memory_bytes") ?? 0) > 0
+        }
+        #expect(restarted, "the node process was not restarted and counted\n\(cluster.logs)")
+
         // A custom resource defined through one member is served by all of them.
         let crd = """
             {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "gizmos.example.com"},

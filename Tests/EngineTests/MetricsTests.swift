@@ -37,6 +37,44 @@ struct MetricsTests {
         #expect(buckets.last == 4)
     }
 
+    @Test func theProcessFiguresAreTheKernels() async throws {
+        let api = try await InProcessAPI()
+        let text = await api.metrics()
+        let resident = try #require(Self.sample(text, "process_resident_memory_bytes"))
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let kernelKB = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?
+            .split(separator: " ").dropFirst().first.flatMap { Double($0) })
+        #expect(resident > kernelKB * 1024 / 2 && resident < kernelKB * 1024 * 2, "\(resident) against VmRSS \(kernelKB) kB")
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        #expect(Self.sample(text, "process_max_fds") == Double(limit.rlim_cur))
+        #expect((Self.sample(text, "process_open_fds") ?? 0) >= 3)
+        #expect((Self.sample(text, "process_cpu_seconds_total") ?? 0) > 0)
+        let started = try #require(Self.sample(text, "process_start_time_seconds"))
+        let now = Date().timeIntervalSince1970
+        #expect(started <= now + 1 && started > now - 24 * 3600, "started \(started), now \(now)")
+        #expect(text.contains("# TYPE process_cpu_seconds_total counter"))
+
+        // Another process's figures (the server reads its dqlite node's this way).
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        child.arguments = ["30"]
+        try child.run()
+        defer { child.terminate() }
+        // Until its exec is done, a child may show no resident pages.
+        var figures = try #require(ProcessFigures.read(pid: child.processIdentifier))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while figures.residentBytes == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+            figures = try #require(ProcessFigures.read(pid: child.processIdentifier))
+        }
+        #expect(figures.residentBytes > 0 && figures.residentBytes < Int64(resident))
+        #expect(figures.startTimeSeconds >= started - 1)
+        #expect(ProcessFigures.read(pid: Int32.max) == nil, "no such process")
+        // The command in a stat line may hold spaces and parentheses.
+        #expect(ProcessFigures.statFields("42 (a (b) c) S 1 2")?.first == "S")
+    }
+
     @Test func theOpenWatchGaugeFollowsWatches() async throws {
         let api = try await InProcessAPI()
         let gauge = "apiserver_registered_watchers"
