@@ -106,10 +106,12 @@ let package = Package(
             exclude: ["README.md"],
             resources: [.copy("definitions.json"), .copy("resources.json"), .copy("protobuf.json")]
         ),
+        .target(name: "SystemFigures"),
         .target(
             name: "APIServer",
             dependencies: [
                 "KineLayer",
+                "SystemFigures",
                 "CZlib",
                 "OpenAPIDocuments",
                 .product(name: "Logging", package: "swift-log"),
@@ -129,6 +131,7 @@ let package = Package(
             name: "skiff",
             dependencies: [
                 "APIServer",
+                "SystemFigures",
                 "Cluster",
                 "EtcdServer",
                 "KineLayer",
@@ -142,6 +145,7 @@ let package = Package(
             name: "skiff-bench",
             dependencies: [
                 "Cluster",
+                "SystemFigures",
                 "EtcdAPI",
                 "EtcdServer",
                 "KineLayer",
@@ -158,7 +162,7 @@ let package = Package(
         .testTarget(name: "KineLayerTests", dependencies: ["KineLayer", "Storage", "TestSupport", "skiff-bench"]),
         .testTarget(name: "EtcdServerTests", dependencies: ["EtcdServer", "EtcdAPI", "KineLayer", "TestSupport", "skiff"], exclude: ["python"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Storage", "TestSupport", "skiff", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"]),
-        .testTarget(name: "EngineTests", dependencies: ["APIServer", "KineLayer", "TestSupport",
+        .testTarget(name: "EngineTests", dependencies: ["APIServer", "KineLayer", "SystemFigures", "TestSupport",
                                                      .product(name: "NIOHTTP1", package: "swift-nio"),
                                                      .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KineLayer", "TestSupport", "skiff"], exclude: ["python", "Fixtures"]),

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOSSL
+import SystemFigures
 
 /// Everything `skiff server` runs, wired from its configuration: the PKI, the default
 /// namespaces, the engine, and the HTTPS listener.

@@ -14,7 +14,7 @@ public final class NodeSupervisor: Sendable {
         var process: Process?
         var stopping = false
         var exits: AsyncStream<Int32>.Continuation?
-        /// Node processes started after the first.
+        /// Node processes started, and serving, after the first.
         var restarts = 0
         /// Write ends kept open for the life of this process (see `ParentWatch`).
         var lifelines: [Pipe] = []
@@ -65,8 +65,8 @@ public final class NodeSupervisor: Sendable {
             while !state.withLock({ $0.stopping }) {
                 try? await Task.sleep(for: .seconds(1))
                 do {
-                    state.withLock { $0.restarts += 1 }
                     try await launch()
+                    state.withLock { $0.restarts += 1 }
                     break
                 } catch {
                     logger.error("cannot restart the dqlite node process", metadata: ["error": "\(error)"])

@@ -1,4 +1,5 @@
 import Foundation
+import SystemFigures
 
 /// A server started for a benchmark on loopback, stopped (SIGTERM) by ``stop()``.
 final class ServerProcess {
@@ -92,22 +93,11 @@ final class ServerProcess {
     }
 
     static func residentMiB(of pid: Int32) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kib / 1024
+        Double(ProcessFigures.read(pid: pid)?.residentBytes ?? 0) / 1_048_576
     }
 
     /// CPU time the process has used so far (user + system), in seconds.
-    var cpuSeconds: Double {
-        // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, counted after the
-        // command name, which is in parentheses and may hold spaces.
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
+    var cpuSeconds: Double { ProcessFigures.read(pid: process.processIdentifier)?.cpuSeconds ?? 0 }
 
     /// kill -9 of the server and its child processes at once, as when its machine dies
     /// (its data stays, for a restart).

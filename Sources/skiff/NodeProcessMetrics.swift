@@ -1,5 +1,5 @@
-import APIServer
 import Cluster
+import SystemFigures
 
 /// The dqlite node process's figures for the server's `/metrics`: its resources, named as
 /// the process collector's under `skiff_dqlite_node_`, and how often it was started again.

@@ -1,5 +1,6 @@
 @testable import APIServer
 import Foundation
+@testable import SystemFigures
 import Testing
 
 /// `/metrics` says what happened: request counts, latency histograms whose buckets add up,

@@ -3,7 +3,8 @@ import Foundation
 import Glibc
 #endif
 
-/// A process's resource use as Linux's `/proc` tells it: CPU time, resident and virtual
+/// A process's resource use as Linux's `/proc` tells it (the server's `/metrics` and the
+/// benchmarks read the same figures): CPU time, resident and virtual
 /// memory, open descriptors and their limit, and start time. Rendered in the Prometheus
 /// text format under a prefix: `process` gives the standard process collector's names
 /// (`process_resident_memory_bytes` and the rest), which dashboards for kube-apiserver read.
