@@ -302,10 +302,10 @@ import Testing
             // set image, edit through KUBE_EDITOR, and a server-side dry run.
             #expect(try k("set", "image", "deployment/web", "nginx=nginx:1.29").status == 0)
             #expect(try k("get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}").stdout == "nginx:1.29")
-            let editor = NSTemporaryDirectory() + "skiff-editor-" + UUID().uuidString + ".sh"
-            try "#!/bin/sh\nsed -i 's/tier: front/tier: back/' \"$1\"\n".write(toFile: editor, atomically: true, encoding: .utf8)
-            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: editor)
-            defer { try? FileManager.default.removeItem(atPath: editor) }
+            // The editor is a command line, not a script written here: executing a file this
+            // process has just written fails with ETXTBSY when a concurrent test's fork still
+            // holds its descriptor. kubectl runs an editor with quotes in it through the shell.
+            let editor = "sed -i 's/tier: front/tier: back/'"
             let edited = try run(kubectl, ["--kubeconfig", server.kubeconfig, "edit", "deployment", "web"], environment: ["KUBE_EDITOR": editor])
             #expect(edited.stdout.contains("deployment.apps/web edited"), "\(edited.stdout)\(edited.stderr)")
             #expect(try k("get", "deployment", "web", "-o", "jsonpath={.metadata.labels.tier}").stdout == "back")
