@@ -11,9 +11,10 @@ public final class EtcdEndpoint: Sendable {
     private let transport: GRPCFrameTransport
     private let logger: Logger
 
-    /// Prepares the endpoint; ``run()`` starts serving.
+    /// Prepares the endpoint; ``run()`` starts serving. `extraMetrics` adds Prometheus text
+    /// to the port's `/metrics` (etcd serves its metrics, health and version beside gRPC).
     public init(store: KineStore, configuration: EtcdConfiguration, clusterName: String,
-                logger: Logger = Logger(label: "skiff.etcd")) throws {
+                logger: Logger = Logger(label: "skiff.etcd"), extraMetrics: @escaping @Sendable () -> String = { "" }) throws {
         self.configuration = configuration
         self.logger = logger
         let scheme = configuration.tls == nil ? "http" : "https"
@@ -24,11 +25,12 @@ public final class EtcdEndpoint: Sendable {
             clientURL: "\(scheme)://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(configuration.port)")
         let limits = RequestLimits(maxRequestBytes: configuration.maxRequestBytes, maxTxnOps: configuration.maxTxnOps)
         let kv = KVService(store: store, identity: identity, limits: limits)
-        let transportConfiguration = GRPCFrameTransport.Configuration(
+        var transportConfiguration = GRPCFrameTransport.Configuration(
             host: configuration.host, port: configuration.port, tls: try Self.tls(configuration.tls),
             // Requests up to the limit plus gRPC's framing; larger ones are refused by the
             // handlers with etcd's own "request is too large".
             maxMessageBytes: configuration.maxRequestBytes + 512 * 1024)
+        transportConfiguration.plain = EtcdHTTPEndpoints(store: store, extraMetrics: extraMetrics)
         let watch = WatchService(store: store, identity: identity, progressNotifyInterval: configuration.progressNotifyInterval)
         transport = GRPCFrameTransport(configuration: transportConfiguration, inline: kv.inlineMethods, streaming: [watch])
         server = GRPCServer(transport: transport, services: [
@@ -44,8 +46,8 @@ public final class EtcdEndpoint: Sendable {
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificateFile).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: files.keyFile, format: .pem)))
-        // gRPC clients insist on ALPN's h2.
-        tls.applicationProtocols = ["h2"]
+        // gRPC clients insist on ALPN's h2; HTTP/1.1 is for /metrics, /health and /version.
+        tls.applicationProtocols = ["h2", "http/1.1"]
         if let ca = files.trustedCAFile {
             tls.certificateVerification = .noHostnameVerification
             tls.trustRoots = .file(ca)

@@ -96,7 +96,9 @@ struct EtcdCommand: AsyncParsableCommand {
         let store = opened.store
         let endpoint: EtcdEndpoint
         do {
-            endpoint = try EtcdEndpoint(store: store, configuration: configuration, clusterName: name, logger: logger)
+            let supervisor = opened.supervisor
+            endpoint = try EtcdEndpoint(store: store, configuration: configuration, clusterName: name, logger: logger,
+                                        extraMetrics: { supervisor.map(NodeProcessMetrics.render) ?? "" })
         } catch {
             await opened.close()
             throw error

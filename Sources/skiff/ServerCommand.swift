@@ -151,7 +151,9 @@ struct ServerCommand: AsyncParsableCommand {
                 configuration.tls = .init(certificateFile: etcdCertFile, keyFile: etcdKeyFile, trustedCAFile: etcdTrustedCAFile)
             }
             configuration.progressNotifyInterval = watchProgress.interval.duration
-            etcd = try EtcdEndpoint(store: store, configuration: configuration, clusterName: "default", logger: logger)
+            let supervisor = opened.supervisor
+            etcd = try EtcdEndpoint(store: store, configuration: configuration, clusterName: "default", logger: logger,
+                                    extraMetrics: { supervisor.map(NodeProcessMetrics.render) ?? "" })
         }
         let server = bootstrap.server
         do {

@@ -70,6 +70,13 @@ extension ClusterIntegrationTests {
         }
         #expect(restarted && member.isRunning, "member 3's node process was not restarted\n\(member.logTail)")
         #expect(member.logTail.contains("restarting"), "\(member.logTail)")
+        // The member's /metrics (etcd's, on the client port) counts the restart and reports
+        // the new node process's memory beside its own.
+        let metrics = try curl("http://" + member.endpoint + "/metrics")
+        #expect(metrics.sample("skiff_dqlite_node_restarts_total") == 1, "\(metrics.body)")
+        #expect((metrics.sample("skiff_dqlite_node_resident_memory_bytes") ?? 0) > 1_048_576, "\(metrics.body)")
+        #expect((metrics.sample("process_resident_memory_bytes") ?? 0) > 1_048_576, "\(metrics.body)")
+        #expect(metrics.sample("etcd_server_has_leader") == 1, "\(metrics.body)")
 
         // A join with a wrong token is refused, and the cluster is unchanged.
         let wrongToken = String(cluster.token.dropLast(4)) + "0000"

@@ -41,6 +41,59 @@ import Testing
 
     /// A new store is at revision 1 in every header, as a new etcd is (issue 22: kube-apiserver
     /// refuses "resource version 0 from storage"), and its first write makes revision 2.
+    /// etcd serves `/metrics`, `/health` and `/version` on its client port beside gRPC, over
+    /// HTTP/1.1 and HTTP/2; so does `skiff etcd`, and gRPC on the same port is unaffected.
+    @Test func metricsHealthAndVersionShareTheClientPort() async throws {
+        try await offPool {
+            let etcd = try SkiffEtcd()
+            defer { etcd.destroy() }
+            let base = etcd.endpoint
+            #expect(try etcd.etcdctl(["put", "/m/a", "1"]).status == 0)
+            #expect(try etcd.etcdctl(["put", "/m/a", "2"]).status == 0)
+
+            let health = try curl(base + "/health")
+            #expect(health.status == 200 && health.body == #"{"health":"true","reason":""}"#, "\(health)")
+            #expect(health.httpVersion == "1.1")
+            let version = try curl(base + "/version")
+            #expect(version.status == 200 && version.body.contains(#""etcdserver":"3.5.21""#), "\(version)")
+
+            let metrics = try curl(base + "/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.sample("etcd_server_has_leader") == 1, "\(metrics.body)")
+            // Revision 1 is the new store's; the two puts made 2 and 3.
+            #expect(metrics.sample("etcd_debugging_mvcc_current_revision") == 3, "\(metrics.body)")
+            #expect((metrics.sample("etcd_mvcc_db_total_size_in_bytes") ?? 0) >= 4096, "\(metrics.body)")
+            let resident = try #require(metrics.sample("process_resident_memory_bytes"), "\(metrics.body)")
+            let kernel = try #require(residentBytes(of: etcd.process.processIdentifier))
+            #expect(resident > kernel / 2 && resident < kernel * 2, "\(resident) against VmRSS \(kernel)")
+            #expect((metrics.sample("process_open_fds") ?? 0) > 3)
+
+            // The same over HTTP/2 (what an https client negotiates), and gRPC still answers.
+            let h2 = try curl(base + "/health", http2: true)
+            #expect(h2.status == 200 && h2.httpVersion == "2" && h2.body.contains(#""health":"true""#), "\(h2)")
+            #expect(try curl(base + "/metrics", http2: true).sample("etcd_server_has_leader") == 1)
+
+            // Wrong paths and methods, and bytes that are neither protocol.
+            #expect(try curl(base + "/v2/keys").status == 404)
+            #expect(try curl(base + "/metrics", method: "POST").status == 405)
+            let garbage = try run(try which("python3"), ["-c", """
+                import socket
+                s = socket.create_connection(("127.0.0.1", int("\(base.split(separator: ":").last ?? "0")")))
+                s.settimeout(10)
+                s.sendall(b"NOT HTTP AT ALL\\r\\n\\r\\n")
+                out = b""
+                while True:
+                    d = s.recv(4096)
+                    if not d: break
+                    out += d
+                print(out.decode().splitlines()[0] if out else "closed without an answer")
+                """], timeout: 30)
+            #expect(garbage.stdout.hasPrefix("HTTP/1.1 400"), "\(garbage.stdout)\(garbage.stderr)")
+            #expect(try etcd.etcdctl(["get", "/m/a", "--print-value-only"]).stdout == "2\n")
+            #expect(try etcd.etcdctl(["endpoint", "health"]).status == 0)
+        }
+    }
+
     @Test(.timeLimit(.minutes(10))) func aNewStoreIsAtRevisionOne() async throws {
         try await offPool {
             let etcd = try SkiffEtcd()

@@ -40,6 +40,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private let inline: [String: any InlineUnaryMethod]
     private let streaming: [String: any InlineStreamingMethod]
     private let limits: Limits
+    /// Answers requests that are not gRPC (etcd's `/metrics` over HTTP/2); without it they get 415.
+    private let plain: (any HTTPResponder)?
     private let accept: @Sendable (StreamedCall) -> Void
     private var calls: [HTTP2StreamID: Call] = [:]
     private var connectionUnacknowledged = 0
@@ -53,10 +55,11 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private var localPeer = ""
 
     init(inline: [String: any InlineUnaryMethod], streaming: [String: any InlineStreamingMethod], limits: Limits,
-         accept: @escaping @Sendable (StreamedCall) -> Void) {
+         plain: (any HTTPResponder)? = nil, accept: @escaping @Sendable (StreamedCall) -> Void) {
         self.inline = inline
         self.streaming = streaming
         self.limits = limits
+        self.plain = plain
         self.accept = accept
     }
 
@@ -130,7 +133,18 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         }
         let headers = payload.headers
         guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
-            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: [":status": "415"], endStream: true))))
+            let path = String((headers.first(name: ":path") ?? "").prefix { $0 != "?" })
+            // A method's path (/service/method) without gRPC's content type is a bad gRPC
+            // call; any other path is a plain request (its body, if any, is not read).
+            if let plain, let connection = loopBound, Self.descriptor(path) == nil {
+                let method = headers.first(name: ":method") ?? ""
+                Task {
+                    let answer = await plain.respond(method: method, path: path)
+                    connection.eventLoop.execute { connection.value.answerPlain(id, answer, withBody: method != "HEAD") }
+                }
+            } else {
+                write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: [":status": "415"], endStream: true))))
+            }
             return
         }
         if let encoding = headers.first(name: "grpc-encoding"), encoding != "identity" {
@@ -254,6 +268,18 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         case .failure(let error):
             write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.trailers(error, trailersOnly: true), endStream: true))))
         }
+        scheduleFlush()
+    }
+
+    /// Answers a plain (not gRPC) request: headers, then the body in one DATA frame, which
+    /// NIOHTTP2Handler splits and paces by the peer's frame size and window.
+    private func answerPlain(_ id: HTTP2StreamID, _ answer: HTTPAnswer, withBody: Bool) {
+        guard let context else { return }
+        let body = context.channel.allocator.buffer(string: answer.body)
+        let headers: HPACKHeaders = [":status": String(answer.status), "content-type": answer.contentType,
+                                     "content-length": String(body.readableBytes)]
+        write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: !withBody))))
+        if withBody { write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(body), endStream: true)))) }
         scheduleFlush()
     }
 

@@ -1,5 +1,6 @@
 import GRPCCore
 import NIOCore
+import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 import NIOSSL
@@ -38,6 +39,10 @@ public final class GRPCFrameTransport: ServerTransport, Sendable {
             limit.windowLength = .milliseconds(200)
             return limit
         }()
+
+        /// Answers the plain HTTP requests (HTTP/1.1, or HTTP/2 without gRPC's content type)
+        /// that share the port, as etcd's `/metrics` does; without it they are refused.
+        public var plain: (any HTTPResponder)?
 
         public init(host: String, port: Int, tls: TLSConfiguration?, maxMessageBytes: Int) {
             self.host = host
@@ -93,7 +98,7 @@ public final class GRPCFrameTransport: ServerTransport, Sendable {
         var http2 = NIOHTTP2Handler.ConnectionConfiguration()
         http2.initialSettings = settings
         http2.controlFrameRateLimit = configuration.controlFrameRateLimit
-        let inline = self.inline, streaming = self.streaming
+        let inline = self.inline, streaming = self.streaming, plain = configuration.plain, connection = http2
         let listener: any Channel
         do {
             listener = try await ServerBootstrap(group: group)
@@ -105,8 +110,16 @@ public final class GRPCFrameTransport: ServerTransport, Sendable {
                         guard let self, self.track(channel) else { throw ChannelError.ioOnClosedChannel }
                         let sync = channel.pipeline.syncOperations
                         if let sslContext { try sync.addHandler(NIOSSLServerHandler(context: sslContext)) }
-                        try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: http2))
-                        try sync.addHandler(GRPCConnectionHandler(inline: inline, streaming: streaming, limits: limits) { sink.yield($0) })
+                        try sync.addHandler(ProtocolSniffer(http2: { channel in
+                            let sync = channel.pipeline.syncOperations
+                            try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
+                            try sync.addHandler(GRPCConnectionHandler(inline: inline, streaming: streaming, limits: limits, plain: plain) { sink.yield($0) })
+                        }, http1: { channel in
+                            let sync = channel.pipeline.syncOperations
+                            try sync.addHandler(IdleStateHandler(allTimeout: HTTPResponderHandler.idleLimit))
+                            try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                            try sync.addHandler(HTTPResponderHandler(responder: plain))
+                        }))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port).get()
