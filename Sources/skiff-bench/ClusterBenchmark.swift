@@ -201,13 +201,16 @@ final class BenchCluster {
               let index = members.firstIndex(where: { $0.clusterAddress == leader.address }) else {
             throw BenchmarkError("no leader")
         }
+        // Each acknowledged write with the time it was sent: a write sent before the kill and
+        // answered after it (its commit was already on its way) says nothing of the failover.
         let writer = Task {
-            var acknowledged: [ContinuousClock.Instant] = []
+            var acknowledged: [(sent: ContinuousClock.Instant, answered: ContinuousClock.Instant)] = []
             var n = 0
             while !Task.isCancelled {
                 n += 1
+                let sent = ContinuousClock.now
                 if (try? await store.put(Array("/failover/\(round)/\(n)".utf8), value: [0x61])) != nil {
-                    acknowledged.append(.now)
+                    acknowledged.append((sent, .now))
                 }
             }
             return acknowledged
@@ -218,7 +221,9 @@ final class BenchCluster {
         try await Task.sleep(for: .seconds(4))
         writer.cancel()
         let acknowledged = await writer.value
-        guard let first = acknowledged.first(where: { $0 > killedAt }) else { throw BenchmarkError("no write succeeded after the kill") }
+        guard let first = acknowledged.first(where: { $0.sent > killedAt })?.answered else {
+            throw BenchmarkError("no write sent after the kill succeeded")
+        }
         let member = members[index]
         let port = Int(member.arguments[member.arguments.firstIndex(of: "--listen-client-urls")! + 1].split(separator: ":").last!)!
         let restarted = try ServerProcess(name: "member\(index + 1)-\(round)", executable: binary, arguments: member.arguments,
