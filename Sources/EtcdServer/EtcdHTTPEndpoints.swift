@@ -25,7 +25,8 @@ final class EtcdHTTPEndpoints: HTTPResponder {
     }
 
     func respond(method: String, path: String) async -> HTTPAnswer {
-        guard ["/metrics", "/health", "/version"].contains(path) else { return HTTPAnswer(status: 404, body: "404 page not found\n") }
+        let known = ["/metrics", "/health", "/version"].contains(path)
+        guard known else { return HTTPAnswer(status: 404, body: "404 page not found\n") }
         guard method == "GET" || method == "HEAD" else { return HTTPAnswer(status: 405, body: "method not allowed: use GET\n") }
         switch path {
         case "/metrics":
@@ -49,7 +50,7 @@ final class EtcdHTTPEndpoints: HTTPResponder {
         switch await fromStore({ try await store.currentRevision() }) {
         case .answered: return answer(true, "")
         case .busy: return answer(false, "too many health checks at once")
-        case .failed, .late: return answer(false, "the datastore did not answer a read")
+        case .unanswered: return answer(false, "the datastore did not answer a read")
         }
     }
 
@@ -77,14 +78,15 @@ final class EtcdHTTPEndpoints: HTTPResponder {
 
     private enum Outcome<T: Sendable>: Sendable {
         case answered(T)
-        case failed
-        case late
+        /// The call failed or missed its deadline.
+        case unanswered
+        /// ``storeCallers`` calls were already running.
         case busy
     }
 
     /// Runs a datastore call with the deadline and the cap on concurrent callers. A call
-    /// past its deadline is cancelled and left to finish on its own; the answer does not
-    /// wait for it.
+    /// past its deadline is cancelled and left to end on its own (it counts against the cap
+    /// until it does); the answer does not wait for it.
     private func fromStore<T: Sendable>(_ call: @escaping @Sendable () async throws -> T) async -> Outcome<T> {
         let admitted = callers.withLock { n in
             guard n < Self.storeCallers else { return false }
@@ -95,23 +97,27 @@ final class EtcdHTTPEndpoints: HTTPResponder {
         let pending = ResumeOnce<Outcome<T>>()
         return await withCheckedContinuation { continuation in
             pending.continuation.withLock { $0 = continuation }
+            // The call ends the timer (no task left sleeping per answered scrape); the
+            // timer answers for a call past its deadline and cancels it.
+            let timer = Task {
+                try await Task.sleep(for: Self.storeDeadline)
+                pending.continuation.withLock { $0.take() }?.resume(returning: .unanswered)
+                pending.call.withLock { $0 }?.cancel()
+            }
             let work = Task {
-                let outcome: Outcome<T>
-                do { outcome = .answered(try await call()) } catch { outcome = .failed }
+                let outcome: Outcome<T> = (try? await call()).map { .answered($0) } ?? .unanswered
+                timer.cancel()
                 self.callers.withLock { $0 -= 1 }
                 pending.continuation.withLock { $0.take() }?.resume(returning: outcome)
             }
-            Task {
-                try? await Task.sleep(for: Self.storeDeadline)
-                guard let continuation = pending.continuation.withLock({ $0.take() }) else { return }
-                work.cancel()
-                continuation.resume(returning: .late)
-            }
+            pending.call.withLock { $0 = work }
         }
     }
 }
 
-/// A continuation that whichever of two tasks comes first resumes.
+/// A continuation that whichever of the call and its timer ends first resumes, and the call,
+/// for the timer to cancel.
 private final class ResumeOnce<T: Sendable>: Sendable {
     let continuation = Mutex<CheckedContinuation<T, Never>?>(nil)
+    let call = Mutex<Task<Void, Never>?>(nil)
 }

@@ -110,6 +110,12 @@ struct OpenedStore {
     /// Who this server is in leader elections: stable across restarts of this data directory.
     let controllerIdentity: String
 
+    /// The node process's figures for a `/metrics` (nothing on SQLite), made at each scrape.
+    var nodeMetrics: @Sendable () -> String {
+        let supervisor = self.supervisor
+        return { supervisor.map(NodeProcessMetrics.render) ?? "" }
+    }
+
     /// Closes the store, then stops the node process (which hands its role over).
     func close() async {
         await store.close()

@@ -96,9 +96,8 @@ struct EtcdCommand: AsyncParsableCommand {
         let store = opened.store
         let endpoint: EtcdEndpoint
         do {
-            let supervisor = opened.supervisor
             endpoint = try EtcdEndpoint(store: store, configuration: configuration, clusterName: name, logger: logger,
-                                        extraMetrics: { supervisor.map(NodeProcessMetrics.render) ?? "" })
+                                        extraMetrics: opened.nodeMetrics)
         } catch {
             await opened.close()
             throw error

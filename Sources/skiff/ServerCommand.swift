@@ -140,9 +140,7 @@ struct ServerCommand: AsyncParsableCommand {
             await opened.close()
             throw RuntimeError("cannot start: \(error)")
         }
-        if let supervisor = opened.supervisor {
-            bootstrap.reportMetrics { NodeProcessMetrics.render(supervisor) }
-        }
+        if opened.supervisor != nil { bootstrap.reportMetrics(opened.nodeMetrics) }
         var etcd: EtcdEndpoint? = nil
         if let etcdListen {
             let (etcdHost, etcdPort) = try Self.hostPort(etcdListen, flag: "--etcd-listen")
@@ -151,9 +149,8 @@ struct ServerCommand: AsyncParsableCommand {
                 configuration.tls = .init(certificateFile: etcdCertFile, keyFile: etcdKeyFile, trustedCAFile: etcdTrustedCAFile)
             }
             configuration.progressNotifyInterval = watchProgress.interval.duration
-            let supervisor = opened.supervisor
             etcd = try EtcdEndpoint(store: store, configuration: configuration, clusterName: "default", logger: logger,
-                                    extraMetrics: { supervisor.map(NodeProcessMetrics.render) ?? "" })
+                                    extraMetrics: opened.nodeMetrics)
         }
         let server = bootstrap.server
         do {

@@ -20,6 +20,17 @@ extension ClusterIntegrationTests {
                             environment: ["ETCDCTL_API": "3"], timeout: 60)
         #expect(stuck.status != 0, "a write without quorum must fail: \(stuck.stdout)")
 
+        // etcd's plain endpoints on the survivor say so too: /health is 503 with etcd's reason
+        // and /metrics has no leader, within the member's 3 s window of leader contact.
+        var health = try curl("http://" + survivor.endpoint + "/health")
+        let deadline = ContinuousClock.now + .seconds(20)
+        while health.status != 503 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(250))
+            health = try curl("http://" + survivor.endpoint + "/health")
+        }
+        #expect(health.status == 503 && health.body == #"{"health":"false","reason":"RAFT NO LEADER"}"#, "\(health)")
+        #expect(try curl("http://" + survivor.endpoint + "/metrics").sample("etcd_server_has_leader") == 0)
+
         // A watch stream that requires a leader (clientv3.WithRequireLeader, as kube-apiserver
         // opens them) ends with Unavailable "etcdserver: no leader", so that its client moves
         // to another member; a stream without that requirement stays open.

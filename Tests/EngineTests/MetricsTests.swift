@@ -1,5 +1,6 @@
 @testable import APIServer
 import Foundation
+import TestSupport
 @testable import SystemFigures
 import Testing
 
@@ -42,10 +43,8 @@ struct MetricsTests {
         let api = try await InProcessAPI()
         let text = await api.metrics()
         let resident = try #require(Self.sample(text, "process_resident_memory_bytes"))
-        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
-        let kernelKB = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?
-            .split(separator: " ").dropFirst().first.flatMap { Double($0) })
-        #expect(resident > kernelKB * 1024 / 2 && resident < kernelKB * 1024 * 2, "\(resident) against VmRSS \(kernelKB) kB")
+        let kernel = try #require(residentBytes(of: getpid()))
+        #expect(resident > kernel / 2 && resident < kernel * 2, "\(resident) against VmRSS \(kernel) bytes")
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         #expect(Self.sample(text, "process_max_fds") == Double(limit.rlim_cur))
