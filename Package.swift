@@ -51,9 +51,13 @@ let package = Package(
             pkgConfig: "dqlite",
             providers: [.apt(["libdqlite-dev", "libraft-dev"])]
         ),
+        // The node process's deferred teardown of libraft's AIO contexts (a C definition of
+        // syscall(2); the skiff executable exports it so that libraft's calls resolve to it).
+        .target(name: "CAIOTeardown"),
         .target(
             name: "Cluster",
             dependencies: [
+                "CAIOTeardown",
                 "CDqlite",
                 "Storage",
                 .product(name: "Logging", package: "swift-log"),
@@ -141,7 +145,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            // libraft (a shared library) must find the node process's syscall(2) in the
+            // executable: see CAIOTeardown.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=syscall"])]
         ),
         .executableTarget(
             name: "skiff-bench",

@@ -33,6 +33,7 @@ public enum NodeHost {
         let bindName = "skiff-node-\(identity.id)-\(getpid())"
         let node = try DqliteNode(id: identity.id, address: identity.address, directory: paths.nodeDirectory,
                                   bindName: bindName, latencyMilliseconds: latencyMilliseconds)
+        AIOTeardown.enable(logger: logger)
         try node.start()
         defer { node.stop() }
 

@@ -110,6 +110,13 @@ extension ClusterIntegrationTests {
         let leaderAddress = try #require(status.first { $0.leader }?.address, "\(status)\n\(cluster.logs)")
         let leader = try #require(cluster.member(at: leaderAddress))
         let survivors = cluster.members.filter { $0 !== leader }
+        // Every node process hands libraft's segment AIO teardown to a thread of its own:
+        // the skiff executable exports its syscall(2), which libraft's calls resolve to.
+        for member in cluster.members {
+            let log = (try? String(contentsOfFile: member.logFile, encoding: .utf8)) ?? ""
+            #expect(log.contains("raft segment AIO teardown runs off the event loop") && !log.contains("is not interposed"),
+                    "\(member.dataDir)\n\(member.logTail)")
+        }
 
         // Four writers through the two survivors for 9 s; the leader dies 3 s in.
         let endpoints = survivors.map(\.endpoint)
