@@ -28,16 +28,18 @@ final class DqliteNode: @unchecked Sendable {
 
     /// Raft entries applied between two snapshots (dqlite's default: 1024). A snapshot
     /// writes the whole database (dqlite keeps it in memory), so it is not taken too often.
-    static let snapshotThreshold: UInt32 = 512
+    static let snapshotThreshold: UInt32 = 256
     /// Raft entries kept in the log behind a snapshot, for members that are behind: one
     /// that missed more is sent the whole database instead, which for a database of
     /// hundreds of megabytes is slow and memory-hungry. Every entry is a commit's whole
-    /// pages (Skiff's batches: at most 64 writes, about a megabyte), so this is what bounds
-    /// the log on disk. dqlite's default of 8192 made 1.1 GB of log per member in 60 s of
-    /// `etcdctl check perf`; 512 let a member down for 5-10 s under that load fall out of
-    /// the log; 1024 covers about 15 s of it (2048: 30 s, but 684 MB of log per member and
-    /// 1.2 GB of node memory in that run). dqlite requires at least the threshold.
-    static let snapshotTrailing: UInt32 = 1024
+    /// pages, so this is what bounds the log on disk and in the node's memory. dqlite's
+    /// default of 8192 made 1.1 GB of log per member in 60 s of `etcdctl check perf`. With
+    /// batches of at most 64 writes (about 0.7 MB), 1024 covered about 15 s of that load
+    /// (512: 5-10 s; 2048: 30 s, but 684 MB of log per member and 1.2 GB of node memory).
+    /// Batches of up to 256 writes carry about twice the writes per entry under load, so
+    /// half the entries (512 behind a snapshot every 256) keep the log's bytes where they
+    /// were and cover about as many seconds. dqlite requires at least the threshold.
+    static let snapshotTrailing: UInt32 = 512
 
     deinit {
         if let node { dqlite_node_destroy(node) }

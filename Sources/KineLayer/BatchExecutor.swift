@@ -17,8 +17,17 @@ struct BatchExecutor: Sendable {
     }
 
     func execute(_ requests: [WriteRequest]) async throws -> Outcome {
+        try await execute(taking: { requests })
+    }
+
+    /// Applies the requests `take` returns, calling it only once the transaction holds the
+    /// write lock (and again, for the same requests, if the transaction is run again): on a
+    /// replicated database the wait for the lock can be long, and whatever queued meanwhile
+    /// joins the batch. `take` must return the same requests each time it is called.
+    func execute(taking take: () -> [WriteRequest]) async throws -> Outcome {
         let parameterLimit = min(db.maxParametersPerStatement, 255)
         return try await db.write { c in
+            let requests = take()
             let batch = try await BatchContext.load(for: requests, on: c, parameterLimit: parameterLimit)
             var results: [Result<WriteResult, KineError>] = []
             results.reserveCapacity(requests.count)

@@ -7,6 +7,8 @@ protocol CommitStrategy: Sendable {
     func enqueue(_ request: WriteRequest, completion: @escaping WriteCompletion)
     /// Fails every request not yet taken and refuses new ones.
     func close()
+    /// Requests queued and not yet taken into a transaction.
+    var queued: Int { get }
 }
 
 /// Where a write's outcome goes.

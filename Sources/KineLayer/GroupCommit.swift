@@ -57,36 +57,67 @@ final class GroupCommit: CommitStrategy {
         for p in abandoned { p.completion(.failure(KineError.closed)) }
     }
 
+    var queued: Int { state.withLock { $0.queue.count } }
+
     /// Commits batches until the queue is empty. Only one drain runs at a time.
+    ///
+    /// A batch is taken from the queue when its transaction starts (holds the write lock),
+    /// not before: while another member's commit holds the lock, requests keep joining it.
     private func drain() async {
         while true {
-            let batch: [Pending] = state.withLock { s in
-                guard !s.queue.isEmpty else {
-                    s.draining = false
-                    return []
-                }
-                var n = 0, bytes = 0
-                while n < min(maxBatch, s.queue.count) {
-                    bytes += s.queue[n].bytes
-                    if n > 0 && bytes > maxBatchBytes { break }
-                    n += 1
-                }
-                defer { s.queue.removeFirst(n) }
-                return Array(s.queue.prefix(n))
+            let more = state.withLock { s in
+                if s.queue.isEmpty { s.draining = false }
+                return !s.queue.isEmpty
             }
-            if batch.isEmpty { return }
+            guard more else { return }
+            let claim = BatchClaim()
             var changes = 0
             do {
-                let outcome = try await executor.execute(batch.map(\.request))
+                let outcome = try await executor.execute(taking: { claim.requests(taking: self.takeBatch) })
+                let batch = claim.pending(taking: self.takeBatch)
                 changes = outcome.events.count
                 feed.publish(outcome.events)
                 for (pending, result) in zip(batch, outcome.results) {
                     pending.completion(result.widened)
                 }
             } catch {
-                for pending in batch { pending.completion(.failure(error)) }
+                // A batch whose transaction never started is taken now, to fail with it.
+                for pending in claim.pending(taking: self.takeBatch) { pending.completion(.failure(error)) }
             }
             HeapTrim.after(changes: changes)
+        }
+    }
+
+    /// The requests at the head of the queue, up to the batch limits, off the queue.
+    private func takeBatch() -> [Pending] {
+        state.withLock { s in
+            var n = 0, bytes = 0
+            while n < min(maxBatch, s.queue.count) {
+                bytes += s.queue[n].bytes
+                if n > 0 && bytes > maxBatchBytes { break }
+                n += 1
+            }
+            defer { s.queue.removeFirst(n) }
+            return Array(s.queue.prefix(n))
+        }
+    }
+
+    /// One transaction's batch, taken from the queue at most once however often the
+    /// transaction's body runs.
+    private final class BatchClaim: Sendable {
+        private let taken = Mutex<[Pending]?>(nil)
+
+        func pending(taking take: () -> [Pending]) -> [Pending] {
+            taken.withLock { batch in
+                if let batch { return batch }
+                let fresh = take()
+                batch = fresh
+                return fresh
+            }
+        }
+
+        func requests(taking take: () -> [Pending]) -> [WriteRequest] {
+            pending(taking: take).map(\.request)
         }
     }
 }

@@ -16,6 +16,8 @@ public final class KineStore: Sendable {
 
     private let reader: KineReader
     private let committer: any CommitStrategy
+    /// Write requests waiting for a transaction.
+    var queuedWrites: Int { committer.queued }
     private let hub: WatchHub
     private let feed: WatchFeed
     private let leases: LeaseManager

@@ -30,4 +30,7 @@ final class SerialCommit: CommitStrategy {
     func close() {
         closed.withLock { $0 = true }
     }
+
+    /// Nothing queues: each request starts its own transaction at once.
+    var queued: Int { 0 }
 }
