@@ -3,11 +3,13 @@ import GRPCCore
 import KineLayer
 
 extension KVService {
-    /// DeleteRange: every key of the range, at one revision, with `prev_kv`.
+    /// DeleteRange: every key of the range, at one revision, with `prev_kv` (on a replicated
+    /// datastore a range of very many keys goes in steps: ``KineStore/deleteRange(_:)``).
     func deleteRange(_ request: Etcdserverpb_DeleteRangeRequest, reply: @escaping Reply<Etcdserverpb_DeleteRangeResponse>) {
         do { try limits.check(request) } catch { return reply(.failure(EtcdError.from(error))) }
         let identity = self.identity
-        store.txn(Txn(success: [.deleteRange(KeyRange(key: request.key, rangeEnd: request.rangeEnd))])) { result in
+        let range = KeyRange(key: request.key, rangeEnd: request.rangeEnd)
+        let respond: @Sendable (Result<TxnResult, any Error>) -> Void = { result in
             reply(result.map { txn in
                 var response = Etcdserverpb_DeleteRangeResponse()
                 response.header = identity.header(txn.revision)
@@ -17,6 +19,11 @@ extension KVService {
                 }
                 return response
             }.mapError(EtcdError.from))
+        }
+        guard range.end != .single else { return store.txn(Txn(success: [.deleteRange(range)]), completion: respond) }
+        let store = self.store
+        Task {
+            do { respond(.success(try await store.deleteRange(range))) } catch { respond(.failure(error)) }
         }
     }
 }

@@ -162,6 +162,35 @@ public final class KineStore: Sendable {
         committer.enqueue(.txn(txn)) { result in completion(result.map { $0.txn! }) }
     }
 
+    /// Deletes every live key of `range` (etcd's DeleteRange) and returns them, with the
+    /// revision after the last deletion.
+    ///
+    /// On a database that bounds a request's transaction (``TransactionSize/requestChanges``,
+    /// a replicated one) a range of more keys than that goes in steps, in key order, each
+    /// step one transaction: each step is all or nothing, and a reader between two steps
+    /// sees the range partly deleted. A failed step leaves the steps before it done;
+    /// deleting the range again deletes the rest. Inside a ``Txn`` a range deletion is
+    /// always one transaction.
+    public func deleteRange(_ range: KeyRange) async throws -> TxnResult {
+        guard let step = database.preferredTransactionSize?.requestChanges, step > 0, range.end != .single else {
+            return try await txn(Txn(success: [.deleteRange(range)]))
+        }
+        var deleted: [KeyValue] = []
+        var start = range.start
+        while true {
+            // The first key past this step's: the step ends before it.
+            let next = try await list(KeyRange(start: start, end: range.end), limit: step + 1)
+            let boundary = next.kvs.count > step ? next.kvs.last?.key : nil
+            let piece = boundary.map { KeyRange(start: start, end: .before($0)) } ?? KeyRange(start: start, end: range.end)
+            let result = try await txn(Txn(success: [.deleteRange(piece)]))
+            if case .deleteRange(let keys)? = result.results.first { deleted += keys }
+            guard let boundary else {
+                return TxnResult(succeeded: true, results: [.deleteRange(deleted: deleted)], revision: result.revision)
+            }
+            start = boundary
+        }
+    }
+
     /// A range read with etcd's options, and the current revision.
     public func range(_ query: RangeQuery) async throws -> (revision: Int64, result: RangeResult) {
         try await reader.range(query)

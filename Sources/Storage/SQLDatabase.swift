@@ -54,9 +54,13 @@ extension SQLDatabase {
 public struct TransactionSize: Sendable, Hashable {
     public var changes: Int
     public var bytes: Int
+    /// The most changes one request should make in one transaction, where the request can
+    /// be carried out in steps (a plain range deletion); `nil`: no limit.
+    public var requestChanges: Int?
 
-    public init(changes: Int, bytes: Int) {
+    public init(changes: Int, bytes: Int, requestChanges: Int? = nil) {
         self.changes = changes
         self.bytes = bytes
+        self.requestChanges = requestChanges
     }
 }

@@ -5,18 +5,22 @@ import Testing
 import TestSupport
 @testable import KineLayer
 
-/// A real SQLite database whose write lock is, once, held by "another member": the first
-/// write transaction after ``hold()`` waits until ``release()``, as a dqlite member's does
-/// while another member's commit holds the leader's lock.
+/// A real SQLite database that behaves, where a test needs it, as a member of a replicated
+/// one: its write lock is, once, held by "another member" (the first write transaction
+/// after ``hold()`` waits until ``release()``, as a dqlite member's does while another
+/// member's commit holds the leader's lock), it counts write transactions, and it states
+/// the transaction sizes it prefers.
 final class HeldLockDatabase: SQLDatabase {
     private let inner: SQLiteDatabase
     private let state = Mutex((holding: false, waiting: 0, transactions: 0))
     private let gate: AsyncStream<Void>
     private let opener: AsyncStream<Void>.Continuation
+    let preferredTransactionSize: TransactionSize?
 
-    init(path: String) throws {
+    init(path: String, preferredTransactionSize: TransactionSize? = nil) throws {
         inner = try SQLiteDatabase(SQLiteConfiguration(path: path))
         (gate, opener) = AsyncStream<Void>.makeStream()
+        self.preferredTransactionSize = preferredTransactionSize
     }
 
     func hold() { state.withLock { $0.holding = true } }
