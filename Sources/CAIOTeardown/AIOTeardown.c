@@ -14,8 +14,6 @@ typedef long (*syscall_function)(long, ...);
 
 static _Atomic(syscall_function) next_syscall;
 static atomic_int deferring;
-static atomic_ulong deferred;
-static atomic_ulong completed;
 
 /* The C library's syscall(2), found once. */
 static syscall_function c_library_syscall(void) {
@@ -30,7 +28,6 @@ static syscall_function c_library_syscall(void) {
 static void *destroy_context(void *context) {
     syscall_function next = c_library_syscall();
     if (next != NULL) next(SYS_io_destroy, (long)(uintptr_t)context);
-    atomic_fetch_add(&completed, 1);
     return NULL;
 }
 
@@ -42,11 +39,9 @@ int skiff_aio_teardown_interposed(void) {
     return global == (void *)&syscall;
 }
 
-unsigned long skiff_aio_teardowns_deferred(void) { return atomic_load(&deferred); }
-
-unsigned long skiff_aio_teardowns_completed(void) { return atomic_load(&completed); }
-
-long skiff_aio_teardown_destroy(unsigned long context) {
+/* Destroys an AIO context on a thread of its own, inline if no thread can be made. Returns 0,
+ * or -1 with errno set. */
+static long destroy_off_thread(unsigned long context) {
     pthread_attr_t attributes;
     pthread_t thread;
     int made = -1;
@@ -56,10 +51,7 @@ long skiff_aio_teardown_destroy(unsigned long context) {
         made = pthread_create(&thread, &attributes, destroy_context, (void *)(uintptr_t)context);
         pthread_attr_destroy(&attributes);
     }
-    if (made == 0) {
-        atomic_fetch_add(&deferred, 1);
-        return 0;
-    }
+    if (made == 0) return 0;
     syscall_function next = c_library_syscall();
     if (next == NULL) {
         errno = ENOSYS;
@@ -78,7 +70,7 @@ long syscall(long number, ...) {
     long d = va_arg(arguments, long), e = va_arg(arguments, long), f = va_arg(arguments, long);
     va_end(arguments);
     if (number == SYS_io_destroy && atomic_load_explicit(&deferring, memory_order_relaxed)) {
-        return skiff_aio_teardown_destroy((unsigned long)a);
+        return destroy_off_thread((unsigned long)a);
     }
     syscall_function next = c_library_syscall();
     if (next == NULL) {

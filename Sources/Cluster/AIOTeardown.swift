@@ -5,14 +5,10 @@ import Logging
 /// header): a full Raft log segment's io_destroy(2) waits out an RCU grace period (28–42 ms
 /// measured), which on the node's event loop stalls replication and SQL several times a
 /// second under load. Turned on, the teardown runs on a thread of its own.
-public enum AIOTeardown {
+enum AIOTeardown {
     /// Whether the executable exports its syscall(2), so that libraft's calls reach the
     /// deferral: false means the link step lost `--export-dynamic-symbol=syscall`.
-    public static var interposed: Bool { skiff_aio_teardown_interposed() != 0 }
-
-    /// Teardowns handed to a thread of their own so far, and how many of those returned.
-    public static var deferred: UInt { UInt(skiff_aio_teardowns_deferred()) }
-    public static var completed: UInt { UInt(skiff_aio_teardowns_completed()) }
+    static var interposed: Bool { skiff_aio_teardown_interposed() != 0 }
 
     /// Turns deferral on for this process; says so in the log, or warns when it cannot
     /// take effect.

@@ -51,6 +51,16 @@ struct KineReader: Sendable {
         }
     }
 
+    /// The live key `offset` keys past the first live key of `range` now, in key order, or
+    /// `nil` if the range holds no more; read from the index alone, values untouched.
+    func liveKey(in range: KeyRange, offset: Int) async throws -> [UInt8]? {
+        try await db.read { c in
+            let at = RowID.last(of: try await Self.currentRevision(c))
+            let (condition, rangeParameters) = KineSQL.rangeCondition(range)
+            return try await c.queryFirst(KineSQL.liveKeyAt(condition), rangeParameters + [.integer(at), .integer(Int64(offset))])?.bytes(0)
+        }
+    }
+
     func count(_ range: KeyRange, revision: Int64) async throws -> (revision: Int64, count: Int64) {
         try await db.read { c in
             let current = try await Self.checkedRevision(c, requested: revision)

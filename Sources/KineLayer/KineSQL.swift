@@ -99,6 +99,16 @@ enum KineSQL {
         """
     }
 
+    /// The live key `offset` keys past the first live key of a range at a row id, in key
+    /// order (parameters: range, row id, offset). Only the index is read (see ``list(_:)``
+    /// for the bare `deleted` column).
+    static func liveKeyAt(_ condition: String) -> String {
+        """
+        SELECT m.name FROM (SELECT name, MAX(id) AS mid, deleted FROM kine WHERE \(condition) AND id <= ? GROUP BY name) m
+        WHERE m.deleted = 0 ORDER BY m.name LIMIT 1 OFFSET ?
+        """
+    }
+
     /// Rows of a range with ids in `[from, to]`, oldest first, as ``eventColumns`` (parameters:
     /// range on `k.name`, from, to, limit).
     static func history(_ condition: String) -> String {

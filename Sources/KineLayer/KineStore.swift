@@ -178,9 +178,9 @@ public final class KineStore: Sendable {
         var deleted: [KeyValue] = []
         var start = range.start
         while true {
-            // The first key past this step's: the step ends before it.
-            let next = try await list(KeyRange(start: start, end: range.end), limit: step + 1)
-            let boundary = next.kvs.count > step ? next.kvs.last?.key : nil
+            // The first key past this step's (read from the index, values untouched): the
+            // step ends before it.
+            let boundary = try await reader.liveKey(in: KeyRange(start: start, end: range.end), offset: step)
             let piece = boundary.map { KeyRange(start: start, end: .before($0)) } ?? KeyRange(start: start, end: range.end)
             let result = try await txn(Txn(success: [.deleteRange(piece)]))
             if case .deleteRange(let keys)? = result.results.first { deleted += keys }

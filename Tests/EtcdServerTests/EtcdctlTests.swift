@@ -39,8 +39,6 @@ import Testing
         }
     }
 
-    /// A new store is at revision 1 in every header, as a new etcd is (issue 22: kube-apiserver
-    /// refuses "resource version 0 from storage"), and its first write makes revision 2.
     /// etcd serves `/metrics`, `/health` and `/version` on its client port beside gRPC, over
     /// HTTP/1.1 and HTTP/2; so does `skiff etcd`, and gRPC on the same port is unaffected.
     @Test func metricsHealthAndVersionShareTheClientPort() async throws {
@@ -94,6 +92,8 @@ import Testing
         }
     }
 
+    /// A new store is at revision 1 in every header, as a new etcd is (issue 22: kube-apiserver
+    /// refuses "resource version 0 from storage"), and its first write makes revision 2.
     @Test(.timeLimit(.minutes(10))) func aNewStoreIsAtRevisionOne() async throws {
         try await offPool {
             let etcd = try SkiffEtcd()

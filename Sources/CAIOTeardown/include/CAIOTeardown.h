@@ -24,14 +24,4 @@ void skiff_aio_teardown_defer(int enabled);
 /// executable does not export it (then deferral cannot take effect).
 int skiff_aio_teardown_interposed(void);
 
-/// How many io_destroy calls have been handed to a thread of their own.
-unsigned long skiff_aio_teardowns_deferred(void);
-
-/// How many of those have returned.
-unsigned long skiff_aio_teardowns_completed(void);
-
-/// Destroys an AIO context as the interposed io_destroy does while deferral is on: on a
-/// thread of its own, inline if no thread can be made. Returns 0, or -1 with errno set.
-long skiff_aio_teardown_destroy(unsigned long context);
-
 #endif
