@@ -54,11 +54,15 @@ let package = Package(
         // The node process's deferred teardown of libraft's AIO contexts (a C definition of
         // syscall(2); the skiff executable exports it so that libraft's calls resolve to it).
         .target(name: "CAIOTeardown"),
+        // The node process's limit on the entries one Raft AppendEntries message carries (a C
+        // definition of libuv's uv_write; the skiff executable exports it for libraft).
+        .target(name: "CRaftSendLimit"),
         .target(
             name: "Cluster",
             dependencies: [
                 "CAIOTeardown",
                 "CDqlite",
+                "CRaftSendLimit",
                 "Storage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -146,9 +150,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            // libraft (a shared library) must find the node process's syscall(2) in the
-            // executable: see CAIOTeardown.
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=syscall"])]
+            // libraft (a shared library) must find the node process's syscall(2) and uv_write
+            // in the executable: see CAIOTeardown and CRaftSendLimit.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=syscall",
+                                           "-Xlinker", "--export-dynamic-symbol=uv_write"])]
         ),
         .executableTarget(
             name: "skiff-bench",
@@ -170,7 +175,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "KineLayerTests", dependencies: ["KineLayer", "Storage", "TestSupport", "skiff-bench"]),
         .testTarget(name: "EtcdServerTests", dependencies: ["EtcdServer", "EtcdAPI", "KineLayer", "TestSupport", "skiff"], exclude: ["python"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Storage", "TestSupport", "skiff", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "CRaftSendLimit", "Storage", "TestSupport", "skiff", .product(name: "NIOSSL", package: "swift-nio-ssl")], exclude: ["python"]),
         .testTarget(name: "EngineTests", dependencies: ["APIServer", "KineLayer", "SystemFigures", "TestSupport",
                                                      .product(name: "NIOHTTP1", package: "swift-nio"),
                                                      .product(name: "Logging", package: "swift-log")]),

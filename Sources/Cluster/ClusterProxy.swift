@@ -25,6 +25,7 @@ final class ClusterProxy: Sendable {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: RelayHandler.waterMark)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
@@ -114,6 +115,7 @@ final class ClusterConnectionRouter: ChannelInboundHandler, RemovableChannelHand
         let tlsChannel = context.channel
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         ClientBootstrap(group: context.eventLoop)
+            .channelOption(.writeBufferWaterMark, value: RelayHandler.waterMark)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(RelayHandler(partner: tlsChannel))

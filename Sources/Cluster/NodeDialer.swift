@@ -34,6 +34,7 @@ final class NodeDialer: Sendable {
                 .connectTimeout(.seconds(2))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelOption(.autoRead, value: false)
+                .channelOption(.writeBufferWaterMark, value: RelayHandler.waterMark)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: nil))
@@ -44,6 +45,7 @@ final class NodeDialer: Sendable {
                 // The local end runs on the TLS connection's event loop: each relayed chunk is
                 // then written to its partner on the same thread, with no hop between threads.
                 let local = try ClientBootstrap(group: remote.eventLoop)
+                    .channelOption(.writeBufferWaterMark, value: RelayHandler.waterMark)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(RelayHandler(partner: remote))

@@ -34,6 +34,7 @@ public enum NodeHost {
         let node = try DqliteNode(id: identity.id, address: identity.address, directory: paths.nodeDirectory,
                                   bindName: bindName, latencyMilliseconds: latencyMilliseconds)
         AIOTeardown.enable(logger: logger)
+        RaftSendLimit.enable(logger: logger)
         try node.start()
         defer { node.stop() }
 
@@ -50,6 +51,9 @@ public enum NodeHost {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await roles.run()
+            }
+            group.addTask {
+                await RaftSendLimit.report(every: .seconds(5), logger: logger)
             }
             await stop()
             group.cancelAll()
