@@ -6,6 +6,14 @@ public struct KineOptions: Sendable {
     public var compactionInterval: Duration? = .seconds(300)
     /// Which history each automatic compaction round removes.
     public var compactionPolicy: any CompactionPolicy = RetainRevisions(1_000)
+    /// Also run a round as soon as the newest revision is more than this many past the
+    /// compacted one (looked at every ``compactionCheckInterval``), so that history stays
+    /// bounded at any write rate; `nil` leaves rounds to ``compactionInterval`` alone.
+    /// On dqlite the database lives in every node's memory and each Raft snapshot copies
+    /// it: five minutes of history at 3,000 writes/s grew a node by 1.5 GB.
+    public var compactionRevisionBudget: Int64? = nil
+    /// How often the revision budget is looked at.
+    public var compactionCheckInterval: Duration = .seconds(5)
     /// How often expired leases are looked for.
     public var leaseCheckInterval: Duration = .milliseconds(250)
     /// The most change batches buffered for one watcher before it is dropped as too slow.

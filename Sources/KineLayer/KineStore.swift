@@ -205,6 +205,12 @@ public final class KineStore: Sendable {
         try await compactor.compact(to: revision)
     }
 
+    /// How many revisions the newest is past the compacted one.
+    func revisionsPastCompaction() async throws -> Int64 {
+        let current = try await reader.currentRevision()
+        return current - (try await reader.compactRevision())
+    }
+
     /// One round of automatic compaction: compacts to the revision the
     /// ``KineOptions/compactionPolicy`` gives and reclaims free pages. Returns the rows removed.
     @discardableResult
@@ -392,9 +398,18 @@ public final class KineStore: Sendable {
                 }
                 if let interval = options.compactionInterval {
                     group.addTask { [weak self] in
+                        let clock = ContinuousClock()
+                        var due = clock.now + interval
                         while !Task.isCancelled {
-                            try? await Task.sleep(for: interval)
+                            let wake = options.compactionRevisionBudget == nil
+                                ? due : min(due, clock.now + options.compactionCheckInterval)
+                            try? await Task.sleep(until: wake, clock: clock)
                             guard !Task.isCancelled, let self else { return }
+                            if clock.now < due {
+                                guard let budget = options.compactionRevisionBudget,
+                                      let behind = try? await self.revisionsPastCompaction(), behind > budget else { continue }
+                            }
+                            due = clock.now + interval
                             do {
                                 let removed = try await self.compactNow()
                                 logger.debug("compacted", metadata: ["rows": "\(removed)"])

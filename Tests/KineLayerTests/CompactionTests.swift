@@ -72,6 +72,31 @@ import Testing
         }
     }
 
+    /// With a revision budget, a round runs as soon as the history passes it, long before the
+    /// interval; below the budget none does.
+    @Test func aRevisionBudgetCompactsBeforeTheInterval() async throws {
+        var options = testOptions()
+        options.compactionInterval = .seconds(3_600)
+        options.compactionPolicy = RetainRevisions(10)
+        options.compactionRevisionBudget = 50
+        options.compactionCheckInterval = .milliseconds(20)
+        try await withStore(options) { store, _ in
+            // Revisions 2 to 41: within the budget.
+            for i in 0..<40 { try await store.put(.k("/budget"), value: .k("\(i)")) }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await store.compactRevision() == 0)
+            // Revisions 42 to 81: past it, so a round compacts to the newest minus 10.
+            for i in 40..<80 { try await store.put(.k("/budget"), value: .k("\(i)")) }
+            var compact: Int64 = 0
+            for _ in 0..<600 where compact == 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                compact = try await store.compactRevision()
+            }
+            #expect(compact == 71)
+            #expect(try await store.get(.k("/budget"), revision: 75).kv?.valueString == "73")
+        }
+    }
+
     /// A key rewritten many times does not leave a file that keeps growing: after the first
     /// round, four times as many further rewrites leave the file about the same size.
     @Test func fileSizeStaysBoundedUnderRewritesWithCompaction() async throws {
