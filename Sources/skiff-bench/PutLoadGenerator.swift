@@ -17,7 +17,8 @@ import NIOPosix
 /// It speaks gRPC over NIOHTTP2 directly (one stream per call: request headers, one
 /// length-prefixed message, response headers, message, trailers) and counts a call as written
 /// only when its trailers carry `grpc-status: 0`. Requests are the project's generated etcd
-/// messages (EtcdAPI).
+/// messages (EtcdAPI). A connection that breaks (its member killed) is made again, so its
+/// callers resume once the member serves again.
 struct PutLoadGenerator {
     var clients: Int
     var connections: Int
@@ -62,25 +63,15 @@ struct PutLoadGenerator {
         var http2 = NIOHTTP2Handler.Configuration()
         http2.connection.controlFrameRateLimit.maximumCount = 100_000
         http2.connection.controlFrameRateLimit.windowLength = .milliseconds(100)
-        var channels: [Channel] = []
-        var multiplexers: [Multiplexer] = []
+        let connections = (0..<max(ports.count, min(self.connections, clients))).map {
+            Connection(port: ports[$0 % ports.count], group: group, http2: http2)
+        }
+        // Every connection is made before the clock starts: a member that cannot be reached
+        // at the start is an error, not a slow start.
         do {
-            for connection in 0..<max(ports.count, min(connections, clients)) {
-                let (channel, multiplexer) = try await ClientBootstrap(group: group)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .connect(host: "127.0.0.1", port: ports[connection % ports.count]) { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(mode: .client, configuration: http2) {
-                                $0.eventLoop.makeSucceededVoidFuture()
-                            }
-                            return (channel, multiplexer)
-                        }
-                    }
-                channels.append(channel)
-                multiplexers.append(multiplexer)
-            }
+            for connection in connections { _ = try await connection.current() }
         } catch {
-            for channel in channels { try? await channel.close() }
+            for connection in connections { await connection.close() }
             try? await group.shutdownGracefully()
             throw error
         }
@@ -93,14 +84,14 @@ struct PutLoadGenerator {
         let deadline = started + .milliseconds(Int(seconds * 1000))
         let tallies = await withTaskGroup(of: Tally?.self) { group in
             for caller in 0..<clients {
-                let multiplexer = multiplexers[caller % multiplexers.count]
-                group.addTask { await Self.call(multiplexer, headers: headers, prefix: prefix, keys: keys, until: deadline) }
+                let connection = connections[caller % connections.count]
+                group.addTask { await Self.call(connection, headers: headers, prefix: prefix, keys: keys, until: deadline) }
             }
             // A call the server never answers would hold the run forever: closing the
             // connections 10 s after the deadline fails it.
-            group.addTask { [channels] in
+            group.addTask {
                 try? await Task.sleep(until: deadline + .seconds(10))
-                if !Task.isCancelled { for channel in channels { channel.close(promise: nil) } }
+                if !Task.isCancelled { for connection in connections { await connection.close() } }
                 return nil
             }
             var tallies: [Tally] = []
@@ -112,7 +103,7 @@ struct PutLoadGenerator {
             return tallies
         }
         let elapsed = ContinuousClock.now - started
-        for channel in channels { try? await channel.close() }
+        for connection in connections { await connection.close() }
         try? await group.shutdownGracefully()
 
         let latencies = tallies.flatMap(\.latencies).sorted()
@@ -121,30 +112,99 @@ struct PutLoadGenerator {
                       firstFailure: tallies.lazy.compactMap(\.firstFailure).first)
     }
 
-    /// One caller: Puts back to back until the deadline.
-    private static func call(_ multiplexer: Multiplexer, headers: HPACKHeaders, prefix: String, keys: UInt64?,
+    /// One of the run's HTTP/2 connections, made again once it breaks (a killed member
+    /// that comes back gets its callers back), by one caller while the others wait.
+    private actor Connection {
+        struct Link: Sendable {
+            let channel: any Channel
+            let multiplexer: Multiplexer
+        }
+
+        let port: Int
+        let group: any EventLoopGroup
+        let http2: NIOHTTP2Handler.Configuration
+        private var link: Link?
+        private var connecting: Task<Link, any Error>?
+        private var closed = false
+
+        init(port: Int, group: any EventLoopGroup, http2: NIOHTTP2Handler.Configuration) {
+            self.port = port
+            self.group = group
+            self.http2 = http2
+        }
+
+        /// The open connection, made first if there is none (or it broke).
+        func current() async throws -> Link {
+            if let link, link.channel.isActive { return link }
+            if closed { throw ChannelError.ioOnClosedChannel }
+            if let connecting { return try await connecting.value }
+            let (port, group, http2) = (self.port, self.group, self.http2)
+            let task = Task { try await Self.connect(port: port, group: group, http2: http2) }
+            connecting = task
+            defer { connecting = nil }
+            let made = try await task.value
+            if closed { made.channel.close(promise: nil) } else { link = made }
+            return made
+        }
+
+        func close() {
+            closed = true
+            link?.channel.close(promise: nil)
+            link = nil
+        }
+
+        private static func connect(port: Int, group: any EventLoopGroup, http2: NIOHTTP2Handler.Configuration) async throws -> Link {
+            let (channel, multiplexer) = try await ClientBootstrap(group: group)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connectTimeout(.seconds(2))
+                .connect(host: "127.0.0.1", port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(mode: .client, configuration: http2) {
+                            $0.eventLoop.makeSucceededVoidFuture()
+                        }
+                        return (channel, multiplexer)
+                    }
+                }
+            return Link(channel: channel, multiplexer: multiplexer)
+        }
+    }
+
+    /// One caller: Puts back to back until the deadline. A failed call is counted; when its
+    /// connection has broken, the next call waits for it to be made again (every 100 ms).
+    private static func call(_ connection: Connection, headers: HPACKHeaders, prefix: String, keys: UInt64?,
                              until deadline: ContinuousClock.Instant) async -> Tally {
         var tally = Tally()
         var key = [UInt8](prefix.utf8) + [UInt8](repeating: 0, count: 256)
         let value = [UInt8](repeating: 0, count: 1024)
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline, !Task.isCancelled {
+            let link: Connection.Link
+            do {
+                link = try await connection.current()
+            } catch {
+                // The member is not reachable (killed, say): a failed call every 100 ms.
+                tally.failures += 1
+                tally.firstFailure = tally.firstFailure ?? "\(error)"
+                try? await Task.sleep(for: .milliseconds(100))
+                continue
+            }
             let number = keys.map { UInt64.random(in: 0..<max($0, 1)) } ?? UInt64.random(in: .min ... .max)
             withUnsafeBytes(of: number) { random in
                 key.replaceSubrange(prefix.utf8.count..<prefix.utf8.count + 8, with: random)
             }
             let start = ContinuousClock.now
+            var failure: String?
             do {
-                if let failure = try await put(multiplexer, headers: headers, message: try putRequest(key: key, value: value)) {
-                    tally.failures += 1
-                    tally.firstFailure = tally.firstFailure ?? failure
-                } else {
-                    tally.latencies.append((ContinuousClock.now - start).seconds * 1000)
-                }
+                failure = try await put(link.multiplexer, headers: headers, message: try putRequest(key: key, value: value))
             } catch {
+                failure = "\(error)"
+            }
+            if let failure {
                 tally.failures += 1
-                tally.firstFailure = tally.firstFailure ?? "\(error)"
+                tally.firstFailure = tally.firstFailure ?? failure
                 // A broken connection fails every call at once: do not spin on it.
                 try? await Task.sleep(for: .milliseconds(10))
+            } else {
+                tally.latencies.append((ContinuousClock.now - start).seconds * 1000)
             }
         }
         return tally
