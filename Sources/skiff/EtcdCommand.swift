@@ -84,10 +84,12 @@ struct EtcdCommand: AsyncParsableCommand {
         var options = KineOptions()
         if autoCompactionRetention > 0 {
             options.compactionPolicy = RetainRevisions(autoCompactionRetention)
-            // etcd's revision mode compacts every 5 minutes; Skiff also compacts once ten
-            // times the retention (at least 10,000 revisions) has piled up, which keeps at
-            // least the newest N revisions as etcd does, and bounds history at any write rate.
-            options.compactionRevisionBudget = max(autoCompactionRetention.multipliedReportingOverflow(by: 10).partialValue, 10_000)
+            // etcd's revision mode compacts every 5 minutes; Skiff also compacts once a
+            // hundred times the retention (at least 100,000 revisions) has piled up. That
+            // keeps at least the newest N revisions as etcd does, leaves watchers far more
+            // history than N, and bounds history at any write rate.
+            let (budget, overflow) = autoCompactionRetention.multipliedReportingOverflow(by: 100)
+            options.compactionRevisionBudget = overflow ? nil : max(budget, 100_000)
         } else {
             options.compactionInterval = nil
         }

@@ -73,7 +73,7 @@ import Testing
     }
 
     /// With a revision budget, a round runs as soon as the history passes it, long before the
-    /// interval; below the budget none does.
+    /// interval, and still keeps the retained revisions; below the budget none runs.
     @Test func aRevisionBudgetCompactsBeforeTheInterval() async throws {
         var options = testOptions()
         options.compactionInterval = .seconds(3_600)
@@ -85,14 +85,15 @@ import Testing
             for i in 0..<40 { try await store.put(.k("/budget"), value: .k("\(i)")) }
             try await Task.sleep(for: .milliseconds(200))
             #expect(try await store.compactRevision() == 0)
-            // Revisions 42 to 81: past it, so a round compacts to the newest minus 10.
+            // Revisions 42 to 81: past it, so a round compacts to the newest minus 10 (once
+            // the newest is past 50, perhaps while the puts go on).
             for i in 40..<80 { try await store.put(.k("/budget"), value: .k("\(i)")) }
             var compact: Int64 = 0
             for _ in 0..<600 where compact == 0 {
                 try await Task.sleep(for: .milliseconds(20))
                 compact = try await store.compactRevision()
             }
-            #expect(compact == 71)
+            #expect((41...71).contains(compact))
             #expect(try await store.get(.k("/budget"), revision: 75).kv?.valueString == "73")
         }
     }
