@@ -26,6 +26,11 @@ struct KineReader: Sendable {
         try await db.read { try await Self.compactRevision($0) }
     }
 
+    /// How many revisions the newest is past the compacted one, in one read.
+    func revisionsPastCompaction() async throws -> Int64 {
+        try await db.read { c in try await Self.currentRevision(c) - Self.compactRevision(c) }
+    }
+
     func get(_ key: [UInt8], revision: Int64) async throws -> (revision: Int64, kv: KeyValue?) {
         try await db.read { c in
             let current = try await Self.checkedRevision(c, requested: revision)

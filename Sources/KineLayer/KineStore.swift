@@ -205,12 +205,6 @@ public final class KineStore: Sendable {
         try await compactor.compact(to: revision)
     }
 
-    /// How many revisions the newest is past the compacted one.
-    func revisionsPastCompaction() async throws -> Int64 {
-        let current = try await reader.currentRevision()
-        return current - (try await reader.compactRevision())
-    }
-
     /// One round of automatic compaction: compacts to the revision the
     /// ``KineOptions/compactionPolicy`` gives and reclaims free pages. Returns the rows removed.
     @discardableResult
@@ -407,7 +401,7 @@ public final class KineStore: Sendable {
                             guard !Task.isCancelled, let self else { return }
                             if clock.now < due {
                                 guard let budget = options.compactionRevisionBudget,
-                                      let behind = try? await self.revisionsPastCompaction(), behind > budget else { continue }
+                                      let behind = try? await self.reader.revisionsPastCompaction(), behind > budget else { continue }
                             }
                             due = clock.now + interval
                             do {

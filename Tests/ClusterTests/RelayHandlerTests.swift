@@ -68,8 +68,14 @@ struct RelayHandlerTests {
             holding = try await inbound.getOption(.autoRead).get() == false
         }
         #expect(holding, "the relay never stopped reading; the sender wrote \(progress.value) bytes")
-        try await Task.sleep(for: .milliseconds(300))
-        let stalled = progress.value
+        // The sender comes to rest (the same count over five looks 50 ms apart), or finishes.
+        var stalled = progress.value, unchanged = 0
+        while clock.now < deadline, unchanged < 5, stalled < total {
+            try await Task.sleep(for: .milliseconds(50))
+            let now = progress.value
+            unchanged = now == stalled ? unchanged + 1 : 0
+            stalled = now
+        }
         #expect(stalled < 16 << 20, "the sender wrote \(stalled) of \(total) bytes with nobody reading")
 
         // The far side reads everything, in order.
